@@ -1,0 +1,160 @@
+"""The ``carbonqa`` command line: ``synth | ingest | screen | cases | adapt | users | db``.
+
+Every command is a thin wrapper: it parses options, imports its module lazily (so ``carbonqa --help``
+stays fast) and calls one function. Exit codes: 0 success, 1 nothing could be done (the reason is
+printed), 2 usage error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="carbonqa — 全国碳市场数据质量监测 / carbon-market data-quality surveillance")
+cases_app = typer.Typer(no_args_is_help=True, help="案件 / cases: export")
+users_app = typer.Typer(no_args_is_help=True, help="用户 / users: create, list")
+db_app = typer.Typer(no_args_is_help=True, help="案件库 / case store: upgrade")
+adapt_app = typer.Typer(no_args_is_help=True, help="真实数据适配 / turn real public data into contract bundles")
+app.add_typer(cases_app, name="cases")
+app.add_typer(users_app, name="users")
+app.add_typer(db_app, name="db")
+app.add_typer(adapt_app, name="adapt")
+
+
+# ---- db --------------------------------------------------------------------------------------------
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the case store to the newest schema."""
+    from carbonqa.settings import get_settings
+    from carbonqa.store import upgrade
+
+    upgrade()
+    typer.echo(f"case store at head: {get_settings().db_url}")
+
+
+# ---- synth (owner: carbonqa/synth) ----------------------------------------------------------------
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option("--out", help="bundle directory to write")],
+    year: Annotated[int, typer.Option(help="reporting year")] = 2024,
+    provinces: Annotated[str | None, typer.Option(help="comma-separated GB/T 2260 codes, e.g. 15,37")] = None,
+    seed: Annotated[int, typer.Option(help="random seed (deterministic per seed)")] = 0,
+    fraud_rate: Annotated[float, typer.Option("--fraud-rate", help="share of enterprises with an injected pattern")] = 0.08,
+    telemetry: Annotated[bool, typer.Option(help="write hourly telemetry")] = True,
+    labels: Annotated[Path | None, typer.Option(help="where to write labels.csv (default: beside the bundle)")] = None,
+) -> None:
+    """Generate a synthetic national bundle on the real registry (labels written outside the bundle)."""
+    from carbonqa.synth import generate_bundle
+
+    prov = [p.strip() for p in provinces.split(",")] if provinces else None
+    summary = generate_bundle(
+        out, year=year, provinces=prov, seed=seed, fraud_rate=fraud_rate, telemetry=telemetry, labels_path=labels
+    )
+    typer.echo(summary)
+
+
+# ---- ingest (owner: carbonqa/ingest) --------------------------------------------------------------
+@app.command()
+def ingest(
+    bundle: Annotated[Path, typer.Option("--bundle", help="bundle directory with manifest.json")],
+) -> None:
+    """Ingest a submission bundle: validate, store (append-only), quarantine what fails."""
+    from carbonqa.ingest import ingest_bundle
+    from carbonqa.store import upgrade
+
+    upgrade()
+    result = ingest_bundle(bundle)
+    typer.echo(result.describe())
+    if result.outcome == "rejected":
+        raise typer.Exit(code=1)
+
+
+# ---- screen (owner: carbonqa/pipeline) ------------------------------------------------------------
+@app.command()
+def screen(
+    bundle: Annotated[list[Path] | None, typer.Option("--bundle", help="bundle(s) to ingest first")] = None,
+    year: Annotated[int | None, typer.Option(help="only screen this reporting year")] = None,
+) -> None:
+    """Ingest → rules → detectors → scoring → cases, without Airflow."""
+    from carbonqa.pipeline import screen_cli
+
+    screen_cli(bundles=bundle or [], year=year)
+
+
+# ---- cases (owner: carbonqa/cases) ----------------------------------------------------------------
+@cases_app.command("export")
+def cases_export(
+    out: Annotated[Path, typer.Option("--out", help="file to write")],
+    format: Annotated[str, typer.Option("--format", help="csv or xlsx")] = "csv",
+) -> None:
+    """Write the case export exactly as CONTRACT.md §5 (one row per case, national rank order)."""
+    from carbonqa.cases import export_cases
+
+    n = export_cases(out, fmt=format)
+    typer.echo(f"{n} cases → {out}")
+
+
+# ---- adapt (owner: carbonqa/adapters) -------------------------------------------------------------
+@adapt_app.command("us")
+def adapt_us(
+    out: Annotated[Path, typer.Option("--out", help="bundle directory to write")],
+    real_dir: Annotated[Path | None, typer.Option(help="folder of the real data files")] = None,
+) -> None:
+    """EIA-923 monthly fuel/generation + EPA AMPD CEMS (monthly telemetry) → contract bundle."""
+    from carbonqa.adapters import adapt_us as run
+
+    typer.echo(run(out, real_dir=real_dir))
+
+
+@adapt_app.command("nger")
+def adapt_nger(
+    out: Annotated[Path, typer.Option("--out", help="bundle directory to write")],
+    real_dir: Annotated[Path | None, typer.Option(help="folder of the real data files")] = None,
+) -> None:
+    """Australian NGER annual facility reports → contract bundle (annual reports)."""
+    from carbonqa.adapters import adapt_nger as run
+
+    typer.echo(run(out, real_dir=real_dir))
+
+
+@adapt_app.command("gcpt")
+def adapt_gcpt(
+    out: Annotated[Path, typer.Option("--out", help="bundle directory to write")],
+    real_dir: Annotated[Path | None, typer.Option(help="folder of the real data files")] = None,
+) -> None:
+    """GCPT registry of Chinese coal units → contract bundle (enterprises, units)."""
+    from carbonqa.adapters import adapt_gcpt as run
+
+    typer.echo(run(out, real_dir=real_dir))
+
+
+# ---- users (owner: carbonqa/auth) -----------------------------------------------------------------
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Argument()],
+    role: Annotated[str, typer.Option(help="national | provincial | municipal | auditor")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    province: Annotated[str | None, typer.Option(help="GB/T 2260 code (provincial, municipal)")] = None,
+    city: Annotated[str | None, typer.Option(help="city name (municipal)")] = None,
+    display_name: Annotated[str, typer.Option()] = "",
+) -> None:
+    """Create a local user with a hashed password and a jurisdiction."""
+    from carbonqa.auth import create_user
+    from carbonqa.store import upgrade
+
+    upgrade()
+    user = create_user(username, password, role=role, province_code=province, city_name=city, display_name=display_name)
+    typer.echo(f"created {user.username} ({user.role} {user.province_code or ''} {user.city_name or ''})")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,399 @@
+"""The submission contract v1 (``shared/contract/CONTRACT.md``) as data.
+
+Every table, column, dtype, unit, enum, constraint and Chinese header alias lives here once; polars
+schemas, database columns, basic expectations and dashboard labels are derived from it (anchor: PUDL
+``metadata/fields.py``).
+
+Conventions:
+
+* ``dtype`` is one of ``str``, ``int``, ``float``, ``bool``, ``date``, ``datetime``, ``period``.
+  ``period`` is a calendar month ``YYYY-MM`` kept as a string.
+* Timestamps are normalised on ingest to **naive China Standard Time (UTC+08:00) wall clock**: the
+  contract says a timestamp without offset is CST, and every rule about months and deadlines is a
+  rule about Chinese calendar months. Offsets present in the input are converted.
+* ``key`` columns together identify a row of a table (the store adds its own ``record_version``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import polars as pl
+
+__all__ = [
+    "CONTRACT_VERSION",
+    "DEFAULT_GRID_FACTOR_TCO2_PER_MWH",
+    "FAMILIES",
+    "PROVINCES",
+    "SEVERITIES",
+    "CASE_STATUSES",
+    "CASE_EXPORT_COLUMNS",
+    "TABLES",
+    "Column",
+    "Table",
+    "table",
+    "polars_schema",
+    "header_aliases",
+    "CO2_PER_C",
+]
+
+CONTRACT_VERSION = "1"
+
+#: National grid emission factor used when a v1 manifest does not state one (CONTRACT.md §3,
+#: MEE 2022 publication of the national grid average, 0.5703 tCO2/MWh).
+DEFAULT_GRID_FACTOR_TCO2_PER_MWH = 0.5703
+
+#: Molar-mass ratio CO2/C = 44/12 (IPCC 2006 GL vol. 2 eq. 2.1; MRV guideline for power generation).
+CO2_PER_C = 44.0 / 12.0
+
+Dtype = Literal["str", "int", "float", "bool", "date", "datetime", "period"]
+
+#: Finding families, the fixed vocabulary of CONTRACT.md §5 (each finding belongs to exactly one).
+FAMILIES: tuple[str, ...] = (
+    "completeness",
+    "accounting",
+    "carbon_content",
+    "copied_values",
+    "lab_forensics",
+    "verifier",
+    "telemetry",
+    "tip",
+)
+
+#: Severity ladder, most to least serious (anchor: US EPA ECMPS FATAL/CRIT1-3/NONCRIT/INFORM).
+SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
+
+#: Case workflow states (CONTRACT.md §5).
+CASE_STATUSES: tuple[str, ...] = (
+    "new",
+    "triaged",
+    "assigned",
+    "inspection_scheduled",
+    "confirmed",
+    "dismissed",
+    "suppressed",
+)
+
+#: Columns of the case export, in order (CONTRACT.md §5).
+CASE_EXPORT_COLUMNS: tuple[str, ...] = (
+    "case_id",
+    "enterprise_id",
+    "unit_id",
+    "year",
+    "province_code",
+    "city_name",
+    "risk_score",
+    "rank",
+    "status",
+    "families",
+    "rule_codes",
+    "tco2_at_stake",
+    "summary",
+)
+
+#: GB/T 2260 province codes → (English, 中文) (CONTRACT.md §6).
+PROVINCES: dict[str, tuple[str, str]] = {
+    "11": ("Beijing", "北京"),
+    "12": ("Tianjin", "天津"),
+    "13": ("Hebei", "河北"),
+    "14": ("Shanxi", "山西"),
+    "15": ("Inner Mongolia", "内蒙古"),
+    "21": ("Liaoning", "辽宁"),
+    "22": ("Jilin", "吉林"),
+    "23": ("Heilongjiang", "黑龙江"),
+    "31": ("Shanghai", "上海"),
+    "32": ("Jiangsu", "江苏"),
+    "33": ("Zhejiang", "浙江"),
+    "34": ("Anhui", "安徽"),
+    "35": ("Fujian", "福建"),
+    "36": ("Jiangxi", "江西"),
+    "37": ("Shandong", "山东"),
+    "41": ("Henan", "河南"),
+    "42": ("Hubei", "湖北"),
+    "43": ("Hunan", "湖南"),
+    "44": ("Guangdong", "广东"),
+    "45": ("Guangxi", "广西"),
+    "46": ("Hainan", "海南"),
+    "50": ("Chongqing", "重庆"),
+    "51": ("Sichuan", "四川"),
+    "52": ("Guizhou", "贵州"),
+    "53": ("Yunnan", "云南"),
+    "54": ("Tibet", "西藏"),
+    "61": ("Shaanxi", "陕西"),
+    "62": ("Gansu", "甘肃"),
+    "63": ("Qinghai", "青海"),
+    "64": ("Ningxia", "宁夏"),
+    "65": ("Xinjiang", "新疆"),
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a contract table.
+
+    ``min``/``max`` are inclusive bounds checked at ingest (a violation quarantines the row);
+    ``enum`` lists allowed values (for ``roles`` each ``|``-separated item must be allowed).
+    """
+
+    name: str
+    dtype: Dtype
+    zh: str = ""
+    unit: str = ""
+    description: str = ""
+    nullable: bool = True
+    key: bool = False
+    enum: tuple[str, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+    ref: str | None = None  # "table.column" this column refers to
+    multi: bool = False  # `|`-separated list of enum values
+
+    @property
+    def label_zh(self) -> str:
+        """Chinese label with unit, for user-facing tables (e.g. ``燃煤消耗量 (t)``)."""
+        base = self.zh or self.name
+        return f"{base} ({self.unit})" if self.unit else base
+
+
+@dataclass(frozen=True)
+class Table:
+    """One contract table: its columns and what kind of data it carries."""
+
+    name: str
+    zh: str
+    kind: Literal["registry", "periodic", "telemetry"]
+    columns: tuple[Column, ...]
+    description: str = ""
+    extra_keys: tuple[str, ...] = field(default=())
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """Names of the key columns, in order."""
+        return tuple(c.name for c in self.columns if c.key)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Column names in contract order."""
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        """Return the column called ``name``; raises ``KeyError`` if the table has none."""
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"table {self.name!r} has no column {name!r}")
+
+
+C = Column
+
+SECTORS = ("power", "steel", "cement", "aluminium")
+UNIT_CLASSES = (
+    "coal_conventional_300mw_plus",
+    "coal_conventional_below_300mw",
+    "coal_unconventional",
+    "gas",
+)
+COMBUSTION_TECHNOLOGIES = ("subcritical", "supercritical", "ultra_supercritical", "cfb", "igcc", "unknown")
+COAL_TYPES = ("bituminous", "subbituminous", "anthracite", "lignite", "waste_coal", "mixed", "unknown", "none")
+COOLING_TYPES = ("water", "air")
+AGENCY_ROLES = ("lab", "preparer", "verifier")
+CC_BASES = ("measured", "default")
+CONCLUSIONS = ("accepted", "revised", "rejected")
+TIP_CHANNELS = ("hotline", "letter", "online", "referral")
+
+_TABLES: tuple[Table, ...] = (
+    Table(
+        "enterprises",
+        "重点排放单位",
+        "registry",
+        (
+            C("enterprise_id", "str", "统一社会信用代码", key=True, nullable=False,
+              description="18-character unified social credit code"),
+            C("enterprise_name", "str", "单位名称", nullable=False),
+            C("province_code", "str", "省级行政区代码", nullable=False,
+              description="2-digit GB/T 2260 code; ISO 3166-2 (e.g. US-AZ) for adapted foreign data"),
+            C("city_name", "str", "地市", description="prefecture-level city"),
+            C("sector", "str", "行业", enum=SECTORS, nullable=False),
+            C("is_captive", "bool", "是否自备电厂"),
+        ),
+    ),
+    Table(
+        "units",
+        "机组",
+        "registry",
+        (
+            C("unit_id", "str", "机组编号", key=True, nullable=False),
+            C("enterprise_id", "str", "统一社会信用代码", nullable=False, ref="enterprises.enterprise_id"),
+            C("unit_name", "str", "机组名称"),
+            C("unit_class", "str", "机组类别", enum=UNIT_CLASSES, nullable=False),
+            C("capacity_mw", "float", "装机容量(MW)", unit="MW", min=1e-9, nullable=False),
+            C("combustion_technology", "str", "燃烧技术", enum=COMBUSTION_TECHNOLOGIES),
+            C("coal_type", "str", "煤种", enum=COAL_TYPES),
+            C("cooling_type", "str", "冷却方式", enum=COOLING_TYPES),
+            C("is_chp", "bool", "是否热电联产"),
+            C("commissioning_year", "int", "投产年份", min=1900, max=2100),
+            C("registry_ref", "str", "外部登记编号", description="external registry id (GEM unit id)"),
+        ),
+    ),
+    Table(
+        "agencies",
+        "技术服务机构",
+        "registry",
+        (
+            C("agency_id", "str", "机构编号", key=True, nullable=False),
+            C("agency_name", "str", "机构名称", nullable=False),
+            C("roles", "str", "业务类型", enum=AGENCY_ROLES, multi=True, nullable=False),
+            C("home_province_code", "str", "注册地"),
+            C("cma_no", "str", "CMA证书编号"),
+        ),
+    ),
+    Table(
+        "monthly_reports",
+        "月度存证",
+        "periodic",
+        (
+            C("unit_id", "str", "机组编号", key=True, nullable=False, ref="units.unit_id"),
+            C("period", "period", "月份", key=True, nullable=False),
+            C("version", "int", "版本", key=True, nullable=False, min=1),
+            C("fuel_consumed_t", "float", "燃煤消耗量", unit="t", min=0),
+            C("ncv_gj_per_t", "float", "收到基低位发热量", unit="GJ/t", min=0),
+            C("carbon_content_tc_per_gj", "float", "单位热值含碳量", unit="tC/GJ", min=0),
+            C("carbon_content_basis", "str", "含碳量取值方式", enum=CC_BASES),
+            C("oxidation_rate", "float", "碳氧化率", min=0, max=1),
+            C("gross_generation_mwh", "float", "发电量", unit="MWh", min=0),
+            C("power_supply_mwh", "float", "供电量", unit="MWh", min=0),
+            C("heat_supply_gj", "float", "供热量", unit="GJ", min=0),
+            C("operating_hours", "float", "运行小时数", unit="h", min=0, max=744),
+            C("load_rate", "float", "负荷率", min=0, max=1),
+            C("purchased_electricity_mwh", "float", "购入使用电量", unit="MWh", min=0),
+            C("emissions_tco2", "float", "排放量", unit="tCO₂", min=0),
+            C("lab_report_id", "str", "检测报告编号", ref="lab_reports.lab_report_id"),
+            C("submitted_at", "datetime", "上传时间"),
+        ),
+    ),
+    Table(
+        "lab_reports",
+        "煤质检测报告",
+        "periodic",
+        (
+            C("lab_report_id", "str", "报告编号", key=True, nullable=False),
+            C("report_no", "str", "报告流水号"),
+            C("lab_agency_id", "str", "检测机构", ref="agencies.agency_id"),
+            C("unit_id", "str", "机组编号", nullable=False, ref="units.unit_id"),
+            C("sample_period", "period", "样品所属月份", nullable=False),
+            C("sampling_end_date", "date", "采样截止日期"),
+            C("receipt_date", "date", "收样日期"),
+            C("test_date", "date", "检测日期"),
+            C("report_date", "date", "报告日期"),
+            C("carbon_ad_pct", "float", "空干基元素碳Cad", unit="%", min=0, max=100),
+            C("moisture_ad_pct", "float", "空干基水分Mad", unit="%", min=0, max=100),
+            C("total_moisture_pct", "float", "全水分Mt", unit="%", min=0, max=100),
+            C("carbon_ar_pct", "float", "收到基元素碳Car", unit="%", min=0, max=100),
+            C("ncv_ar_gj_per_t", "float", "收到基低位发热量Qnet,ar", unit="GJ/t", min=0),
+            C("ash_ad_pct", "float", "空干基灰分Aad", unit="%", min=0, max=100),
+            C("has_anti_counterfeit_code", "bool", "防伪二维码"),
+        ),
+    ),
+    Table(
+        "annual_reports",
+        "年度排放报告",
+        "periodic",
+        (
+            C("report_id", "str", "报告编号", key=True, nullable=False),
+            C("enterprise_id", "str", "统一社会信用代码", nullable=False, ref="enterprises.enterprise_id"),
+            C("year", "int", "年度", nullable=False, min=2000, max=2100),
+            C("reported_emissions_tco2", "float", "报告排放量", unit="tCO₂", min=0),
+            C("reported_power_supply_mwh", "float", "报告供电量", unit="MWh", min=0),
+            C("reported_heat_supply_gj", "float", "报告供热量", unit="GJ", min=0),
+            C("preparer_agency_id", "str", "编制机构", ref="agencies.agency_id"),
+            C("submitted_at", "datetime", "提交时间"),
+        ),
+    ),
+    Table(
+        "verifications",
+        "核查结论",
+        "periodic",
+        (
+            C("verification_id", "str", "核查编号", key=True, nullable=False),
+            C("enterprise_id", "str", "统一社会信用代码", nullable=False, ref="enterprises.enterprise_id"),
+            C("year", "int", "年度", nullable=False, min=2000, max=2100),
+            C("verifier_agency_id", "str", "技术审核机构", ref="agencies.agency_id"),
+            C("verified_emissions_tco2", "float", "核查排放量", unit="tCO₂", min=0),
+            C("conclusion", "str", "核查结论", enum=CONCLUSIONS),
+            C("findings_count", "int", "不符合项数", min=0),
+            C("review_started", "date", "开始日期"),
+            C("review_completed", "date", "完成日期"),
+        ),
+    ),
+    Table(
+        "telemetry",
+        "机组运行数据",
+        "telemetry",
+        (
+            C("unit_id", "str", "机组编号", key=True, nullable=False, ref="units.unit_id"),
+            C("ts", "datetime", "时间", key=True, nullable=False, description="start of the hour"),
+            C("gross_load_mw", "float", "机组出力", unit="MW", min=0),
+            C("coal_feed_t", "float", "入炉煤量", unit="t", min=0),
+            C("cems_co2_t", "float", "CEMS二氧化碳", unit="tCO₂", min=0),
+        ),
+    ),
+    Table(
+        "tips",
+        "投诉举报线索",
+        "periodic",
+        (
+            C("tip_id", "str", "线索编号", key=True, nullable=False),
+            C("enterprise_id", "str", "统一社会信用代码", ref="enterprises.enterprise_id"),
+            C("received_date", "date", "收到日期"),
+            C("channel", "str", "来源", enum=TIP_CHANNELS),
+            C("category", "str", "类别"),
+            C("summary", "str", "内容摘要"),
+        ),
+    ),
+)
+
+#: All contract tables by name, in dependency order (registry first).
+TABLES: dict[str, Table] = {t.name: t for t in _TABLES}
+
+_POLARS: dict[str, pl.DataType] = {
+    "str": pl.String(),
+    "int": pl.Int64(),
+    "float": pl.Float64(),
+    "bool": pl.Boolean(),
+    "date": pl.Date(),
+    "datetime": pl.Datetime("us"),
+    "period": pl.String(),
+}
+
+
+def table(name: str) -> Table:
+    """Return the contract table ``name``; raises ``KeyError`` naming the known tables otherwise."""
+    try:
+        return TABLES[name]
+    except KeyError:
+        raise KeyError(f"unknown contract table {name!r}; known: {', '.join(TABLES)}") from None
+
+
+def polars_schema(name: str) -> pl.Schema:
+    """Polars schema of table ``name`` in contract column order (datetimes naive CST, µs)."""
+    return pl.Schema({c.name: _POLARS[c.dtype] for c in table(name).columns})
+
+
+def header_aliases(name: str) -> dict[str, str]:
+    """Map every accepted header of table ``name`` to its contract column name.
+
+    Accepted: the column name itself (any case), its Chinese header (列名) with or without the unit in
+    parentheses, full-width or half-width parentheses and surrounding spaces.
+    """
+    out: dict[str, str] = {}
+    for c in table(name).columns:
+        out[c.name] = c.name
+        out[c.name.lower()] = c.name
+        if c.zh:
+            out[c.zh] = c.name
+            out[c.label_zh] = c.name
+            out[c.label_zh.replace("(", "（").replace(")", "）")] = c.name
+            out[c.zh.replace("(", "（").replace(")", "）")] = c.name
+            out[c.zh.replace(" ", "")] = c.name
+    return out
