@@ -53,6 +53,8 @@ class Finding:
         evidence: JSON-serialisable numbers, peer groups, row keys backing the finding.
         detail_key: disambiguates two findings of one rule on the same keys (e.g. a lab report id).
         source_table: contract table the finding is about.
+        original_severity / suppression_id: set by :mod:`carbonqa.suppression` when an approved
+            suppression downgraded the finding to ``info`` (not part of its identity).
     """
 
     rule_code: str
@@ -72,6 +74,8 @@ class Finding:
     evidence: dict[str, Any] = field(default_factory=dict)
     detail_key: str = ""
     source_table: str | None = None
+    original_severity: str | None = None
+    suppression_id: int | None = None
 
     def __post_init__(self) -> None:
         """Validate family, severity and score; raises ``ValueError`` naming the bad field."""
