@@ -336,6 +336,9 @@ _TABLES: tuple[Table, ...] = (
             C("gross_load_mw", "float", "机组出力", unit="MW", min=0),
             C("coal_feed_t", "float", "入炉煤量", unit="t", min=0),
             C("cems_co2_t", "float", "CEMS二氧化碳", unit="tCO₂", min=0),
+            C("interval_hours", "float", "时段小时数", unit="h", min=1e-9,
+              description="optional, default 1: hours covered by the row (monthly-total telemetry from "
+                          "real US data carries the month's hours; gross_load_mw is then the mean over it)"),
         ),
     ),
     Table(
