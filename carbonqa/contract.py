@@ -35,6 +35,7 @@ __all__ = [
     "table",
     "polars_schema",
     "header_aliases",
+    "normalise_header",
     "CO2_PER_C",
 ]
 
@@ -286,12 +287,12 @@ _TABLES: tuple[Table, ...] = (
             C("receipt_date", "date", "收样日期"),
             C("test_date", "date", "检测日期"),
             C("report_date", "date", "报告日期"),
-            C("carbon_ad_pct", "float", "空干基元素碳Cad", unit="%", min=0, max=100),
-            C("moisture_ad_pct", "float", "空干基水分Mad", unit="%", min=0, max=100),
-            C("total_moisture_pct", "float", "全水分Mt", unit="%", min=0, max=100),
-            C("carbon_ar_pct", "float", "收到基元素碳Car", unit="%", min=0, max=100),
-            C("ncv_ar_gj_per_t", "float", "收到基低位发热量Qnet,ar", unit="GJ/t", min=0),
-            C("ash_ad_pct", "float", "空干基灰分Aad", unit="%", min=0, max=100),
+            C("carbon_ad_pct", "float", "空干基元素碳 Cad", unit="%", min=0, max=100),
+            C("moisture_ad_pct", "float", "空干基水分 Mad", unit="%", min=0, max=100),
+            C("total_moisture_pct", "float", "全水分 Mt", unit="%", min=0, max=100),
+            C("carbon_ar_pct", "float", "收到基元素碳 Car", unit="%", min=0, max=100),
+            C("ncv_ar_gj_per_t", "float", "收到基低位发热量 Qnet,ar", unit="GJ/t", min=0),
+            C("ash_ad_pct", "float", "空干基灰分 Aad", unit="%", min=0, max=100),
             C("has_anti_counterfeit_code", "bool", "防伪二维码"),
         ),
     ),
@@ -399,4 +400,15 @@ def header_aliases(name: str) -> dict[str, str]:
             out[c.label_zh.replace("(", "（").replace(")", "）")] = c.name
             out[c.zh.replace("(", "（").replace(")", "）")] = c.name
             out[c.zh.replace(" ", "")] = c.name
+            out[c.label_zh.replace(" ", "")] = c.name
     return out
+
+
+def normalise_header(header: str) -> str:
+    """Canonical form of a header cell for alias lookup: trimmed, BOM and inner spaces removed.
+
+    Full-width parentheses become half-width. Look the result up in
+    ``{normalise_header(k): v for k, v in header_aliases(t).items()}``.
+    """
+    h = header.replace("\ufeff", "").strip().replace("（", "(").replace("）", ")")
+    return "".join(h.split())

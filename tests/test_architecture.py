@@ -1,0 +1,49 @@
+"""Dependencies point one way (ARCHITECTURE.md §1): carbonqa imports none of checks/detectors/dags/
+dashboard; dashboard imports only carbonqa; checks and detectors do not import each other's internals
+or Airflow/Streamlit."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _imports(pkg: str) -> set[tuple[str, str]]:
+    out = set()
+    for p in (REPO / pkg).rglob("*.py"):
+        tree = ast.parse(p.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                out |= {(str(p.relative_to(REPO)), a.name.split(".")[0]) for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                out.add((str(p.relative_to(REPO)), node.module.split(".")[0]))
+    return out
+
+
+@pytest.mark.parametrize(
+    "pkg, forbidden",
+    [
+        ("carbonqa", {"checks", "detectors", "dags", "dashboard", "airflow", "streamlit", "great_expectations"}),
+        ("dashboard", {"checks", "detectors", "dags", "airflow", "great_expectations", "pyod"}),
+        ("checks", {"dags", "dashboard", "airflow", "streamlit"}),
+        ("detectors", {"dags", "dashboard", "airflow", "streamlit", "great_expectations"}),
+    ],
+)
+def test_dependencies_point_one_way(pkg, forbidden):
+    bad = sorted((f, m) for f, m in _imports(pkg) if m in forbidden)
+    # carbonqa.pipeline is the one place that calls checks/detectors — lazily, inside functions
+    bad = [(f, m) for f, m in bad if not (f == "carbonqa/pipeline.py" and m in {"checks", "detectors"})]
+    assert not bad, f"{pkg} must not import {forbidden}: {bad}"
+
+
+def test_pipeline_imports_checks_and_detectors_lazily():
+    p = REPO / "carbonqa" / "pipeline.py"
+    if not p.exists():
+        pytest.skip("carbonqa/pipeline.py not written yet")
+    tree = ast.parse(p.read_text(encoding="utf-8"))
+    top = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+    names = {(n.module or "").split(".")[0] for n in top if isinstance(n, ast.ImportFrom)}
+    names |= {a.name.split(".")[0] for n in top if isinstance(n, ast.Import) for a in n.names}
+    assert not names & {"checks", "detectors", "great_expectations", "pyod"}
