@@ -151,6 +151,55 @@ def users_create(
     typer.echo(f"created {user.username} ({user.role} {user.province_code or ''} {user.city_name or ''})")
 
 
+@users_app.command("demo")
+def users_demo(
+    out: Annotated[Path | None, typer.Option(help="also write the credentials to this file")] = None,
+) -> None:
+    """Create (or reset) one demo user per tier, scoped to the province and city with most cases.
+
+    Passwords are random (``secrets.token_urlsafe``) and printed once; for a local demo only.
+    """
+    import secrets
+
+    import sqlalchemy as sa
+
+    from carbonqa.auth import create_user, set_password
+    from carbonqa.settings import get_settings
+    from carbonqa.store import session_scope, upgrade
+    from carbonqa.store.models import Case, User
+
+    upgrade()
+    with session_scope() as s:
+        top = s.execute(
+            sa.select(Case.province_code, Case.city_name, sa.func.count())
+            .where(Case.province_code.not_like("US-%"))
+            .group_by(Case.province_code, Case.city_name)
+            .order_by(sa.func.count().desc(), Case.province_code, Case.city_name)
+            .limit(1)
+        ).first()
+        existing = {u.username for u in s.scalars(sa.select(User))}
+    province, city = (top[0], top[1]) if top else ("15", "包头市")
+    specs = [
+        ("demo-national", "national", None, None, "国家级筛查员"),
+        (f"demo-prov-{province}", "provincial", province, None, f"省级审核员 {province}"),
+        (f"demo-city-{province}", "municipal", province, city, f"市级检查员 {city}"),
+        ("demo-auditor", "auditor", None, None, "审计（只读）"),
+    ]
+    lines = []
+    for username, role, prov, c, display in specs:
+        pw = secrets.token_urlsafe(9)
+        if username in existing:
+            set_password(username, pw)
+        else:
+            create_user(username, pw, role=role, province_code=prov, city_name=c, display_name=display)
+        lines.append(f"{username:24s} {pw:14s} {role:10s} {prov or '':4s} {c or ''}")
+    text = "demo users (username, password, role, province, city):\n" + "\n".join(lines)
+    typer.echo(text)
+    target = out or (get_settings().home / "demo_users.txt")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text + "\n", encoding="utf-8")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
