@@ -1,0 +1,345 @@
+"""Cast a table as read (strings from CSV/xlsx, native dtypes from Parquet) to the contract, vectorised.
+
+:func:`cast_table` takes a frame whose columns are already named after the contract (see
+:mod:`carbonqa.ingest.read`) plus ``__file`` (bundle-relative path) and ``__row`` (1-based data row as in
+the file), and returns the valid rows in :func:`carbonqa.contract.polars_schema` order and one
+:class:`~carbonqa.ingest.report.Issue` per failing (row, column). Validation is a set of boolean polars
+expressions evaluated in one pass; Python only loops over *failing* rows to build their report lines.
+
+Parsing rules (CONTRACT.md §1, conventions of :mod:`carbonqa.contract`):
+
+* numbers: ``.`` decimal point, thousands separators ``,`` tolerated, NaN/inf rejected;
+* dates: ``YYYY-MM-DD``, ``YYYY/MM/DD``, ``YYYYMMDD``, a spreadsheet date cell (``… 00:00:00``);
+* timestamps: ISO 8601; with an offset (``+08:00``, ``+0000``, ``Z``) converted to UTC+08:00, without
+  one taken as China Standard Time; result naive CST, µs. China has kept UTC+08:00 without DST since
+  1991, so the conversion is a fixed +8 h (no tz database needed);
+* periods: ``YYYY-MM``, ``YYYY/MM``, ``YYYYMM``, ``YYYY年M月``, any date/timestamp (→ its month);
+* booleans: true/false, 1/0, yes/no, y/n, t/f, 是/否, 有/无;
+* enums: case-insensitive; the Chinese labels given in CONTRACT.md (实测, 缺省值, 无异议 …) accepted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from carbonqa import contract
+from carbonqa.contract import Column
+from carbonqa.ingest.report import Issue
+
+__all__ = ["cast_table", "CastResult", "parse_column", "parse_datetime_str", "CST_OFFSET"]
+
+#: China Standard Time offset from UTC (no DST since 1991).
+CST_OFFSET = dt.timedelta(hours=8)
+
+_BOOL = {
+    "true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False, "yes": True, "no": False,
+    "y": True, "n": False, "t": True, "f": False, "是": True, "否": False, "有": True, "无": False,
+    "√": True, "×": False,
+}
+#: Chinese labels of enum values as printed in CONTRACT.md.
+_ENUM_ZH = {
+    "实测": "measured", "缺省值": "default", "缺省": "default",
+    "无异议": "accepted", "核减": "revised", "核增": "revised", "核减/核增": "revised", "不通过": "rejected",
+    "水冷": "water", "空冷": "air", "燃气": "gas",
+    "300mw等级以上常规燃煤": "coal_conventional_300mw_plus",
+    "300mw等级及以下常规燃煤": "coal_conventional_below_300mw",
+    "非常规燃煤": "coal_unconventional",
+    "检验检测": "lab", "报告编制": "preparer", "技术审核": "verifier", "核查": "verifier",
+    "电力": "power", "钢铁": "steel", "水泥": "cement", "电解铝": "aluminium", "铝": "aluminium",
+}
+
+_PARSE_REASON = {
+    "int": "not_integer",
+    "float": "non_numeric",
+    "bool": "bad_bool",
+    "date": "unparseable_date",
+    "datetime": "unparseable_datetime",
+    "period": "unparseable_period",
+}
+_EXPECTED = {
+    "int": ("an integer, e.g. 2024", "write a whole number without units or text"),
+    "float": ("a number with '.' as decimal point, e.g. 1234.5",
+              "remove units/text from the cell, use '.' for decimals; leave the cell empty if unknown"),
+    "bool": ("true/false (also 1/0, 是/否)", "write true or false"),
+    "date": ("a date YYYY-MM-DD (also YYYY/MM/DD)", "write the date as YYYY-MM-DD, e.g. 2024-07-31"),
+    "datetime": ("an ISO 8601 timestamp, e.g. 2024-08-10T02:00:00+08:00 (no offset = China Standard Time)",
+                 "write the timestamp as YYYY-MM-DDTHH:MM:SS with an optional offset"),
+    "period": ("a month YYYY-MM (also YYYY/MM, YYYYMM)", "write the month as YYYY-MM, e.g. 2024-07"),
+}
+
+_SRC = "__src_"
+
+
+def _clean_str(e: pl.Expr) -> pl.Expr:
+    s = e.cast(pl.String).str.strip_chars()
+    return pl.when(s == "").then(None).otherwise(s)
+
+
+def _num_str(s: pl.Expr) -> pl.Expr:
+    return s.str.replace_all(",", "", literal=True).cast(pl.Float64, strict=False)
+
+
+def parse_datetime_str(s: pl.Expr) -> pl.Expr:
+    """Parse ISO 8601 text to naive CST ``Datetime(us)`` (offset converted; none = CST); null if unparseable."""
+    s = s.str.replace_all("/", "-", literal=True).str.replace("T", " ", literal=True)
+    s = s.str.replace(r"[Zz]$", "+00:00")
+    aware = pl.coalesce(
+        s.str.to_datetime("%Y-%m-%d %H:%M:%S%.f%z", strict=False, time_unit="us"),
+        s.str.to_datetime("%Y-%m-%d %H:%M%z", strict=False, time_unit="us"),
+    )
+    aware_cst = aware.dt.replace_time_zone(None) + CST_OFFSET
+    naive = pl.coalesce(
+        s.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us"),
+        s.str.to_datetime("%Y-%m-%d %H:%M", strict=False, time_unit="us"),
+        s.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")),
+    )
+    return pl.coalesce(aware_cst, naive)
+
+
+def _date_from_str(s: pl.Expr) -> pl.Expr:
+    s = s.str.replace_all("/", "-", literal=True).str.replace(r"[ T]00:00(:00(\.0*)?)?$", "")
+    return pl.coalesce(s.str.to_date("%Y-%m-%d", strict=False), s.str.to_date("%Y%m%d", strict=False))
+
+
+def _period_from_str(s: pl.Expr) -> pl.Expr:
+    a = s.str.extract_groups(r"^(\d{4})[-/.年](\d{1,2})月?(?:[-/.]\d{1,2}(?:[ T][\d:.]*)?)?$")
+    b = s.str.extract_groups(r"^(\d{4})(\d{2})$")
+    y = pl.coalesce(a.struct.field("1"), b.struct.field("1"))
+    m = pl.coalesce(a.struct.field("2"), b.struct.field("2")).cast(pl.Int32, strict=False)
+    ok = m.is_between(1, 12)
+    return pl.when(ok).then(pl.concat_str([y, pl.lit("-"), m.cast(pl.String).str.zfill(2)]))
+
+
+def _aware_to_cst(e: pl.Expr) -> pl.Expr:
+    return e.dt.convert_time_zone("UTC").dt.replace_time_zone(None).dt.cast_time_unit("us") + CST_OFFSET
+
+
+def parse_column(col: Column, src: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
+    """Expressions ``(value, present)`` parsing source column ``__src_<name>`` of dtype ``src``.
+
+    ``value`` has the contract dtype (null where absent *or* unparseable); ``present`` is true where the
+    source cell held something (non-empty). ``present & value.is_null()`` is therefore a parse failure.
+    """
+    e = pl.col(_SRC + col.name)
+    is_str = src == pl.String or src == pl.Categorical or isinstance(src, pl.Enum | pl.Null)
+    if is_str or src == pl.Null:
+        present = _clean_str(e).is_not_null()
+    else:
+        present = e.is_not_null()
+    s = _clean_str(e)
+    t = col.dtype
+    if t == "str":
+        if src.is_float():
+            v = pl.when(e == e.floor()).then(e.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(s)
+        else:
+            v = s
+        if col.enum:
+            v = v.str.to_lowercase().replace(_ENUM_ZH) if not col.multi else v.str.to_lowercase()
+        return v, present
+    if t == "float":
+        f = e.cast(pl.Float64) if src.is_numeric() else _num_str(s)
+        return pl.when(f.is_finite()).then(f), present
+    if t == "int":
+        f = e.cast(pl.Float64) if src.is_numeric() else _num_str(s)
+        return pl.when(f.is_finite() & (f == f.floor())).then(f.cast(pl.Int64)), present
+    if t == "bool":
+        if src == pl.Boolean:
+            return e, present
+        return s.str.to_lowercase().replace_strict(_BOOL, default=None, return_dtype=pl.Boolean), present
+    if t == "date":
+        if src == pl.Date:
+            return e, present
+        if isinstance(src, pl.Datetime):
+            return (_aware_to_cst(e) if src.time_zone else e).dt.date(), present
+        return _date_from_str(s), present
+    if t == "datetime":
+        if isinstance(src, pl.Datetime):
+            return (_aware_to_cst(e) if src.time_zone else e.dt.cast_time_unit("us")), present
+        if src == pl.Date:
+            return e.cast(pl.Datetime("us")), present
+        return parse_datetime_str(s), present
+    if t == "period":
+        if src == pl.Date or isinstance(src, pl.Datetime):
+            d = _aware_to_cst(e) if isinstance(src, pl.Datetime) and src.time_zone else e
+            return d.dt.strftime("%Y-%m"), present
+        return _period_from_str(s), present
+    raise ValueError(f"unknown contract dtype {t!r}")
+
+
+@dataclass
+class _Check:
+    flag: str
+    column: str
+    reason: str
+    expected: str
+    fix: str
+    bad: pl.Expr
+
+
+@dataclass
+class CastResult:
+    """Outcome of :func:`cast_table`.
+
+    ``valid``: rows that passed, contract columns in contract order (``polars_schema``);
+    ``bad_rows``: source values (as text) of the failing rows with ``__file``/``__row``, for the
+    quarantine copy; ``issues``: one per failing (row, check), capped per check by ``sample_limit``;
+    ``reason_counts``: failing rows per reason code (uncapped).
+    """
+
+    valid: pl.DataFrame
+    bad_rows: pl.DataFrame
+    issues: list[Issue] = field(default_factory=list)
+    n_read: int = 0
+    reason_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n_bad(self) -> int:
+        """Number of quarantined rows."""
+        return self.bad_rows.height
+
+
+def _fmt_bound(v: float) -> str:
+    return f"{v:g}"
+
+
+def cast_table(
+    df: pl.DataFrame,
+    table: str,
+    known_refs: Mapping[str, pl.Series] | None = None,
+    sample_limit: int | None = None,
+) -> CastResult:
+    """Validate and cast one table to the contract.
+
+    ``df``: columns named after contract columns (any subset containing every required column; extra
+    columns are ignored here), plus ``__file`` (str) and ``__row`` (int, 1-based data row).
+    ``known_refs``: ``"units.unit_id"`` → Series of ids that a reference may point to (store registry
+    plus the bundle's own registry rows); a ``ref`` column whose target is absent from the mapping is not
+    checked (e.g. ``lab_report_id``: a missing lab report is evidence for the checks, not an ingest error).
+    ``sample_limit``: at most this many issues per check (telemetry), plus one summary issue; ``None``
+    reports every failing row. Raises nothing for bad data.
+    """
+    t = contract.table(table)
+    schema = contract.polars_schema(table)
+    known_refs = known_refs or {}
+    n = df.height
+    present_cols = [c.name for c in t.columns if c.name in df.columns]
+    base = df.select(
+        pl.col("__file"),
+        pl.col("__row"),
+        pl.int_range(0, pl.len(), dtype=pl.Int64).alias("__idx"),
+        *[pl.col(c).alias(_SRC + c) for c in present_cols],
+    )
+    values: list[pl.Expr] = []
+    checks: list[_Check] = []
+    for c in t.columns:
+        if c.name not in present_cols:
+            values.append(pl.lit(None, dtype=schema[c.name]).alias(c.name))
+            continue
+        v, present = parse_column(c, base.schema[_SRC + c.name])
+        values.append(v.cast(schema[c.name]).alias(c.name))
+        base = base.with_columns(present.alias(f"__present_{c.name}"))
+        if c.dtype != "str":
+            exp, fix = _EXPECTED[c.dtype]
+            checks.append(_Check(f"__bad_parse_{c.name}", c.name, _PARSE_REASON[c.dtype], exp, fix,
+                                 pl.col(f"__present_{c.name}") & pl.col(c.name).is_null()))
+    cast = base.with_columns(values)
+    for c in t.columns:
+        if c.name not in present_cols:
+            continue
+        col = pl.col(c.name)
+        if not c.nullable:
+            checks.append(_Check(
+                f"__bad_null_{c.name}", c.name, "null_required", f"a value ({c.label_zh} is required)",
+                f"fill in {c.name} ({c.zh}) for this row", ~pl.col(f"__present_{c.name}")))
+        if c.min is not None or c.max is not None:
+            lo = col < c.min if c.min is not None else pl.lit(False)
+            hi = col > c.max if c.max is not None else pl.lit(False)
+            unit = f" {c.unit}" if c.unit else ""
+            if c.min is not None and c.max is not None:
+                exp = f"between {_fmt_bound(c.min)} and {_fmt_bound(c.max)}{unit}"
+            elif c.min is not None:
+                exp = "greater than 0" + unit if 0 < c.min < 1e-6 else f"≥ {_fmt_bound(c.min)}{unit}"
+            else:
+                exp = f"≤ {_fmt_bound(c.max)}{unit}"  # type: ignore[arg-type]
+            fix = ("a quantity cannot be negative: check the sign and the unit" if c.min == 0
+                   else f"check the value and its unit ({c.unit or 'dimensionless'}); fractions are 0–1, not %"
+                   if c.max == 1 else f"check the value and its unit ({c.unit or 'dimensionless'})")
+            checks.append(_Check(f"__bad_range_{c.name}", c.name, "out_of_range", exp, fix,
+                                 (lo | hi).fill_null(False)))
+        if c.enum:
+            allowed = pl.Series(c.enum).implode()
+            if c.multi:
+                ok = col.str.split("|").list.eval(pl.element().str.strip_chars().is_in(allowed)).list.all()
+                exp = f"'|'-separated values from: {', '.join(c.enum)}"
+            else:
+                ok = col.is_in(allowed)
+                exp = f"one of: {', '.join(c.enum)}"
+            checks.append(_Check(f"__bad_enum_{c.name}", c.name, "bad_enum", exp,
+                                 f"use one of the contract's values for {c.name} ({c.zh})",
+                                 col.is_not_null() & ~ok.fill_null(False)))
+        if c.ref and c.ref in known_refs:
+            ref_table, ref_col = c.ref.split(".")
+            rt = contract.table(ref_table)
+            checks.append(_Check(
+                f"__bad_ref_{c.name}", c.name, "unknown_reference",
+                f"a {ref_col} registered in {ref_table} ({rt.zh}), in the store or in this bundle",
+                f"correct the id, or deliver the {ref_table} ({rt.zh}) row for it in the bundle",
+                col.is_not_null() & ~col.is_in(known_refs[c.ref].implode())))
+    if "operating_hours" in present_cols and "period" in t.names:
+        month_hours = (pl.concat_str([pl.col("period"), pl.lit("-01")]).str.to_date("%Y-%m-%d", strict=False)
+                       .dt.month_end().dt.day().cast(pl.Float64) * 24.0)
+        checks.append(_Check(
+            "__bad_hours", "operating_hours", "hours_exceed_month", "≤ the hours in that month (24 × days)",
+            "operating hours cannot exceed the calendar hours of the month; check the value and the month",
+            (pl.col("operating_hours") > month_hours).fill_null(False)))
+    key = list(t.key)
+    if key and all(k in present_cols for k in key):
+        first_idx = pl.col("__idx").min().over(key)
+        cast = cast.with_columns(
+            pl.col("__row").sort_by("__idx").first().over(key).alias("__dup_first_row"),
+            pl.col("__file").sort_by("__idx").first().over(key).alias("__dup_first_file"),
+        )
+        checks.append(_Check(
+            "__bad_dup", "+".join(key), "duplicate_key", f"one row per key ({', '.join(key)})",
+            "", pl.all_horizontal([pl.col(k).is_not_null() for k in key]) & (pl.col("__idx") != first_idx)))
+    cast = cast.with_columns([ch.bad.alias(ch.flag) for ch in checks])
+    flags = [ch.flag for ch in checks]
+    any_bad = pl.any_horizontal(flags) if flags else pl.lit(False)
+    cast = cast.with_columns(any_bad.alias("__any_bad"))
+    valid = cast.filter(~pl.col("__any_bad")).select(list(schema.names()))
+    bad = cast.filter(pl.col("__any_bad"))
+    issues: list[Issue] = []
+    reason_counts: dict[str, int] = {}
+    for ch in checks:
+        sub = bad.filter(pl.col(ch.flag))
+        if sub.height == 0:
+            continue
+        reason_counts[ch.reason] = reason_counts.get(ch.reason, 0) + sub.height
+        if ch.reason == "duplicate_key":
+            val = pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator=" / ")
+            extra = [pl.col("__dup_first_row"), pl.col("__dup_first_file")]
+        else:
+            val = pl.col(_SRC + ch.column).cast(pl.String)
+            extra = []
+        rows = sub.sort("__idx").head(sample_limit) if sample_limit is not None else sub.sort("__idx")
+        for r in rows.select(pl.col("__file"), pl.col("__row"), val.alias("v"), *extra).iter_rows(named=True):
+            fix = ch.fix
+            if ch.reason == "duplicate_key":
+                where = "" if r["__dup_first_file"] == r["__file"] else f" of {r['__dup_first_file']}"
+                fix = (f"same key as row {r['__dup_first_row']}{where} (that first row was kept); delete the "
+                       "repeated row, or for a resubmission raise `version`")
+            issues.append(Issue(table, r["__file"], ch.reason, r["__row"], ch.column, r["v"], ch.expected, fix))
+        if sample_limit is not None and sub.height > sample_limit:
+            issues.append(Issue(
+                table, str(sub["__file"][0]), ch.reason, None, ch.column,
+                f"{sub.height} rows in total; {sample_limit} shown", ch.expected,
+                (ch.fix or "") + " — every failing row is kept in the quarantine folder"))
+    bad_rows = bad.select(
+        pl.col("__file"), pl.col("__row"),
+        *[pl.col(_SRC + c).cast(pl.String).alias(c) for c in present_cols],
+    )
+    return CastResult(valid=valid, bad_rows=bad_rows, issues=issues, n_read=n, reason_counts=reason_counts)

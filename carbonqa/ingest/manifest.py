@@ -1,0 +1,154 @@
+"""``manifest.json``: parsing, SHA-256 checksums and the check of each listed file (CONTRACT.md §1)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from carbonqa import contract
+from carbonqa.ingest.errors import (
+    BundleNotFoundError,
+    ContractVersionError,
+    ManifestInvalidError,
+    ManifestMissingError,
+)
+
+__all__ = ["Manifest", "TableEntry", "Part", "load_manifest", "sha256_file", "combined_sha256"]
+
+_CHUNK = 1 << 20
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes (read in 1 MiB chunks)."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def combined_sha256(parts: list[tuple[str, str]]) -> str:
+    r"""SHA-256 of a directory entry: UTF-8 text of ``<part file>:<part sha256>\\n`` per part, in order."""
+    return hashlib.sha256("".join(f"{f}:{s}\n" for f, s in parts).encode()).hexdigest()
+
+
+@dataclass
+class Part:
+    """One file of a table: its path relative to the bundle, declared sha256 and rows."""
+
+    file: str
+    sha256: str | None
+    rows: int | None
+
+
+@dataclass
+class TableEntry:
+    """One manifest table entry; ``parts`` has one element for a single-file table."""
+
+    table: str
+    file: str
+    format: str | None
+    rows: int | None
+    sha256: str | None
+    parts: list[Part]
+    is_directory: bool
+
+
+@dataclass
+class Manifest:
+    """The parsed manifest of a bundle; ``sha256`` is of the manifest file's bytes."""
+
+    bundle_id: str
+    contract_version: str
+    sha256: str
+    tables: dict[str, TableEntry]
+    created_at: str | None = None
+    source: str | None = None
+    period_start: str | None = None
+    period_end: str | None = None
+    grid_factor_tco2_per_mwh: float | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def _opt_int(v: Any, where: str) -> int | None:
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int | float) or int(v) != v:
+        raise ManifestInvalidError(f"manifest.json: {where} must be an integer row count, got {v!r}")
+    return int(v)
+
+
+def load_manifest(bundle_dir: Path) -> Manifest:
+    """Read and validate ``bundle_dir/manifest.json``.
+
+    Raises :class:`BundleNotFoundError` (no such directory), :class:`ManifestMissingError`,
+    :class:`ManifestInvalidError` (bad JSON / fields) or :class:`ContractVersionError`.
+    """
+    if not bundle_dir.is_dir():
+        raise BundleNotFoundError(f"bundle {bundle_dir} is not a directory; pass the folder holding manifest.json")
+    path = bundle_dir / "manifest.json"
+    if not path.is_file():
+        raise ManifestMissingError(
+            f"no manifest.json in {bundle_dir}: a bundle must carry manifest.json listing every table file with "
+            "its sha256 and rows (CONTRACT.md §1); re-export the bundle with its manifest"
+        )
+    data_bytes = path.read_bytes()
+    try:
+        raw = json.loads(data_bytes.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ManifestInvalidError(f"manifest.json in {bundle_dir} is not valid UTF-8 JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ManifestInvalidError("manifest.json must be a JSON object")
+    version = str(raw.get("contract_version", "")).strip()
+    if version != contract.CONTRACT_VERSION:
+        raise ContractVersionError(
+            f"manifest.json contract_version is {raw.get('contract_version')!r}; this service speaks "
+            f"{contract.CONTRACT_VERSION!r} — convert the bundle to contract v{contract.CONTRACT_VERSION}"
+        )
+    bundle_id = raw.get("bundle_id")
+    if not isinstance(bundle_id, str) or not bundle_id.strip():
+        raise ManifestInvalidError("manifest.json has no bundle_id (a non-empty string); add one")
+    tables_raw = raw.get("tables")
+    if not isinstance(tables_raw, dict):
+        raise ManifestInvalidError("manifest.json has no 'tables' object listing the table files")
+    tables: dict[str, TableEntry] = {}
+    for name, e in tables_raw.items():
+        if not isinstance(e, dict) or not isinstance(e.get("file"), str):
+            raise ManifestInvalidError(f"manifest.json tables.{name} must be an object with a 'file' string")
+        parts_raw = e.get("parts")
+        if parts_raw is not None:
+            if not isinstance(parts_raw, list) or not all(isinstance(p, dict) and "file" in p for p in parts_raw):
+                raise ManifestInvalidError(f"manifest.json tables.{name}.parts must be a list of {{file, sha256, rows}}")
+            parts = [
+                Part(str(p["file"]), p.get("sha256"), _opt_int(p.get("rows"), f"tables.{name}.parts[{i}].rows"))
+                for i, p in enumerate(parts_raw)
+            ]
+            is_dir = True
+        else:
+            parts = [Part(e["file"], e.get("sha256"), _opt_int(e.get("rows"), f"tables.{name}.rows"))]
+            is_dir = False
+        tables[name] = TableEntry(
+            table=name,
+            file=e["file"],
+            format=e.get("format"),
+            rows=_opt_int(e.get("rows"), f"tables.{name}.rows"),
+            sha256=e.get("sha256"),
+            parts=parts,
+            is_directory=is_dir,
+        )
+    gf = raw.get("grid_emission_factor_tco2_per_mwh")
+    return Manifest(
+        bundle_id=bundle_id.strip(),
+        contract_version=version,
+        sha256=hashlib.sha256(data_bytes).hexdigest(),
+        tables=tables,
+        created_at=raw.get("created_at"),
+        source=raw.get("source"),
+        period_start=raw.get("period_start"),
+        period_end=raw.get("period_end"),
+        grid_factor_tco2_per_mwh=float(gf) if isinstance(gf, int | float) else None,
+        raw=raw,
+    )
