@@ -1,0 +1,852 @@
+"""Findings → cases; the joint-review workflow; the audit trail; the case export (CONTRACT.md §5).
+
+**Cases.** One case per enterprise and reporting year, ``case_id = CQ-<year>-<enterprise_id>`` (stable
+across nights: deterministic from what the case is about). Its units live inside; the case's ``unit_id``
+is the unit carrying most stake (``None`` when several tie or none is named, see
+:func:`carbonqa.scoring.score_case`).
+
+**Findings.** :func:`store_findings` is idempotent: new finding ids are inserted, existing rows only get
+``last_run_id`` updated — a finding row is otherwise immutable. :func:`update_cases` attaches the
+findings a run saw to the (open or closed) case of their enterprise-year and rescores it. A finding
+counts for a case's score when the latest run that screened its (year, province) saw it
+(``last_run_id == run_id``); findings no longer seen (e.g. data corrected by a resubmission) stay
+attached as history but stop counting. Rescoring writes the case (and a ``rescored`` event) only when
+score, families, rule codes, tonnes, unit, summary or reasons changed, so re-running a night changes
+nothing. ``Case.last_run_id`` is the last run that *changed* the case. The national ``rank`` (1 =
+inspect first, per reporting year, over all cases of the year, ties broken by tonnes then case id) is
+derived data: it is written without bumping ``lock_version`` and without an event.
+
+**Workflow.** :data:`TRANSITIONS` is the whole state machine (from → to → roles allowed)::
+
+    new ──► triaged ──► assigned ──► inspection_scheduled ──► confirmed
+     │         │           ▲  │            │      │
+     │         │           │  └─► triaged  │      └──────────► dismissed
+     │         │           └───────────────┘ (reschedule)
+     ├─► dismissed (desk review)  ├─► suppressed
+    confirmed | dismissed | suppressed ──► triaged   (reopen: national / provincial only)
+
+National and provincial reviewers triage, assign, suppress, dismiss on desk review and reopen;
+municipal inspectors schedule the inspection and record its outcome; auditors are read-only. Every
+action takes the acting :class:`~carbonqa.store.models.User` (or a
+:class:`~carbonqa.jurisdiction.Scope`) and calls ``Scope.require(..., write=True)``: a municipal user
+cannot touch another city's case (:class:`~carbonqa.jurisdiction.PermissionDenied`). Assignment goes
+to an active user whose jurisdiction contains the case; a provincial reviewer assigns to a municipal
+inspector of the case's city. Every change is an append-only :class:`~carbonqa.store.models.CaseEvent`
+(who, when, before, after); inspection outcomes are also kept as
+:class:`~carbonqa.store.models.InspectionLabel` for later learning.
+
+**Concurrency.** Actions that change the case row take ``expected_lock_version`` (the version the
+reviewer saw). A different current version, or a concurrent commit between read and write (the
+``UPDATE … WHERE lock_version = n`` of SQLAlchemy's ``version_id_col`` matching no row), raises
+:class:`StaleCaseError` and nothing is written: no update is ever lost silently.
+
+Errors::
+
+    CaseError                         base of this module's errors
+    ├── CaseNotFound (LookupError)    no case with that id
+    ├── InvalidTransition (ValueError) the workflow forbids it for this status / role, or data missing
+    ├── AssignmentError (ValueError)  assignee unknown, inactive or outside the case's jurisdiction
+    └── StaleCaseError                someone changed the case since you loaded it: reload
+    PermissionDenied (carbonqa.jurisdiction)  outside the actor's jurisdiction, or read-only
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from carbonqa import catalogue, contract
+from carbonqa.findings import Finding
+from carbonqa.jurisdiction import PermissionDenied, Scope
+from carbonqa.scoring import FAMILY_LABELS, CaseScore, round_tonnes, score_case
+from carbonqa.store.db import get_engine, session_scope
+from carbonqa.store.models import (
+    Case,
+    CaseEvent,
+    CaseFinding,
+    FindingRow,
+    InspectionLabel,
+    ScreeningRun,
+    User,
+    now_cst,
+)
+
+__all__ = [
+    "TRANSITIONS",
+    "OPEN_STATUSES",
+    "CaseError",
+    "CaseNotFound",
+    "InvalidTransition",
+    "AssignmentError",
+    "StaleCaseError",
+    "PermissionDenied",
+    "case_id_for",
+    "store_findings",
+    "update_cases",
+    "summary_zh",
+    "tip_findings",
+    "allowed_transitions",
+    "transition",
+    "assign",
+    "add_note",
+    "record_outcome",
+    "get_case",
+    "case_frame",
+    "export_cases",
+]
+
+log = logging.getLogger(__name__)
+
+_ROLES_REVIEW = ("national", "provincial")
+_ROLES_ALL = ("national", "provincial", "municipal")
+
+#: The workflow: ``TRANSITIONS[from_status][to_status]`` = roles allowed to make that move.
+TRANSITIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "new": {"triaged": _ROLES_REVIEW, "dismissed": _ROLES_REVIEW, "suppressed": _ROLES_REVIEW},
+    "triaged": {"assigned": _ROLES_REVIEW, "dismissed": _ROLES_REVIEW, "suppressed": _ROLES_REVIEW},
+    "assigned": {"inspection_scheduled": _ROLES_ALL, "triaged": _ROLES_REVIEW},
+    "inspection_scheduled": {"confirmed": _ROLES_ALL, "dismissed": _ROLES_ALL, "assigned": _ROLES_ALL},
+    "confirmed": {"triaged": _ROLES_REVIEW},
+    "dismissed": {"triaged": _ROLES_REVIEW},
+    "suppressed": {"triaged": _ROLES_REVIEW},
+}
+assert set(TRANSITIONS) == set(contract.CASE_STATUSES)
+
+#: Statuses of cases still being worked on.
+OPEN_STATUSES: tuple[str, ...] = ("new", "triaged", "assigned", "inspection_scheduled")
+
+#: Statuses from which :func:`assign` may (re)assign a case.
+_ASSIGNABLE = ("triaged", "assigned", "inspection_scheduled")
+
+_IN_CHUNK = 900  # stays under SQLite's bound-parameter limit
+
+
+# ---- errors ------------------------------------------------------------------------------------------
+class CaseError(Exception):
+    """Base of the errors of :mod:`carbonqa.cases`."""
+
+
+class CaseNotFound(CaseError, LookupError):
+    """No case has this id."""
+
+
+class InvalidTransition(CaseError, ValueError):
+    """The workflow does not allow this move for the case's status and the actor's role."""
+
+
+class AssignmentError(CaseError, ValueError):
+    """The assignee cannot take this case (unknown, inactive, wrong role or jurisdiction)."""
+
+
+class StaleCaseError(CaseError):
+    """The case changed since the reviewer loaded it; nothing was written."""
+
+    def __init__(self, case_id: str, expected: int | None, current: int | None) -> None:
+        self.case_id, self.expected, self.current = case_id, expected, current
+        super().__init__(
+            f"案件 {case_id} 已被他人修改（您看到的版本 {expected}，当前版本 {current}），请刷新后重试。 / "
+            f"Case {case_id} was changed by someone else since you loaded it (you saw version {expected}, "
+            f"it is now {current if current is not None else 'newer'}); reload the case and try again."
+        )
+
+
+# ---- ids and findings --------------------------------------------------------------------------------
+def case_id_for(enterprise_id: str, year: int) -> str:
+    """Stable case id of an enterprise-year: ``CQ-<year>-<enterprise_id>``."""
+    return f"CQ-{int(year)}-{enterprise_id}"
+
+
+def _chunks(seq: Sequence[Any], n: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(seq), n):
+        yield seq[i : i + n]
+
+
+def _insert_ignore(session: Session, table: sa.Table, rows: list[dict[str, Any]], keys: list[str]) -> None:
+    """INSERT rows, skipping ones whose key already exists (concurrent partitions may race)."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(table).on_conflict_do_nothing(index_elements=keys)
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=keys)
+    else:  # pragma: no cover - other databases are not supported targets
+        stmt = sa.insert(table)
+    for part in _chunks(rows, 500):
+        session.execute(stmt, list(part))
+
+
+def store_findings(findings: Iterable[Finding], run_id: str, url: str | None = None) -> dict[str, int]:
+    """Store findings idempotently.
+
+    New finding ids are inserted with ``first_run_id = last_run_id = run_id``; findings already stored
+    only get ``last_run_id = run_id`` (nothing else of a stored finding ever changes). Duplicate ids in
+    the input keep the first occurrence.
+
+    Returns:
+        ``{"new": n inserted, "seen": n already stored, "total": n distinct}``.
+    """
+    by_id: dict[str, Finding] = {}
+    for f in findings:
+        by_id.setdefault(f.id, f)
+    ids = list(by_id)
+    table = FindingRow.__table__
+    with session_scope(url) as s:
+        existing: set[str] = set()
+        for part in _chunks(ids):
+            existing |= set(s.scalars(sa.select(FindingRow.finding_id).where(FindingRow.finding_id.in_(part))))
+        now = now_cst()
+        rows = []
+        for fid in ids:
+            if fid in existing:
+                continue
+            d = by_id[fid].to_row()
+            rows.append(
+                {
+                    "finding_id": fid,
+                    "first_run_id": run_id,
+                    "last_run_id": run_id,
+                    "rule_code": d["rule_code"],
+                    "family": d["family"],
+                    "severity": d["severity"],
+                    "original_severity": d["original_severity"] or d["severity"],
+                    "enterprise_id": d["enterprise_id"],
+                    "unit_id": d["unit_id"],
+                    "year": int(d["year"]) if d["year"] is not None else None,
+                    "period": d["period"],
+                    "province_code": d["province_code"],
+                    "message_zh": d["message_zh"],
+                    "message_en": d["message_en"],
+                    "observed": d["observed"],
+                    "expected": d["expected"],
+                    "score": float(d["score"]),
+                    "tco2_at_stake": float(d["tco2_at_stake"]),
+                    "evidence": d["evidence"],
+                    "detail_key": d["detail_key"],
+                    "source_table": d["source_table"],
+                    "suppression_id": d["suppression_id"],
+                    "created_at": now,
+                }
+            )
+        _insert_ignore(s, table, rows, ["finding_id"])
+        seen = [i for i in ids if i in existing]
+        for part in _chunks(seen):
+            s.execute(
+                sa.update(table)
+                .where(table.c.finding_id.in_(part), table.c.last_run_id != run_id)
+                .values(last_run_id=run_id)
+            )
+    return {"new": len(rows), "seen": len(seen), "total": len(ids)}
+
+
+def tip_findings(tips: pl.DataFrame, year: int) -> list[Finding]:
+    """``TIP-001`` findings: one per complaint naming an enterprise, attached to its ``year`` case.
+
+    A complaint received in year ``Y`` or ``Y + 1`` concerns the data of reporting year ``Y`` (annual
+    reports for ``Y`` are filed and verified during ``Y + 1``), so it attaches to the ``Y`` case.
+
+    Args:
+        tips: current ``tips`` rows (contract columns, optionally ``province_code``).
+        year: reporting year screened.
+    """
+    if tips.is_empty():
+        return []
+    df = tips.filter(pl.col("enterprise_id").is_not_null())
+    if "received_date" in df.columns:
+        df = df.filter(pl.col("received_date").dt.year().is_in([year, year + 1]) | pl.col("received_date").is_null())
+    out = []
+    for r in df.sort("tip_id").iter_rows(named=True):
+        out.append(
+            catalogue.make_finding(
+                "TIP-001",
+                enterprise_id=r["enterprise_id"],
+                year=year,
+                province_code=r.get("province_code"),
+                params={
+                    "received_date": r.get("received_date") or "",
+                    "channel": r.get("channel") or "",
+                    "category": r.get("category") or "",
+                    "summary": r.get("summary") or "",
+                },
+                observed=r.get("category"),
+                evidence={"tip_id": r["tip_id"], "channel": r.get("channel")},
+                detail_key=str(r["tip_id"]),
+            )
+        )
+    return out
+
+
+# ---- summary -----------------------------------------------------------------------------------------
+def _title_zh(rule_code: str, family: str) -> str:
+    try:
+        return catalogue.rule(rule_code).title_zh
+    except KeyError:
+        return FAMILY_LABELS.get(family, (family, family))[0]
+
+
+def summary_zh(year: int, cs: CaseScore) -> str:
+    """One plain-language zh-CN sentence about a case.
+
+    E.g. ``2024年度：单位热值含碳量显著低于同类机组（…），涉及约 12,300 tCO₂；另有 2 项月度数据复制方面的发现；
+    附 1 条投诉举报线索。`` Built from the top finding (largest tonnes × confidence), the tonnes at stake,
+    the other families and the complaints.
+    """
+    top = cs.top
+    if top is None:
+        return f"{year}年度：当前无有效发现（均已抑制或不再出现）。"
+    parts: list[str] = []
+    if top.family == "tip":
+        head = f"{year}年度：收到投诉举报线索"
+    else:
+        msg = (top.message_zh or "").strip().rstrip("。")
+        if len(msg) > 60:
+            msg = msg[:59] + "…"
+        head = f"{year}年度：{_title_zh(top.rule_code, top.family)}" + (f"（{msg}）" if msg else "")
+    if cs.tco2_at_stake >= 1:
+        head += f"，涉及约 {round_tonnes(cs.tco2_at_stake):,} tCO₂"
+    parts.append(head)
+    others = [f for f in cs.families if f not in (top.family, "tip")]
+    if others:
+        labels = "、".join(FAMILY_LABELS[f][0] for f in others)
+        n_other = sum(cs.count_by_family.get(f, 0) for f in others)
+        parts.append(f"另有 {n_other} 项{labels}方面的发现")
+    if cs.n_tips and top.family != "tip":
+        parts.append(f"附 {cs.n_tips} 条投诉举报线索")
+    return "；".join(parts) + "。"
+
+
+# ---- rescoring ---------------------------------------------------------------------------------------
+_SCORED_FIELDS = ("risk_score", "tco2_at_stake", "families", "rule_codes", "unit_id", "summary", "score_reasons")
+
+
+def _scored_values(year: int, cs: CaseScore) -> dict[str, Any]:
+    return {
+        "risk_score": cs.risk_score,
+        "tco2_at_stake": cs.tco2_at_stake,
+        "families": "|".join(cs.families),
+        "rule_codes": "|".join(cs.rule_codes),
+        "unit_id": cs.unit_id,
+        "summary": summary_zh(year, cs),
+        "score_reasons": [dict(r) for r in cs.reasons],
+    }
+
+
+def _differs(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        if a is None or b is None:
+            return a is not b
+        return abs(float(a) - float(b)) > 1e-9
+    return a != b
+
+
+def _run_provinces(s: Session, run_id: str, year: int) -> set[str] | None:
+    run = s.get(ScreeningRun, run_id)
+    parts = (run.counts or {}).get("partitions") if run is not None else None
+    if not parts:
+        return None
+    return {p.split("/", 1)[1] for p in parts if p.split("/", 1)[0] == str(year)}
+
+
+def update_cases(
+    run_id: str,
+    years: Iterable[int],
+    url: str | None = None,
+    provinces: Iterable[str] | None = None,
+) -> dict[str, int]:
+    """Attach the findings run ``run_id`` saw to their cases and rescore them; then re-rank.
+
+    Args:
+        run_id: the screening run.
+        years: reporting years to update.
+        url: case-store URL (default: settings).
+        provinces: provinces the run screened; default: those recorded in the run's
+            ``counts["partitions"]`` (``"<year>/<province>"`` keys written by
+            :func:`carbonqa.pipeline.screen_partition`), else the provinces of the findings it saw.
+
+    Returns:
+        Counts ``{"created", "rescored", "unchanged", "attached", "unroutable", "cases"}``.
+    """
+    from carbonqa.store.read import current
+
+    out = dict.fromkeys(("created", "rescored", "unchanged", "attached", "unroutable", "cases"), 0)
+    ents = current("enterprises", url).select("enterprise_id", "province_code", "city_name")
+    ent_map = {r[0]: (r[1], r[2]) for r in ents.iter_rows()}
+    ar_all = current("annual_reports", url)
+    for year in sorted({int(y) for y in years}):
+        ar = ar_all.filter(pl.col("year") == year)
+        reported = {r[0]: r[1] for r in ar.select("enterprise_id", "reported_emissions_tco2").iter_rows()}
+        with session_scope(url) as s:
+            prov = set(provinces) if provinces is not None else _run_provinces(s, run_id, year)
+            q = sa.select(FindingRow).where(FindingRow.year == year, FindingRow.enterprise_id.is_not(None))
+            q = q.where(FindingRow.last_run_id == run_id)
+            live = list(s.scalars(q))
+            if prov is None:
+                prov = {f.province_code for f in live if f.province_code}
+            by_ent: dict[str, list[FindingRow]] = {}
+            for f in live:
+                by_ent.setdefault(f.enterprise_id, []).append(f)
+
+            cases = {c.enterprise_id: c for c in s.scalars(sa.select(Case).where(Case.year == year))}
+            attached: dict[str, set[str]] = {}
+            for part in _chunks([c.case_id for c in cases.values()]):
+                for cid, fid in s.execute(
+                    sa.select(CaseFinding.case_id, CaseFinding.finding_id).where(CaseFinding.case_id.in_(part))
+                ):
+                    attached.setdefault(cid, set()).add(fid)
+
+            # cases of screened provinces whose findings were all not seen this run: rescore to nothing
+            targets = set(by_ent) | {e for e, c in cases.items() if c.province_code in prov}
+            actor = f"system:{run_id}"
+            for ent in sorted(targets):
+                fs = by_ent.get(ent, [])
+                case = cases.get(ent)
+                if case is None:
+                    if not any(f.severity != "info" for f in fs):
+                        continue
+                    province, city = ent_map.get(ent, (None, None))
+                    province = province or next((f.province_code for f in fs if f.province_code), None)
+                    if not province:
+                        out["unroutable"] += 1
+                        log.warning("findings of enterprise %s cannot be routed: unknown province", ent)
+                        continue
+                    cs = score_case(fs, reported.get(ent))
+                    vals = _scored_values(year, cs)
+                    case = Case(
+                        case_id=case_id_for(ent, year),
+                        enterprise_id=ent,
+                        year=year,
+                        province_code=province,
+                        city_name=city,
+                        status="new",
+                        last_run_id=run_id,
+                        **vals,
+                    )
+                    s.add(case)
+                    s.add(
+                        CaseEvent(
+                            case_id=case.case_id,
+                            actor=actor,
+                            action="created",
+                            before=None,
+                            after=_jsonable({k: vals[k] for k in vals if k != "score_reasons"} | {"status": "new"}),
+                        )
+                    )
+                    cases[ent] = case
+                    out["created"] += 1
+                    s.flush()
+                else:
+                    cs = score_case(fs, reported.get(ent))
+                    vals = _scored_values(year, cs)
+                    changed = {k: v for k, v in vals.items() if _differs(getattr(case, k), v)}
+                    if changed:
+                        before = {k: getattr(case, k) for k in changed}
+                        for k, v in changed.items():
+                            setattr(case, k, v)
+                        case.last_run_id = run_id
+                        case.updated_at = now_cst()
+                        s.add(
+                            CaseEvent(
+                                case_id=case.case_id,
+                                actor=actor,
+                                action="rescored",
+                                before=_jsonable(before),
+                                after=_jsonable(changed),
+                            )
+                        )
+                        out["rescored"] += 1
+                    else:
+                        out["unchanged"] += 1
+                have = attached.get(case.case_id, set())
+                new_ids = sorted(f.finding_id for f in fs if f.finding_id not in have)
+                if new_ids:
+                    _insert_ignore(
+                        s,
+                        CaseFinding.__table__,
+                        [{"case_id": case.case_id, "finding_id": i, "run_id": run_id, "attached_at": now_cst()} for i in new_ids],
+                        ["case_id", "finding_id"],
+                    )
+                    if have:  # a brand-new case's findings are covered by its "created" event
+                        s.add(
+                            CaseEvent(
+                                case_id=case.case_id,
+                                actor=actor,
+                                action="findings",
+                                before={"n_findings": len(have)},
+                                after={"n_findings": len(have) + len(new_ids), "attached": new_ids[:50]},
+                            )
+                        )
+                    out["attached"] += len(new_ids)
+            s.flush()
+            _rerank(s, year)
+        with get_engine(url).connect() as conn:
+            out["cases"] += conn.execute(sa.select(sa.func.count()).select_from(Case).where(Case.year == year)).scalar_one()
+    return out
+
+
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, dt.date | dt.datetime) else v) for k, v in d.items()}
+
+
+def _rerank(s: Session, year: int) -> None:
+    """Write national ranks of ``year`` (1 = highest score) without bumping ``lock_version``."""
+    t = Case.__table__
+    rows = s.execute(
+        sa.select(t.c.case_id, t.c.rank).where(t.c.year == year).order_by(
+            t.c.risk_score.desc(), t.c.tco2_at_stake.desc(), t.c.case_id
+        )
+    ).fetchall()
+    changes = [{"cid": r[0], "r": i} for i, r in enumerate(rows, start=1) if r[1] != i]
+    if changes:
+        s.execute(
+            sa.update(t).where(t.c.case_id == sa.bindparam("cid")).values(rank=sa.bindparam("r")),
+            changes,
+        )
+
+
+# ---- workflow ----------------------------------------------------------------------------------------
+def _scope(user: User | Scope) -> Scope:
+    return user if isinstance(user, Scope) else Scope.of(user)
+
+
+def allowed_transitions(status: str, role: str) -> list[str]:
+    """Statuses a user of ``role`` may move a case in ``status`` to (in contract order).
+
+    Raises:
+        ValueError: unknown status.
+    """
+    if status not in TRANSITIONS:
+        raise ValueError(f"unknown case status {status!r}; expected one of {contract.CASE_STATUSES}")
+    nxt = TRANSITIONS[status]
+    return [s for s in contract.CASE_STATUSES if s in nxt and role in nxt[s]]
+
+
+def _load_case(s: Session, case_id: str) -> Case:
+    case = s.get(Case, case_id)
+    if case is None:
+        raise CaseNotFound(f"no case {case_id!r}")
+    return case
+
+
+T = TypeVar("T")
+
+
+def _mutate(
+    case_id: str,
+    user: User | Scope,
+    expected_lock_version: int | None,
+    url: str | None,
+    fn: Callable[[Session, Case, Scope], T],
+) -> T:
+    """Load, check jurisdiction and version, apply ``fn``, flush with the version check, commit."""
+    scope = _scope(user)
+    with session_scope(url) as s:
+        case = _load_case(s, case_id)
+        scope.require(case.province_code, case.city_name, write=True)
+        if expected_lock_version is not None and case.lock_version != expected_lock_version:
+            raise StaleCaseError(case_id, expected_lock_version, case.lock_version)
+        result = fn(s, case, scope)
+        try:
+            s.flush()
+        except StaleDataError as exc:
+            raise StaleCaseError(case_id, expected_lock_version, None) from exc
+        return result
+
+
+def _check_move(case: Case, to_status: str, scope: Scope) -> None:
+    if to_status not in contract.CASE_STATUSES:
+        raise InvalidTransition(f"unknown case status {to_status!r}; expected one of {contract.CASE_STATUSES}")
+    roles = TRANSITIONS[case.status].get(to_status)
+    if roles is None:
+        raise InvalidTransition(
+            f"case {case.case_id}: {case.status} → {to_status} is not a workflow move; "
+            f"from {case.status} the moves are {sorted(TRANSITIONS[case.status])}"
+        )
+    if scope.role not in roles:
+        raise InvalidTransition(
+            f"case {case.case_id}: a {scope.role} user may not move {case.status} → {to_status} (allowed: {list(roles)})"
+        )
+
+
+def _event(s: Session, case: Case, scope: Scope, action: str, before: dict | None, after: dict | None, note: str | None = None) -> None:
+    s.add(CaseEvent(case_id=case.case_id, actor=scope.username, action=action, before=before, after=after, note=note))
+
+
+def transition(
+    case_id: str,
+    to_status: str,
+    user: User | Scope,
+    expected_lock_version: int | None,
+    note: str | None = None,
+    url: str | None = None,
+) -> Case:
+    """Move a case along the workflow (:data:`TRANSITIONS`).
+
+    ``confirmed`` / ``dismissed`` delegate to :func:`record_outcome` (the note is the dismissal reason,
+    which is required). Moving to ``assigned`` needs an assignee already on the case (use
+    :func:`assign`). Reopening (→ ``triaged``) clears the assignee and outcome fields on the case;
+    the inspection labels stay.
+
+    Args:
+        case_id: the case.
+        to_status: target status (contract vocabulary).
+        user: the acting user (or their scope).
+        expected_lock_version: ``lock_version`` the user saw (``None`` skips the pre-check; scripts only).
+        note: optional free text kept on the event.
+        url: case-store URL (default: settings).
+
+    Returns:
+        The updated case (detached).
+
+    Raises:
+        CaseNotFound, PermissionDenied, InvalidTransition, StaleCaseError.
+    """
+    if to_status in ("confirmed", "dismissed"):
+        return record_outcome(case_id, to_status, user, expected_lock_version, reason=note, url=url)
+
+    def fn(s: Session, case: Case, scope: Scope) -> Case:
+        _check_move(case, to_status, scope)
+        before: dict[str, Any] = {"status": case.status}
+        after: dict[str, Any] = {"status": to_status}
+        if to_status == "assigned" and case.assignee_user_id is None:
+            raise InvalidTransition(f"case {case.case_id}: assign an inspector with cases.assign() first")
+        if to_status == "triaged" and case.status != "new":
+            before |= {
+                "assignee": _username(s, case.assignee_user_id),
+                "outcome_pattern": case.outcome_pattern,
+                "dismissal_reason": case.dismissal_reason,
+            }
+            after |= {"assignee": None, "outcome_pattern": None, "dismissal_reason": None}
+            case.assignee_user_id = None
+            case.outcome_pattern = None
+            case.dismissal_reason = None
+        case.status = to_status
+        case.updated_at = now_cst()
+        _event(s, case, scope, "status", before, after, note)
+        return case
+
+    return _mutate(case_id, user, expected_lock_version, url, fn)
+
+
+def _username(s: Session, user_id: int | None) -> str | None:
+    if user_id is None:
+        return None
+    u = s.get(User, user_id)
+    return u.username if u is not None else None
+
+
+def assign(
+    case_id: str,
+    assignee_username: str,
+    user: User | Scope,
+    expected_lock_version: int | None,
+    url: str | None = None,
+) -> Case:
+    """Assign (or reassign) a case to an inspector.
+
+    Allowed from ``triaged`` (→ ``assigned``), ``assigned`` and ``inspection_scheduled`` (status kept)
+    by national and provincial reviewers. The assignee must be an active, non-auditor user whose
+    jurisdiction contains the case; a provincial reviewer assigns only to municipal inspectors of the
+    case's city.
+
+    Raises:
+        CaseNotFound, PermissionDenied, InvalidTransition, AssignmentError, StaleCaseError.
+    """
+
+    def fn(s: Session, case: Case, scope: Scope) -> Case:
+        if scope.role not in _ROLES_REVIEW:
+            raise InvalidTransition(f"case {case.case_id}: a {scope.role} user may not assign cases")
+        if case.status not in _ASSIGNABLE:
+            raise InvalidTransition(f"case {case.case_id}: cannot assign a case in status {case.status} (triage it first)")
+        a = s.scalars(sa.select(User).where(User.username == assignee_username)).one_or_none()
+        if a is None:
+            raise AssignmentError(f"no user {assignee_username!r}")
+        if not a.is_active or a.role == "auditor":
+            raise AssignmentError(f"user {assignee_username!r} cannot take cases ({a.role}, active={a.is_active})")
+        if not Scope.of(a).allows(case.province_code, case.city_name):
+            raise AssignmentError(
+                f"{assignee_username} ({a.role} {a.province_code or ''} {a.city_name or ''}) is outside case "
+                f"{case.case_id} (province {case.province_code}, city {case.city_name})"
+            )
+        if scope.role == "provincial" and a.role != "municipal":
+            raise AssignmentError(
+                f"a provincial reviewer assigns to municipal inspectors of {case.city_name}; {assignee_username} is {a.role}"
+            )
+        before = {"assignee": _username(s, case.assignee_user_id), "status": case.status}
+        case.assignee_user_id = a.user_id
+        if case.status == "triaged":
+            case.status = "assigned"
+        case.updated_at = now_cst()
+        _event(s, case, scope, "assign", before, {"assignee": a.username, "status": case.status})
+        return case
+
+    return _mutate(case_id, user, expected_lock_version, url, fn)
+
+
+def add_note(case_id: str, text: str, user: User | Scope, url: str | None = None) -> int:
+    """Append a note to a case's audit trail (the case row is untouched: no version bump).
+
+    Returns:
+        The new event id.
+
+    Raises:
+        CaseNotFound, PermissionDenied, ValueError (empty note).
+    """
+    if not text or not text.strip():
+        raise ValueError("a note needs some text")
+    scope = _scope(user)
+    with session_scope(url) as s:
+        case = _load_case(s, case_id)
+        scope.require(case.province_code, case.city_name, write=True)
+        ev = CaseEvent(case_id=case_id, actor=scope.username, action="note", before=None, after=None, note=text.strip())
+        s.add(ev)
+        s.flush()
+        return int(ev.event_id)
+
+
+def record_outcome(
+    case_id: str,
+    outcome: str,
+    user: User | Scope,
+    expected_lock_version: int | None,
+    family: str | None = None,
+    pattern: str | None = None,
+    reason: str | None = None,
+    url: str | None = None,
+) -> Case:
+    """Record an inspection (or desk-review) outcome: the case becomes ``confirmed`` or ``dismissed``.
+
+    The outcome is also stored as an :class:`~carbonqa.store.models.InspectionLabel` (with the case's
+    rule codes) for later learning.
+
+    Args:
+        outcome: ``confirmed`` or ``dismissed``.
+        family: confirmed pattern's family (contract vocabulary), optional but recommended.
+        pattern: free-text pattern name, e.g. ``moisture_inflation``.
+        reason: why it was dismissed (required for ``dismissed``).
+
+    Raises:
+        CaseNotFound, PermissionDenied, InvalidTransition (move not allowed, missing reason, bad family),
+        StaleCaseError.
+    """
+    if outcome not in ("confirmed", "dismissed"):
+        raise InvalidTransition(f"outcome must be 'confirmed' or 'dismissed', got {outcome!r}")
+    if family is not None and family not in contract.FAMILIES:
+        raise InvalidTransition(f"family {family!r} not in {contract.FAMILIES}")
+    if outcome == "dismissed" and not (reason and reason.strip()):
+        raise InvalidTransition("a dismissal needs a reason (驳回需说明理由)")
+
+    def fn(s: Session, case: Case, scope: Scope) -> Case:
+        _check_move(case, outcome, scope)
+        before = {"status": case.status}
+        case.status = outcome
+        if outcome == "confirmed":
+            case.outcome_pattern = ":".join(x for x in (family, pattern) if x) or None
+            case.dismissal_reason = None
+        else:
+            case.dismissal_reason = reason.strip() if reason else None
+            case.outcome_pattern = None
+        case.updated_at = now_cst()
+        s.add(
+            InspectionLabel(
+                case_id=case.case_id,
+                enterprise_id=case.enterprise_id,
+                unit_id=case.unit_id,
+                year=case.year,
+                outcome=outcome,
+                family=family,
+                pattern=pattern,
+                reason=reason,
+                rule_codes=case.rule_codes,
+                recorded_by=scope.username,
+            )
+        )
+        after = {"status": outcome, "family": family, "pattern": pattern, "reason": reason}
+        _event(s, case, scope, "outcome", before, after, reason)
+        return case
+
+    return _mutate(case_id, user, expected_lock_version, url, fn)
+
+
+def get_case(case_id: str, user: User | Scope, url: str | None = None) -> Case:
+    """One case (detached) if the reader may see it; raises ``CaseNotFound`` / ``PermissionDenied``."""
+    scope = _scope(user)
+    with session_scope(url) as s:
+        case = _load_case(s, case_id)
+        scope.require(case.province_code, case.city_name)
+        return case
+
+
+# ---- export ------------------------------------------------------------------------------------------
+_EXPORT_SCHEMA: dict[str, pl.DataType] = {
+    "case_id": pl.String(),
+    "enterprise_id": pl.String(),
+    "unit_id": pl.String(),
+    "year": pl.Int64(),
+    "province_code": pl.String(),
+    "city_name": pl.String(),
+    "risk_score": pl.Float64(),
+    "rank": pl.Int64(),
+    "status": pl.String(),
+    "families": pl.String(),
+    "rule_codes": pl.String(),
+    "tco2_at_stake": pl.Float64(),
+    "summary": pl.String(),
+}
+assert tuple(_EXPORT_SCHEMA) == contract.CASE_EXPORT_COLUMNS
+
+
+def case_frame(url: str | None = None, scope: Scope | None = None) -> pl.DataFrame:
+    """Cases as a frame with exactly :data:`carbonqa.contract.CASE_EXPORT_COLUMNS`, in rank order.
+
+    Order: newest reporting year first, then national rank (1 first), then case id. Scoped to the
+    reader's jurisdiction when ``scope`` is given (ranks stay national).
+    """
+    t = Case.__table__
+    stmt = sa.select(*[t.c[c] for c in contract.CASE_EXPORT_COLUMNS])
+    if scope is not None:
+        stmt = stmt.where(scope.clause(t.c.province_code, t.c.city_name))
+    stmt = stmt.order_by(t.c.year.desc(), t.c.rank.asc().nulls_last(), t.c.case_id)
+    with get_engine(url).connect() as conn:
+        rows = conn.execute(stmt).fetchall()
+    data = {c: [r[i] for r in rows] for i, c in enumerate(contract.CASE_EXPORT_COLUMNS)}
+    return pl.DataFrame(data, schema=_EXPORT_SCHEMA)
+
+
+def export_cases(out: Path, fmt: str = "csv", url: str | None = None, scope: Scope | None = None) -> int:
+    """Write the case export (CONTRACT.md §5): one row per case, exact columns, national rank order.
+
+    Args:
+        out: file to write (parent folders are created).
+        fmt: ``csv`` (UTF-8, header row) or ``xlsx`` (one sheet ``cases`` via polars ``write_excel``).
+        url: case-store URL (default: settings).
+        scope: restrict to a reader's jurisdiction (``None`` = everything).
+
+    Returns:
+        Number of cases written.
+
+    Raises:
+        ValueError: unknown format.
+    """
+    fmt = fmt.lower()
+    if fmt not in ("csv", "xlsx"):
+        raise ValueError(f"export format must be 'csv' or 'xlsx', got {fmt!r}")
+    df = case_frame(url, scope)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        df.write_csv(out)
+    else:
+        df.write_excel(out, worksheet="cases", autofit=True)
+    return df.height
