@@ -1,0 +1,1048 @@
+"""Every read the dashboard makes, scoped by the reader's jurisdiction (国家 / 省 / 市).
+
+Each public function takes the reader's :class:`~carbonqa.jurisdiction.Scope` first and applies it in
+SQL (``Scope.clause``) or checks it (``Scope.require``) before anything leaves this module: a municipal
+inspector cannot read another city's case by id, through a filter or through an export, whatever the UI
+does. Reads return polars frames (picklable, so the dashboard can cache them) or small dataclasses.
+
+| function | what | scoped by |
+|---|---|---|
+| :func:`overview` | cases and tCO₂ at stake by province / family / status, trend over nights, last run | cases in scope |
+| :func:`case_queue` | one page of the filtered, risk-sorted queue with counts | cases in scope |
+| :func:`queue_options` | values for the queue's filter widgets | cases in scope |
+| :func:`export_queue` | the filtered queue as CSV / XLSX (CONTRACT.md §5 columns) | cases in scope |
+| :func:`get_case` | one case row | raises ``PermissionDenied`` / ``CaseNotFound`` |
+| :func:`case_detail` | the evidence pack of one case | as :func:`get_case` |
+| :func:`assignable_users` | who a case in scope may be assigned to | users inside the scope |
+| :func:`rules` | the catalogue with fire counts | findings in scope |
+| :func:`suppressions` | approved suppressions | national/auditor all; others those touching their enterprises |
+| :func:`runs` | screening runs, stage durations, counts, failures | not jurisdictional (national metadata) |
+
+Errors: :class:`CaseNotFound` (``KeyError``) for an unknown case id; :class:`~carbonqa.jurisdiction.
+PermissionDenied` for a case outside the reader's jurisdiction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import inspect
+import io
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from carbonqa import contract
+from carbonqa.catalogue import CATALOGUE
+from carbonqa.jurisdiction import PermissionDenied, Scope
+from carbonqa.store.db import get_engine
+from carbonqa.store.models import (
+    Case,
+    CaseEvent,
+    CaseFinding,
+    FindingRow,
+    ScreeningRun,
+    Suppression,
+    User,
+    raw_table,
+)
+from carbonqa.store.read import current
+
+__all__ = [
+    "CaseNotFound",
+    "PermissionDenied",
+    "QueueFilter",
+    "QueuePage",
+    "Overview",
+    "CaseDetail",
+    "OPEN_STATUSES",
+    "overview",
+    "case_queue",
+    "queue_options",
+    "export_queue",
+    "get_case",
+    "case_detail",
+    "assignable_users",
+    "rules",
+    "suppressions",
+    "runs",
+    "run_stages",
+    "ensure_visible",
+    "province_label",
+]
+
+#: Statuses of a case still being worked on (not yet closed by an outcome or a suppression).
+OPEN_STATUSES: tuple[str, ...] = ("new", "triaged", "assigned", "inspection_scheduled")
+
+#: Sort keys of the queue: risk (rank order), tCO₂ at stake, most recently updated.
+SORTS: tuple[str, ...] = ("risk", "tco2", "updated")
+
+
+class CaseNotFound(KeyError):
+    """No case with this id exists."""
+
+
+def province_label(code: str | None, lang: str = "zh") -> str:
+    """Name of a GB/T 2260 province (``zh`` 中文 or ``en``); foreign/unknown codes are returned as is."""
+    if code is None:
+        return ""
+    names = contract.PROVINCES.get(code)
+    if names is None:
+        return code
+    return names[1] if lang == "zh" else names[0]
+
+
+def _conn(url: str | None) -> Session:
+    """A read session (ORM entities and Core rows alike); closed by its ``with`` block."""
+    return Session(get_engine(url))
+
+
+def _frame(rows: list[Any], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    data = {k: [r._mapping[k] for r in rows] for k in schema}
+    return pl.DataFrame(data, schema=schema)
+
+
+def _case_scope(scope: Scope) -> sa.ColumnElement[bool]:
+    return scope.clause(Case.province_code, Case.city_name)
+
+
+def _finding_scope(stmt: sa.Select, scope: Scope) -> sa.Select:
+    """Restrict a select over ``FindingRow`` to the reader's jurisdiction.
+
+    National and auditor readers see every finding; provincial readers the findings routed to their
+    province; municipal readers only findings attached to a case in their city (findings carry no
+    city of their own).
+    """
+    if scope.role in ("national", "auditor"):
+        return stmt
+    if scope.role == "provincial":
+        return stmt.where(FindingRow.province_code == scope.province_code)
+    in_city = (
+        sa.select(CaseFinding.finding_id)
+        .join(Case, Case.case_id == CaseFinding.case_id)
+        .where(_case_scope(scope))
+    )
+    return stmt.where(FindingRow.finding_id.in_(in_city))
+
+
+# ---- overview ---------------------------------------------------------------------------------------
+@dataclass
+class Overview:
+    """Aggregates of the cases in one jurisdiction.
+
+    Attributes:
+        totals: ``cases``, ``open_cases``, ``tco2_at_stake`` (tCO₂), ``open_tco2_at_stake``, ``confirmed``,
+            ``dismissed``, ``provinces``.
+        by_province: ``province_code, province_zh, province_en, cases, open_cases, tco2_at_stake,
+            confirmed`` sorted by tCO₂ at stake, descending.
+        by_family: ``family, cases, tco2_at_stake`` (a case counts once in each of its families).
+        by_status: ``status, cases, tco2_at_stake`` in workflow order.
+        trend: one row per night (date): ``night, new_cases, new_findings, new_tco2_at_stake``.
+        latest_run: the newest screening run as a dict (``stage_seconds`` and ``counts`` as dicts) or ``None``.
+    """
+
+    totals: dict[str, float]
+    by_province: pl.DataFrame
+    by_family: pl.DataFrame
+    by_status: pl.DataFrame
+    trend: pl.DataFrame
+    latest_run: dict[str, Any] | None
+
+
+def overview(scope: Scope, url: str | None = None, *, nights: int = 30) -> Overview:
+    """Cases and tCO₂ at stake in ``scope`` by province, family and status; trend over the last ``nights``."""
+    with _conn(url) as conn:
+        rows = conn.execute(
+            sa.select(Case.province_code, Case.status, Case.families, Case.tco2_at_stake).where(_case_scope(scope))
+        ).fetchall()
+        created = conn.execute(
+            sa.select(CaseEvent.at, Case.tco2_at_stake)
+            .join(Case, Case.case_id == CaseEvent.case_id)
+            .where(_case_scope(scope), CaseEvent.action == "created")
+        ).fetchall()
+        fstmt = _finding_scope(
+            sa.select(ScreeningRun.started_at, sa.func.count(FindingRow.finding_id).label("n"))
+            .join(ScreeningRun, ScreeningRun.run_id == FindingRow.first_run_id)
+            .group_by(ScreeningRun.started_at),
+            scope,
+        )
+        new_findings = conn.execute(fstmt).fetchall()
+    cases = pl.DataFrame(
+        {
+            "province_code": [r[0] for r in rows],
+            "status": [r[1] for r in rows],
+            "families": [r[2] or "" for r in rows],
+            "tco2_at_stake": [float(r[3] or 0.0) for r in rows],
+        },
+        schema={"province_code": pl.String, "status": pl.String, "families": pl.String, "tco2_at_stake": pl.Float64},
+    ).with_columns(is_open=pl.col("status").is_in(OPEN_STATUSES))
+
+    by_province = (
+        cases.group_by("province_code")
+        .agg(
+            cases=pl.len(),
+            open_cases=pl.col("is_open").sum(),
+            tco2_at_stake=pl.col("tco2_at_stake").sum(),
+            confirmed=(pl.col("status") == "confirmed").sum(),
+        )
+        .with_columns(
+            province_zh=pl.col("province_code").map_elements(lambda c: province_label(c, "zh"), return_dtype=pl.String),
+            province_en=pl.col("province_code").map_elements(lambda c: province_label(c, "en"), return_dtype=pl.String),
+        )
+        .sort(["tco2_at_stake", "province_code"], descending=[True, False])
+        .select("province_code", "province_zh", "province_en", "cases", "open_cases", "tco2_at_stake", "confirmed")
+    )
+    by_family = (
+        cases.with_columns(family=pl.col("families").str.split("|"))
+        .explode("family")
+        .filter(pl.col("family") != "")
+        .group_by("family")
+        .agg(cases=pl.len(), tco2_at_stake=pl.col("tco2_at_stake").sum())
+        .sort(["tco2_at_stake", "family"], descending=[True, False])
+    )
+    order = {s: i for i, s in enumerate(contract.CASE_STATUSES)}
+    by_status = (
+        cases.group_by("status")
+        .agg(cases=pl.len(), tco2_at_stake=pl.col("tco2_at_stake").sum())
+        .with_columns(_o=pl.col("status").replace_strict(order, default=99, return_dtype=pl.Int64))
+        .sort("_o")
+        .drop("_o")
+    )
+    c_frame = pl.DataFrame(
+        {"night": [r[0].date() for r in created], "tco2": [float(r[1] or 0.0) for r in created]},
+        schema={"night": pl.Date, "tco2": pl.Float64},
+    ).group_by("night").agg(new_cases=pl.len(), new_tco2_at_stake=pl.col("tco2").sum())
+    f_frame = (
+        pl.DataFrame(
+            {"night": [r[0].date() for r in new_findings], "new_findings": [int(r[1]) for r in new_findings]},
+            schema={"night": pl.Date, "new_findings": pl.Int64},
+        )
+        .group_by("night")
+        .agg(pl.col("new_findings").sum())
+    )
+    trend = (
+        c_frame.join(f_frame, on="night", how="full", coalesce=True)
+        .with_columns(
+            pl.col("new_cases").fill_null(0).cast(pl.Int64),
+            pl.col("new_findings").fill_null(0).cast(pl.Int64),
+            pl.col("new_tco2_at_stake").fill_null(0.0),
+        )
+        .sort("night")
+        .tail(nights)
+        .select("night", "new_cases", "new_findings", "new_tco2_at_stake")
+    )
+    totals = {
+        "cases": cases.height,
+        "open_cases": int(cases["is_open"].sum()),
+        "tco2_at_stake": float(cases["tco2_at_stake"].sum()),
+        "open_tco2_at_stake": float(cases.filter(pl.col("is_open"))["tco2_at_stake"].sum()),
+        "confirmed": int((cases["status"] == "confirmed").sum()),
+        "dismissed": int((cases["status"] == "dismissed").sum()),
+        "provinces": by_province.height,
+    }
+    latest = _run_records(url, 1)
+    return Overview(
+        totals=totals,
+        by_province=by_province,
+        by_family=by_family,
+        by_status=by_status,
+        trend=trend,
+        latest_run=latest[0] if latest else None,
+    )
+
+
+# ---- the queue --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QueueFilter:
+    """Filters of the case queue (empty tuple = no restriction).
+
+    Attributes:
+        province_codes / cities / families / statuses: allowed values (a case matches a family filter
+            when any of its families is listed).
+        min_score: lowest ``risk_score`` shown.
+        assignee: a user name, ``"-"`` for unassigned cases, ``None`` for any.
+        search: substring of the enterprise id or the case id.
+        sort: ``risk`` (national rank order), ``tco2`` (tCO₂ at stake) or ``updated`` (newest first).
+    """
+
+    province_codes: tuple[str, ...] = ()
+    cities: tuple[str, ...] = ()
+    families: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    min_score: float = 0.0
+    assignee: str | None = None
+    search: str = ""
+    sort: str = "risk"
+
+
+@dataclass
+class QueuePage:
+    """One page of the queue.
+
+    Attributes:
+        rows: the page's cases (``case_id, enterprise_id, enterprise_name, unit_id, year, province_code,
+            province_zh, city_name, risk_score, rank, status, families, rule_codes, tco2_at_stake,
+            summary, assignee, updated_at, lock_version``).
+        total: cases matching the filters (all pages).
+        tco2_at_stake: their summed tCO₂ at stake.
+        by_status: ``status → count`` over the matching cases.
+        page / page_size / pages: pagination (``page`` is 1-based).
+    """
+
+    rows: pl.DataFrame
+    total: int
+    tco2_at_stake: float
+    by_status: dict[str, int]
+    page: int
+    page_size: int
+    pages: int
+
+
+_QUEUE_SCHEMA: dict[str, pl.DataType] = {
+    "case_id": pl.String,
+    "enterprise_id": pl.String,
+    "unit_id": pl.String,
+    "year": pl.Int64,
+    "province_code": pl.String,
+    "city_name": pl.String,
+    "risk_score": pl.Float64,
+    "rank": pl.Int64,
+    "status": pl.String,
+    "families": pl.String,
+    "rule_codes": pl.String,
+    "tco2_at_stake": pl.Float64,
+    "summary": pl.String,
+    "assignee": pl.String,
+    "updated_at": pl.Datetime("us"),
+    "lock_version": pl.Int64,
+}
+
+
+def _queue_where(scope: Scope, f: QueueFilter) -> list[sa.ColumnElement[bool]]:
+    conds: list[sa.ColumnElement[bool]] = [_case_scope(scope)]
+    if f.province_codes:
+        conds.append(Case.province_code.in_(f.province_codes))
+    if f.cities:
+        conds.append(Case.city_name.in_(f.cities))
+    if f.statuses:
+        conds.append(Case.status.in_(f.statuses))
+    if f.families:
+        wrapped = sa.literal("|").concat(Case.families).concat("|")
+        conds.append(sa.or_(*[wrapped.like(f"%|{fam}|%") for fam in f.families]))
+    if f.min_score:
+        conds.append(Case.risk_score >= f.min_score)
+    if f.assignee == "-":
+        conds.append(Case.assignee_user_id.is_(None))
+    elif f.assignee:
+        conds.append(User.username == f.assignee)
+    if f.search:
+        pat = f"%{f.search.strip()}%"
+        conds.append(sa.or_(Case.enterprise_id.like(pat), Case.case_id.like(pat)))
+    return conds
+
+
+def _queue_order(sort: str) -> list[Any]:
+    if sort not in SORTS:
+        raise ValueError(f"unknown sort {sort!r}; expected one of {SORTS}")
+    if sort == "tco2":
+        return [Case.tco2_at_stake.desc(), Case.risk_score.desc(), Case.case_id]
+    if sort == "updated":
+        return [Case.updated_at.desc(), Case.case_id]
+    return [Case.risk_score.desc(), Case.tco2_at_stake.desc(), Case.case_id]
+
+
+def _queue_select() -> sa.Select:
+    return sa.select(
+        Case.case_id,
+        Case.enterprise_id,
+        Case.unit_id,
+        Case.year,
+        Case.province_code,
+        Case.city_name,
+        Case.risk_score,
+        Case.rank,
+        Case.status,
+        Case.families,
+        Case.rule_codes,
+        Case.tco2_at_stake,
+        Case.summary,
+        User.username.label("assignee"),
+        Case.updated_at,
+        Case.lock_version,
+    ).outerjoin(User, User.user_id == Case.assignee_user_id)
+
+
+def _enterprise_names(conn: Session, ids: list[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    t = raw_table("enterprises")
+    rows = conn.execute(
+        sa.select(t.c.enterprise_id, t.c.enterprise_name, t.c.record_version)
+        .where(t.c.enterprise_id.in_(ids))
+        .order_by(t.c.record_version)
+    ).fetchall()
+    return {r[0]: r[1] for r in rows}  # later versions overwrite earlier ones
+
+
+def case_queue(
+    scope: Scope,
+    filters: QueueFilter | None = None,
+    *,
+    page: int = 1,
+    page_size: int = 50,
+    url: str | None = None,
+) -> QueuePage:
+    """One page of the cases in ``scope`` matching ``filters``, sorted by risk (or ``filters.sort``).
+
+    ``page`` is 1-based and clamped to the last page. Raises ``ValueError`` for an unknown sort.
+    """
+    f = filters or QueueFilter()
+    page_size = max(1, int(page_size))
+    conds = _queue_where(scope, f)
+    base_from = sa.select(Case).outerjoin(User, User.user_id == Case.assignee_user_id).where(*conds).subquery()
+    with _conn(url) as conn:
+        agg = conn.execute(
+            sa.select(base_from.c.status, sa.func.count(), sa.func.coalesce(sa.func.sum(base_from.c.tco2_at_stake), 0.0))
+            .group_by(base_from.c.status)
+        ).fetchall()
+        by_status = {r[0]: int(r[1]) for r in agg}
+        total = sum(by_status.values())
+        pages = max(1, -(-total // page_size))
+        page = min(max(1, int(page)), pages)
+        rows = conn.execute(
+            _queue_select().where(*conds).order_by(*_queue_order(f.sort)).limit(page_size).offset((page - 1) * page_size)
+        ).fetchall()
+        frame = _frame(rows, _QUEUE_SCHEMA)
+        names = _enterprise_names(conn, frame["enterprise_id"].unique().to_list())
+    frame = frame.with_columns(
+        enterprise_name=pl.col("enterprise_id").replace_strict(names, default=None, return_dtype=pl.String),
+        province_zh=pl.col("province_code").map_elements(lambda c: province_label(c, "zh"), return_dtype=pl.String),
+    )
+    order = ["case_id", "enterprise_id", "enterprise_name", "unit_id", "year", "province_code", "province_zh"]
+    frame = frame.select(order + [c for c in frame.columns if c not in order])
+    return QueuePage(
+        rows=frame,
+        total=total,
+        tco2_at_stake=float(sum(r[2] or 0.0 for r in agg)),
+        by_status=by_status,
+        page=page,
+        page_size=page_size,
+        pages=pages,
+    )
+
+
+def queue_options(scope: Scope, url: str | None = None) -> dict[str, list[Any]]:
+    """Values for the queue's filter widgets, restricted to ``scope``.
+
+    Returns ``{"provinces": [code…], "cities": [(province_code, city)…], "families": [...],
+    "statuses": [...], "assignees": [username…]}``.
+    """
+    with _conn(url) as conn:
+        pc = conn.execute(
+            sa.select(Case.province_code, Case.city_name).where(_case_scope(scope)).distinct()
+        ).fetchall()
+        assignees = conn.execute(
+            sa.select(User.username)
+            .join(Case, Case.assignee_user_id == User.user_id)
+            .where(_case_scope(scope))
+            .distinct()
+            .order_by(User.username)
+        ).scalars().all()
+    provinces = sorted({r[0] for r in pc if r[0]})
+    cities = sorted({(r[0], r[1]) for r in pc if r[1]})
+    return {
+        "provinces": provinces,
+        "cities": cities,
+        "families": list(contract.FAMILIES),
+        "statuses": list(contract.CASE_STATUSES),
+        "assignees": list(assignees),
+    }
+
+
+def export_queue(scope: Scope, filters: QueueFilter | None = None, fmt: str = "csv", url: str | None = None) -> bytes:
+    """Every case in ``scope`` matching ``filters`` as CSV or XLSX bytes, columns of CONTRACT.md §5.
+
+    Rows follow the queue's sort; CSV is UTF-8 with a byte-order mark so spreadsheet programs read the
+    Chinese summaries correctly. Raises ``ValueError`` for another ``fmt``.
+    """
+    if fmt not in ("csv", "xlsx"):
+        raise ValueError(f"unknown export format {fmt!r}; expected csv or xlsx")
+    f = filters or QueueFilter()
+    with _conn(url) as conn:
+        rows = conn.execute(_queue_select().where(*_queue_where(scope, f)).order_by(*_queue_order(f.sort))).fetchall()
+    frame = _frame(rows, _QUEUE_SCHEMA).select(list(contract.CASE_EXPORT_COLUMNS))
+    buf = io.BytesIO()
+    if fmt == "csv":
+        buf.write("\ufeff".encode())
+        frame.write_csv(buf)
+    else:
+        frame.write_excel(buf, worksheet="cases", autofit=True)
+    return buf.getvalue()
+
+
+# ---- one case ---------------------------------------------------------------------------------------
+def get_case(scope: Scope, case_id: str, url: str | None = None) -> dict[str, Any]:
+    """Return the case ``case_id`` as a dict (with ``assignee`` user name) if it lies in ``scope``.
+
+    Raises:
+        CaseNotFound: no such case.
+        PermissionDenied: the case lies outside the reader's jurisdiction.
+    """
+    with _conn(url) as conn:
+        row = conn.execute(
+            sa.select(Case, User.username.label("assignee"))
+            .outerjoin(User, User.user_id == Case.assignee_user_id)
+            .where(Case.case_id == case_id)
+        ).first()
+    if row is None:
+        raise CaseNotFound(f"no case {case_id!r}")
+    case: Case = row[0]
+    scope.require(case.province_code, case.city_name)
+    out = {c.key: getattr(case, c.key) for c in sa.inspect(Case).column_attrs}
+    out["assignee"] = row[1]
+    out["province_zh"] = province_label(case.province_code, "zh")
+    return out
+
+
+@dataclass
+class CaseDetail:
+    """The evidence pack (证据包) of one case.
+
+    Attributes:
+        case: the case (see :func:`get_case`).
+        enterprise: the enterprise's registry row (``enterprise_name``, ``city_name``, ``sector`` …) or ``{}``.
+        units: the enterprise's units (``unit_id, unit_name, unit_class, capacity_mw, coal_type, …``).
+        findings: every attached finding (``finding_id, rule_code, family, severity, original_severity,
+            unit_id, period, message_zh, message_en, observed, expected, score, tco2_at_stake, evidence,
+            title_zh, title_en, suppression_id``), most serious first.
+        events: the case history (``event_id, at, actor, action, before, after, note``), oldest first.
+        monthly: the units' current monthly reports of the case year with ``is_suspicious`` (a finding
+            names the unit and month) and ``suspicious_codes``.
+        lab_values: the units' lab reports of the year side by side (``sample_period, carbon_ad_pct,
+            moisture_ad_pct, total_moisture_pct, ncv_ar_gj_per_t …``) with ``repeat_count`` (months
+            sharing the same (Cad, Mad, Mt, NCV) tuple) and ``is_repeated``.
+        cc_unit: the case units' mean measured carbon content (``unit_id, coal_type, cc_tc_per_gj``).
+        cc_peers: measured carbon content (tC/GJ, unit means of the year) of every unit in the country
+            with the same coal type — values only, no identities, so the national distribution can be
+            shown to any reader.
+        lab_timeline: per lab report ``lab_report_id, report_no, lab_agency_id, sample_period,
+            sampling_end_date, receipt_date, test_date, report_date, has_anti_counterfeit_code``.
+        telemetry: ``unit_id, period, reported_generation_mwh, telemetry_generation_mwh,
+            reported_coal_t, telemetry_coal_t, reported_emissions_tco2, cems_co2_t`` or an empty frame
+            when no telemetry lake / reader is available.
+        verifications: the enterprise's verifications over all years with the reported emissions and
+            the verifier's name.
+        verifier_stats: per verifier of this enterprise, over the whole country: ``verifier_agency_id,
+            agency_name, verifications, accepted_share, zero_findings_share, mean_abs_gap_pct,
+            provinces``.
+        tips: complaints naming the enterprise.
+    """
+
+    case: dict[str, Any]
+    enterprise: dict[str, Any]
+    units: pl.DataFrame
+    findings: pl.DataFrame
+    events: pl.DataFrame
+    monthly: pl.DataFrame
+    lab_values: pl.DataFrame
+    cc_unit: pl.DataFrame
+    cc_peers: pl.DataFrame
+    lab_timeline: pl.DataFrame
+    telemetry: pl.DataFrame
+    verifications: pl.DataFrame
+    verifier_stats: pl.DataFrame
+    tips: pl.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+_SEV_ORDER = {s: i for i, s in enumerate(contract.SEVERITIES)}
+
+
+def _findings_of(conn: Session, case_id: str) -> pl.DataFrame:
+    rows = conn.execute(
+        sa.select(FindingRow)
+        .join(CaseFinding, CaseFinding.finding_id == FindingRow.finding_id)
+        .where(CaseFinding.case_id == case_id)
+    ).scalars().all()
+    cols = [
+        "finding_id", "rule_code", "family", "severity", "original_severity", "unit_id", "period",
+        "message_zh", "message_en", "observed", "expected", "score", "tco2_at_stake", "evidence",
+        "suppression_id", "last_run_id",
+    ]
+    schema: dict[str, pl.DataType] = {c: pl.String for c in cols}
+    schema |= {"score": pl.Float64, "tco2_at_stake": pl.Float64, "suppression_id": pl.Int64}
+    frame = pl.DataFrame({c: [getattr(r, c) for r in rows] for c in cols}, schema=schema)
+    titles_zh = {code: r.title_zh for code, r in CATALOGUE.items()}
+    titles_en = {code: r.title_en for code, r in CATALOGUE.items()}
+    return (
+        frame.with_columns(
+            title_zh=pl.col("rule_code").replace_strict(titles_zh, default=pl.col("rule_code"), return_dtype=pl.String),
+            title_en=pl.col("rule_code").replace_strict(titles_en, default=pl.col("rule_code"), return_dtype=pl.String),
+            _sev=pl.col("severity").replace_strict(_SEV_ORDER, default=99, return_dtype=pl.Int64),
+        )
+        .sort(["_sev", "tco2_at_stake", "rule_code", "period"], descending=[False, True, False, False], nulls_last=True)
+        .drop("_sev")
+    )
+
+
+def _events_of(conn: Session, case_id: str) -> pl.DataFrame:
+    rows = conn.execute(
+        sa.select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.at, CaseEvent.event_id)
+    ).scalars().all()
+    return pl.DataFrame(
+        {
+            "event_id": [r.event_id for r in rows],
+            "at": [r.at for r in rows],
+            "actor": [r.actor for r in rows],
+            "action": [r.action for r in rows],
+            "before": [_short(r.before) for r in rows],
+            "after": [_short(r.after) for r in rows],
+            "note": [r.note for r in rows],
+        },
+        schema={
+            "event_id": pl.Int64, "at": pl.Datetime("us"), "actor": pl.String, "action": pl.String,
+            "before": pl.String, "after": pl.String, "note": pl.String,
+        },
+    )
+
+
+def _short(d: dict[str, Any] | None) -> str | None:
+    if not d:
+        return None
+    return ", ".join(f"{k}={v}" for k, v in d.items())
+
+
+def _year_periods(year: int) -> tuple[str, str]:
+    return f"{year}-01", f"{year}-12"
+
+
+def _telemetry(
+    unit_ids: list[str], year: int, monthly: pl.DataFrame, province_code: str | None
+) -> tuple[pl.DataFrame, str | None]:
+    """Join reported vs telemetry per unit-month via ``carbonqa.lake.monthly_telemetry`` when it exists."""
+    empty = pl.DataFrame(
+        schema={
+            "unit_id": pl.String, "period": pl.String, "reported_generation_mwh": pl.Float64,
+            "telemetry_generation_mwh": pl.Float64, "reported_coal_t": pl.Float64, "telemetry_coal_t": pl.Float64,
+            "reported_emissions_tco2": pl.Float64, "cems_co2_t": pl.Float64,
+        }
+    )
+    if not unit_ids:
+        return empty, None
+    try:
+        lake = importlib.import_module("carbonqa.lake")
+    except ImportError:
+        return empty, "telemetry lake reader (carbonqa.lake) not available"
+    fn = getattr(lake, "monthly_telemetry", None)
+    if fn is None:
+        return empty, "carbonqa.lake.monthly_telemetry not available"
+    params = inspect.signature(fn).parameters
+    kwargs: dict[str, Any] = {}
+    for name in ("unit_ids", "units"):
+        if name in params:
+            kwargs[name] = unit_ids
+    if "year" in params:
+        kwargs["year"] = year
+    if "provinces" in params and province_code:
+        kwargs["provinces"] = [province_code]
+    for name in ("periods",):
+        if name in params:
+            kwargs[name] = [f"{year}-{m:02d}" for m in range(1, 13)]
+    try:
+        tel = fn(**kwargs)
+    except Exception as exc:  # noqa: BLE001 - evidence is optional; say why it is missing
+        return empty, f"telemetry unavailable: {exc}"
+    if isinstance(tel, pl.LazyFrame):
+        tel = tel.collect()
+    if not isinstance(tel, pl.DataFrame) or tel.is_empty():
+        return empty, None
+    tel = tel.filter(pl.col("unit_id").is_in(unit_ids))
+    if "period" in tel.columns:
+        tel = tel.filter(pl.col("period").cast(pl.String).str.starts_with(str(year)))
+    rename = {}
+    for src, dst in (
+        ("generation_mwh", "telemetry_generation_mwh"),
+        ("gross_generation_mwh", "telemetry_generation_mwh"),
+        ("coal_feed_t", "telemetry_coal_t"),
+        ("cems_co2_t", "cems_co2_t"),
+    ):
+        if src in tel.columns and dst not in tel.columns:
+            rename[src] = dst
+    tel = tel.rename(rename)
+    for c in ("telemetry_generation_mwh", "telemetry_coal_t", "cems_co2_t"):
+        if c not in tel.columns:
+            tel = tel.with_columns(pl.lit(None, dtype=pl.Float64).alias(c))
+    rep = monthly.select(
+        "unit_id", "period",
+        pl.col("gross_generation_mwh").alias("reported_generation_mwh"),
+        pl.col("fuel_consumed_t").alias("reported_coal_t"),
+        pl.col("emissions_tco2").alias("reported_emissions_tco2"),
+    )
+    tel = tel.select(
+        pl.col("unit_id").cast(pl.String), pl.col("period").cast(pl.String),
+        pl.col("telemetry_generation_mwh").cast(pl.Float64),
+        pl.col("telemetry_coal_t").cast(pl.Float64),
+        pl.col("cems_co2_t").cast(pl.Float64),
+    )
+    out = rep.join(tel, on=["unit_id", "period"], how="full", coalesce=True).sort("unit_id", "period")
+    return out.select(list(empty.columns)), None
+
+
+def case_detail(scope: Scope, case_id: str, url: str | None = None) -> CaseDetail:
+    """Return the evidence pack of ``case_id`` (see :class:`CaseDetail`); scoped as :func:`get_case`.
+
+    Raises:
+        CaseNotFound: no such case.
+        PermissionDenied: the case lies outside the reader's jurisdiction.
+    """
+    case = get_case(scope, case_id, url)
+    ent_id, year = case["enterprise_id"], int(case["year"])
+    notes: list[str] = []
+    ent = current("enterprises", url, where=raw_table("enterprises").c.enterprise_id == ent_id)
+    units = current("units", url, where=raw_table("units").c.enterprise_id == ent_id)
+    unit_ids = units["unit_id"].to_list()
+    if case.get("unit_id") and case["unit_id"] not in unit_ids:
+        unit_ids.append(case["unit_id"])
+    p0, p1 = _year_periods(year)
+    mr = raw_table("monthly_reports")
+    monthly = current("monthly_reports", url, where=sa.and_(mr.c.unit_id.in_(unit_ids), mr.c.period.between(p0, p1)))
+    lr = raw_table("lab_reports")
+    labs = current("lab_reports", url, where=sa.and_(lr.c.unit_id.in_(unit_ids), lr.c.sample_period.between(p0, p1)))
+    with _conn(url) as conn:
+        findings = _findings_of(conn, case_id)
+        events = _events_of(conn, case_id)
+
+    # suspicious months: a finding names the unit (or the whole enterprise) and the month
+    flagged = findings.filter(pl.col("period").is_not_null()).select("unit_id", "period", "rule_code")
+    per_month = flagged.group_by("period", "unit_id").agg(codes=pl.col("rule_code").unique().sort().str.join(", "))
+    monthly = monthly.sort("unit_id", "period")
+    unit_hit = per_month.filter(pl.col("unit_id").is_not_null())
+    ent_hit = per_month.filter(pl.col("unit_id").is_null()).group_by("period").agg(ent_codes=pl.col("codes").str.join(", "))
+    monthly = (
+        monthly.join(unit_hit.rename({"codes": "unit_codes"}), on=["unit_id", "period"], how="left")
+        .join(ent_hit, on="period", how="left")
+        .with_columns(
+            suspicious_codes=pl.concat_str(["unit_codes", "ent_codes"], separator=", ", ignore_nulls=True)
+        )
+        .with_columns(
+            suspicious_codes=pl.when(pl.col("suspicious_codes") == "").then(None).otherwise(pl.col("suspicious_codes"))
+        )
+        .with_columns(is_suspicious=pl.col("suspicious_codes").is_not_null())
+        .drop("unit_codes", "ent_codes")
+    )
+
+    # lab values side by side, with repeated (Cad, Mad, Mt, NCV) tuples flagged
+    tuple_cols = ["carbon_ad_pct", "moisture_ad_pct", "total_moisture_pct", "ncv_ar_gj_per_t"]
+    lab_values = (
+        labs.sort("unit_id", "sample_period")
+        .with_columns(repeat_count=pl.len().over(tuple_cols))
+        .with_columns(is_repeated=(pl.col("repeat_count") > 1) & pl.all_horizontal(pl.col(tuple_cols).is_not_null()))
+        .select("unit_id", "sample_period", "lab_report_id", "lab_agency_id", *tuple_cols, "carbon_ar_pct",
+                "repeat_count", "is_repeated")
+    )
+    lab_timeline = labs.select(
+        "lab_report_id", "report_no", "lab_agency_id", "unit_id", "sample_period", "sampling_end_date",
+        "receipt_date", "test_date", "report_date", "has_anti_counterfeit_code",
+    ).sort("sample_period", "unit_id")
+
+    cc_unit, cc_peers = _carbon_content(url, year, units)
+    telemetry, tel_note = _telemetry(unit_ids, year, monthly, case["province_code"])
+    if tel_note:
+        notes.append(tel_note)
+    verifications, verifier_stats = _verifiers(url, ent_id)
+    tp = raw_table("tips")
+    tips = current("tips", url, where=tp.c.enterprise_id == ent_id).sort("received_date", nulls_last=True)
+    return CaseDetail(
+        case=case,
+        enterprise=ent.row(0, named=True) if ent.height else {},
+        units=units,
+        findings=findings,
+        events=events,
+        monthly=monthly,
+        lab_values=lab_values,
+        cc_unit=cc_unit,
+        cc_peers=cc_peers,
+        lab_timeline=lab_timeline,
+        telemetry=telemetry,
+        verifications=verifications,
+        verifier_stats=verifier_stats,
+        tips=tips,
+        notes=notes,
+    )
+
+
+def _carbon_content(url: str | None, year: int, units: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Mean measured CC per unit for the case units, and the national peer values of the same coal types."""
+    empty_unit = pl.DataFrame(schema={"unit_id": pl.String, "coal_type": pl.String, "cc_tc_per_gj": pl.Float64})
+    empty_peers = pl.DataFrame(schema={"coal_type": pl.String, "cc_tc_per_gj": pl.Float64})
+    if units.is_empty():
+        return empty_unit, empty_peers
+    coal_types = [c for c in units["coal_type"].unique().to_list() if c]
+    mr, ut = raw_table("monthly_reports"), raw_table("units")
+    # current rows only: the highest submitter version, then the highest record_version, per (unit, period)
+    rn = sa.func.row_number().over(
+        partition_by=[mr.c.unit_id, mr.c.period], order_by=[mr.c.version.desc(), mr.c.record_version.desc()]
+    ).label("_rn")
+    p0, p1 = _year_periods(year)
+    inner = sa.select(mr.c.unit_id, mr.c.carbon_content_tc_per_gj, mr.c.carbon_content_basis, rn).where(
+        mr.c.period.between(p0, p1)
+    ).subquery()
+    urn = sa.func.row_number().over(partition_by=[ut.c.unit_id], order_by=[ut.c.record_version.desc()]).label("_rn")
+    uinner = sa.select(ut.c.unit_id, ut.c.coal_type, urn).subquery()
+    stmt = (
+        sa.select(uinner.c.unit_id, uinner.c.coal_type, sa.func.avg(inner.c.carbon_content_tc_per_gj))
+        .join(uinner, uinner.c.unit_id == inner.c.unit_id)
+        .where(
+            inner.c._rn == 1,
+            uinner.c._rn == 1,
+            inner.c.carbon_content_basis == "measured",
+            inner.c.carbon_content_tc_per_gj.is_not(None),
+            sa.or_(uinner.c.coal_type.in_(coal_types), uinner.c.unit_id.in_(units["unit_id"].to_list())),
+        )
+        .group_by(uinner.c.unit_id, uinner.c.coal_type)
+    )
+    with _conn(url) as conn:
+        rows = conn.execute(stmt).fetchall()
+    allf = pl.DataFrame(
+        {"unit_id": [r[0] for r in rows], "coal_type": [r[1] for r in rows], "cc_tc_per_gj": [float(r[2]) for r in rows]},
+        schema=empty_unit.schema,
+    )
+    own = set(units["unit_id"].to_list())
+    cc_unit = allf.filter(pl.col("unit_id").is_in(own)).sort("unit_id")
+    cc_peers = allf.filter(pl.col("coal_type").is_in(coal_types)).select("coal_type", "cc_tc_per_gj")
+    return cc_unit, cc_peers
+
+
+def _verifiers(url: str | None, enterprise_id: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    vt = raw_table("verifications")
+    ver = current("verifications", url, where=vt.c.enterprise_id == enterprise_id).sort("year")
+    ann = current("annual_reports", url, where=raw_table("annual_reports").c.enterprise_id == enterprise_id)
+    agencies = current("agencies", url).select("agency_id", "agency_name")
+    ver = (
+        ver.join(ann.select("enterprise_id", "year", "reported_emissions_tco2").unique(["enterprise_id", "year"]),
+                 on=["enterprise_id", "year"], how="left")
+        .join(agencies, left_on="verifier_agency_id", right_on="agency_id", how="left")
+        .with_columns(
+            gap_tco2=pl.col("verified_emissions_tco2") - pl.col("reported_emissions_tco2"),
+        )
+    )
+    agency_ids = [a for a in ver["verifier_agency_id"].unique().to_list() if a]
+    stats_schema = {
+        "verifier_agency_id": pl.String, "agency_name": pl.String, "verifications": pl.Int64,
+        "accepted_share": pl.Float64, "zero_findings_share": pl.Float64, "mean_abs_gap_pct": pl.Float64,
+        "provinces": pl.Int64,
+    }
+    if not agency_ids:
+        return ver, pl.DataFrame(schema=stats_schema)
+    allv = current("verifications", url, where=vt.c.verifier_agency_id.in_(agency_ids))
+    at = raw_table("annual_reports")
+    ann_all = current("annual_reports", url, where=at.c.enterprise_id.in_(allv["enterprise_id"].unique().to_list()))
+    ents = current("enterprises", url, where=raw_table("enterprises").c.enterprise_id.in_(
+        allv["enterprise_id"].unique().to_list()))
+    stats = (
+        allv.join(ann_all.select("enterprise_id", "year", "reported_emissions_tco2").unique(["enterprise_id", "year"]),
+                  on=["enterprise_id", "year"], how="left")
+        .join(ents.select("enterprise_id", "province_code"), on="enterprise_id", how="left")
+        .group_by("verifier_agency_id")
+        .agg(
+            verifications=pl.len(),
+            accepted_share=(pl.col("conclusion") == "accepted").mean(),
+            zero_findings_share=(pl.col("findings_count") == 0).mean(),
+            mean_abs_gap_pct=(
+                (pl.col("verified_emissions_tco2") - pl.col("reported_emissions_tco2")).abs()
+                / pl.col("reported_emissions_tco2")
+                * 100
+            ).mean(),
+            provinces=pl.col("province_code").n_unique(),
+        )
+        .join(agencies, left_on="verifier_agency_id", right_on="agency_id", how="left")
+        .with_columns(pl.col("verifications").cast(pl.Int64), pl.col("provinces").cast(pl.Int64))
+        .select(list(stats_schema))
+    )
+    return ver, stats
+
+
+# ---- assignment -------------------------------------------------------------------------------------
+def assignable_users(scope: Scope, province_code: str | None = None, url: str | None = None) -> pl.DataFrame:
+    """Users a reader in ``scope`` may assign cases to: active, non-auditor, inside the reader's scope.
+
+    ``province_code`` narrows the list to users of that province (for a national reader assigning a
+    province's cases). Returns ``username, display_name, role, province_code, city_name``.
+    """
+    stmt = sa.select(User.username, User.display_name, User.role, User.province_code, User.city_name).where(
+        User.is_active.is_(True), User.role != "auditor"
+    )
+    if scope.role == "provincial":
+        stmt = stmt.where(User.province_code == scope.province_code)
+    elif scope.role == "municipal":
+        stmt = stmt.where(User.province_code == scope.province_code, User.city_name == scope.city_name)
+    elif scope.role == "auditor":
+        stmt = stmt.where(sa.false())
+    if province_code:
+        stmt = stmt.where(User.province_code == province_code)
+    with _conn(url) as conn:
+        rows = conn.execute(stmt.order_by(User.role, User.city_name, User.username)).fetchall()
+    return _frame(rows, {k: pl.String for k in ("username", "display_name", "role", "province_code", "city_name")})
+
+
+# ---- rules, suppressions, runs ----------------------------------------------------------------------
+def rules(scope: Scope, url: str | None = None) -> pl.DataFrame:
+    """Return the catalogue with how often each rule fired in ``scope``.
+
+    Returns ``code, family, severity, kind, title_zh, title_en, description_zh, description_en, source,
+    findings, enterprises, suppressed, last_run_id`` — one row per catalogue code, plus codes seen in
+    findings but not (yet) catalogued; sorted by findings, descending.
+    """
+    stmt = _finding_scope(
+        sa.select(
+            FindingRow.rule_code,
+            sa.func.min(FindingRow.family),
+            sa.func.count(),
+            sa.func.count(sa.distinct(FindingRow.enterprise_id)),
+            sa.func.count(FindingRow.suppression_id),
+            sa.func.max(FindingRow.last_run_id),
+        ).group_by(FindingRow.rule_code),
+        scope,
+    )
+    with _conn(url) as conn:
+        fired = {r[0]: r for r in conn.execute(stmt).fetchall()}
+    codes = list(CATALOGUE) + sorted(c for c in fired if c not in CATALOGUE)
+    recs = []
+    for code in codes:
+        r = CATALOGUE.get(code)
+        f = fired.get(code)
+        recs.append(
+            {
+                "code": code,
+                "family": r.family if r else (f[1] if f else ""),
+                "severity": r.severity if r else "",
+                "kind": r.kind if r else "",
+                "title_zh": r.title_zh if r else "",
+                "title_en": r.title_en if r else "",
+                "description_zh": r.description_zh if r else "",
+                "description_en": r.description_en if r else "",
+                "source": r.source if r else "",
+                "findings": int(f[2]) if f else 0,
+                "enterprises": int(f[3]) if f else 0,
+                "suppressed": int(f[4]) if f else 0,
+                "last_run_id": f[5] if f else None,
+            }
+        )
+    schema: dict[str, pl.DataType] = {k: pl.String for k in recs[0]} if recs else {"code": pl.String}
+    for k in ("findings", "enterprises", "suppressed"):
+        if k in schema:
+            schema[k] = pl.Int64
+    frame = pl.DataFrame(recs, schema=schema)
+    return frame.sort(["findings", "code"], descending=[True, False]) if recs else frame
+
+
+def suppressions(scope: Scope, url: str | None = None, *, include_inactive: bool = True) -> pl.DataFrame:
+    """Approved suppressions visible to ``scope`` with ``is_active`` (not revoked, not expired).
+
+    National and auditor readers see all; provincial and municipal readers see the ones without an
+    enterprise (rule-wide) and those about enterprises with a case in their jurisdiction.
+    """
+    stmt = sa.select(Suppression)
+    if scope.role not in ("national", "auditor"):
+        ents = sa.select(Case.enterprise_id).where(_case_scope(scope))
+        stmt = stmt.where(sa.or_(Suppression.enterprise_id.is_(None), Suppression.enterprise_id.in_(ents)))
+    with _conn(url) as conn:
+        rows = conn.execute(stmt.order_by(Suppression.approved_at.desc())).scalars().all()
+    now = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8))).replace(tzinfo=None)
+    cols = [
+        "suppression_id", "rule_code", "enterprise_id", "unit_id", "period_from", "period_to", "reason",
+        "approved_by", "approved_at", "expires_at", "revoked_at",
+    ]
+    schema: dict[str, pl.DataType] = {c: pl.String for c in cols}
+    schema |= {"suppression_id": pl.Int64, "approved_at": pl.Datetime("us"), "expires_at": pl.Datetime("us"),
+               "revoked_at": pl.Datetime("us")}
+    frame = pl.DataFrame({c: [getattr(r, c) for r in rows] for c in cols}, schema=schema)
+    frame = frame.with_columns(
+        is_active=pl.col("revoked_at").is_null() & (pl.col("expires_at").is_null() | (pl.col("expires_at") > now))
+    )
+    return frame if include_inactive else frame.filter(pl.col("is_active"))
+
+
+_RUN_SCHEMA: dict[str, pl.DataType] = {
+    "run_id": pl.String,
+    "started_at": pl.Datetime("us"),
+    "finished_at": pl.Datetime("us"),
+    "status": pl.String,
+    "trigger": pl.String,
+    "duration_s": pl.Float64,
+    "bundles": pl.Int64,
+    "stage_seconds": pl.String,
+    "counts": pl.String,
+    "error": pl.String,
+}
+
+
+def _run_records(url: str | None, limit: int) -> list[dict[str, Any]]:
+    with _conn(url) as conn:
+        rows = conn.execute(sa.select(ScreeningRun).order_by(ScreeningRun.started_at.desc()).limit(limit)).scalars().all()
+    return [
+        {
+            "run_id": r.run_id,
+            "started_at": r.started_at,
+            "finished_at": r.finished_at,
+            "status": r.status,
+            "trigger": r.trigger,
+            "duration_s": (r.finished_at - r.started_at).total_seconds() if r.finished_at and r.started_at else None,
+            "bundles": len(r.bundle_ids or []),
+            "stage_seconds": {str(k): float(v) for k, v in (r.stage_seconds or {}).items() if _is_number(v)},
+            "counts": dict(r.counts or {}),
+            "error": r.error,
+        }
+        for r in rows
+    ]
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def runs(scope: Scope, url: str | None = None, *, limit: int = 60) -> pl.DataFrame:
+    """Return the newest ``limit`` screening runs, newest first.
+
+    Screening runs are national operational metadata (one night screens every province), not
+    jurisdictional data: every signed-in reader may see them. Returns ``run_id, started_at,
+    finished_at, status, trigger, duration_s, bundles, stage_seconds, counts, error`` where
+    ``stage_seconds`` and ``counts`` are JSON text (see :func:`run_stages` for the stages as rows).
+    """
+    del scope  # documented above: not jurisdictional
+    recs = _run_records(url, limit)
+    for r in recs:
+        r["stage_seconds"] = json.dumps(r["stage_seconds"], ensure_ascii=False)
+        r["counts"] = json.dumps(r["counts"], ensure_ascii=False, default=str)
+    return pl.DataFrame(recs, schema=_RUN_SCHEMA) if recs else pl.DataFrame(schema=_RUN_SCHEMA)
+
+
+def run_stages(scope: Scope, url: str | None = None, *, limit: int = 60) -> pl.DataFrame:
+    """Seconds per stage of the newest ``limit`` runs as rows ``run_id, started_at, stage, seconds``."""
+    del scope  # not jurisdictional, as runs()
+    recs = [
+        {"run_id": r["run_id"], "started_at": r["started_at"], "stage": k, "seconds": v}
+        for r in _run_records(url, limit)
+        for k, v in r["stage_seconds"].items()
+    ]
+    schema = {"run_id": pl.String, "started_at": pl.Datetime("us"), "stage": pl.String, "seconds": pl.Float64}
+    return pl.DataFrame(recs, schema=schema) if recs else pl.DataFrame(schema=schema)
+
+
+def ensure_visible(scope: Scope, case_ids: list[str], url: str | None = None) -> None:
+    """Raise :class:`PermissionDenied` unless every case of ``case_ids`` exists and lies in ``scope``."""
+    with _conn(url) as conn:
+        rows = conn.execute(
+            sa.select(Case.case_id, Case.province_code, Case.city_name).where(Case.case_id.in_(case_ids))
+        ).fetchall()
+    found = {r[0] for r in rows}
+    missing = [c for c in case_ids if c not in found]
+    if missing:
+        raise CaseNotFound(f"no case {missing[0]!r}")
+    for r in rows:
+        if not scope.allows(r[1], r[2]):
+            raise PermissionDenied(f"{scope.username} may not access case {r[0]} (province {r[1]} city {r[2]})")
