@@ -1,0 +1,164 @@
+"""Regulatory and technical constants of the rule catalogue: one parameter table per regulation year.
+
+Every constant a rule uses lives here, once, with its source (``SOURCES``); rules never carry
+literals. :func:`params_for` returns the table in force for a reporting year: the table with the
+greatest ``year_from`` that is ``<= year``.
+
+Values marked **[verify]** come from DOMAIN.md, which itself flags them for confirmation against the
+official text (MEE guideline for power generation facilities 企业温室气体排放核算与报告指南 发电设施,
+its 2022 revision, and State Council Order 775 of 2024).
+
+| table | in force for | what changed |
+|---|---|---|
+| 2021 | reporting years ≤ 2021 | first cycle: default CC 0.03356 tC/GJ |
+| 2022 | 2022–2023 | 2022 guideline revision: default CC 0.03085 tC/GJ |
+| 2024 | 2024 → | Order 775: preparer/verifier conflict of interest forbidden |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+
+__all__ = ["RegulationParams", "PARAMS", "SOURCES", "params_for", "HOURS_PER_DAY", "KCAL_PER_KG_TO_GJ_PER_T"]
+
+#: 1 kcal/kg = 0.0041868 GJ/t (International Table calorie; DOMAIN.md §3).
+KCAL_PER_KG_TO_GJ_PER_T = 0.0041868
+#: Hours in a day (calendar arithmetic, not a regulatory value).
+HOURS_PER_DAY = 24
+
+
+@dataclass(frozen=True)
+class RegulationParams:
+    """Constants of one regulation year (units in the names; sources in :data:`SOURCES`)."""
+
+    year_from: int
+    # --- carbon content and oxidation ---------------------------------------------------------
+    default_cc_tc_per_gj: float
+    other_default_cc_tc_per_gj: tuple[float, ...]
+    oxidation_rate_default: float
+    cc_measured_min_tc_per_gj: float
+    cc_measured_max_tc_per_gj: float
+    cc_default_tolerance_tc_per_gj: float
+    # --- NCV ranges by coal type (GJ/t, as received) ------------------------------------------
+    ncv_range_gj_per_t: dict[str, tuple[float, float]] = field(hash=False)
+    ncv_unit_error_above_gj_per_t: float = 100.0
+    # --- lab report ranges (%) ----------------------------------------------------------------
+    cad_range_pct: tuple[float, float] = (50.0, 75.0)
+    mad_range_pct: tuple[float, float] = (0.5, 12.0)
+    mt_range_pct: tuple[float, float] = (4.0, 40.0)
+    car_tolerance_pct: float = 0.15
+    lab_cc_rel_tolerance: float = 0.01
+    # --- accounting ---------------------------------------------------------------------------
+    identity_rel_tolerance: float = 0.01
+    identity_abs_tolerance_t: float = 1.0
+    generation_capacity_factor_max: float = 1.05
+    annual_sum_rel_tolerance: float = 0.01
+    annual_sum_abs_tolerance_t: float = 10.0
+    # --- completeness -------------------------------------------------------------------------
+    deposit_deadline_days: int = 40
+    # --- verification -------------------------------------------------------------------------
+    verifier_gap_abs_t: float = 1000.0
+    verifier_gap_rel: float = 0.10
+    coi_forbidden: bool = False
+    min_review_days: int = 3
+    materiality_rel: float = 0.05
+    materiality_rel_large: float = 0.02
+    materiality_large_above_t: float = 500_000.0
+    # --- stake estimates ----------------------------------------------------------------------
+    typical_coal_intensity_tco2_per_mwh: float = 0.85
+    typical_load_factor: float = 0.53
+
+
+#: Source of every field of :class:`RegulationParams`.
+SOURCES: dict[str, str] = {
+    "year_from": "first reporting year the table applies to",
+    "default_cc_tc_per_gj": "MRV guideline for power generation facilities (2022 revision) default carbon content "
+    "of unmeasured coal: 0.03085 tC/GJ from 2022, 0.03356 before [verify]; DOMAIN.md §3",
+    "other_default_cc_tc_per_gj": "the other defaults a 'measured' value must not merely copy: the earlier/later "
+    "Chinese default; DOMAIN.md §4.1 ('measured values that equal a default')",
+    "oxidation_rate_default": "MRV guideline default carbon oxidation rate of coal 0.99 [verify]; DOMAIN.md §3",
+    "cc_measured_min_tc_per_gj": "plausible measured CC 0.0245–0.0290 tC/GJ; DOMAIN.md §3",
+    "cc_measured_max_tc_per_gj": "plausible measured CC 0.0245–0.0290 tC/GJ; DOMAIN.md §3",
+    "cc_default_tolerance_tc_per_gj": "rounding tolerance of a reported default (half a unit in the 5th decimal)",
+    "ncv_range_gj_per_t": "NCV as received by coal type: all coal 12–29, bituminous 19–25, anthracite 21–27, "
+    "lignite 11–16 (DOMAIN.md §3); sub-bituminous 15–24 and waste coal/gangue 6–20 from GB/T 5751-2009 "
+    "classification bands (Qnet,ar) [verify]",
+    "ncv_unit_error_above_gj_per_t": "no fuel exceeds 100 GJ/t as received; 4000–7000 is kcal/kg "
+    "(1 kcal/kg = 0.0041868 GJ/t); DOMAIN.md §3",
+    "cad_range_pct": "Cad 50–75 %; DOMAIN.md §3",
+    "mad_range_pct": "Mad 0.5–12 %; DOMAIN.md §3",
+    "mt_range_pct": "Mt 4–40 % (lignite high); DOMAIN.md §3",
+    "car_tolerance_pct": "Car = Cad × (100 − Mt)/(100 − Mad) (GB/T 483 basis conversion); 0.15 pp allows "
+    "rounding of the three inputs to 0.01 % and of Car itself",
+    "lab_cc_rel_tolerance": "CC = (Car/100)/NCV (DOMAIN.md §3); 1 % covers rounding to 4–5 significant digits",
+    "identity_rel_tolerance": "E = FC × NCV × CC × OF × 44/12 + MWh × grid factor (CONTRACT.md §3); 1 % "
+    "covers rounding of reported inputs",
+    "identity_abs_tolerance_t": "absolute floor of the identity tolerance (1 t) for near-zero months",
+    "generation_capacity_factor_max": "generation ≤ capacity × hours in month; 5 % margin for nameplate "
+    "overload (MWh vs kWh unit errors overshoot by ×1000); DOMAIN.md §3",
+    "annual_sum_rel_tolerance": "EU MRR art. 63 aggregate vs raw; 1 % covers rounding of 12 months",
+    "annual_sum_abs_tolerance_t": "absolute floor (10 t) of the monthly-vs-annual tolerance",
+    "deposit_deadline_days": "monthly evidence must be deposited within 40 days after month end "
+    "(MEE notice on monthly deposit 月度存证, 2022) [verify]; brief §completeness",
+    "verifier_gap_abs_t": "Beijing pilot: a reported–verified gap above 1,000 t or 10 % cannot be 'accepted'; "
+    "DOMAIN.md §4.4, §4 materiality",
+    "verifier_gap_rel": "Beijing pilot 10 % (see verifier_gap_abs_t)",
+    "coi_forbidden": "碳排放权交易管理暂行条例 (State Council Order 775, in force 1 May 2024): one agency may not "
+    "both prepare and technically review emission reports in the same province; DOMAIN.md §4.4",
+    "min_review_days": "a technical review (document review + on-site check + report) cannot plausibly take "
+    "less than 3 days [verify: provincial review practice]; DOMAIN.md §4.4 'implausibly short reviews'",
+    "materiality_rel": "EU verification materiality 5 % (AVR 2018/2067 art. 23); DOMAIN.md §4 anchors",
+    "materiality_rel_large": "EU verification materiality 2 % above 500 kt (AVR art. 23)",
+    "materiality_large_above_t": "EU AVR art. 23 threshold 500 kt",
+    "typical_coal_intensity_tco2_per_mwh": "coal intensity about 0.78–0.98 tCO2/MWh (DOMAIN.md §3); mid value "
+    "used only to estimate stakes where the unit's own intensity is unknown",
+    "typical_load_factor": "GCPT capacity factor 0.53 (shared/data/real/README.md); used only to estimate the "
+    "stake of a unit with no report at all",
+}
+
+_NCV_RANGES: dict[str, tuple[float, float]] = {
+    "bituminous": (19.0, 25.0),
+    "anthracite": (21.0, 27.0),
+    "lignite": (11.0, 16.0),
+    "subbituminous": (15.0, 24.0),
+    "waste_coal": (6.0, 20.0),
+    "mixed": (12.0, 29.0),
+    "unknown": (12.0, 29.0),
+}
+
+_P2021 = RegulationParams(
+    year_from=2000,
+    default_cc_tc_per_gj=0.03356,
+    other_default_cc_tc_per_gj=(0.03085,),
+    oxidation_rate_default=0.99,
+    cc_measured_min_tc_per_gj=0.0245,
+    cc_measured_max_tc_per_gj=0.0290,
+    cc_default_tolerance_tc_per_gj=0.000005,
+    ncv_range_gj_per_t=_NCV_RANGES,
+)
+_P2022 = replace(_P2021, year_from=2022, default_cc_tc_per_gj=0.03085, other_default_cc_tc_per_gj=(0.03356,))
+_P2024 = replace(_P2022, year_from=2024, coi_forbidden=True)
+
+#: Parameter tables by the first reporting year they apply to.
+PARAMS: dict[int, RegulationParams] = {p.year_from: p for p in (_P2021, _P2022, _P2024)}
+
+
+def params_for(year: int) -> RegulationParams:
+    """Return the parameter table in force for reporting ``year`` (greatest ``year_from <= year``).
+
+    Raises:
+        ValueError: for a year before every table (< 2000).
+    """
+    eligible = [y for y in PARAMS if y <= year]
+    if not eligible:
+        raise ValueError(f"no regulation parameters for reporting year {year}; tables start at {min(PARAMS)}")
+    return PARAMS[max(eligible)]
+
+
+def _check_sources() -> None:
+    missing = [f.name for f in fields(RegulationParams) if f.name not in SOURCES]
+    if missing:
+        raise RuntimeError(f"checks.params: constants without a source: {missing}")
+
+
+_check_sources()
