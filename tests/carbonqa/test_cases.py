@@ -1,0 +1,338 @@
+"""Cases: idempotent findings, stable cases across nights, workflow, jurisdiction, locking, export."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+
+from carbonqa import cases, contract
+from carbonqa.cases import (
+    AssignmentError,
+    InvalidTransition,
+    PermissionDenied,
+    StaleCaseError,
+    allowed_transitions,
+    case_id_for,
+    store_findings,
+    update_cases,
+)
+from carbonqa.findings import Finding
+from carbonqa.jurisdiction import Scope
+from carbonqa.store import get_engine, raw_table, session_scope
+from carbonqa.store.models import Case, CaseEvent, CaseFinding, FindingRow, InspectionLabel, User
+
+ENTS = [
+    ("E1", "15", "包头市"),
+    ("E2", "15", "呼和浩特市"),
+    ("E3", "37", "济南市"),
+]
+
+
+def seed(url: str) -> None:
+    """Registry rows (enterprises, one annual report) and one user per tier."""
+    rows = [
+        {"enterprise_id": e, "enterprise_name": f"{e} 电厂", "province_code": p, "city_name": c, "sector": "power",
+         "is_captive": False, "record_version": 1, "bundle_id": "seed", "row_sha256": "x" * 64,
+         "ingested_at": dt.datetime(2025, 1, 1)}
+        for e, p, c in ENTS
+    ]
+    with get_engine(url).begin() as conn:
+        conn.execute(sa.insert(raw_table("enterprises")), rows)
+        conn.execute(sa.insert(raw_table("annual_reports")), [{
+            "report_id": "AR-E1-2024", "enterprise_id": "E1", "year": 2024, "reported_emissions_tco2": 2_000_000.0,
+            "record_version": 1, "bundle_id": "seed", "row_sha256": "y" * 64, "ingested_at": dt.datetime(2025, 1, 1)}])
+    with session_scope(url) as s:
+        for name, role, prov, city in [
+            ("nat", "national", None, None),
+            ("nm", "provincial", "15", None),
+            ("sd", "provincial", "37", None),
+            ("baotou", "municipal", "15", "包头市"),
+            ("hohhot", "municipal", "15", "呼和浩特市"),
+            ("jinan", "municipal", "37", "济南市"),
+            ("aud", "auditor", None, None),
+        ]:
+            s.add(User(username=name, password_hash="x", role=role, province_code=prov, city_name=city))
+
+
+def user(url: str, name: str) -> User:
+    with session_scope(url) as s:
+        return s.scalars(sa.select(User).where(User.username == name)).one()
+
+
+def F(ent="E1", code="CC-101", family="carbon_content", period="2024-03", unit=None, t=5_000.0, sev="high", **kw):  # noqa: N802
+    prov = next(p for e, p, _ in ENTS if e == ent)
+    return Finding(rule_code=code, family=family, severity=sev, enterprise_id=ent, unit_id=unit or f"{ent}-U1",
+                   year=2024, period=period, province_code=prov, message_zh="单位热值含碳量偏低", score=0.9,
+                   tco2_at_stake=t, **kw)
+
+
+NIGHT1 = [
+    F("E1", t=12_000), F("E1", code="CPY-001", family="copied_values", period="2024-04", t=0),
+    F("E2", t=800, sev="medium"),
+    F("E3", code="TEL-101", family="telemetry", t=40_000),
+]
+
+
+def snapshot(url: str) -> dict:
+    with session_scope(url) as s:
+        cs = {c.case_id: (c.lock_version, c.risk_score, c.rank, c.status, c.summary, c.updated_at) for c in s.scalars(sa.select(Case))}
+        n_ev = s.execute(sa.select(sa.func.count()).select_from(CaseEvent)).scalar_one()
+        n_f = s.execute(sa.select(sa.func.count()).select_from(FindingRow)).scalar_one()
+        n_cf = s.execute(sa.select(sa.func.count()).select_from(CaseFinding)).scalar_one()
+    return {"cases": cs, "events": n_ev, "findings": n_f, "case_findings": n_cf}
+
+
+@pytest.fixture
+def store(db_url: str) -> str:
+    seed(db_url)
+    return db_url
+
+
+def night(url: str, run_id: str, findings: list[Finding]) -> dict:
+    store_findings(findings, run_id, url)
+    return update_cases(run_id, [2024], url=url)
+
+
+# ---- findings and cases -----------------------------------------------------------------------------
+def test_store_findings_is_idempotent_and_rows_immutable(store):
+    assert store_findings(NIGHT1, "r1", store) == {"new": 4, "seen": 0, "total": 4}
+    assert store_findings(NIGHT1 + NIGHT1[:1], "r2", store) == {"new": 0, "seen": 4, "total": 4}
+    with session_scope(store) as s:
+        rows = list(s.scalars(sa.select(FindingRow)))
+    assert {r.first_run_id for r in rows} == {"r1"} and {r.last_run_id for r in rows} == {"r2"}
+    assert {r.finding_id for r in rows} == {f.id for f in NIGHT1}
+
+
+def test_cases_created_stable_ids_ranks_and_summary(store):
+    out = night(store, "r1", NIGHT1)
+    assert out["created"] == 3 and out["cases"] == 3
+    with session_scope(store) as s:
+        cs = {c.case_id: c for c in s.scalars(sa.select(Case))}
+    assert set(cs) == {case_id_for(e, 2024) for e, _, _ in ENTS} == {"CQ-2024-E1", "CQ-2024-E2", "CQ-2024-E3"}
+    ranked = sorted(cs.values(), key=lambda c: c.rank)
+    assert [c.rank for c in ranked] == [1, 2, 3]
+    assert [c.risk_score for c in ranked] == sorted((c.risk_score for c in ranked), reverse=True)
+    assert ranked[0].case_id == "CQ-2024-E3"  # 40 kt outranks 12 kt and a tiny one
+    e1 = cs["CQ-2024-E1"]
+    assert e1.city_name == "包头市" and e1.unit_id == "E1-U1" and e1.status == "new"
+    assert e1.families == "carbon_content|copied_values" and e1.rule_codes == "CC-101|CPY-001"
+    assert e1.summary.startswith("2024年度：") and "12,000 tCO₂" in e1.summary and "月度数据复制" in e1.summary
+    assert e1.score_reasons and all("zh" in r for r in e1.score_reasons)
+
+
+def test_same_night_twice_changes_nothing(store):
+    night(store, "r1", NIGHT1)
+    before = snapshot(store)
+    again = night(store, "r1", NIGHT1)  # Airflow retry of the same run
+    assert snapshot(store) == before and again["created"] == again["rescored"] == again["attached"] == 0
+    night(store, "r1-rerun", NIGHT1)  # the same night re-run under another run id
+    assert snapshot(store) == before
+
+
+def test_later_night_attaches_to_existing_cases_and_keeps_reviewers_work(store):
+    night(store, "r1", NIGHT1)
+    nm, baotou = user(store, "nm"), user(store, "baotou")
+    c = cases.transition("CQ-2024-E1", "triaged", nm, 1, note="先看含碳量")
+    c = cases.assign("CQ-2024-E1", "baotou", nm, c.lock_version)
+    cases.add_note("CQ-2024-E1", "已约企业 12 月 3 日现场检查", baotou)
+    c = cases.transition("CQ-2024-E1", "inspection_scheduled", baotou, c.lock_version)
+    before = snapshot(store)
+
+    night2 = NIGHT1 + [F("E1", period="2024-05", t=9_000)]  # one new month of data
+    out = night(store, "r2", night2)
+    assert out["created"] == 0 and out["attached"] == 1 and out["rescored"] == 1
+    after = snapshot(store)
+    assert set(after["cases"]) == set(before["cases"])
+    with session_scope(store) as s:
+        c1 = s.get(Case, "CQ-2024-E1")
+        evs = list(s.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == "CQ-2024-E1").order_by(CaseEvent.event_id)))
+        n_att = s.execute(sa.select(sa.func.count()).select_from(CaseFinding).where(CaseFinding.case_id == "CQ-2024-E1")).scalar_one()
+    assert c1.status == "inspection_scheduled" and c1.assignee_user_id == baotou.user_id
+    assert c1.tco2_at_stake == 21_000 and n_att == 3
+    assert c1.risk_score > before["cases"]["CQ-2024-E1"][1]
+    actions = [e.action for e in evs]
+    assert actions.count("note") == 1 and "rescored" in actions and "findings" in actions
+    assert [e.note for e in evs if e.action == "note"] == ["已约企业 12 月 3 日现场检查"]
+    # the other cases did not change
+    for cid in ("CQ-2024-E2", "CQ-2024-E3"):
+        assert after["cases"][cid][:2] == before["cases"][cid][:2]
+
+
+def test_findings_no_longer_seen_stop_counting(store):
+    night(store, "r1", NIGHT1)
+    night(store, "r2", [f for f in NIGHT1 if f.enterprise_id != "E2"] + [F("E2", code="CMP-001", family="completeness", t=0, sev="low")])
+    with session_scope(store) as s:
+        c2 = s.get(Case, "CQ-2024-E2")
+    assert c2.families == "completeness" and c2.tco2_at_stake == 0
+
+
+def test_tips_attach_to_the_enterprise_case_and_raise_priority(store):
+    night(store, "r1", NIGHT1)
+    with session_scope(store) as s:
+        s0 = s.get(Case, "CQ-2024-E2").risk_score
+    tips = pl.DataFrame({"tip_id": ["T1", "T2"], "enterprise_id": ["E2", None], "received_date": [dt.date(2025, 2, 1)] * 2,
+                         "channel": ["hotline"] * 2, "category": ["煤样造假"] * 2, "summary": ["煤样掺假", "匿名"],
+                         "province_code": ["15", None]})
+    tf = cases.tip_findings(tips, 2024)
+    assert len(tf) == 1 and tf[0].rule_code == "TIP-001" and tf[0].enterprise_id == "E2"
+    night(store, "r2", NIGHT1 + tf)
+    with session_scope(store) as s:
+        c2 = s.get(Case, "CQ-2024-E2")
+    assert c2.risk_score > s0 and "tip" in c2.families and "投诉举报" in c2.summary
+
+
+# ---- workflow ------------------------------------------------------------------------------------------
+def test_transition_table():
+    assert allowed_transitions("new", "provincial") == ["triaged", "dismissed", "suppressed"]
+    assert allowed_transitions("new", "municipal") == []
+    assert allowed_transitions("assigned", "municipal") == ["inspection_scheduled"]
+    assert allowed_transitions("inspection_scheduled", "municipal") == ["assigned", "confirmed", "dismissed"]
+    assert allowed_transitions("dismissed", "provincial") == ["triaged"]
+    assert allowed_transitions("dismissed", "municipal") == []
+    assert allowed_transitions("confirmed", "national") == ["triaged"]
+    for st in contract.CASE_STATUSES:
+        assert allowed_transitions(st, "auditor") == []
+    with pytest.raises(ValueError):
+        allowed_transitions("closed", "national")
+
+
+def test_allowed_and_forbidden_moves(store):
+    night(store, "r1", NIGHT1)
+    nm, baotou, hohhot, aud, sd = (user(store, n) for n in ("nm", "baotou", "hohhot", "aud", "sd"))
+    cid = "CQ-2024-E1"
+    with pytest.raises(InvalidTransition):
+        cases.transition(cid, "triaged", baotou, 1)  # municipal cannot triage
+    with pytest.raises(InvalidTransition):
+        cases.transition(cid, "inspection_scheduled", nm, 1)  # not a move from new
+    with pytest.raises(PermissionDenied):
+        cases.transition(cid, "triaged", aud, 1)  # read-only
+    with pytest.raises(PermissionDenied):
+        cases.transition(cid, "triaged", sd, 1)  # another province
+    with pytest.raises(PermissionDenied):
+        cases.add_note(cid, "x", hohhot)  # another city
+    with pytest.raises(InvalidTransition):
+        cases.transition(cid, "assigned", nm, 1)  # needs assign()
+    c = cases.transition(cid, "triaged", nm, 1)
+    c = cases.assign(cid, "baotou", nm, c.lock_version)
+    assert c.status == "assigned"
+    with pytest.raises(PermissionDenied):
+        cases.transition(cid, "inspection_scheduled", hohhot, c.lock_version)
+    c = cases.transition(cid, "inspection_scheduled", baotou, c.lock_version)
+    with pytest.raises(InvalidTransition):
+        cases.record_outcome(cid, "dismissed", baotou, c.lock_version)  # a dismissal needs a reason
+    c = cases.record_outcome(cid, "confirmed", baotou, c.lock_version, family="carbon_content", pattern="moisture_inflation")
+    assert c.status == "confirmed" and c.outcome_pattern == "carbon_content:moisture_inflation"
+    with pytest.raises(InvalidTransition):
+        cases.transition(cid, "triaged", baotou, c.lock_version)  # only national/provincial reopen
+    c = cases.transition(cid, "triaged", nm, c.lock_version, note="复核")
+    assert c.status == "triaged" and c.assignee_user_id is None and c.outcome_pattern is None
+    c = cases.transition(cid, "dismissed", nm, c.lock_version, note="煤源切换，已核实")
+    assert c.status == "dismissed" and c.dismissal_reason == "煤源切换，已核实"
+    with session_scope(store) as s:
+        labels = list(s.scalars(sa.select(InspectionLabel).order_by(InspectionLabel.label_id)))
+        evs = list(s.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == cid, CaseEvent.actor != "system:r1").order_by(CaseEvent.event_id)))
+    assert [(lb.outcome, lb.family, lb.recorded_by) for lb in labels] == [("confirmed", "carbon_content", "baotou"), ("dismissed", None, "nm")]
+    assert labels[0].rule_codes == "CC-101|CPY-001" and labels[1].reason == "煤源切换，已核实"
+    assert [(e.actor, e.action, e.before["status"], e.after["status"]) for e in evs] == [
+        ("nm", "status", "new", "triaged"), ("nm", "assign", "triaged", "assigned"),
+        ("baotou", "status", "assigned", "inspection_scheduled"), ("baotou", "outcome", "inspection_scheduled", "confirmed"),
+        ("nm", "status", "confirmed", "triaged"), ("nm", "outcome", "triaged", "dismissed"),
+    ]
+
+
+def test_assignment_jurisdiction(store):
+    night(store, "r1", NIGHT1)
+    nm, nat = user(store, "nm"), user(store, "nat")
+    c = cases.transition("CQ-2024-E1", "triaged", nm, 1)
+    for bad in ("hohhot", "jinan", "nm", "aud", "nobody"):  # other city, other province, not municipal, auditor, unknown
+        with pytest.raises(AssignmentError):
+            cases.assign("CQ-2024-E1", bad, nm, c.lock_version)
+    with pytest.raises(AssignmentError):
+        cases.assign("CQ-2024-E1", "sd", nat, c.lock_version)  # national, but assignee's province differs
+    c = cases.assign("CQ-2024-E1", "nm", nat, c.lock_version)  # national may hand it to the province
+    c = cases.assign("CQ-2024-E1", "baotou", nm, c.lock_version)  # province hands it to the city
+    assert c.status == "assigned"
+    with pytest.raises(InvalidTransition):
+        cases.assign("CQ-2024-E2", "hohhot", nm, 1)  # not triaged yet
+
+
+def test_stale_version_is_refused_and_nothing_written(store):
+    night(store, "r1", NIGHT1)
+    nm, nat = user(store, "nm"), user(store, "nat")
+    cases.transition("CQ-2024-E1", "triaged", nm, 1)
+    n = snapshot(store)["events"]
+    with pytest.raises(StaleCaseError, match="reload"):
+        cases.transition("CQ-2024-E1", "suppressed", nat, 1)
+    assert snapshot(store)["events"] == n
+    assert cases.get_case("CQ-2024-E1", nat).status == "triaged"
+
+
+@pytest.mark.postgres
+def test_concurrent_reviewers_never_lose_an_update(pg_url, monkeypatch):
+    """Two threads, two real sessions, both read version 1; exactly one write lands, the other is told to reload."""
+    seed(pg_url)
+    night(pg_url, "r1", NIGHT1)
+    nm, nat = user(pg_url, "nm"), user(pg_url, "nat")
+    barrier = threading.Barrier(2, timeout=20)
+    real_load = cases._load_case
+
+    def load_then_wait(s, case_id):
+        case = real_load(s, case_id)
+        barrier.wait()  # both sessions hold version 1 before either writes
+        return case
+
+    monkeypatch.setattr(cases, "_load_case", load_then_wait)
+    results: dict[str, object] = {}
+
+    def act(name, fn):
+        try:
+            results[name] = fn()
+        except Exception as exc:  # noqa: BLE001
+            results[name] = exc
+
+    t1 = threading.Thread(target=act, args=("nm", lambda: cases.transition("CQ-2024-E1", "triaged", nm, 1, note="A")))
+    t2 = threading.Thread(target=act, args=("nat", lambda: cases.transition("CQ-2024-E1", "suppressed", nat, 1, note="B")))
+    t1.start(), t2.start()
+    t1.join(30), t2.join(30)
+    errs = [r for r in results.values() if isinstance(r, Exception)]
+    oks = [r for r in results.values() if isinstance(r, Case)]
+    assert len(oks) == 1 and len(errs) == 1 and isinstance(errs[0], StaleCaseError), results
+    assert errs[0].current is None  # caught by the UPDATE ... WHERE lock_version = 1, not the pre-check
+    monkeypatch.setattr(cases, "_load_case", real_load)
+    final = cases.get_case("CQ-2024-E1", nat)
+    assert final.lock_version == 2 and final.status == oks[0].status
+    with session_scope(pg_url) as s:
+        evs = list(s.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == "CQ-2024-E1", CaseEvent.action == "status")))
+    assert len(evs) == 1 and evs[0].after["status"] == final.status
+    # the loser reloads and succeeds
+    nxt = "assigned" if final.status == "triaged" else "triaged"
+    if nxt == "assigned":
+        cases.assign("CQ-2024-E1", "baotou", nm, final.lock_version)
+    else:
+        cases.transition("CQ-2024-E1", "triaged", nm, final.lock_version)
+    assert cases.get_case("CQ-2024-E1", nat).lock_version == 3
+
+
+# ---- export --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_export_columns_order_and_scope(store, tmp_path: Path, fmt):
+    night(store, "r1", NIGHT1)
+    out = tmp_path / f"cases.{fmt}"
+    assert cases.export_cases(out, fmt=fmt, url=store) == 3
+    df = pl.read_csv(out) if fmt == "csv" else pl.read_excel(out)
+    assert tuple(df.columns) == contract.CASE_EXPORT_COLUMNS
+    assert df["rank"].to_list() == [1, 2, 3] and df["case_id"][0] == "CQ-2024-E3"
+    baotou = Scope.of(user(store, "baotou"))
+    assert cases.export_cases(out, fmt=fmt, url=store, scope=baotou) == 1
+    df = pl.read_csv(out) if fmt == "csv" else pl.read_excel(out)
+    assert tuple(df.columns) == contract.CASE_EXPORT_COLUMNS
+    assert df["case_id"].to_list() == ["CQ-2024-E1"] and df["city_name"].to_list() == ["包头市"]
+    nm = Scope.of(user(store, "nm"))
+    assert cases.export_cases(out, fmt=fmt, url=store, scope=nm) == 2
+    with pytest.raises(ValueError):
+        cases.export_cases(out, fmt="pdf", url=store)

@@ -1,0 +1,109 @@
+"""Scoring: materiality first, never the count of rules fired; tips raise priority; suppressed ones don't count."""
+
+from __future__ import annotations
+
+import pytest
+
+from carbonqa.findings import Finding
+from carbonqa.scoring import PARAMS, materiality_threshold_t, round_tonnes, score_case, stake_by_group
+
+
+def F(code="CC-101", family="carbon_content", severity="high", unit="U1", period="2024-03", score=1.0, t=0.0, **kw):  # noqa: N802
+    return Finding(
+        rule_code=code, family=family, severity=severity, enterprise_id="E1", unit_id=unit, year=2024,
+        period=period, province_code="15", score=score, tco2_at_stake=t, **kw,
+    )
+
+
+def test_empty_and_all_suppressed_score_zero():
+    assert score_case([]).risk_score == 0
+    cs = score_case([F(severity="info", t=1e6)])
+    assert cs.risk_score == 0 and cs.tco2_at_stake == 0 and cs.families == ()
+
+
+@pytest.mark.parametrize("tonnes", [[0, 10, 100, 1_000, 10_000, 100_000, 1_000_000]])
+def test_monotone_in_materiality(tonnes):
+    scores = [score_case([F(t=t)]).risk_score for t in tonnes]
+    assert scores == sorted(scores) and len(set(scores)) == len(scores)
+
+
+def test_monotone_in_confidence():
+    scores = [score_case([F(t=5_000, score=s)]).risk_score for s in (0.1, 0.4, 0.7, 1.0)]
+    assert scores == sorted(scores) and len(set(scores)) == 4
+
+
+def test_ten_tiny_findings_score_below_one_big_one():
+    tiny = [
+        F(code=f"ACC-00{i % 9 + 1}", family=fam, severity="high", period=f"2024-{i + 1:02d}", t=5.0)
+        for i, fam in enumerate(["accounting", "completeness", "lab_forensics", "copied_values", "telemetry"] * 2)
+    ]
+    big = [F(code="CC-101", severity="medium", score=0.8, t=50_000)]
+    assert len(tiny) == 10
+    assert score_case(tiny).risk_score < score_case(big).risk_score
+
+
+def test_rule_count_does_not_add_up():
+    one = score_case([F(code="LAB-001", family="lab_forensics", severity="high", t=0)])
+    many = score_case([F(code=f"LAB-00{i}", family="lab_forensics", severity="high", t=0, period=f"2024-0{i}") for i in range(1, 10)])
+    assert many.risk_score == one.risk_score
+
+
+def test_same_family_unit_month_is_not_double_counted():
+    a = F(code="CC-001", t=10_000)
+    b = F(code="CC-101", t=8_000)  # same family, unit, month: the same tonnes seen twice
+    c = F(code="CC-001", t=10_000, period="2024-04")  # another month: new tonnes
+    d = F(code="TEL-001", family="telemetry", t=3_000)  # another family: another suspicion
+    assert score_case([a, b]).tco2_at_stake == 10_000
+    assert score_case([a, b, c]).tco2_at_stake == 20_000
+    assert score_case([a, b, d]).tco2_at_stake == 13_000
+    assert stake_by_group([a, b])[("carbon_content", "U1", "2024-03")] == (10_000, 10_000)
+
+
+def test_stake_capped_at_reported_emissions():
+    fs = [F(t=400_000, period=f"2024-{m:02d}") for m in range(1, 13)]
+    cs = score_case(fs, reported_emissions_t=1_000_000)
+    assert cs.tco2_at_stake == 1_000_000
+    assert any("封顶" in r["zh"] for r in cs.reasons)
+
+
+def test_tips_raise_the_score():
+    base = [F(t=2_000)]
+    tip = F(code="TIP-001", family="tip", severity="medium", unit=None, period=None, t=0, detail_key="T1")
+    tip2 = F(code="TIP-001", family="tip", severity="medium", unit=None, period=None, t=0, detail_key="T2")
+    s0, s1, s2 = (score_case(x).risk_score for x in (base, base + [tip], base + [tip, tip2]))
+    assert s0 < s1 < s2
+    assert score_case([tip]).risk_score == PARAMS["tip_first_pts"]["value"]
+    assert "tip" in score_case(base + [tip]).families
+
+
+def test_suppressed_findings_do_not_count():
+    real = F(t=2_000)
+    supp = F(code="CC-001", period="2024-05", severity="info", t=500_000, original_severity="high", suppression_id=3)
+    assert score_case([real, supp]).risk_score == score_case([real]).risk_score
+    assert score_case([real, supp]).rule_codes == ("CC-101",)
+
+
+def test_materiality_anchors():
+    assert materiality_threshold_t(None) == 1_000  # Beijing absolute rule
+    assert materiality_threshold_t(10_000) == pytest.approx(500)  # EU 5 %
+    assert materiality_threshold_t(1_000_000) == 1_000  # 2 % = 20 kt, Beijing's 1,000 t is stricter
+    below = score_case([F(t=900)]).reasons
+    above = score_case([F(t=1_100)]).reasons
+    assert "material" not in {r["code"] for r in below} and "material" in {r["code"] for r in above}
+
+
+def test_reasons_are_bilingual_and_add_up():
+    cs = score_case([F(t=12_345, score=0.9), F(code="TIP-001", family="tip", severity="medium", unit=None, period=None, detail_key="T")])
+    assert {r["code"] for r in cs.reasons} == {"materiality", "material", "severity", "tip"}
+    assert all(r["zh"] and r["en"] for r in cs.reasons)
+    assert sum(r["points"] for r in cs.reasons) == pytest.approx(cs.risk_score, abs=0.05)
+
+
+def test_unit_with_most_stake_or_none_on_tie():
+    assert score_case([F(unit="U1", t=10), F(unit="U2", t=20)]).unit_id == "U2"
+    assert score_case([F(unit="U1", t=10), F(unit="U2", t=10)]).unit_id is None
+    assert score_case([F(unit=None, period=None, t=10)]).unit_id is None
+
+
+def test_round_tonnes():
+    assert round_tonnes(12_345) == 12_300 and round_tonnes(987) == 987 and round_tonnes(0) == 0
