@@ -1,0 +1,221 @@
+"""The pipeline end to end on tiny inline bundles: discover → ingest → partitions → screen → cases → export.
+
+``checks`` / ``detectors`` are replaced by a fake package emitting data-driven findings (a low measured
+carbon content per unit-month), so these tests pin the pipeline's behaviour, not the rules'.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import types
+from pathlib import Path
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+
+from carbonqa import cases, contract, pipeline
+from carbonqa.findings import Finding
+from carbonqa.store import session_scope
+from carbonqa.store.models import Case, CaseEvent, CaseFinding, FindingRow, ScreeningRun, User
+
+E1, E2, E3 = "911502000000000001", "911501000000000002", "913701000000000003"
+
+
+def _bundle(root: Path, bundle_id: str, tables: dict[str, pl.DataFrame]) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    entries = {}
+    for name, df in tables.items():
+        p = root / f"{name}.csv"
+        p.write_text(df.write_csv(), encoding="utf-8")
+        entries[name] = {"file": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest(), "rows": df.height}
+    (root / "manifest.json").write_text(json.dumps({
+        "contract_version": "1", "bundle_id": bundle_id, "created_at": "2025-01-10T02:00:00+08:00",
+        "source": "test", "tables": entries}, ensure_ascii=False), encoding="utf-8")
+    return root
+
+
+def _monthly(periods: list[str]) -> pl.DataFrame:
+    rows = []
+    for u, cc in (("U1", 0.0215), ("U2", 0.0262), ("U3", 0.0230)):
+        for p in periods:
+            rows.append({
+                "unit_id": u, "period": p, "version": 1, "fuel_consumed_t": 100000.0, "ncv_gj_per_t": 21.0,
+                "carbon_content_tc_per_gj": cc, "carbon_content_basis": "measured", "oxidation_rate": 0.99,
+                "gross_generation_mwh": 250000.0, "power_supply_mwh": 235000.0, "heat_supply_gj": 0.0,
+                "operating_hours": 600.0, "load_rate": 0.7, "purchased_electricity_mwh": 0.0,
+                "emissions_tco2": round(100000 * 21.0 * cc * 0.99 * 44 / 12, 1), "lab_report_id": None,
+                "submitted_at": f"{p}-28T10:00:00+08:00",
+            })
+    return pl.DataFrame(rows)
+
+
+def national_bundle(root: Path) -> Path:
+    ents = pl.DataFrame({
+        "enterprise_id": [E1, E2, E3], "enterprise_name": ["包头热电", "呼和浩特电厂", "济南能源"],
+        "province_code": ["15", "15", "37"], "city_name": ["包头市", "呼和浩特市", "济南市"],
+        "sector": ["power"] * 3, "is_captive": ["false"] * 3,
+    })
+    units = pl.DataFrame({
+        "unit_id": ["U1", "U2", "U3"], "enterprise_id": [E1, E2, E3], "unit_name": ["1号机组"] * 3,
+        "unit_class": ["coal_conventional_300mw_plus"] * 3, "capacity_mw": [600.0, 600.0, 350.0],
+        "combustion_technology": ["supercritical"] * 3, "coal_type": ["bituminous"] * 3,
+        "cooling_type": ["water"] * 3, "is_chp": ["false"] * 3, "commissioning_year": [2008, 2009, 2012],
+        "registry_ref": [None, None, None],
+    })
+    tips = pl.DataFrame({"tip_id": ["T1"], "enterprise_id": [E3], "received_date": ["2025-01-05"], "channel": ["hotline"],
+                         "category": ["煤样造假"], "summary": ["举报煤样掺假"]})
+    return _bundle(root, "2024-national", {"enterprises": ents, "units": units, "tips": tips,
+                                            "monthly_reports": _monthly(["2024-01", "2024-02"])})
+
+
+def fake_detectors(ctx) -> list[Finding]:
+    """A low measured carbon content per unit-month, with the tonnes the default would add."""
+    m = ctx.monthly_reports().filter(pl.col("carbon_content_tc_per_gj") < 0.0245).sort("unit_id", "period")
+    out = []
+    for r in m.iter_rows(named=True):
+        t = r["fuel_consumed_t"] * r["ncv_gj_per_t"] * (0.0262 - r["carbon_content_tc_per_gj"]) * r["oxidation_rate"] * contract.CO2_PER_C
+        out.append(Finding(rule_code="CC-199", family="carbon_content", severity="high", enterprise_id=r["enterprise_id"],
+                           unit_id=r["unit_id"], year=ctx.year, period=r["period"], province_code=r["province_code"],
+                           message_zh=f"含碳量 {r['carbon_content_tc_per_gj']} 低于同类机组", score=0.9, tco2_at_stake=t))
+    return out
+
+
+@pytest.fixture
+def fakes(monkeypatch):
+    det = types.ModuleType("detectors")
+    det.run = fake_detectors
+    chk = types.ModuleType("checks")
+    chk.run = lambda ctx: []
+    monkeypatch.setitem(sys.modules, "detectors", det)
+    monkeypatch.setitem(sys.modules, "checks", chk)
+    pipeline.clear_context_cache()
+    yield
+    pipeline.clear_context_cache()
+
+
+def state(url: str) -> dict:
+    with session_scope(url) as s:
+        return {
+            "cases": {c.case_id: (c.lock_version, c.risk_score, c.rank, c.status, c.tco2_at_stake, c.summary)
+                      for c in s.scalars(sa.select(Case))},
+            "events": s.execute(sa.select(sa.func.count()).select_from(CaseEvent)).scalar_one(),
+            "findings": s.execute(sa.select(sa.func.count()).select_from(FindingRow)).scalar_one(),
+            "attached": s.execute(sa.select(sa.func.count()).select_from(CaseFinding)).scalar_one(),
+        }
+
+
+def test_discover_ingest_partitions(db_url, tmp_path):
+    inbox = tmp_path / "inbox"
+    b = national_bundle(inbox / "b1")
+    (inbox / "not-a-bundle").mkdir()
+    assert pipeline.discover_bundles(inbox, url=db_url) == [str(b.resolve())]
+    res = pipeline.ingest_one(str(b), url=db_url)
+    assert res["outcome"] == "landed" and res["years"] == [2024] and res["provinces"] == ["15", "37"]
+    assert pipeline.discover_bundles(inbox, url=db_url) == []
+    assert pipeline.partitions(url=db_url) == [{"year": 2024, "province_code": "15"}, {"year": 2024, "province_code": "37"}]
+    assert pipeline.partitions(2023, url=db_url) == []
+    assert pipeline.ingest_one(str(b), url=db_url)["years"] == []  # duplicate: nothing new
+
+
+def test_runs_are_idempotent_records(db_url):
+    pipeline.start_run("r1", "2025-01-01T00:00:00+08:00", "2025-01-02T00:00:00+08:00", trigger="airflow", url=db_url)
+    pipeline.start_run("r1", url=db_url)
+    pipeline.finish_run("r1", "success", {"screen": 1.5}, url=db_url)
+    with session_scope(db_url) as s:
+        runs = list(s.scalars(sa.select(ScreeningRun)))
+    assert len(runs) == 1 and runs[0].status == "success" and runs[0].stage_seconds == {"screen": 1.5}
+    assert runs[0].trigger == "airflow" and runs[0].data_interval_start.hour == 0
+
+
+def test_night_twice_then_a_new_month(db_url, tmp_path, fakes):
+    b1 = national_bundle(tmp_path / "b1")
+    r1 = pipeline.run_night([b1], None, "night-1", url=db_url, out_dir=tmp_path / "exp")
+    assert [p["by_package"] for p in r1["partitions"]] == [{"checks": 0, "detectors": 2, "tips": 0},
+                                                          {"checks": 0, "detectors": 2, "tips": 1}]
+    s1 = state(db_url)
+    assert set(s1["cases"]) == {f"CQ-2024-{E1}", f"CQ-2024-{E3}"}  # E2 is clean
+    assert Path(r1["export"]).is_file()
+    exp = pl.read_csv(r1["export"], infer_schema=False)
+    assert tuple(exp.columns) == contract.CASE_EXPORT_COLUMNS and exp["rank"].to_list() == ["1", "2"]
+    assert "tip" in exp.filter(pl.col("enterprise_id") == E3)["families"][0]
+
+    # same night again (Airflow retry) and under a new run id: nothing changes
+    pipeline.run_night([b1], None, "night-1", url=db_url, out_dir=tmp_path / "exp")
+    assert state(db_url) == s1
+    pipeline.run_night([], None, "night-1b", url=db_url, out_dir=tmp_path / "exp")
+    assert state(db_url) == s1
+
+    # a reviewer works the case
+    with session_scope(db_url) as s:
+        s.add(User(username="nm", password_hash="x", role="provincial", province_code="15"))
+        s.add(User(username="baotou", password_hash="x", role="municipal", province_code="15", city_name="包头市"))
+    with session_scope(db_url) as s:
+        nm = s.scalars(sa.select(User).where(User.username == "nm")).one()
+    cid = f"CQ-2024-{E1}"
+    c = cases.transition(cid, "triaged", nm, s1["cases"][cid][0])
+    c = cases.assign(cid, "baotou", nm, c.lock_version)
+    cases.add_note(cid, "请调取3月入厂煤化验单", nm)
+
+    # next night: a delta bundle with one new month
+    b2 = _bundle(tmp_path / "b2", "2024-03-delta", {"monthly_reports": _monthly(["2024-03"])})
+    r3 = pipeline.run_night([b2], 2024, "night-2", url=db_url, out_dir=tmp_path / "exp")
+    assert r3["ingested"][0]["years"] == [2024] and r3["cases"]["created"] == 0
+    s3 = state(db_url)
+    assert set(s3["cases"]) == set(s1["cases"])
+    assert s3["findings"] == s1["findings"] + 2 and s3["attached"] == s1["attached"] + 2
+    assert s3["cases"][cid][3] == "assigned"  # the reviewer's status survives
+    assert s3["cases"][cid][4] > s1["cases"][cid][4]  # more tonnes
+    with session_scope(db_url) as s:
+        notes = [e.note for e in s.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == cid, CaseEvent.action == "note"))]
+        assert s.get(Case, cid).assignee_user_id is not None
+    assert notes == ["请调取3月入厂煤化验单"]
+
+
+def test_missing_package_is_recorded_not_fatal(db_url, tmp_path, monkeypatch, fakes):
+    monkeypatch.setitem(sys.modules, "checks", None)  # import checks → ModuleNotFoundError
+    b1 = national_bundle(tmp_path / "b1")
+    pipeline.start_run("r-miss", url=db_url)
+    pipeline.ingest_one(str(b1), url=db_url)
+    out = pipeline.screen_partition(2024, "15", "r-miss", url=db_url)
+    assert out["missing"] == ["checks"] and out["by_family"] == {"carbon_content": 2}
+    with session_scope(db_url) as s:
+        run = s.get(ScreeningRun, "r-miss")
+    assert run.counts["missing"] == ["checks"] and "2024/15" in run.counts["partitions"]
+
+
+def test_a_broken_detector_fails_the_partition(db_url, tmp_path, monkeypatch, fakes):
+    def boom(ctx):
+        raise RuntimeError("detector bug")
+
+    monkeypatch.setattr(sys.modules["detectors"], "run", boom)
+    pipeline.ingest_one(str(national_bundle(tmp_path / "b1")), url=db_url)
+    with pytest.raises(RuntimeError, match="detector bug"):
+        pipeline.screen_partition(2024, "15", "r-boom", url=db_url)
+
+
+def test_national_context_is_loaded_once_per_run(db_url, tmp_path, monkeypatch, fakes):
+    import carbonqa.screening as screening
+
+    pipeline.ingest_one(str(national_bundle(tmp_path / "b1")), url=db_url)
+    calls: list[str] = []
+    real = screening.current
+
+    def counting(name, *a, **kw):
+        calls.append(name)
+        return real(name, *a, **kw)
+
+    monkeypatch.setattr(screening, "current", counting)
+    for p in pipeline.partitions(url=db_url):
+        pipeline.screen_partition(p["year"], p["province_code"], "r-ctx", url=db_url)
+    assert calls.count("monthly_reports") == 1 and calls.count("tips") == 1
+
+
+def test_screen_cli_prints_ranked_summary(db_url, tmp_path, fakes, capsys):
+    b1 = national_bundle(tmp_path / "b1")
+    pipeline.screen_cli([b1], None)
+    out = capsys.readouterr().out
+    assert "rank" in out and f"CQ-2024-{E1}" in out and "export:" in out
+    assert "carbon_content" in out
