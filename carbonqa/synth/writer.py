@@ -1,0 +1,66 @@
+"""Bundle writer: contract tables as CSV, telemetry parts as Parquet, ``manifest.json`` (CONTRACT §1)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import polars as pl
+
+from carbonqa.contract import CONTRACT_VERSION, polars_schema
+
+__all__ = ["sha256_file", "conform", "write_csv_table", "write_manifest", "parts_sha256"]
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes (read in 1 MiB blocks)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def conform(df: pl.DataFrame, name: str) -> pl.DataFrame:
+    """Select and cast ``df`` to the contract schema of table ``name`` (column order of the contract).
+
+    Raises:
+        polars.exceptions.ColumnNotFoundError: a contract column is missing.
+        polars.exceptions.InvalidOperationError: a value does not cast.
+    """
+    schema = polars_schema(name)
+    return df.select([pl.col(c).cast(t, strict=True) for c, t in schema.items()])
+
+
+def write_csv_table(df: pl.DataFrame, name: str, out: Path) -> dict:
+    """Write table ``name`` as ``<out>/<name>.csv`` (UTF-8, header, ISO dates, empty = null).
+
+    Returns:
+        the manifest entry ``{"file", "sha256", "rows"}``.
+    """
+    df = conform(df, name)
+    path = out / f"{name}.csv"
+    df.write_csv(path, datetime_format="%Y-%m-%dT%H:%M:%S", date_format="%Y-%m-%d", null_value="")
+    return {"file": path.name, "sha256": sha256_file(path), "rows": df.height}
+
+
+def parts_sha256(parts: list[dict]) -> str:
+    """Combined SHA-256 of telemetry parts: UTF-8 lines ``<part file>:<part sha256>\\n`` (CONTRACT §1)."""
+    text = "".join(f"{p['file']}:{p['sha256']}\n" for p in parts)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def write_manifest(out: Path, bundle_id: str, created_at: str, tables: dict, extra: dict) -> Path:
+    """Write ``manifest.json`` (contract v1) with ``tables`` entries and optional top-level ``extra``."""
+    manifest = {
+        "contract_version": CONTRACT_VERSION,
+        "bundle_id": bundle_id,
+        "created_at": created_at,
+        "source": "carbonqa-synth",
+        **extra,
+        "tables": tables,
+    }
+    path = out / "manifest.json"
+    path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path
