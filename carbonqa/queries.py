@@ -97,7 +97,7 @@ def province_label(code: str | None, lang: str = "zh") -> str:
 
 
 def _conn(url: str | None) -> Session:
-    """A read session (ORM entities and Core rows alike); closed by its ``with`` block."""
+    """Open a read session (ORM entities and Core rows alike); closed by its ``with`` block."""
     return Session(get_engine(url))
 
 
@@ -526,8 +526,8 @@ class CaseDetail:
             moisture_ad_pct, total_moisture_pct, ncv_ar_gj_per_t …``) with ``repeat_count`` (months
             sharing the same (Cad, Mad, Mt, NCV) tuple) and ``is_repeated``.
         cc_unit: the case units' mean measured carbon content (``unit_id, coal_type, cc_tc_per_gj``).
-        cc_peers: measured carbon content (tC/GJ, unit means of the year) of every unit in the country
-            with the same coal type — values only, no identities, so the national distribution can be
+        cc_peers: measured carbon content (tC/GJ, unit means of the year) of every other unit in the
+            country with the same coal type — values only, no identities, so the national distribution can be
             shown to any reader.
         lab_timeline: per lab report ``lab_report_id, report_no, lab_agency_id, sample_period,
             sampling_end_date, receipt_date, test_date, report_date, has_anti_counterfeit_code``.
@@ -813,7 +813,9 @@ def _carbon_content(url: str | None, year: int, units: pl.DataFrame) -> tuple[pl
     )
     own = set(units["unit_id"].to_list())
     cc_unit = allf.filter(pl.col("unit_id").is_in(own)).sort("unit_id")
-    cc_peers = allf.filter(pl.col("coal_type").is_in(coal_types)).select("coal_type", "cc_tc_per_gj")
+    cc_peers = allf.filter(pl.col("coal_type").is_in(coal_types) & ~pl.col("unit_id").is_in(own)).select(
+        "coal_type", "cc_tc_per_gj"
+    )
     return cc_unit, cc_peers
 
 
