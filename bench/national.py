@@ -107,7 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep-bundle", action="store_true", help="reuse a bundle already in the workdir (skip synth)")
     ap.add_argument("--tracemalloc", action="store_true")
     ap.add_argument("--no-readme", action="store_true")
+    ap.add_argument("--skip", default="", help="comma-separated packages to leave out (checks, detectors)")
     args = ap.parse_args(argv)
+    for pkg in filter(None, (x.strip() for x in args.skip.split(","))):
+        sys.modules[pkg] = None  # type: ignore[assignment]  # import → ModuleNotFoundError → recorded as missing
 
     work: Path = args.workdir.resolve()
     bundle = work / "bundle"

@@ -311,8 +311,13 @@ def summary_zh(year: int, cs: CaseScore) -> str:
         head = f"{year}年度：收到投诉举报线索"
     else:
         msg = (top.message_zh or "").strip().rstrip("。")
-        if len(msg) > 60:
-            msg = msg[:59] + "…"
+        if len(msg) > 60:  # cut at a clause boundary, never inside a parenthesis
+            cut = msg[:60]
+            for sep in ("，", "；", "、", "（", "("):
+                if sep in cut[20:]:
+                    cut = cut[: cut.rindex(sep)]
+                    break
+            msg = cut.rstrip("，；、 ") + "…"
         head = f"{year}年度：{_title_zh(top.rule_code, top.family)}" + (f"（{msg}）" if msg else "")
     if cs.tco2_at_stake >= 1:
         head += f"，涉及约 {round_tonnes(cs.tco2_at_stake):,} tCO₂"

@@ -15,8 +15,9 @@ material bonus        ``+10`` when ``E`` crosses a materiality threshold: Beijin
                       emissions when these are known.
 severity              the single most serious counted finding: ``weight(severity) × score``
                       (critical 15, high 10, medium 6, low 3); the max, never a sum.
-tips                  ``+15`` for the first complaint naming the enterprise, ``+5`` per further one,
-                      at most ``+25`` (the 2024 regulation makes complaints a lead to follow up).
+tips                  ``+10`` (worth one decade of tonnes) for the first complaint naming the
+                      enterprise, ``+5`` per further one, at most ``+20`` (the 2024 regulation makes
+                      complaints a lead to follow up).
 ====================  ==========================================================================
 
 The sum is clamped to ``[0, 100]`` and rounded to 2 decimals. Because nothing is summed over findings
@@ -80,11 +81,11 @@ PARAMS: dict[str, dict[str, Any]] = {
         "source": "design choice on the ECMPS-style ladder (DOMAIN.md §5); info = suppressed, counts nothing",
     },
     "tip_first_pts": {
-        "value": 15.0,
+        "value": 10.0,
         "source": "碳排放权交易管理暂行条例 (Order 775, 2024): complaints are leads to follow up (DOMAIN.md §4.8)",
     },
     "tip_more_pts": {"value": 5.0, "source": "design choice: further complaints corroborate, with diminishing weight"},
-    "tip_max_pts": {"value": 25.0, "source": "design choice: complaints raise priority but never outweigh tonnes"},
+    "tip_max_pts": {"value": 20.0, "source": "design choice: complaints raise priority but never outweigh tonnes"},
     "max_score": {"value": 100.0, "source": "scale of the case export's risk_score"},
 }
 
