@@ -200,7 +200,7 @@ def seed_store(url: str, n_cases: int = 8, *, year: int = 2024, months: int = 12
             codes.append(code)
         cases.append(dict(
             case_id=cid, enterprise_id=ent, unit_id=unit, year=year, province_code=prov, city_name=city,
-            status="new", risk_score=round(1.0 - i / max(n_cases, 1), 6), rank=i + 1, families="|".join(fams),
+            status="new", risk_score=round(100.0 * (1.0 - i / max(n_cases, 1)), 2), rank=i + 1, families="|".join(fams),
             rule_codes="|".join(codes), tco2_at_stake=total,
             summary=f"{ent}：{len(fams)}类疑点，涉及约{total:,.0f} tCO₂", score_reasons=[],
             created_at=run_start[i % 3 if i else 0], updated_at=run_start[i % 3 if i else 0],

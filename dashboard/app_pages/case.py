@@ -1,0 +1,317 @@
+"""案件详情/证据包 Case detail: the evidence pack, the findings, the history, the actions, the PDF brief."""
+
+from __future__ import annotations
+
+import plotly.express as px
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from carbonqa import cases
+from carbonqa.jurisdiction import PermissionDenied
+from carbonqa.queries import CaseNotFound, QueueFilter
+from dashboard import data, i18n
+from dashboard.actions import run_action
+from dashboard.i18n import t
+
+scope = data.current_scope()
+db = data.url()
+zh = i18n.lang() == "zh"
+MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
+
+# ---- which case ---------------------------------------------------------------------------------------
+top = data.case_queue(scope, db, QueueFilter(), 1, 100).rows
+ids = top["case_id"].to_list()
+case_id = st.session_state.get("case_id") or st.query_params.get("case") or (ids[0] if ids else None)
+if case_id is None:
+    st.title(t("c.title"))
+    st.info(t("c.none"))
+    st.stop()
+if case_id not in ids:
+    ids = [case_id, *ids]
+st.session_state["case_id"] = case_id
+if st.session_state.get("c_pick") != case_id:
+    st.session_state["c_pick"] = case_id
+
+
+def _on_pick() -> None:
+    st.session_state["case_id"] = st.session_state["c_pick"]
+
+
+try:
+    d = data.case_detail(scope, db, case_id)
+except PermissionDenied as exc:
+    st.title(t("c.title"))
+    st.error(t("c.denied", err=exc))
+    st.session_state.pop("case_id", None)
+    st.stop()
+except CaseNotFound:
+    st.title(t("c.title"))
+    st.error(t("c.notfound", case=case_id))
+    st.session_state.pop("case_id", None)
+    st.stop()
+
+c = d.case
+ent = d.enterprise or {}
+st.title(f"{ent.get('enterprise_name') or c['enterprise_id']}")
+h = st.columns([3, 2])
+h[0].caption(
+    f"{c['case_id']} · {c['enterprise_id']} · {i18n.province(c['province_code'])} {c.get('city_name') or ''} · "
+    f"{c.get('unit_id') or ''} · {c['year']}"
+)
+h[1].selectbox(t("c.pick"), ids, key="c_pick", on_change=_on_pick, label_visibility="collapsed")
+m = st.columns(5)
+m[0].metric(t("c.risk"), f"{c['risk_score']:.1f}")
+m[1].metric(t("c.rank"), f"{c['rank']:,}" if c.get("rank") else "–")
+m[2].metric(t("c.stake"), i18n.tonnes(c["tco2_at_stake"]))
+m[3].metric(t("c.status"), i18n.status(c["status"]))
+m[4].metric(t("c.assignee"), c.get("assignee") or t("c.none_assigned"))
+if c.get("summary"):
+    st.markdown(f"> {c['summary']}")
+st.markdown(" ".join(f"`{i18n.family(f)}`" for f in (c.get("families") or "").split("|") if f))
+
+flash = st.session_state.pop("flash", None)
+if flash:
+    (st.success if flash[0] else st.error)(flash[1])
+
+tabs = st.tabs([t("c.tab.evidence"), t("c.tab.findings", n=d.findings.height), t("c.tab.history", n=d.events.height),
+                t("c.tab.actions")])
+
+# ---- evidence -----------------------------------------------------------------------------------------
+with tabs[0]:
+    st.subheader(t("c.monthly"))
+    if d.monthly.is_empty():
+        st.info("–")
+    else:
+        metric = st.segmented_control(
+            t("c.metric"), list(i18n.MONTHLY_METRICS), default="carbon_content_tc_per_gj", key="c_metric",
+            format_func=i18n.metric,
+        ) or "carbon_content_tc_per_gj"
+        fig = go.Figure()
+        for unit in d.monthly["unit_id"].unique().sort().to_list():
+            u = d.monthly.filter(pl.col("unit_id") == unit).sort("period")
+            fig.add_trace(go.Scatter(x=u["period"].to_list(), y=u[metric].to_list(), mode="lines+markers", name=unit))
+            s = u.filter(pl.col("is_suspicious"))
+            if s.height:
+                fig.add_trace(go.Scatter(
+                    x=s["period"].to_list(), y=s[metric].to_list(), mode="markers",
+                    marker={"size": 16, "color": "rgba(0,0,0,0)", "line": {"color": "red", "width": 3}},
+                    name="可疑月份" if zh else "suspicious month", text=s["suspicious_codes"].to_list(),
+                    hovertemplate="%{x}: %{y}<br>%{text}<extra></extra>",
+                ))
+        for p in d.monthly.filter(pl.col("is_suspicious"))["period"].unique().to_list():
+            fig.add_vrect(x0=p, x1=p, line_width=18, line_color="rgba(255,0,0,0.10)")
+        fig.update_layout(height=320, margin=MARGIN, yaxis_title=i18n.metric(metric), xaxis_type="category")
+        st.plotly_chart(fig, key="c_monthly_chart")
+
+    st.subheader(t("c.copied"))
+    if d.lab_values.is_empty():
+        st.info(t("c.copied_none"))
+    else:
+        n_rep = int(d.lab_values["is_repeated"].sum())
+        if n_rep:
+            st.warning(t("c.repeats", n=n_rep))
+        lv = d.lab_values.select(
+            "sample_period", "unit_id", "carbon_ad_pct", "moisture_ad_pct", "total_moisture_pct", "ncv_ar_gj_per_t",
+            "carbon_ar_pct", "lab_report_id", "repeat_count", "is_repeated",
+        ).to_pandas()
+        styled = lv.style.apply(
+            lambda r: ["background-color: #ffd6d6" if r["is_repeated"] else "" for _ in r], axis=1
+        ).format(precision=2, subset=["carbon_ad_pct", "moisture_ad_pct", "total_moisture_pct", "ncv_ar_gj_per_t",
+                                      "carbon_ar_pct"])
+        st.dataframe(styled, hide_index=True, key="c_lab_values", column_config={
+            "sample_period": t("col.period"),
+            "unit_id": t("col.unit_id"),
+            "carbon_ad_pct": "Cad (%)",
+            "moisture_ad_pct": "Mad (%)",
+            "total_moisture_pct": "Mt (%)",
+            "ncv_ar_gj_per_t": "Qnet,ar (GJ/t)",
+            "carbon_ar_pct": "Car (%)",
+            "repeat_count": "重复次数" if zh else "repeats",
+            "is_repeated": None,
+        })
+
+    left, right = st.columns(2)
+    with left:
+        st.subheader(t("c.cc_peers"))
+        if d.cc_unit.is_empty():
+            st.info(t("c.cc_none"))
+        else:
+            fig = px.histogram(d.cc_peers, x="cc_tc_per_gj", nbins=40, color="coal_type",
+                               labels={"cc_tc_per_gj": "tC/GJ", "coal_type": ""})
+            for r in d.cc_unit.iter_rows(named=True):
+                fig.add_vline(x=r["cc_tc_per_gj"], line_color="red", line_width=3,
+                              annotation_text=t("c.cc_unit", unit=r["unit_id"]), annotation_font_color="red")
+            fig.update_layout(height=300, margin=MARGIN, bargap=0.05, yaxis_title="n")
+            st.plotly_chart(fig, key="c_cc_chart")
+            st.caption(t("c.cc_peer_n", n=d.cc_peers.height))
+    with right:
+        st.subheader(t("c.lab_timeline"))
+        if d.lab_timeline.is_empty():
+            st.info(t("c.copied_none"))
+        else:
+            names = dict(zip(["sampling_end_date", "receipt_date", "test_date", "report_date"],
+                             t("c.lab_dates").split("|"), strict=True))
+            lt = d.lab_timeline.unpivot(index=["lab_report_id", "sample_period"], on=list(names),
+                                        variable_name="kind", value_name="date").drop_nulls("date")
+            lt = lt.with_columns(kind=pl.col("kind").replace_strict(names, return_dtype=pl.String))
+            fig = px.scatter(lt, x="date", y="sample_period", color="kind", symbol="kind",
+                             hover_data=["lab_report_id"], labels={"date": "", "sample_period": t("col.period"), "kind": ""})
+            fig.update_traces(marker_size=9)
+            fig.update_layout(height=300, margin=MARGIN, yaxis_type="category")
+            st.plotly_chart(fig, key="c_lab_chart")
+
+    st.subheader(t("c.telemetry"))
+    tel = d.telemetry.filter(pl.col("telemetry_generation_mwh").is_not_null())
+    if tel.is_empty():
+        st.info(t("c.telemetry_none") + (f" ({'; '.join(d.notes)})" if d.notes else ""))
+    else:
+        long = tel.select("period", "unit_id", pl.col("reported_generation_mwh").alias(t("c.reported")),
+                          pl.col("telemetry_generation_mwh").alias(t("c.telemetered"))).unpivot(
+            index=["period", "unit_id"], variable_name="series", value_name="mwh")
+        fig = px.bar(long, x="period", y="mwh", color="series", barmode="group", facet_row="unit_id" if
+                     tel["unit_id"].n_unique() > 1 else None, labels={"mwh": "MWh", "period": "", "series": ""})
+        fig.update_layout(height=320, margin=MARGIN)
+        st.plotly_chart(fig, key="c_tel_chart")
+
+    left, right = st.columns(2)
+    with left:
+        st.subheader(t("c.verifier"))
+        if d.verifications.is_empty():
+            st.info(t("c.verifier_none"))
+        else:
+            st.dataframe(d.verifications.select(
+                "year", "agency_name", "verifier_agency_id", "conclusion", "verified_emissions_tco2",
+                "reported_emissions_tco2", "gap_tco2", "findings_count", "review_started", "review_completed",
+            ), hide_index=True, key="c_ver", column_config={
+                "verified_emissions_tco2": st.column_config.NumberColumn("verified (tCO₂)" if not zh else "核查排放量 (tCO₂)",
+                                                                         format="localized"),
+                "reported_emissions_tco2": st.column_config.NumberColumn("reported (tCO₂)" if not zh else "报告排放量 (tCO₂)",
+                                                                         format="localized"),
+                "gap_tco2": st.column_config.NumberColumn("gap (tCO₂)" if not zh else "差额 (tCO₂)", format="localized"),
+            })
+    with right:
+        st.subheader(t("c.verifier_stats"))
+        if not d.verifier_stats.is_empty():
+            st.dataframe(d.verifier_stats, hide_index=True, key="c_ver_stats", column_config={
+                "accepted_share": st.column_config.ProgressColumn("accepted" if not zh else "通过率", min_value=0,
+                                                                  max_value=1, format="percent"),
+                "zero_findings_share": st.column_config.ProgressColumn("0 findings" if not zh else "零不符合项占比",
+                                                                       min_value=0, max_value=1, format="percent"),
+                "mean_abs_gap_pct": st.column_config.NumberColumn("|gap| %" if not zh else "平均差异 %", format="%.2f"),
+            })
+
+    st.subheader(t("c.tips"))
+    if d.tips.is_empty():
+        st.caption(t("c.tips_none"))
+    for r in d.tips.iter_rows(named=True):
+        st.warning(f"**{r['received_date'] or ''} · {r['channel'] or ''} · {r['category'] or ''}** — {r['summary'] or ''}")
+
+# ---- findings -----------------------------------------------------------------------------------------
+with tabs[1]:
+    if d.findings.is_empty():
+        st.info(t("c.findings_none"))
+    else:
+        fv = d.findings.with_columns(
+            title=pl.col("title_zh" if zh else "title_en"),
+            family_label=pl.col("family").map_elements(i18n.family, return_dtype=pl.String),
+            severity_label=pl.col("severity").map_elements(i18n.severity, return_dtype=pl.String),
+            message=pl.col("message_zh") if zh else pl.coalesce(pl.when(pl.col("message_en") != "")
+                                                                 .then(pl.col("message_en")), pl.col("message_zh")),
+        ).select("rule_code", "title", "family_label", "severity_label", "unit_id", "period", "message", "observed",
+                 "expected", "tco2_at_stake", "score")
+        st.dataframe(fv, hide_index=True, key="c_findings", column_config={
+            "rule_code": t("col.code"), "title": t("col.title"), "family_label": t("col.family"),
+            "severity_label": t("col.severity"), "unit_id": t("col.unit_id"), "period": t("col.period"),
+            "message": st.column_config.TextColumn(t("col.message"), width="large"),
+            "observed": t("col.observed"), "expected": t("col.expected"),
+            "tco2_at_stake": st.column_config.NumberColumn(t("col.tco2_at_stake"), format="localized"),
+            "score": st.column_config.NumberColumn("score", format="%.2f"),
+        })
+        for r in d.findings.iter_rows(named=True):
+            st.markdown(f"- **{r['rule_code']}** {r['title_zh']}：{r['message_zh']}")
+
+# ---- history ------------------------------------------------------------------------------------------
+with tabs[2]:
+    if d.events.is_empty():
+        st.info(t("c.history_none"))
+    else:
+        st.dataframe(d.events.sort("event_id", descending=True).drop("event_id"), hide_index=True, key="c_events",
+                     column_config={"at": st.column_config.DatetimeColumn(t("col.at"), format="YYYY-MM-DD HH:mm"),
+                                    "actor": t("col.actor"), "action": t("col.action"), "before": t("col.before"),
+                                    "after": t("col.after"), "note": st.column_config.TextColumn(t("col.note"),
+                                                                                                 width="large")})
+
+# ---- actions ------------------------------------------------------------------------------------------
+with tabs[3]:
+    from carbonqa.brief import BriefError
+
+    try:
+        from carbonqa.brief import find_cjk_font
+
+        find_cjk_font()
+        st.download_button(
+            t("c.brief"), data=lambda: data.brief_pdf(scope, db, case_id, i18n.lang()),
+            file_name=f"brief_{case_id}.pdf", mime="application/pdf", key="c_brief", on_click="ignore", icon="📄",
+        )
+    except BriefError as exc:
+        st.error(t("c.brief_error", err=exc))
+
+    if not scope.can_write:
+        st.info(t("app.readonly"))
+        st.stop()
+    version = int(c["lock_version"])
+    moves = cases.allowed_transitions(c["status"], scope.role)
+
+    def _flash(result: tuple[bool, str]) -> None:
+        st.session_state["flash"] = result
+        st.rerun()
+
+    left, right = st.columns(2)
+    with left, st.form("f_transition"):
+        st.markdown(f"**{t('a.transition')}**")
+        if moves:
+            to = st.selectbox(t("a.to_status"), moves, format_func=i18n.status, key="a_to")
+            note = st.text_input(t("a.note"), key="a_note")
+        else:
+            st.caption(t("a.no_moves"))
+        if st.form_submit_button(t("a.apply"), type="primary", disabled=not moves) and moves:
+            _flash(run_action(cases.transition, case_id, to, scope, version, note=note or None, url=db))
+    with right:
+        if scope.role in ("national", "provincial") and c["status"] in ("new", "triaged", "assigned", "inspection_scheduled"):
+            users = data.assignable_users(scope, db, c["province_code"]).filter(
+                ((pl.col("role") == "municipal") & (pl.col("city_name") == c.get("city_name")))
+                | ((pl.col("role") != "municipal") & pl.lit(scope.role == "national"))
+            )
+            with st.form("f_assign"):
+                st.markdown(f"**{t('a.assign')}**")
+                names = users["username"].to_list()
+                who = st.selectbox(t("a.assign_to"), names, key="a_who") if names else None
+                if not names:
+                    st.caption(t("q.no_assignees"))
+                if st.form_submit_button(t("a.apply"), disabled=not names) and who:
+                    if c["status"] == "new":
+                        ok, msg = run_action(cases.transition, case_id, "triaged", scope, version, url=db)
+                        version += 1 if ok else 0
+                        if not ok:
+                            _flash((ok, msg))
+                    _flash(run_action(cases.assign, case_id, who, scope, version, url=db))
+    left, right = st.columns(2)
+    with left, st.form("f_note", clear_on_submit=True):
+        st.markdown(f"**{t('a.add_note')}**")
+        text = st.text_area(t("a.note_text"), key="a_note_text", height=90)
+        if st.form_submit_button(t("a.apply")) and text.strip():
+            _flash(run_action(cases.add_note, case_id, text, scope, url=db))
+    outcomes = [o for o in ("confirmed", "dismissed") if o in moves]
+    if outcomes:
+        with right, st.form("f_outcome"):
+            st.markdown(f"**{t('a.outcome')}**")
+            kind = st.radio(t("a.outcome_kind"), outcomes, format_func=i18n.status, horizontal=True, key="a_kind")
+            fam_opts = [f for f in (c.get("families") or "").split("|") if f] or list(i18n.FAMILY_LABELS)
+            fam = st.selectbox(t("a.outcome_family"), fam_opts, format_func=i18n.family, key="a_family")
+            pattern = st.text_input(t("a.outcome_pattern"), key="a_pattern")
+            reason = st.text_area(t("a.outcome_reason"), key="a_reason", height=70)
+            if st.form_submit_button(t("a.apply"), type="primary"):
+                _flash(run_action(cases.record_outcome, case_id, kind, scope, version,
+                                  family=fam if kind == "confirmed" else None, pattern=pattern or None,
+                                  reason=reason or None, url=db))

@@ -1,0 +1,144 @@
+"""案件队列 Case queue: filters, risk order, counts, bulk assignment, export (all scoped)."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from carbonqa.queries import QueueFilter
+from dashboard import data, i18n
+from dashboard.actions import bulk_assign
+from dashboard.i18n import t
+
+scope = data.current_scope()
+db = data.url()
+opts = data.queue_options(scope, db)
+
+st.title(t("q.title"))
+
+with st.expander(t("q.filters"), expanded=True):
+    c = st.columns(4)
+    national = scope.role in ("national", "auditor")
+    provinces = c[0].multiselect(
+        t("q.province"), opts["provinces"], key="f_prov", format_func=i18n.province, disabled=not national
+    )
+    city_opts = sorted({city for p, city in opts["cities"] if not provinces or p in provinces})
+    cities = c[1].multiselect(t("q.city"), city_opts, key="f_city", disabled=scope.role == "municipal")
+    fams = c[2].multiselect(t("q.family"), opts["families"], key="f_fam", format_func=i18n.family)
+    statuses = c[3].multiselect(t("q.status"), opts["statuses"], key="f_status", format_func=i18n.status)
+    c = st.columns(4)
+    min_score = c[0].slider(t("q.min_score"), 0.0, 100.0, 0.0, 5.0, key="f_score")
+    assignee_opts = ["", "-", *opts["assignees"]]
+    assignee = c[1].selectbox(
+        t("q.assignee"), assignee_opts, key="f_assignee",
+        format_func=lambda a: t("q.any") if a == "" else t("q.unassigned") if a == "-" else a,
+    )
+    search = c[2].text_input(t("q.search"), key="f_search")
+    sort = c[3].selectbox(t("q.sort"), ["risk", "tco2", "updated"], key="f_sort", format_func=lambda s: t(f"q.sort.{s}"))
+
+filters = QueueFilter(
+    province_codes=tuple(provinces), cities=tuple(cities), families=tuple(fams), statuses=tuple(statuses),
+    min_score=float(min_score), assignee=assignee or None, search=search.strip(), sort=sort,
+)
+page_size = 50
+page = int(st.session_state.get("q_page", 1))
+qp = data.case_queue(scope, db, filters, page, page_size)
+
+c = st.columns([1, 1, 3])
+c[0].metric(t("q.matching"), f"{qp.total:,}")
+c[1].metric(t("q.matching_stake"), i18n.tonnes(qp.tco2_at_stake))
+c[2].markdown(
+    " ".join(f"`{i18n.status(s)} {qp.by_status[s]:,}`" for s in opts["statuses"] if qp.by_status.get(s))
+    or "&nbsp;"
+)
+
+if qp.total == 0:
+    st.info(t("q.empty"))
+    st.stop()
+
+rows = qp.rows
+view = rows.with_columns(
+    province=pl.col("province_code").map_elements(i18n.province, return_dtype=pl.String),
+    status_label=pl.col("status").map_elements(i18n.status, return_dtype=pl.String),
+    families_label=pl.col("families").map_elements(i18n.families, return_dtype=pl.String),
+).select(
+    "rank", "case_id", "enterprise_name", "province", "city_name", "risk_score", "tco2_at_stake",
+    "status_label", "families_label", "rule_codes", "assignee", "summary",
+)
+event = st.dataframe(
+    view,
+    key="queue_table",
+    on_select="rerun",
+    selection_mode="multi-row",
+    hide_index=True,
+    column_config={
+        "rank": st.column_config.NumberColumn(t("col.rank"), format="%d", width="small"),
+        "case_id": st.column_config.TextColumn(t("col.case_id")),
+        "enterprise_name": st.column_config.TextColumn(t("col.enterprise_name")),
+        "province": st.column_config.TextColumn(t("col.province"), width="small"),
+        "city_name": st.column_config.TextColumn(t("col.city_name"), width="small"),
+        "risk_score": st.column_config.ProgressColumn(t("col.risk_score"), min_value=0, max_value=100, format="%.1f"),
+        "tco2_at_stake": st.column_config.NumberColumn(t("col.tco2_at_stake"), format="localized"),
+        "status_label": st.column_config.TextColumn(t("col.status")),
+        "families_label": st.column_config.TextColumn(t("col.families")),
+        "rule_codes": st.column_config.TextColumn(t("col.rule_codes")),
+        "assignee": st.column_config.TextColumn(t("col.assignee")),
+        "summary": st.column_config.TextColumn(t("col.summary"), width="large"),
+    },
+)
+selected_rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
+selected_ids = [rows["case_id"][i] for i in selected_rows if i < rows.height]
+
+c = st.columns([2, 1, 2])
+st.session_state["q_page"] = qp.page  # clamped by the query when the filters shrink the queue
+c[0].number_input(t("q.page_of", page=qp.page, pages=qp.pages), min_value=1, max_value=qp.pages, step=1, key="q_page")
+
+# open one case: the first ticked row, else the top of the page
+ids = rows["case_id"].to_list()
+default = ids.index(selected_ids[0]) if selected_ids else 0
+pick = c[2].selectbox(
+    t("q.open_pick"), ids, index=default, key="q_open_pick",
+    format_func=lambda cid: f"{cid} · {rows.filter(pl.col('case_id') == cid)['enterprise_name'][0] or ''}",
+)
+if c[1].button(t("q.open_case"), key="q_open", type="primary"):
+    st.session_state["case_id"] = pick
+    st.switch_page("app_pages/case.py")
+
+# bulk assignment (national and provincial reviewers)
+if scope.role in ("national", "provincial"):
+    with st.expander(t("q.bulk"), expanded=bool(selected_ids)):
+        st.caption(t("q.select_hint"))
+        users = data.assignable_users(scope, db)
+        if scope.role == "provincial":
+            users = users.filter(pl.col("role") == "municipal")
+        if users.is_empty():
+            st.info(t("q.no_assignees"))
+        else:
+            with st.form("bulk_assign"):
+                chosen = st.multiselect(t("q.bulk_cases"), ids, default=selected_ids, key="bulk_cases")
+                names = users["username"].to_list()
+                labels = {r["username"]: f"{r['display_name']} ({r['username']}, {r['city_name'] or i18n.province(r['province_code'])})"
+                          for r in users.iter_rows(named=True)}
+                to = st.selectbox(t("q.bulk_to"), names, key="bulk_to", format_func=lambda u: labels.get(u, u))
+                triage = st.checkbox(t("q.bulk_triage"), value=True, key="bulk_triage")
+                go = st.form_submit_button(t("q.bulk_go"), type="primary")
+            if go and chosen:
+                versions = dict(zip(rows["case_id"].to_list(), rows["lock_version"].to_list(), strict=True))
+                statuses_now = dict(zip(rows["case_id"].to_list(), rows["status"].to_list(), strict=True))
+                done, errors = bulk_assign(scope, db, chosen, to, versions, statuses_now, triage_new=triage)
+                if done:
+                    st.success(t("q.bulk_done", n=done))
+                for cid, err in errors:
+                    st.error(t("q.bulk_failed", case=cid, err=err))
+
+# export (scoped, the whole filtered queue, built only when clicked)
+st.subheader(t("q.export"))
+c = st.columns(4)
+c[0].download_button(
+    t("q.export_csv"), data=lambda: data.export_queue(scope, db, filters, "csv"), file_name="carbonqa_cases.csv",
+    mime="text/csv", key="dl_csv", on_click="ignore",
+)
+c[1].download_button(
+    t("q.export_xlsx"), data=lambda: data.export_queue(scope, db, filters, "xlsx"), file_name="carbonqa_cases.xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx", on_click="ignore",
+)

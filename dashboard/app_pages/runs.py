@@ -1,0 +1,51 @@
+"""运行记录 Screening runs: nightly runs, seconds per stage, counts, failures."""
+
+from __future__ import annotations
+
+import plotly.express as px
+import polars as pl
+import streamlit as st
+
+from dashboard import data, i18n
+from dashboard.i18n import t
+
+scope = data.current_scope()
+db = data.url()
+
+st.title(t("run.title"))
+runs = data.runs(scope, db)
+if runs.is_empty():
+    st.info(t("run.none"))
+    st.stop()
+
+stages = data.run_stages(scope, db)
+if not stages.is_empty():
+    st.subheader(t("run.stages"))
+    sv = stages.with_columns(night=pl.col("started_at").dt.strftime("%m-%d %H:%M"))
+    fig = px.bar(sv.sort("started_at"), x="night", y="seconds", color="stage",
+                 labels={"night": "", "seconds": "s", "stage": ""}, hover_data=["run_id"])
+    fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_type="category")
+    st.plotly_chart(fig, key="run_stages_chart")
+
+failed = runs.filter(pl.col("status") == "failed")
+st.subheader(t("run.failures"))
+if failed.is_empty():
+    st.caption(t("run.no_failures"))
+for r in failed.iter_rows(named=True):
+    st.error(f"**{r['run_id']}** · {r['started_at']:%Y-%m-%d %H:%M} — {r['error'] or ''}")
+
+view = runs.with_columns(
+    status_label=pl.col("status").map_elements(
+        lambda s: ("✅ " if s == "success" else "❌ " if s == "failed" else "⏳ ") + i18n.run_status(s), return_dtype=pl.String
+    ),
+    duration=pl.col("duration_s").map_elements(i18n.seconds, return_dtype=pl.String),
+).select("run_id", "status_label", "started_at", "finished_at", "duration", "trigger", "bundles", "counts", "stage_seconds", "error")
+st.dataframe(view, hide_index=True, key="run_table", column_config={
+    "status_label": t("run.status"),
+    "started_at": st.column_config.DatetimeColumn(t("run.started"), format="YYYY-MM-DD HH:mm"),
+    "duration": t("run.duration"),
+    "bundles": t("run.bundles"),
+    "counts": st.column_config.TextColumn(t("run.counts"), width="large"),
+    "stage_seconds": st.column_config.TextColumn(t("run.stages"), width="medium"),
+    "error": t("run.error"),
+})

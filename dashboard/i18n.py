@@ -1,0 +1,343 @@
+"""Every user-facing string of the dashboard, Chinese first, English available (one table).
+
+``t("key", **fmt)`` returns the string in the session's language (``st.session_state["lang"]``,
+``zh`` by default). Labels of families, statuses, severities and provinces come from ``carbonqa``
+(``scoring.FAMILY_LABELS``, ``contract.PROVINCES``) so they are written once.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from carbonqa import contract
+from carbonqa.scoring import FAMILY_LABELS
+
+LANGS = ("zh", "en")
+
+STRINGS: dict[str, tuple[str, str]] = {
+    # app frame
+    "app.title": ("全国碳市场数据质量监测", "Carbon-market data-quality surveillance"),
+    "app.lang": ("语言 / Language", "语言 / Language"),
+    "app.signed_in": ("已登录：{name}（{role}）", "Signed in: {name} ({role})"),
+    "app.scope": ("管辖范围：{scope}", "Jurisdiction: {scope}"),
+    "app.logout": ("退出登录", "Sign out"),
+    "app.readonly": ("只读账户：不能修改案件。", "Read-only account: cases cannot be changed."),
+    "scope.national": ("全国", "whole country"),
+    "nav.overview": ("总览", "Overview"),
+    "nav.queue": ("案件队列", "Case queue"),
+    "nav.case": ("案件详情/证据包", "Case detail / evidence pack"),
+    "nav.rules": ("规则目录", "Rule catalogue"),
+    "nav.runs": ("运行记录", "Screening runs"),
+    # login
+    "login.title": ("登录", "Sign in"),
+    "login.intro": (
+        "国家-省-市三级联审：请使用本地账户登录，只能看到本人管辖范围内的案件。",
+        "National–provincial–municipal joint review: sign in with your local account; you see only your jurisdiction.",
+    ),
+    "login.username": ("用户名", "User name"),
+    "login.password": ("密码", "Password"),
+    "login.submit": ("登录", "Sign in"),
+    "login.failed": ("用户名或密码错误。", "Wrong user name or password."),
+    # roles
+    "role.national": ("国家级筛查", "national screener"),
+    "role.provincial": ("省级审核", "provincial reviewer"),
+    "role.municipal": ("市级检查", "municipal inspector"),
+    "role.auditor": ("审计（只读）", "auditor (read-only)"),
+    # overview
+    "ov.title": ("总览", "Overview"),
+    "ov.cases": ("案件", "Cases"),
+    "ov.open": ("待办案件", "Open cases"),
+    "ov.stake": ("涉及排放量（待办）", "tCO₂ at stake (open)"),
+    "ov.confirmed": ("已查实", "Confirmed"),
+    "ov.provinces": ("省份", "Provinces"),
+    "ov.by_province": ("各省案件与涉及排放量", "Cases and tCO₂ at stake by province"),
+    "ov.by_family": ("按疑点类别", "By family"),
+    "ov.by_status": ("按状态", "By status"),
+    "ov.trend": ("逐夜趋势", "Trend over nights"),
+    "ov.new_cases": ("新增案件", "new cases"),
+    "ov.new_findings": ("新增发现", "new findings"),
+    "ov.latest_run": ("最近一次筛查", "Latest screening run"),
+    "ov.no_run": ("尚无筛查运行记录。", "No screening run yet."),
+    "ov.no_cases": ("管辖范围内暂无案件。", "No cases in your jurisdiction yet."),
+    # queue
+    "q.title": ("案件队列", "Case queue"),
+    "q.filters": ("筛选", "Filters"),
+    "q.province": ("省份", "Province"),
+    "q.city": ("地市", "City"),
+    "q.family": ("疑点类别", "Family"),
+    "q.status": ("状态", "Status"),
+    "q.min_score": ("最低风险分", "Minimum risk score"),
+    "q.assignee": ("承办人", "Assignee"),
+    "q.any": ("（全部）", "(any)"),
+    "q.unassigned": ("（未分派）", "(unassigned)"),
+    "q.search": ("搜索统一社会信用代码/案件号", "Search enterprise id / case id"),
+    "q.sort": ("排序", "Sort"),
+    "q.sort.risk": ("按风险", "by risk"),
+    "q.sort.tco2": ("按涉及排放量", "by tCO₂ at stake"),
+    "q.sort.updated": ("按更新时间", "by last update"),
+    "q.page": ("页码", "Page"),
+    "q.page_size": ("每页条数", "Rows per page"),
+    "q.matching": ("符合条件的案件", "Matching cases"),
+    "q.matching_stake": ("涉及排放量", "tCO₂ at stake"),
+    "q.page_of": ("第 {page}/{pages} 页", "page {page} of {pages}"),
+    "q.open_case": ("打开案件", "Open case"),
+    "q.open_pick": ("选择案件", "Choose a case"),
+    "q.select_hint": ("在表格中勾选多行可批量分派。", "Tick several rows in the table to assign them in bulk."),
+    "q.bulk": ("批量分派", "Bulk assignment"),
+    "q.bulk_cases": ("要分派的案件", "Cases to assign"),
+    "q.bulk_to": ("分派给", "Assign to"),
+    "q.bulk_triage": ("新案件先标记为“已初审”", "Triage new cases first"),
+    "q.bulk_go": ("分派", "Assign"),
+    "q.bulk_done": ("已分派 {n} 件。", "{n} case(s) assigned."),
+    "q.bulk_failed": ("{case}：{err}", "{case}: {err}"),
+    "q.no_assignees": ("管辖范围内没有可分派的检查员。", "No inspector in your jurisdiction to assign to."),
+    "q.export": ("导出队列", "Export the queue"),
+    "q.export_csv": ("下载 CSV", "Download CSV"),
+    "q.export_xlsx": ("下载 Excel", "Download Excel"),
+    "q.empty": ("没有符合条件的案件。", "No case matches these filters."),
+    # columns
+    "col.case_id": ("案件号", "Case"),
+    "col.enterprise_id": ("统一社会信用代码", "Enterprise id"),
+    "col.enterprise_name": ("单位名称", "Enterprise"),
+    "col.unit_id": ("机组", "Unit"),
+    "col.year": ("年度", "Year"),
+    "col.province": ("省份", "Province"),
+    "col.city_name": ("地市", "City"),
+    "col.risk_score": ("风险分", "Risk score"),
+    "col.rank": ("全国排名", "National rank"),
+    "col.status": ("状态", "Status"),
+    "col.families": ("疑点类别", "Families"),
+    "col.rule_codes": ("规则代码", "Rule codes"),
+    "col.tco2_at_stake": ("涉及排放量 (tCO₂)", "At stake (tCO₂)"),
+    "col.summary": ("摘要", "Summary"),
+    "col.assignee": ("承办人", "Assignee"),
+    "col.updated_at": ("更新时间", "Updated"),
+    "col.period": ("月份", "Month"),
+    "col.code": ("代码", "Code"),
+    "col.title": ("名称", "Title"),
+    "col.family": ("类别", "Family"),
+    "col.severity": ("严重程度", "Severity"),
+    "col.message": ("说明", "Explanation"),
+    "col.observed": ("观测值", "Observed"),
+    "col.expected": ("期望值", "Expected"),
+    "col.at": ("时间", "When"),
+    "col.actor": ("操作人", "Who"),
+    "col.action": ("操作", "Action"),
+    "col.before": ("变更前", "Before"),
+    "col.after": ("变更后", "After"),
+    "col.note": ("备注", "Note"),
+    "col.findings": ("触发次数", "Findings"),
+    "col.enterprises": ("涉及单位", "Enterprises"),
+    "col.suppressed": ("已豁免", "Suppressed"),
+    "col.description": ("说明", "Description"),
+    "col.source": ("依据", "Source"),
+    # case detail
+    "c.title": ("案件详情 · 证据包", "Case detail · evidence pack"),
+    "c.pick": ("案件", "Case"),
+    "c.none": ("管辖范围内没有可查看的案件。", "No case to show in your jurisdiction."),
+    "c.denied": ("无权查看该案件：{err}", "You may not see this case: {err}"),
+    "c.notfound": ("案件不存在：{case}", "No such case: {case}"),
+    "c.risk": ("风险分", "Risk score"),
+    "c.rank": ("全国排名", "National rank"),
+    "c.stake": ("涉及排放量", "At stake"),
+    "c.status": ("状态", "Status"),
+    "c.assignee": ("承办人", "Assignee"),
+    "c.none_assigned": ("未分派", "unassigned"),
+    "c.tab.evidence": ("证据", "Evidence"),
+    "c.tab.findings": ("发现 ({n})", "Findings ({n})"),
+    "c.tab.history": ("处理记录 ({n})", "History ({n})"),
+    "c.tab.actions": ("处理", "Actions"),
+    "c.monthly": ("月度数据（可疑月份标红）", "Monthly series (suspicious months in red)"),
+    "c.metric": ("指标", "Quantity"),
+    "c.copied": ("煤质化验值逐月对照（重复数值高亮）", "Lab values month by month (repeated values highlighted)"),
+    "c.copied_none": ("本年度无化验报告。", "No lab report this year."),
+    "c.repeats": ("{n} 个月份的 (Cad, Mad, Mt, Qnet,ar) 完全相同", "{n} months share identical (Cad, Mad, Mt, Qnet,ar)"),
+    "c.cc_peers": ("单位热值含碳量：本机组与同煤种全国机组对比", "Carbon content: this unit vs national peers of the same coal"),
+    "c.cc_none": ("无实测含碳量数据。", "No measured carbon content."),
+    "c.cc_unit": ("本机组 {unit}", "this unit {unit}"),
+    "c.cc_peer_n": ("同煤种机组 {n} 台", "{n} peer units"),
+    "c.lab_timeline": ("检测报告日期时间线", "Lab report date timeline"),
+    "c.lab_dates": ("采样截止|收样|检测|报告", "sampling end|receipt|test|report"),
+    "c.telemetry": ("报告值与运行数据对比", "Reported vs telemetry"),
+    "c.telemetry_none": ("无运行数据（遥测）可对比。", "No telemetry to compare."),
+    "c.reported": ("报告发电量", "reported generation"),
+    "c.telemetered": ("运行数据发电量", "telemetry generation"),
+    "c.verifier": ("核查机构记录", "Verifier's history"),
+    "c.verifier_stats": ("核查机构全国表现", "Verifier across the country"),
+    "c.verifier_none": ("无核查记录。", "No verification on record."),
+    "c.tips": ("投诉举报线索", "Complaints attached"),
+    "c.tips_none": ("无投诉举报。", "No complaint."),
+    "c.findings_none": ("无发现。", "No findings."),
+    "c.history_none": ("无记录。", "No history."),
+    "c.brief": ("下载检查简报 (PDF)", "Download inspection brief (PDF)"),
+    "c.brief_error": ("无法生成简报：{err}", "Cannot build the brief: {err}"),
+    "c.notes": ("说明", "Notes"),
+    # actions
+    "a.transition": ("变更状态", "Change status"),
+    "a.to_status": ("新状态", "New status"),
+    "a.note": ("备注（驳回时必填理由）", "Note (a dismissal needs a reason)"),
+    "a.apply": ("确认", "Apply"),
+    "a.no_moves": ("当前状态下您没有可执行的状态变更。", "No status change available to you from this status."),
+    "a.assign": ("分派", "Assign"),
+    "a.assign_to": ("承办人", "Assignee"),
+    "a.add_note": ("添加备注", "Add a note"),
+    "a.note_text": ("备注内容", "Note"),
+    "a.outcome": ("记录检查结果", "Record the inspection outcome"),
+    "a.outcome_kind": ("结果", "Outcome"),
+    "a.outcome_family": ("查实的疑点类别", "Confirmed family"),
+    "a.outcome_pattern": ("问题类型（如 水分虚增）", "Pattern (e.g. moisture inflation)"),
+    "a.outcome_reason": ("理由 / 检查记录", "Reason / inspection record"),
+    "a.done": ("已保存。", "Saved."),
+    "a.stale": ("案件已被他人修改，请刷新后重试。", "Someone else changed this case; reload and try again."),
+    "a.error": ("操作失败：{err}", "Action failed: {err}"),
+    "a.unavailable": ("案件工作流模块不可用。", "Case workflow module not available."),
+    # rules
+    "r.title": ("规则目录", "Rule catalogue"),
+    "r.intro": ("每条规则/检测器的代码、类别、说明及在您管辖范围内的触发次数。",
+                "Every rule and detector: code, family, description and how often it fired in your jurisdiction."),
+    "r.top": ("触发最多的规则", "Rules that fired most"),
+    "r.suppressions": ("豁免（经批准的降级）", "Suppressions (approved downgrades)"),
+    "r.supp_none": ("暂无豁免。", "No suppression."),
+    "r.approve": ("批准豁免", "Approve a suppression"),
+    "r.revoke": ("撤销豁免", "Revoke a suppression"),
+    "r.rule_code": ("规则代码", "Rule code"),
+    "r.enterprise": ("统一社会信用代码（空=所有单位）", "Enterprise id (empty = every enterprise)"),
+    "r.unit": ("机组编号（可空）", "Unit id (optional)"),
+    "r.period_from": ("起始月份 YYYY-MM（可空）", "From month YYYY-MM (optional)"),
+    "r.period_to": ("截止月份 YYYY-MM（可空）", "To month YYYY-MM (optional)"),
+    "r.reason": ("理由（必填）", "Reason (required)"),
+    "r.expires": ("有效期至", "Expires on"),
+    "r.which": ("豁免编号", "Suppression"),
+    "r.revoke_reason": ("撤销理由", "Why revoke"),
+    "r.national_only": ("仅国家级用户可管理豁免。", "Only national users manage suppressions."),
+    "r.unavailable": ("豁免模块不可用。", "Suppression module not available."),
+    "r.active": ("生效中", "active"),
+    # runs
+    "run.title": ("运行记录", "Screening runs"),
+    "run.none": ("尚无运行记录。", "No run yet."),
+    "run.status": ("状态", "Status"),
+    "run.started": ("开始", "Started"),
+    "run.duration": ("耗时", "Duration"),
+    "run.stages": ("各阶段耗时 (s)", "Seconds per stage"),
+    "run.counts": ("计数", "Counts"),
+    "run.failures": ("失败的运行", "Failed runs"),
+    "run.no_failures": ("最近没有失败的运行。", "No failed run recently."),
+    "run.error": ("错误", "Error"),
+    "run.bundles": ("数据包", "Bundles"),
+}
+
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "new": ("新建", "new"),
+    "triaged": ("已初审", "triaged"),
+    "assigned": ("已分派", "assigned"),
+    "inspection_scheduled": ("已安排现场检查", "inspection scheduled"),
+    "confirmed": ("已查实", "confirmed"),
+    "dismissed": ("已排除", "dismissed"),
+    "suppressed": ("已豁免", "suppressed"),
+}
+SEVERITY_LABELS: dict[str, tuple[str, str]] = {
+    "critical": ("严重", "critical"),
+    "high": ("高", "high"),
+    "medium": ("中", "medium"),
+    "low": ("低", "low"),
+    "info": ("提示", "info"),
+}
+RUN_STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "success": ("成功", "success"),
+    "failed": ("失败", "failed"),
+    "running": ("运行中", "running"),
+}
+MONTHLY_METRICS: dict[str, tuple[str, str, str]] = {
+    # column: (zh, en, unit)
+    "carbon_content_tc_per_gj": ("单位热值含碳量", "carbon content", "tC/GJ"),
+    "ncv_gj_per_t": ("低位发热量", "net calorific value", "GJ/t"),
+    "fuel_consumed_t": ("燃煤消耗量", "coal consumed", "t"),
+    "gross_generation_mwh": ("发电量", "gross generation", "MWh"),
+    "emissions_tco2": ("排放量", "emissions", "tCO₂"),
+}
+
+assert set(STATUS_LABELS) == set(contract.CASE_STATUSES)
+
+
+def lang() -> str:
+    """The session's language (``zh`` or ``en``)."""
+    v = st.session_state.get("lang", "zh")
+    return v if v in LANGS else "zh"
+
+
+def _pick(pair: tuple[str, str]) -> str:
+    return pair[0] if lang() == "zh" else pair[1]
+
+
+def t(key: str, **fmt: object) -> str:
+    """The string ``key`` in the session's language, formatted with ``fmt``; unknown keys show as is."""
+    pair = STRINGS.get(key)
+    if pair is None:
+        return key
+    s = _pick(pair)
+    return s.format(**fmt) if fmt else s
+
+
+def status(s: str | None) -> str:
+    """Label of a case status."""
+    return _pick(STATUS_LABELS[s]) if s in STATUS_LABELS else (s or "")
+
+
+def family(f: str | None) -> str:
+    """Label of a finding family."""
+    return _pick(FAMILY_LABELS[f]) if f in FAMILY_LABELS else (f or "")
+
+
+def families(joined: str | None) -> str:
+    """Labels of ``|``-separated families, joined with ``、`` / ``, ``."""
+    sep = "、" if lang() == "zh" else ", "
+    return sep.join(family(f) for f in (joined or "").split("|") if f)
+
+
+def severity(s: str | None) -> str:
+    """Label of a severity."""
+    return _pick(SEVERITY_LABELS[s]) if s in SEVERITY_LABELS else (s or "")
+
+
+def role(r: str) -> str:
+    """Label of a role."""
+    return t(f"role.{r}")
+
+
+def run_status(s: str | None) -> str:
+    """Label of a screening-run status."""
+    return _pick(RUN_STATUS_LABELS[s]) if s in RUN_STATUS_LABELS else (s or "")
+
+
+def province(code: str | None) -> str:
+    """Name of a province (GB/T 2260) in the session's language; other codes as is."""
+    if code in contract.PROVINCES:
+        en, zh = contract.PROVINCES[code]
+        return zh if lang() == "zh" else en
+    return code or ""
+
+
+def metric(col: str) -> str:
+    """Label with unit of a monthly quantity, e.g. ``单位热值含碳量 (tC/GJ)``."""
+    zh, en, unit = MONTHLY_METRICS[col]
+    return f"{zh if lang() == 'zh' else en} ({unit})"
+
+
+def tonnes(x: float | None, unit: str = "tCO₂") -> str:
+    """``12,345 tCO₂``; in Chinese large values also as 万 (``1.23 万 tCO₂``)."""
+    if x is None:
+        return "–"
+    if lang() == "zh" and abs(x) >= 10_000:
+        return f"{x / 10_000:,.2f} 万 {unit}"
+    return f"{x:,.0f} {unit}"
+
+
+def seconds(x: float | None) -> str:
+    """``1 h 02 min`` / ``3 min 20 s`` / ``12.3 s``."""
+    if x is None:
+        return "–"
+    if x >= 3600:
+        return f"{int(x // 3600)} h {int(x % 3600 // 60):02d} min"
+    if x >= 60:
+        return f"{int(x // 60)} min {int(x % 60):02d} s"
+    return f"{x:.1f} s"

@@ -1,0 +1,85 @@
+"""carbonqa dashboard — entry point: sign-in, language, jurisdiction, navigation.
+
+Run with ``streamlit run dashboard/streamlit_app.py``. Pages live in ``app_pages/`` behind
+``st.navigation``; every read goes through :mod:`dashboard.data` (cached, scoped calls into
+``carbonqa.queries``), every write through ``carbonqa.cases``.
+
+Session state: ``user`` (dict: username, role, province_code, city_name, display_name) after sign-in,
+``lang`` (``zh``/``en``), ``case_id`` (the case the detail page shows).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+_ROOT = Path(__file__).resolve().parents[1]
+if str(_ROOT) not in sys.path:  # `streamlit run dashboard/streamlit_app.py` puts only dashboard/ on the path
+    sys.path.insert(0, str(_ROOT))
+
+from dashboard import data, i18n  # noqa: E402
+from dashboard.i18n import t  # noqa: E402
+
+st.set_page_config(page_title="carbonqa · 碳市场数据质量", page_icon="🏭", layout="wide")
+st.session_state.setdefault("lang", "zh")
+
+
+def _scope_label(u: dict) -> str:
+    if u["role"] in ("national", "auditor"):
+        return t("scope.national")
+    label = i18n.province(u.get("province_code"))
+    return f"{label} {u['city_name']}" if u.get("city_name") else label
+
+
+def _login() -> None:
+    from carbonqa.auth import authenticate
+
+    st.title(t("app.title"))
+    st.caption(t("login.intro"))
+    with st.form("login", width=420):
+        username = st.text_input(t("login.username"), key="login_username")
+        password = st.text_input(t("login.password"), type="password", key="login_password")
+        ok = st.form_submit_button(t("login.submit"), type="primary")
+    if ok:
+        user = authenticate(username, password, url=data.url())
+        if user is None:
+            st.error(t("login.failed"))
+            return
+        st.session_state["user"] = {
+            "username": user.username,
+            "role": user.role,
+            "province_code": user.province_code,
+            "city_name": user.city_name,
+            "display_name": user.display_name or user.username,
+        }
+        st.rerun()
+
+
+with st.sidebar:
+    st.radio(t("app.lang"), i18n.LANGS, key="lang", horizontal=True, format_func=lambda x: "中文" if x == "zh" else "English")
+
+user = st.session_state.get("user")
+if not user:
+    _login()
+    st.stop()
+
+with st.sidebar:
+    st.markdown(f"**{t('app.signed_in', name=user.get('display_name') or user['username'], role=i18n.role(user['role']))}**")
+    st.caption(t("app.scope", scope=_scope_label(user)))
+    if user["role"] == "auditor":
+        st.caption(t("app.readonly"))
+    if st.button(t("app.logout"), key="logout"):
+        for k in ("user", "case_id"):
+            st.session_state.pop(k, None)
+        st.rerun()
+
+pages = [
+    st.Page("app_pages/overview.py", title=t("nav.overview"), icon="📊", default=True),
+    st.Page("app_pages/queue.py", title=t("nav.queue"), icon="📋"),
+    st.Page("app_pages/case.py", title=t("nav.case"), icon="🔎"),
+    st.Page("app_pages/rules.py", title=t("nav.rules"), icon="📚"),
+    st.Page("app_pages/runs.py", title=t("nav.runs"), icon="⏱️"),
+]
+st.navigation(pages).run()
