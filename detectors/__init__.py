@@ -1,0 +1,119 @@
+"""Anomaly detectors: the plausible fraud that rules cannot see (issue 4; DOMAIN.md §4).
+
+Entry point :func:`run` — ``run(ctx) -> list[Finding]``. Families and codes (catalogue
+``_DETECTORS``):
+
+=================  =====================================================================================
+carbon_content     CC-101 peer outlier (NCV-adjusted, one-sided) · CC-102 level shift · CC-103 measured =
+                   default · CC-104 measured/default mixed
+copied_values      CPY-101 lab tuple repeats · CPY-102 across enterprises · CPY-103 adjacent-month
+                   activity substitution · CPY-104 identical runs vs EIA-923 base rates · CPY-105
+                   terminal digits · CPY-106 too smooth
+lab_forensics      LAB-101 reports issued within days · LAB-102 serial vs date · LAB-103 lab throughput
+                   · LAB-104 total-moisture inflation
+verifier           VER-101 anomaly burden vs peers · VER-102 short reviews · VER-103 verified = reported
+                   despite a gap · VER-104 lax profile · VER-105 preparer = verifier in one province
+telemetry          TEL-101 month off own band · TEL-102 level off peers · TEL-103 output without load ·
+                   TEL-104 CEMS vs accounting
+=================  =====================================================================================
+
+Peers are national: :func:`run` computes on ``ctx.national()`` once (cached in the national context,
+so a per-province fan-out does the work once) and returns the findings of ``ctx.provinces``.
+Verifier scoring takes the other findings of the run as input — the detectors' own, plus whatever
+the caller passes as ``prior`` (e.g. the rules' findings from ``checks.run``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import polars as pl
+
+from carbonqa.findings import Finding
+
+__all__ = ["run", "run_frames", "FAMILIES_RUN"]
+
+log = logging.getLogger(__name__)
+
+#: Families this package emits, in the order they run (verifier last: it consumes the others).
+FAMILIES_RUN: tuple[str, ...] = ("carbon_content", "copied_values", "lab_forensics", "telemetry", "verifier")
+
+
+def run_frames(
+    monthly: pl.DataFrame,
+    units: pl.DataFrame,
+    lab: pl.DataFrame | None = None,
+    annual: pl.DataFrame | None = None,
+    verifications: pl.DataFrame | None = None,
+    telemetry_monthly: pl.DataFrame | None = None,
+    prior: Sequence[Finding] = (),
+) -> list[Finding]:
+    """Run every detector on plain frames (contract columns); the core of :func:`run`.
+
+    Args:
+        monthly, units, lab, annual, verifications: current contract tables (``units`` enriched with
+            ``province_code``; periodic frames may be enriched too).
+        telemetry_monthly: :func:`carbonqa.lake.monthly_telemetry` output, or ``None``.
+        prior: findings of the same run from elsewhere (rules) for verifier scoring.
+
+    Returns:
+        Findings of all families, unscoped (every province in the frames).
+    """
+    from detectors import carbon_content, copied, telemetry, verifier
+    from detectors import lab as lab_mod
+    from detectors.frames import unit_months
+
+    if monthly.height == 0:
+        return []
+    um = unit_months(monthly, lab, units)
+    out: list[Finding] = []
+    out += carbon_content.run(um)
+    out += copied.run(um, annual)
+    out += lab_mod.run(um)
+    out += telemetry.run(um, telemetry_monthly)
+    if verifications is not None and verifications.height:
+        ent = units.select("enterprise_id", "province_code").unique("enterprise_id")
+        ver = verifications
+        if "province_code" not in ver.columns:
+            ver = ver.join(ent, on="enterprise_id", how="left")
+        if annual is not None and "province_code" not in annual.columns:
+            annual = annual.join(ent, on="enterprise_id", how="left")
+        out += verifier.run(ver, annual, um, [*out, *prior])
+    return out
+
+
+def _telemetry(ctx) -> pl.DataFrame | None:  # noqa: ANN001 - ScreenContext
+    try:
+        return ctx.telemetry_monthly()
+    except (ImportError, FileNotFoundError, OSError) as exc:  # lake absent: telemetry detectors skip
+        log.warning("telemetry unavailable (%s): telemetry detectors skipped", exc)
+        return None
+
+
+def run(ctx, prior: Sequence[Finding] = ()) -> list[Finding]:  # noqa: ANN001 - ScreenContext (avoid import cycle in typing)
+    """Screen one partition: ``ctx`` is a :class:`carbonqa.screening.ScreenContext`.
+
+    Statistics are national (``ctx.national()``); the result is cached in the national context under
+    ``"detectors.findings"`` when no ``prior`` is given, and filtered to ``ctx.provinces``.
+    """
+    nat = ctx.national()
+
+    def compute() -> list[Finding]:
+        ann = nat.annual_reports()
+        ann = ann.filter(pl.col("year") == ctx.year) if ann.height else ann
+        return run_frames(
+            monthly=nat.monthly_reports(),
+            units=nat.units(),
+            lab=nat.lab_reports(),
+            annual=ann,
+            verifications=nat.verifications((ctx.year,)),
+            telemetry_monthly=_telemetry(nat),
+            prior=prior,
+        )
+
+    found = compute() if prior else nat._cached("detectors.findings", compute)
+    if ctx.provinces is None:
+        return list(found)
+    keep = set(ctx.provinces)
+    return [f for f in found if f.province_code in keep]

@@ -1,0 +1,335 @@
+r"""Shared machinery of the anomaly detectors: robust statistics, the numpy boundary, grading, findings.
+
+Every detector in this package keeps the PyOD / scikit-learn estimator contract (ARCHITECTURE.md
+convention 5, anchor ``pyod/models/base.py``): parameters only in ``__init__``; ``fit(frame)`` sets the
+fitted state, whose names end in ``_`` — ``keys_`` (a polars frame of the scored entities, row-aligned
+with the score vector), ``decision_scores_`` (higher = more anomalous), ``threshold_`` and ``labels_``
+(1 = flagged) — and returns ``self``. ``findings()`` turns the fitted state into
+:class:`~carbonqa.findings.Finding`\\ s.
+
+Polars does the work; the one numpy boundary is :func:`to_matrix`, which returns the key frame
+together with the matrix so keys always travel with the rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from carbonqa.catalogue import make_finding
+from carbonqa.contract import CO2_PER_C
+from carbonqa.findings import Finding
+
+__all__ = [
+    "MAD_TO_SIGMA",
+    "DEFAULT_OXIDATION",
+    "default_cc",
+    "IPCC_DEFAULT_CC",
+    "to_matrix",
+    "robust_center_scale",
+    "peer_robust_z",
+    "score_from_z",
+    "grade",
+    "emit",
+    "pyod_scores",
+    "tco2",
+    "period_month",
+    "FrameDetector",
+    "modal_decimals",
+]
+
+#: Consistency constant of the MAD for a normal distribution, 1/Φ⁻¹(3/4) (Rousseeuw & Croux 1993).
+MAD_TO_SIGMA = 1.4826
+
+#: Default carbon oxidation rate of coal when a report leaves it empty (DOMAIN.md §3, 0.99 **[verify]**).
+DEFAULT_OXIDATION = 0.99
+
+#: IPCC 2006 GL vol. 2 table 1.3 default carbon contents (tC/GJ) by coal rank (DOMAIN.md §3).
+IPCC_DEFAULT_CC: dict[str, float] = {"bituminous": 0.0258, "anthracite": 0.0268, "lignite": 0.0276}
+
+
+def default_cc(year: int) -> float:
+    """Chinese default carbon content for unmeasured coal, tC/GJ, applicable in reporting ``year``.
+
+    0.03085 from the 2022 revision of the power-sector guideline, 0.03356 before (DOMAIN.md §3,
+    marked **[verify]** there). Kept in this one function so the parameter lives in one place.
+    """
+    return 0.03085 if year >= 2022 else 0.03356
+
+
+def tco2(heat_gj: Any, cc_gap_tc_per_gj: Any, oxidation: Any = DEFAULT_OXIDATION) -> Any:
+    """Tonnes CO₂ of a carbon-content gap: ``heat × ΔCC × OF × 44/12`` (DOMAIN.md §3 identity).
+
+    Works on floats, numpy arrays and polars expressions alike.
+    """
+    return heat_gj * cc_gap_tc_per_gj * oxidation * CO2_PER_C
+
+
+def period_month(col: str = "period") -> pl.Expr:
+    """Month number 1–12 of a ``YYYY-MM`` period column (polars expression)."""
+    return pl.col(col).str.slice(5, 2).cast(pl.Int32, strict=False)
+
+
+def modal_decimals(s: pl.Series, max_decimals: int = 7) -> int:
+    """Modal number of decimals (0–``max_decimals``) needed to write the values of ``s`` exactly (1e-9)."""
+    v = s.drop_nulls().cast(pl.Float64).to_numpy()
+    if v.size == 0:
+        return 0
+    need = np.full(v.size, max_decimals)
+    for d in range(max_decimals, -1, -1):
+        ok = np.abs(np.round(v * 10**d) - v * 10**d) < 1e-6 * max(1.0, 10 ** (d - 4))
+        need[ok] = d
+    return int(np.bincount(need).argmax())
+
+
+def to_matrix(df: pl.DataFrame, keys: Sequence[str], features: Sequence[str]) -> tuple[pl.DataFrame, np.ndarray]:
+    """Cross the one polars → numpy boundary: ``(key frame, X)`` with ``X.shape == (df.height, len(features))``.
+
+    Rows with a null or non-finite feature are dropped from both outputs together, so row ``i`` of
+    ``X`` is always row ``i`` of the key frame. ``X`` is float64.
+    """
+    ok = pl.all_horizontal([pl.col(f).is_not_null() & pl.col(f).cast(pl.Float64).is_finite() for f in features])
+    clean = df.filter(ok) if features else df
+    x = clean.select([pl.col(f).cast(pl.Float64) for f in features]).to_numpy() if features else np.empty((clean.height, 0))
+    return clean.select(keys), np.asarray(x, dtype=np.float64)
+
+
+def robust_center_scale(values: pl.Expr, floor: pl.Expr | float) -> tuple[pl.Expr, pl.Expr]:
+    """(median, max(1.4826 × MAD, floor)) of ``values`` as aggregation expressions."""
+    med = values.median()
+    mad = (values - med).abs().median() * MAD_TO_SIGMA
+    floor_e = floor if isinstance(floor, pl.Expr) else pl.lit(float(floor))
+    return med, pl.max_horizontal(mad, floor_e)
+
+
+def peer_robust_z(
+    df: pl.DataFrame,
+    value: str,
+    groups: Sequence[Sequence[str]],
+    *,
+    min_peers: int,
+    floor: float,
+    out: str = "z",
+) -> pl.DataFrame:
+    """Robust z of ``value`` against the first peer grouping with at least ``min_peers`` members.
+
+    ``groups`` lists peer groupings from the most specific to the broadest (the last one should be
+    always big enough, e.g. ``[["coal_type", "province_code"], ["coal_type"], []]``); each row takes
+    the centre and scale of the first of its groups holding ``min_peers`` non-null values. The row
+    itself is part of its peer group (a leave-one-out variant changes little at ``min_peers ≥ 15``).
+
+    Adds ``{out}`` (z), ``{out}_center``, ``{out}_scale``, ``{out}_n`` and ``{out}_peers`` (the grouping
+    used, as text). Scale = max(1.4826 × MAD, ``floor``).
+    """
+    res = df.with_columns(
+        pl.lit(None, pl.Float64).alias(f"{out}_center"),
+        pl.lit(None, pl.Float64).alias(f"{out}_scale"),
+        pl.lit(None, pl.Int64).alias(f"{out}_n"),
+        pl.lit(None, pl.String).alias(f"{out}_peers"),
+    )
+    v = pl.col(value)
+    for g in groups:
+        g = list(g)
+        med, scale = robust_center_scale(v, floor)
+        stats = [med.alias("_c"), scale.alias("_s"), v.count().cast(pl.Int64).alias("_n")]
+        if g:
+            agg = res.group_by(g).agg(stats)
+            res = res.join(agg, on=g, how="left", nulls_equal=True)
+        else:
+            agg = res.select(stats)
+            res = res.with_columns([pl.lit(agg[c][0]).alias(c) for c in ("_c", "_s", "_n")])
+        take = pl.col(f"{out}_center").is_null() & (pl.col("_n") >= min_peers)
+        label = "+".join(g) if g else "national"
+        res = res.with_columns(
+            pl.when(take).then(pl.col("_c")).otherwise(pl.col(f"{out}_center")).alias(f"{out}_center"),
+            pl.when(take).then(pl.col("_s")).otherwise(pl.col(f"{out}_scale")).alias(f"{out}_scale"),
+            pl.when(take).then(pl.col("_n")).otherwise(pl.col(f"{out}_n")).alias(f"{out}_n"),
+            pl.when(take).then(pl.lit(label)).otherwise(pl.col(f"{out}_peers")).alias(f"{out}_peers"),
+        ).drop("_c", "_s", "_n")
+    return res.with_columns(((v - pl.col(f"{out}_center")) / pl.col(f"{out}_scale")).alias(out))
+
+
+def score_from_z(z: Any, z_flag: float, z_sure: float) -> Any:
+    """Map a one-sided robust z onto a confidence in [0, 1]: 0.5 at ``z_flag``, 1.0 at ``z_sure``.
+
+    Linear in between and clipped — a readable, monotone calibration; works on numpy arrays and floats.
+    """
+    s = 0.5 + 0.5 * (np.asarray(z, dtype=float) - z_flag) / max(z_sure - z_flag, 1e-9)
+    return np.clip(s, 0.0, 1.0)
+
+
+#: Materiality anchor for ``high``: the Beijing pilot's 1,000 t rule (DOMAIN.md §4.4 and "Materiality").
+HIGH_STAKE_T = 1000.0
+
+
+def grade(score: float, stake_t: float, *, cap: str = "high", high_score: float = 0.8) -> str:
+    """Severity from confidence and materiality.
+
+    ``high`` needs confidence ≥ ``high_score`` *and* at least 1,000 tCO₂ at stake (Beijing pilot rule,
+    DOMAIN.md "Materiality"); ``medium`` needs confidence ≥ 0.5; else ``low``. ``cap`` limits the
+    result (e.g. ``"low"`` for fuels that legitimately repeat a fixed annual value).
+    """
+    ladder = ("low", "medium", "high")
+    if score >= high_score and stake_t >= HIGH_STAKE_T:
+        sev = "high"
+    elif score >= 0.5:
+        sev = "medium"
+    else:
+        sev = "low"
+    return ladder[min(ladder.index(sev), ladder.index(cap))]
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, float):
+        return None if not math.isfinite(v) else round(v, 6)
+    if isinstance(v, list | tuple):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if hasattr(v, "item"):
+        return _plain(v.item())
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    return v
+
+
+def emit(
+    code: str,
+    rows: pl.DataFrame | Iterable[dict[str, Any]],
+    *,
+    params: Sequence[str],
+    evidence: Sequence[str],
+    observed: str | None = None,
+    expected: str | None = None,
+    detail_key: str | None = None,
+    peers: str | None = None,
+    cap: str | None = None,
+) -> list[Finding]:
+    """Turn scored rows into findings of catalogue entry ``code``.
+
+    Each row needs ``enterprise_id``, ``score`` (0–1), ``stake_t`` (tCO₂) and may carry ``unit_id``,
+    ``year``, ``period``, ``province_code``, ``severity`` (else :func:`grade`), ``cap``; ``params``
+    name the columns filling the message template, ``evidence`` the columns copied into the evidence
+    (with ``peers``, a text naming the peer group). A Python loop over *findings* (not data rows).
+    """
+    out: list[Finding] = []
+    it = rows.iter_rows(named=True) if isinstance(rows, pl.DataFrame) else rows
+    for r in it:
+        score = float(r["score"])
+        stake = float(r.get("stake_t") or 0.0)
+        if not math.isfinite(stake):
+            stake = 0.0
+        sev = r.get("severity") or grade(score, stake, cap=r.get("cap") or cap or "high")
+        ev = {k: _plain(r.get(k)) for k in evidence}
+        if peers:
+            ev["peer_group"] = peers
+        p = {k: _fmt(r.get(k)) for k in params}
+        out.append(
+            make_finding(
+                code,
+                enterprise_id=r.get("enterprise_id"),
+                unit_id=r.get("unit_id"),
+                year=r.get("year"),
+                period=r.get("period"),
+                province_code=r.get("province_code"),
+                params=p,
+                observed=_plain(r.get(observed)) if observed else None,
+                expected=_plain(r.get(expected)) if expected else None,
+                score=score,
+                tco2_at_stake=stake,
+                evidence=ev,
+                detail_key=str(r.get(detail_key) or "") if detail_key else "",
+                severity=sev,
+            )
+        )
+    return out
+
+
+def _fmt(v: Any) -> Any:
+    """Message-friendly value: floats to 4 significant digits, lists joined."""
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return "—"
+        return f"{v:.4g}" if abs(v) < 1e4 else f"{v:,.0f}"
+    if isinstance(v, list | tuple):
+        return ", ".join(str(_fmt(x)) for x in v)
+    return "—" if v is None else v
+
+
+def pyod_scores(x: np.ndarray, method: str = "ecod", *, random_state: int = 0) -> np.ndarray:
+    """Outlier scores of the rows of ``x`` (n × d) by a PyOD estimator, as percentile ranks in [0, 1].
+
+    ``method``: ``ecod`` (Li et al. 2022, parameter-free), ``copod``, ``hbos`` or ``iforest`` (Liu et al.
+    2008). PyOD is imported lazily (≈ 4.6 s with numba, STACK.md). Fewer than 10 rows → zeros.
+    Raises ``ValueError`` for an unknown method.
+    """
+    n = x.shape[0]
+    if n < 10:
+        return np.zeros(n)
+    if method == "ecod":
+        from pyod.models.ecod import ECOD
+
+        est = ECOD()
+    elif method == "copod":
+        from pyod.models.copod import COPOD
+
+        est = COPOD()
+    elif method == "hbos":
+        from pyod.models.hbos import HBOS
+
+        est = HBOS()
+    elif method == "iforest":
+        from pyod.models.iforest import IForest
+
+        est = IForest(n_estimators=200, random_state=random_state)
+    else:
+        raise ValueError(f"unknown PyOD method {method!r}; use ecod, copod, hbos or iforest")
+    est.fit(x)
+    s = np.asarray(est.decision_scores_, dtype=float)
+    order = s.argsort(kind="stable")
+    ranks = np.empty(n)
+    ranks[order] = np.arange(n)
+    return ranks / max(n - 1, 1)
+
+
+class FrameDetector:
+    """Base of the detectors: the PyOD estimator contract on polars frames.
+
+    Subclasses take their parameters in ``__init__`` (stored unchanged, as scikit-learn asks),
+    implement ``_fit(frame) -> pl.DataFrame`` returning one row per scored entity with a ``score_raw``
+    column (higher = more anomalous) and key columns, and ``findings()``. :meth:`fit` then sets
+    ``keys_`` (the scored frame), ``decision_scores_`` (``n`` floats), ``threshold_`` and ``labels_``
+    (``n`` ints, 1 = anomalous, i.e. ``decision_scores_ >= threshold_``).
+    """
+
+    #: decision threshold on ``score_raw`` (subclasses set it from their parameters)
+    def _threshold(self) -> float:
+        raise NotImplementedError
+
+    def _fit(self, frame: pl.DataFrame) -> pl.DataFrame:
+        raise NotImplementedError
+
+    def fit(self, frame: pl.DataFrame, y: Any = None) -> FrameDetector:  # noqa: ARG002 - sklearn signature
+        """Fit on ``frame`` (unsupervised; ``y`` is ignored, as in PyOD). Returns ``self``."""
+        scored = self._fit(frame)
+        self.keys_ = scored
+        self.decision_scores_ = scored["score_raw"].fill_null(-np.inf).to_numpy().astype(float) if scored.height else np.zeros(0)
+        self.threshold_ = float(self._threshold())
+        self.labels_ = (self.decision_scores_ >= self.threshold_).astype(int)
+        return self
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:  # noqa: ARG002 - sklearn signature
+        """Return the constructor parameters (scikit-learn convention)."""
+        return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
+
+    def flagged(self) -> pl.DataFrame:
+        """Rows of ``keys_`` with ``labels_ == 1``; raises ``RuntimeError`` before :meth:`fit`."""
+        if not hasattr(self, "keys_"):
+            raise RuntimeError(f"{type(self).__name__} is not fitted: call fit(frame) first")
+        if self.keys_.height == 0:
+            return self.keys_
+        return self.keys_.filter(pl.Series(self.labels_ == 1))

@@ -1,0 +1,372 @@
+"""Carbon-content detectors (family ``carbon_content``, codes CC-101…CC-104; DOMAIN.md §4.1).
+
+Measured carbon content (CC, tC/GJ) is the money lever of the power-sector market: every 1 % of CC
+under-reported is 1 % of combustion emissions. The detectors here learn what is plausible from
+**peers** (same coal type, same province, same season) and from **the unit's own year**, never from a
+generator's parameters:
+
+* :class:`PeerCarbonContent` (CC-101) — a unit-year's measured CC too low against peers, after
+  removing what NCV explains (a robust CC-on-NCV regression per coal type: a coal-source switch
+  moves NCV and CC together and stays on the line) and the regional/seasonal peer level. One-sided:
+  high-carbon anthracite or a conservative unit is not a suspicion. A PyOD ECOD score over the unit's
+  (CC residual, NCV, Car, Mt, residual spread) is carried as corroboration.
+* :class:`CarbonLevelShift` (CC-102) — the unit's own residual series steps down within the year
+  (most telling right after a lab change); a step that comes with an NCV step is a coal-source switch
+  and is capped at ``low``.
+* :func:`default_as_measured` (CC-103) — "measured" values sitting exactly on a default
+  (0.03085 / 0.03356 Chinese, 0.0258 / 0.0268 / 0.0276 IPCC).
+* :func:`mixed_basis` (CC-104) — measured and default months mixed in one unit-year (the guideline:
+  all measured or all default).
+
+``tco2_at_stake`` = CC gap × heat (fuel × NCV) × OF × 44/12 (DOMAIN.md §3).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from carbonqa.findings import Finding
+from detectors._common import (
+    IPCC_DEFAULT_CC,
+    FrameDetector,
+    default_cc,
+    emit,
+    modal_decimals,
+    peer_robust_z,
+    pyod_scores,
+    score_from_z,
+    tco2,
+    to_matrix,
+)
+
+__all__ = ["PeerCarbonContent", "CarbonLevelShift", "default_as_measured", "mixed_basis", "measured_coal", "run"]
+
+#: Peer groupings for month-level residuals, most specific first (DOMAIN.md §4.1: coal type, region, season).
+MONTH_PEERS = (["coal_type", "province_code", "quarter"], ["coal_type", "quarter"], ["coal_type"], [])
+#: Peer groupings for unit-level levels.
+UNIT_PEERS = (["coal_type", "province_code"], ["coal_type"], [])
+
+
+def measured_coal(um: pl.DataFrame) -> pl.DataFrame:
+    """Coal unit-months with a measured CC, positive fuel and NCV (the population CC detectors score)."""
+    return um.filter(
+        (pl.col("carbon_content_basis") == "measured")
+        & ~pl.col("is_gas")
+        & (pl.col("fuel_consumed_t") > 0)
+        & (pl.col("carbon_content_tc_per_gj") > 0)
+        & (pl.col("ncv_gj_per_t") > 0)
+    )
+
+
+def add_residuals(m: pl.DataFrame, *, min_peers: int = 30) -> pl.DataFrame:
+    """Add ``cc_fit`` (robust CC-on-NCV line per coal type) and ``r2`` (residual minus peer level).
+
+    The line is a Huber regression (scikit-learn ``HuberRegressor``, Huber 1964) of CC on NCV fitted
+    per coal type with ≥ ``min_peers`` months (else one line over all coal); ``r2`` is the residual
+    minus the median residual of the month's peers (coal type × province × quarter, falling back to
+    broader groups). Numpy boundary: one :func:`to_matrix` per coal type.
+    """
+    from sklearn.linear_model import HuberRegressor
+
+    m = m.with_columns(pl.lit(None, pl.Float64).alias("cc_fit"))
+    parts = []
+    pooled = None
+    for ct in m["coal_type"].unique().sort().to_list() + ["__all__"]:
+        sub = m if ct == "__all__" else m.filter(pl.col("coal_type") == ct)
+        _, xy = to_matrix(sub, ["unit_id"], ["ncv_gj_per_t", "carbon_content_tc_per_gj"])
+        if xy.shape[0] < min_peers:
+            continue
+        x = xy[:, :1]
+        mu, sd = float(np.median(x)), float(np.std(x)) or 1.0
+        try:
+            h = HuberRegressor(epsilon=1.35, max_iter=200).fit((x - mu) / sd, xy[:, 1] * 1e3)
+            coef = (float(h.intercept_) / 1e3, float(h.coef_[0]) / 1e3 / sd, mu)
+        except ValueError:
+            coef = (float(np.median(xy[:, 1])), 0.0, mu)
+        if ct == "__all__":
+            pooled = coef
+        else:
+            parts.append((ct, coef))
+    fits = dict(parts)
+    rows = [(ct, *fits.get(ct, pooled or (0.0, 0.0, 0.0))) for ct in m["coal_type"].unique().to_list()]
+    coef_df = pl.DataFrame(rows, schema={"coal_type": pl.String, "_a": pl.Float64, "_b": pl.Float64, "_mu": pl.Float64}, orient="row")
+    m = m.drop("cc_fit").join(coef_df, on="coal_type", how="left").with_columns(
+        (pl.col("_a") + pl.col("_b") * (pl.col("ncv_gj_per_t") - pl.col("_mu"))).alias("cc_fit")
+    ).with_columns((pl.col("carbon_content_tc_per_gj") - pl.col("cc_fit")).alias("resid")).drop("_a", "_b", "_mu")
+    m = peer_robust_z(m, "resid", MONTH_PEERS, min_peers=min_peers, floor=1e-5, out="rz")
+    return m.with_columns((pl.col("resid") - pl.col("rz_center")).alias("r2"))
+
+
+class PeerCarbonContent(FrameDetector):
+    """CC-101: a unit-year's NCV-adjusted measured CC far below its peers'.
+
+    Parameters:
+        z_flag: robust z (one-sided, low) at which a unit is flagged (3.5: Iglewicz & Hoaglin 1993
+            modified-z outlier cut-off).
+        z_sure: z giving confidence 1.0.
+        min_months: measured months a unit-year needs to be scored.
+        min_peers: units a peer group needs before falling back to a broader one.
+        floor_rel: scale floor as a share of the peer median CC (guards against a degenerate MAD).
+
+    ``fit(frame)`` takes :func:`detectors.frames.unit_months` output. ``keys_``: one row per unit-year
+    with ``u`` (median residual, tC/GJ), ``z``, ``gap`` (tC/GJ below the peer level), ``ecod_pct``,
+    ``stake_t``, ``score``; ``decision_scores_`` = −z.
+    """
+
+    def __init__(
+        self, z_flag: float = 3.5, z_sure: float = 7.0, min_months: int = 3, min_peers: int = 15, floor_rel: float = 0.004
+    ) -> None:
+        self.z_flag = z_flag
+        self.z_sure = z_sure
+        self.min_months = min_months
+        self.min_peers = min_peers
+        self.floor_rel = floor_rel
+
+    def _threshold(self) -> float:
+        return self.z_flag
+
+    def _fit(self, frame: pl.DataFrame) -> pl.DataFrame:
+        m = measured_coal(frame)
+        if m.height == 0:
+            return pl.DataFrame(schema={"unit_id": pl.String, "score_raw": pl.Float64})
+        m = add_residuals(m)
+        cc_med = float(m["carbon_content_tc_per_gj"].median())
+        keys = ["unit_id", "enterprise_id", "province_code", "year", "coal_type"]
+        u = m.group_by(keys).agg(
+            pl.col("r2").median().alias("u"),
+            pl.col("r2").std().alias("r_sd"),
+            pl.col("carbon_content_tc_per_gj").median().alias("cc_median"),
+            pl.col("ncv_gj_per_t").median().alias("ncv_median"),
+            pl.col("carbon_ar_pct").median().alias("car_median"),
+            pl.col("total_moisture_pct").median().alias("mt_median"),
+            pl.col("heat_gj").sum().alias("heat_gj"),
+            pl.col("ox").mean().alias("ox"),
+            pl.len().alias("months"),
+        ).filter(pl.col("months") >= self.min_months)
+        u = peer_robust_z(u, "u", UNIT_PEERS, min_peers=self.min_peers, floor=self.floor_rel * cc_med, out="z")
+        u = u.with_columns((pl.col("z_center") - pl.col("u")).alias("gap"))
+        # PyOD ECOD over the unit's profile, per coal type: corroboration only (two-sided by nature).
+        u = u.with_columns(pl.lit(0.0).alias("ecod_pct"))
+        feats = ["u", "ncv_median", "car_median", "mt_median", "r_sd"]
+        parts = []
+        for ct in u["coal_type"].unique().to_list():
+            sub = u.filter(pl.col("coal_type") == ct)
+            usable = [f for f in feats if sub[f].null_count() == 0]
+            k, x = to_matrix(sub, ["unit_id", "year"], usable)
+            parts.append(k.with_columns(pl.Series("_e", pyod_scores(x, "ecod"))))
+        if parts:
+            e = pl.concat(parts)
+            u = u.drop("ecod_pct").join(e, on=["unit_id", "year"], how="left").with_columns(pl.col("_e").fill_null(0.0).alias("ecod_pct")).drop("_e")
+        zlow = -u["z"].to_numpy()
+        score = score_from_z(zlow, self.z_flag, self.z_sure) + np.where(u["ecod_pct"].to_numpy() >= 0.95, 0.1, 0.0)
+        return u.with_columns(
+            pl.Series("score_raw", zlow),
+            pl.Series("score", np.clip(score, 0, 1)),
+            tco2(pl.col("heat_gj"), pl.col("gap").clip(0.0), pl.col("ox")).alias("stake_t"),
+            pl.col("z_peers").alias("peer_group"),
+        )
+
+    def findings(self) -> list[Finding]:
+        """One CC-101 finding per flagged unit-year."""
+        f = self.flagged()
+        return emit(
+            "CC-101",
+            f,
+            params=["unit_id", "year", "cc_median", "z_center", "z", "peer_group"],
+            evidence=["cc_median", "ncv_median", "u", "z", "z_center", "z_scale", "z_n", "peer_group", "gap", "heat_gj", "ecod_pct", "months"],
+            observed="cc_median",
+            expected="z_center",
+        )
+
+
+class CarbonLevelShift(FrameDetector):
+    """CC-102: a downward step in a unit's own NCV-adjusted CC within the year.
+
+    Parameters:
+        t_flag: step size in standard errors at which a unit is flagged (5: with ≤ 7 candidate splits
+            a Bonferroni-safe cut-off for a normal noise model).
+        t_sure: step giving confidence 1.0.
+        min_rel: smallest step flagged, as a share of the unit's CC (1.5 %: below the ±2 % spread of
+            honest repeat analyses of elemental carbon, GB/T 476 reproducibility).
+        min_months: measured months needed (≥ 3 on each side of a split).
+        ncv_switch_rel: an NCV step at least this large at the same split means a coal-source switch
+            (DOMAIN.md §4.1 look-alike) — capped at ``low`` unless the lab changed too.
+
+    ``keys_``: one row per unit-year with ``split_period``, ``step`` (tC/GJ, negative = down), ``t``,
+    ``lab_changed``, ``ncv_step_rel``, ``stake_t``; ``decision_scores_`` = −t.
+    """
+
+    def __init__(
+        self, t_flag: float = 5.0, t_sure: float = 10.0, min_rel: float = 0.015, min_months: int = 6, ncv_switch_rel: float = 0.03
+    ) -> None:
+        self.t_flag = t_flag
+        self.t_sure = t_sure
+        self.min_rel = min_rel
+        self.min_months = min_months
+        self.ncv_switch_rel = ncv_switch_rel
+
+    def _threshold(self) -> float:
+        return self.t_flag
+
+    def _fit(self, frame: pl.DataFrame) -> pl.DataFrame:
+        m = measured_coal(frame)
+        if m.height == 0:
+            return pl.DataFrame(schema={"unit_id": pl.String, "score_raw": pl.Float64})
+        m = add_residuals(m).sort("unit_id", "period")
+        keys = ["unit_id", "enterprise_id", "province_code", "year"]
+        m = m.with_columns(
+            pl.int_range(pl.len()).over(keys).alias("i"),
+            pl.len().over(keys).alias("n"),
+            (pl.col("r2").diff().abs().median().over(keys) * 1.4826 / np.sqrt(2)).alias("sig_u"),
+        ).filter(pl.col("n") >= self.min_months)
+        if m.height == 0:
+            return pl.DataFrame(schema={"unit_id": pl.String, "score_raw": pl.Float64})
+        sig_peer = float(m.group_by("unit_id").agg(pl.col("sig_u").first())["sig_u"].median() or 0.0)
+        cc_med = float(m["carbon_content_tc_per_gj"].median())
+        floor = max(0.5 * sig_peer, 0.001 * cc_med)
+        best = None
+        nmax = int(m["n"].max())
+        for k in range(3, nmax - 2):
+            before, after = pl.col("i") < k, pl.col("i") >= k
+            s = m.filter(pl.col("n") - k >= 3).group_by(keys).agg(
+                pl.col("r2").filter(after).median().sub(pl.col("r2").filter(before).median()).alias("step"),
+                pl.col("ncv_gj_per_t").filter(after).median().truediv(pl.col("ncv_gj_per_t").filter(before).median()).sub(1).alias("ncv_step_rel"),
+                pl.col("period").filter(pl.col("i") == k).first().alias("split_period"),
+                (pl.col("lab_agency_id").filter(pl.col("i") == k - 1).first() != pl.col("lab_agency_id").filter(pl.col("i") == k).first()).alias("lab_changed"),
+                pl.col("lab_agency_id").filter(before).mode().first().alias("lab_before"),
+                pl.col("lab_agency_id").filter(after).mode().first().alias("lab_after"),
+                pl.col("heat_gj").filter(after).sum().alias("heat_after_gj"),
+                pl.col("ox").mean().alias("ox"),
+                pl.col("carbon_content_tc_per_gj").median().alias("cc_median"),
+                pl.col("sig_u").first().alias("sig_u"),
+                pl.col("n").first().alias("months"),
+            )
+            s = s.with_columns(
+                (pl.col("step") / (pl.max_horizontal(pl.col("sig_u"), pl.lit(floor)) * 1.25 * (1.0 / k + 1.0 / (pl.col("months") - k)).sqrt())).alias("t")
+            )
+            best = s if best is None else pl.concat([best, s]).sort("t").unique(subset=keys, keep="first")
+        if best is None or best.height == 0:
+            return pl.DataFrame(schema={"unit_id": pl.String, "score_raw": pl.Float64})
+        down = -best["t"].to_numpy()
+        big = (best["step"].to_numpy() <= -self.min_rel * best["cc_median"].to_numpy())
+        raw = np.where(big, down, np.minimum(down, self.t_flag - 1e-6))
+        switch = (best["ncv_step_rel"].abs().to_numpy() >= self.ncv_switch_rel) & ~best["lab_changed"].fill_null(False).to_numpy()
+        score = score_from_z(raw, self.t_flag, self.t_sure) + np.where(best["lab_changed"].fill_null(False).to_numpy(), 0.15, 0.0)
+        return best.with_columns(
+            pl.Series("score_raw", raw),
+            pl.Series("score", np.clip(score, 0, 1)),
+            pl.Series("cap", np.where(switch, "low", "high")),
+            tco2(pl.col("heat_after_gj"), (-pl.col("step")).clip(0.0), pl.col("ox")).alias("stake_t"),
+        )
+
+    def findings(self) -> list[Finding]:
+        """One CC-102 finding per flagged unit-year."""
+        return emit(
+            "CC-102",
+            self.flagged(),
+            params=["unit_id", "split_period", "step", "lab_before", "lab_after"],
+            evidence=["split_period", "step", "t", "sig_u", "lab_changed", "lab_before", "lab_after", "ncv_step_rel", "heat_after_gj", "months"],
+            observed="step",
+            peers="the unit's own months before the split",
+        )
+
+
+def default_as_measured(um: pl.DataFrame, *, tol: float = 5e-7, alpha: float = 1e-4) -> list[Finding]:
+    """CC-103: "measured" CC equal to a default value more often than rounding explains.
+
+    Defaults: the Chinese default of either revision (0.03085 / 0.03356) and the IPCC rank defaults
+    (:data:`IPCC_DEFAULT_CC`), DOMAIN.md §3. A month *hits* when ``|CC − default| ≤ tol``. An honest
+    value lands on a default by rounding with probability ``p_d`` = the national share of measured
+    months within ±5 reporting steps of it (but not on it) / 10 — the local density at the data's own
+    precision (modal decimals). A unit-year with ``k`` hits in ``n`` months is flagged when the Poisson
+    tail P(X ≥ k | n·p_d) < ``alpha``, or when a hit month's lab report (Car/100/NCV) disagrees with
+    the CC by > 1 % (the number did not come from the lab). Score 0.55 + 0.08 per further month, +0.2
+    on a lab mismatch. Stake: (Chinese default − CC) × heat × OF × 44/12 — what the unit would report
+    unmeasured; 0 and capped ``low`` when the value *is* the Chinese default (conservative).
+    """
+    from scipy.stats import poisson
+
+    m = measured_coal(um)
+    if m.height == 0:
+        return []
+    defaults = sorted({0.03085, 0.03356, *IPCC_DEFAULT_CC.values()})
+    cc = pl.col("carbon_content_tc_per_gj")
+    step = 10.0 ** -min(modal_decimals(m["carbon_content_tc_per_gj"]), 7)
+    n_all = m.height
+    dens = {}
+    for d in defaults:
+        near = m.filter(((cc - d).abs() <= 5 * step + tol) & ((cc - d).abs() > tol)).height
+        dens[d] = max(near / 10.0, 1.0) / n_all
+    hit = pl.lit(None, pl.Float64)
+    for d in defaults:
+        hit = pl.when((cc - d).abs() <= tol).then(pl.lit(d)).otherwise(hit)
+    months = m.group_by("unit_id", "year").agg(pl.len().alias("n_measured"))
+    m = m.with_columns(
+        hit.alias("default_hit"),
+        ((pl.col("carbon_ar_pct") / 100 / pl.col("ncv_ar_gj_per_t")) / cc - 1).abs().gt(0.01).fill_null(False).alias("lab_mismatch"),
+        pl.col("year").map_elements(default_cc, return_dtype=pl.Float64).alias("cn_default"),
+    ).filter(pl.col("default_hit").is_not_null())
+    if m.height == 0:
+        return []
+    g = m.group_by(["unit_id", "enterprise_id", "province_code", "year"]).agg(
+        pl.len().alias("months"),
+        pl.col("default_hit").mode().first().alias("default_value"),
+        pl.col("lab_mismatch").any().alias("lab_mismatch"),
+        pl.col("period").sort().alias("periods"),
+        tco2(pl.col("heat_gj"), (pl.col("cn_default") - cc).clip(0.0), pl.col("ox")).sum().alias("stake_t"),
+        (pl.col("default_hit") >= pl.col("cn_default") - tol).all().alias("is_cn_default"),
+    ).join(months, on=["unit_id", "year"])
+    lam = g["n_measured"].to_numpy() * np.array([dens[d] for d in g["default_value"].to_list()])
+    pv = poisson.sf(g["months"].to_numpy().astype(np.int64) - 1, lam)
+    g = g.with_columns(pl.Series("p_value", pv), pl.Series("p_round", lam / np.maximum(g["n_measured"].to_numpy(), 1)))
+    g = g.filter((pl.col("p_value") < alpha) | pl.col("lab_mismatch")).with_columns(
+        (0.55 + 0.08 * (pl.col("months") - 1) + pl.when(pl.col("lab_mismatch")).then(0.2).otherwise(0.0)).clip(0, 1).alias("score"),
+        pl.when(pl.col("is_cn_default")).then(pl.lit("low")).otherwise(pl.lit("high")).alias("cap"),
+    )
+    return emit(
+        "CC-103",
+        g,
+        params=["unit_id", "year", "months", "default_value"],
+        evidence=["months", "n_measured", "default_value", "periods", "lab_mismatch", "p_value", "p_round"],
+        observed="default_value",
+    )
+
+
+def mixed_basis(um: pl.DataFrame) -> list[Finding]:
+    """CC-104: measured and default carbon content mixed within one coal unit-year.
+
+    The guideline requires all months measured or all default (DOMAIN.md §4.1). Stake: the measured
+    months recomputed at the Chinese default, ``Σ (default − CC) × heat × OF × 44/12``. Score 0.9
+    (a fact, not a statistic; the remaining doubt is whether the regulator allows a documented
+    mid-year start of measurement).
+    """
+    m = um.filter(~pl.col("is_gas") & pl.col("carbon_content_basis").is_in(["measured", "default"]) & (pl.col("fuel_consumed_t") > 0))
+    if m.height == 0:
+        return []
+    cc = pl.col("carbon_content_tc_per_gj")
+    m = m.with_columns(pl.col("year").map_elements(default_cc, return_dtype=pl.Float64).alias("cn_default"))
+    g = m.group_by(["unit_id", "enterprise_id", "province_code", "year"]).agg(
+        (pl.col("carbon_content_basis") == "measured").sum().alias("measured_months"),
+        (pl.col("carbon_content_basis") == "default").sum().alias("default_months"),
+        tco2(pl.col("heat_gj"), (pl.col("cn_default") - cc).clip(0.0), pl.col("ox"))
+        .filter(pl.col("carbon_content_basis") == "measured")
+        .sum()
+        .alias("stake_t"),
+    ).filter((pl.col("measured_months") > 0) & (pl.col("default_months") > 0)).with_columns(pl.lit(0.9).alias("score"))
+    return emit(
+        "CC-104",
+        g,
+        params=["unit_id", "year", "measured_months", "default_months"],
+        evidence=["measured_months", "default_months"],
+    )
+
+
+def run(um: pl.DataFrame) -> list[Finding]:
+    """All carbon-content detectors on a :func:`~detectors.frames.unit_months` frame."""
+    out: list[Finding] = []
+    out += PeerCarbonContent().fit(um).findings()
+    out += CarbonLevelShift().fit(um).findings()
+    out += default_as_measured(um)
+    out += mixed_basis(um)
+    return out

@@ -1,0 +1,393 @@
+"""Copied-value detectors (family ``copied_values``, codes CPY-101…CPY-106; DOMAIN.md §4.2).
+
+Published cases: one batch test dressed up as twelve monthly samples (MEE 2022), low-intensity months
+replaced by an adjacent month's data, one plant's series reused by another. Signals and look-alikes:
+
+* CPY-101 :func:`repeated_lab_tuples` — exact or near repeats of a unit's lab tuple (Cad, Mad, Mt,
+  NCV) across months. "Near" is relative to how much honest tuples move month to month (learned from
+  all units of the coal type), so it adapts to any data's precision and noise.
+* CPY-102 :func:`cross_plant_tuples` — the same lab tuple at two *different enterprises* (units of one
+  plant sharing one composite sample belong to one enterprise and are never compared).
+* CPY-103 :func:`adjacent_substitution` — activity data (coal, generation, supply, hours) equal to the
+  adjacent month's.
+* CPY-104 :func:`identical_runs` — consecutive identical NCV/CC months, tested against the honest
+  repeat base rate of the unit's fuel from the real EIA-923 data (:mod:`detectors.baserates`) and the
+  national rate of the run; fuels whose group repeats a fixed annual value (oil, gas) are capped
+  ``low``.
+* CPY-105 :func:`terminal_digits` — terminal-digit preference per lab and per preparer (χ², scipy).
+* CPY-106 :func:`too_smooth` — NCV and Mt moving far less month to month than any honest coal does.
+
+Stake of copied quality data: the copied months' heat × max(peer CC − CC, one peer σ of CC) × OF ×
+44/12 — the tonnes that would move if the true carbon content were one peer spread higher (the copy
+hides it); of substituted activity data: 10 % of the month's emissions (the Beijing 10 % rule as a
+materiality proxy, DOMAIN.md "Materiality").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from carbonqa.findings import Finding
+from detectors._common import MAD_TO_SIGMA, emit, modal_decimals, score_from_z, tco2
+from detectors.baserates import eia923_repeat_rates, repeat_rate_for
+
+__all__ = [
+    "repeated_lab_tuples",
+    "cross_plant_tuples",
+    "adjacent_substitution",
+    "identical_runs",
+    "terminal_digits",
+    "too_smooth",
+    "run",
+    "TUPLE",
+]
+
+#: The lab tuple compared (CONTRACT.md §3 lab_reports; DOMAIN.md §4.2).
+TUPLE = ("carbon_ad_pct", "moisture_ad_pct", "total_moisture_pct", "ncv_ar_gj_per_t")
+UKEYS = ["unit_id", "enterprise_id", "province_code", "year"]
+
+
+def _coal_lab(um: pl.DataFrame) -> pl.DataFrame:
+    return um.filter(~pl.col("is_gas") & (pl.col("fuel_consumed_t") > 0) & pl.all_horizontal([pl.col(c).is_not_null() for c in TUPLE]))
+
+
+def _cc_peer(um: pl.DataFrame) -> pl.DataFrame:
+    """Per coal type: median measured CC and its robust σ (for stakes)."""
+    m = um.filter((pl.col("carbon_content_basis") == "measured") & ~pl.col("is_gas") & (pl.col("carbon_content_tc_per_gj") > 0))
+    cc = pl.col("carbon_content_tc_per_gj")
+    return m.group_by("coal_type").agg(
+        cc.median().alias("cc_peer"), ((cc - cc.median()).abs().median() * MAD_TO_SIGMA).alias("cc_sigma")
+    )
+
+
+def _copy_stake(rows: pl.DataFrame, peer: pl.DataFrame) -> pl.Expr:
+    """Σ heat × max(cc_peer − cc, cc_sigma) × ox × 44/12 over the rows of a group (aggregation expr)."""
+    cc = pl.col("carbon_content_tc_per_gj").fill_null(pl.col("cc_peer"))
+    gap = pl.max_horizontal(pl.col("cc_peer") - cc, pl.col("cc_sigma"))
+    return tco2(pl.col("heat_gj"), gap, pl.col("ox")).sum()
+
+
+def _step_scale(lab: pl.DataFrame) -> dict[str, float]:
+    """Typical honest month-to-month move of each tuple component: median |Δ| over all units (≥ 1e-6)."""
+    d = lab.sort("unit_id", "period").select(
+        [pl.col(c).diff().over("unit_id").abs().alias(c) for c in TUPLE]
+    )
+    return {c: max(float(d[c].drop_nulls().filter(d[c].drop_nulls() > 0).median() or 0.0), 1e-6) for c in TUPLE}
+
+
+def repeated_lab_tuples(um: pl.DataFrame, *, near_frac: float = 0.05, min_months: int = 3) -> list[Finding]:
+    """CPY-101: a unit's lab tuple repeated (exactly or nearly) across months of one year.
+
+    Two months are a near pair when every component differs by at most ``near_frac`` × the typical
+    honest month-to-month move of that component (median |Δ| over all coal units; 0.05 makes an honest
+    near pair a ~1e-6 event on four components). A unit-year is flagged when ≥ ``min_months`` distinct
+    months belong to near pairs, or 2 months repeat the tuple exactly. Units sharing one plant sample
+    are not compared here (only months of one unit are). Score: 0.5 at 2 exact months, rising with the
+    number of months involved (1.0 at ≥ 8). Shapes: pairwise self-join within unit-year, ≤ 66 pairs
+    per unit-year.
+    """
+    lab = _coal_lab(um)
+    if lab.height == 0:
+        return []
+    sc = _step_scale(lab)
+    base = lab.select([*UKEYS, "period", "coal_type", "heat_gj", "ox", "carbon_content_tc_per_gj", *TUPLE])
+    pairs = base.join(base.select(["unit_id", "year", "period", *TUPLE]), on=["unit_id", "year"], suffix="_b").filter(
+        pl.col("period") < pl.col("period_b")
+    )
+    dist = pl.max_horizontal([(pl.col(c) - pl.col(f"{c}_b")).abs() / sc[c] for c in TUPLE])
+    exact = pl.all_horizontal([pl.col(c) == pl.col(f"{c}_b") for c in TUPLE])
+    pairs = pairs.with_columns(dist.alias("d"), exact.alias("exact")).filter(pl.col("d") <= near_frac)
+    if pairs.height == 0:
+        return []
+    months = pl.concat(
+        [pairs.select("unit_id", "year", "period", "exact"), pairs.select("unit_id", "year", pl.col("period_b").alias("period"), "exact")]
+    ).group_by("unit_id", "year", "period").agg(pl.col("exact").any())
+    per = months.group_by("unit_id", "year").agg(
+        pl.len().alias("months"), pl.col("exact").sum().alias("exact_months"), pl.col("period").sort().alias("periods")
+    ).filter((pl.col("months") >= min_months) | (pl.col("exact_months") >= 2))
+    if per.height == 0:
+        return []
+    involved = months.join(per.select("unit_id", "year"), on=["unit_id", "year"]).join(
+        base, on=["unit_id", "year", "period"]
+    ).join(_cc_peer(um), on="coal_type", how="left")
+    stake = involved.group_by(UKEYS).agg(_copy_stake(involved, None).alias("stake_t"))
+    g = per.join(stake, on=["unit_id", "year"]).with_columns(
+        (0.5 + 0.5 * (pl.col("months") - 2) / 6).clip(0.5, 1.0).alias("score"),
+        pl.lit(near_frac).alias("near_frac"),
+    )
+    return emit(
+        "CPY-101",
+        g,
+        params=["unit_id", "year", "months", "periods"],
+        evidence=["months", "exact_months", "periods", "near_frac"],
+        observed="months",
+        peers="the unit's own months; 'near' scaled by the median month-to-month move of all coal units",
+    )
+
+
+def cross_plant_tuples(um: pl.DataFrame) -> list[Finding]:
+    """CPY-102: the same lab tuple in lab reports of units of *different* enterprises.
+
+    Units of one enterprise legitimately share one composite sample and report (DOMAIN.md §4.2
+    look-alike): only pairs across enterprises count. The enterprise whose report is dated first is the
+    presumed source and is capped ``low``; the others are copies. Score 0.6 for one shared month, +0.1
+    per further month (cap 1).
+    """
+    lab = _coal_lab(um)
+    if lab.height == 0:
+        return []
+    key = pl.concat_str([pl.col(c).round(6).cast(pl.String) for c in TUPLE], separator="|").alias("tuple_key")
+    lab = lab.with_columns(key)
+    shared = lab.group_by("tuple_key").agg(
+        pl.col("enterprise_id").n_unique().alias("n_ent"),
+        pl.col("report_date").min().alias("first_date"),
+        pl.col("enterprise_id").sort_by("report_date").first().alias("first_ent"),
+    ).filter(pl.col("n_ent") >= 2)
+    if shared.height == 0:
+        return []
+    hit = lab.join(shared, on="tuple_key").join(_cc_peer(um), on="coal_type", how="left")
+    g = hit.group_by(UKEYS).agg(
+        pl.col("period").n_unique().alias("months"),
+        pl.col("period").unique().sort().alias("periods"),
+        (pl.col("enterprise_id") == pl.col("first_ent")).all().alias("is_source"),
+        _copy_stake(hit, None).alias("stake_t"),
+        pl.col("tuple_key").first().alias("example_tuple"),
+    )
+    others = hit.select("tuple_key", pl.col("enterprise_id").alias("other_enterprise"))
+    partners = hit.select(UKEYS + ["tuple_key"]).join(others, on="tuple_key").filter(
+        pl.col("other_enterprise") != pl.col("enterprise_id")
+    ).group_by(["unit_id", "year"]).agg(pl.col("other_enterprise").unique().sort().alias("other_enterprises"))
+    g = g.join(partners, on=["unit_id", "year"], how="left").with_columns(
+        (0.6 + 0.1 * (pl.col("months") - 1)).clip(0, 1).alias("score"),
+        pl.when(pl.col("is_source")).then(pl.lit("low")).otherwise(pl.lit("high")).alias("cap"),
+    )
+    return emit(
+        "CPY-102",
+        g,
+        params=["unit_id", "year", "months", "other_enterprises"],
+        evidence=["months", "periods", "other_enterprises", "is_source", "example_tuple"],
+        observed="months",
+        peers="all lab reports nationally, other enterprises only",
+    )
+
+
+ACTIVITY = ("fuel_consumed_t", "gross_generation_mwh", "power_supply_mwh", "operating_hours")
+
+
+def adjacent_substitution(um: pl.DataFrame, *, min_equal: int = 2) -> list[Finding]:
+    """CPY-103: a month whose activity data equal the previous or next month's.
+
+    A month counts when at least ``min_equal`` of the non-zero activity columns (:data:`ACTIVITY`)
+    equal the adjacent month's exactly. Honest continuous quantities metered to the tonne or MWh do
+    not repeat; outage months (zeros) are ignored. Score 0.6 + 0.1 per further equal column; stake 10 %
+    of the month's reported emissions (materiality proxy).
+    """
+    df = um.sort("unit_id", "period").with_columns(pl.col("period").str.replace("-", "").cast(pl.Int32, strict=False).alias("_p"))
+    eq_prev = [((pl.col(c) == pl.col(c).shift(1).over("unit_id")) & (pl.col(c) > 0)).fill_null(False).cast(pl.Int32) for c in ACTIVITY if c in df.columns]
+    eq_next = [((pl.col(c) == pl.col(c).shift(-1).over("unit_id")) & (pl.col(c) > 0)).fill_null(False).cast(pl.Int32) for c in ACTIVITY if c in df.columns]
+    df = df.with_columns(pl.sum_horizontal(eq_prev).alias("eq_prev"), pl.sum_horizontal(eq_next).alias("eq_next"))
+    hit = df.filter(pl.max_horizontal("eq_prev", "eq_next") >= min_equal).with_columns(
+        pl.max_horizontal("eq_prev", "eq_next").alias("equal_columns"),
+        pl.when(pl.col("eq_prev") >= pl.col("eq_next")).then(pl.lit("previous")).otherwise(pl.lit("next")).alias("neighbour"),
+    )
+    if hit.height == 0:
+        return []
+    g = hit.group_by(UKEYS).agg(
+        pl.col("period").sort().alias("periods"),
+        pl.len().alias("months"),
+        pl.col("equal_columns").max(),
+        (pl.col("emissions_tco2").fill_null(0.0) * 0.1).sum().alias("stake_t"),
+    ).with_columns((0.6 + 0.1 * (pl.col("equal_columns") - min_equal) + 0.05 * (pl.col("months") - 2)).clip(0, 1).alias("score"))
+    return emit(
+        "CPY-103",
+        g,
+        params=["unit_id", "year", "periods", "equal_columns"],
+        evidence=["periods", "months", "equal_columns"],
+        observed="months",
+        peers="the unit's adjacent months",
+    )
+
+
+def _binom_sf(k: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """P(X ≥ k) for X ~ Binomial(n, p), elementwise (scipy)."""
+    from scipy.stats import binom
+
+    return binom.sf(np.asarray(k, dtype=np.int64) - 1, np.asarray(n, dtype=np.int64), p)
+
+
+def identical_runs(um: pl.DataFrame, *, alpha: float = 1e-4) -> list[Finding]:
+    """CPY-104: consecutive identical NCV (or measured CC) months beyond the fuel's honest repeat rate.
+
+    For each unit-year: ``k`` exact consecutive-month repeats among ``n`` consecutive pairs with fuel
+    burnt; ``p`` = max(shrunk EIA-923 repeat rate of the unit's fuel, national repeat rate of its
+    class/coal type in these data) — :mod:`detectors.baserates`. Flag when P(X ≥ k | n, p) < ``alpha``
+    (1e-4 ≈ 0.3 false alarms over 3,000 units). Score: 0.5 at ``alpha``, 1.0 at 1e-10. Units of a fuel
+    group that honestly reports fixed annual values (EIA-923 group rate ≥ 0.15: oil, gas) are capped
+    ``low``. Measured CC is tested the same way; default-basis CC is constant by design and skipped.
+    """
+    rates = eia923_repeat_rates()
+    group_rate = dict(zip(rates["fuel_type"].to_list(), rates["group_rate"].to_list(), strict=True))
+    df = um.filter(pl.col("fuel_consumed_t") > 0).sort("unit_id", "period").with_columns(
+        (pl.col("year") * 12 + pl.col("month")).alias("_mi")
+    )
+    consec = (pl.col("_mi") - pl.col("_mi").shift(1).over("unit_id")) == 1
+    ncv_rep = consec & (pl.col("ncv_gj_per_t") == pl.col("ncv_gj_per_t").shift(1).over("unit_id"))
+    meas = (pl.col("carbon_content_basis") == "measured") & (pl.col("carbon_content_basis").shift(1).over("unit_id") == "measured")
+    cc_rep = consec & meas & (pl.col("carbon_content_tc_per_gj") == pl.col("carbon_content_tc_per_gj").shift(1).over("unit_id"))
+    df = df.with_columns(consec.fill_null(False).alias("pair"), ncv_rep.fill_null(False).alias("ncv_rep"), cc_rep.fill_null(False).alias("cc_rep"))
+    g = df.group_by([*UKEYS, "unit_class", "coal_type", "is_gas"]).agg(
+        pl.col("pair").sum().alias("pairs"),
+        pl.max_horizontal(pl.col("ncv_rep").sum(), pl.col("cc_rep").sum()).alias("repeats"),
+        pl.col("ncv_gj_per_t").n_unique().alias("distinct_ncv"),
+        pl.len().alias("months"),
+        pl.col("heat_gj").sum().alias("heat_gj"),
+        pl.col("ox").mean().alias("ox"),
+        pl.col("carbon_content_tc_per_gj").median().alias("carbon_content_tc_per_gj"),
+    ).filter(pl.col("pairs") > 0)
+    if g.height == 0:
+        return []
+    nat = g.group_by("unit_class", "coal_type").agg((pl.col("repeats").sum() / pl.col("pairs").sum()).alias("p_national"))
+    g = g.join(nat, on=["unit_class", "coal_type"], how="left")
+    p_eia = np.array([repeat_rate_for(uc, ct, rates) for uc, ct in zip(g["unit_class"].to_list(), g["coal_type"].to_list(), strict=True)])
+    p = np.clip(np.maximum(p_eia, g["p_national"].fill_null(0.0).to_numpy()), 1e-6, 0.999)
+    pval = _binom_sf(g["repeats"].to_numpy(), g["pairs"].to_numpy(), p)
+    lg = -np.log10(np.maximum(pval, 1e-300))
+    fixed_group = np.where(g["is_gas"].to_numpy(), group_rate.get("gas*", 0.0), group_rate.get("coal*", 0.0)) >= 0.15
+    g = g.with_columns(
+        pl.Series("p_base", p),
+        pl.Series("p_value", pval),
+        pl.Series("score", score_from_z(lg, -np.log10(alpha), 10.0)),
+        pl.Series("cap", np.where(fixed_group, "low", "high")),
+    ).filter(pl.col("p_value") < alpha).join(_cc_peer(um), on="coal_type", how="left")
+    g = g.with_columns(
+        tco2(pl.col("heat_gj") * pl.col("repeats") / pl.col("months"), pl.max_horizontal(pl.col("cc_peer") - pl.col("carbon_content_tc_per_gj"), pl.col("cc_sigma")).fill_null(0.0), pl.col("ox")).alias("stake_t")
+    )
+    return emit(
+        "CPY-104",
+        g,
+        params=["unit_id", "year", "repeats", "pairs", "p_base"],
+        evidence=["repeats", "pairs", "distinct_ncv", "p_base", "p_value", "p_national"],
+        observed="repeats",
+        peers="EIA-923 real repeat base rate of the fuel and the national rate of the unit class/coal type",
+    )
+
+
+def terminal_digits(um: pl.DataFrame, annual: pl.DataFrame | None = None, *, alpha: float = 1e-6, min_n: int = 100) -> list[Finding]:
+    """CPY-105: terminal-digit preference per lab (lab tuple) and per preparer (activity data).
+
+    Terminal digit = last digit at the column's modal precision. Each lab's (preparer's) digits are
+    tested against uniform by Pearson χ² (9 df, ``scipy.stats.chisquare``); a group with ≥ ``min_n``
+    digits and p < ``alpha`` is suspect (Nigrini, *Benford's Law*, 2012, ch. on last-digit tests).
+    Findings go to the enterprises of a suspect group whose own digits also deviate (χ² p < 0.01),
+    capped ``medium`` (digit preference is circumstantial). Stake: 5 % of the enterprise's reported
+    emissions in the year (EU MRR verification materiality, DOMAIN.md "Materiality").
+    """
+    from scipy.stats import chisquare
+
+    specs: list[tuple[str, pl.DataFrame, list[str]]] = []
+    lab = um.filter(pl.col("lab_agency_id").is_not_null())
+    if lab.height:
+        specs.append(("lab_agency_id", lab.unique(subset=["lab_report_id"]), list(TUPLE)))
+    if annual is not None and annual.height and "preparer_agency_id" in annual.columns:
+        prep = um.join(annual.select("enterprise_id", "preparer_agency_id").unique("enterprise_id"), on="enterprise_id", how="inner")
+        prep = prep.filter(pl.col("preparer_agency_id").is_not_null())
+        specs.append(("preparer_agency_id", prep, ["fuel_consumed_t", "gross_generation_mwh", "power_supply_mwh"]))
+    emis = um.group_by("enterprise_id").agg(pl.col("emissions_tco2").sum().alias("emis"))
+    rows: list[dict] = []
+    for who, df, cols in specs:
+        dig = []
+        for c in cols:
+            d = modal_decimals(df[c])
+            dig.append(df.select(who, "enterprise_id", "province_code", "year", (pl.col(c) * 10**d).round(0).cast(pl.Int64, strict=False).mod(10).alias("digit")))
+        dg = pl.concat(dig).drop_nulls("digit")
+        for grp_key, by in ((who, [who]), ("enterprise", [who, "enterprise_id", "province_code", "year"])):
+            counts = dg.group_by([*by, "digit"]).len().pivot(on="digit", index=by, values="len").fill_null(0)
+            dcols = [c for c in counts.columns if c not in by]
+            mat = counts.select(dcols).to_numpy().astype(float)
+            full = np.zeros((mat.shape[0], 10))
+            for j, c in enumerate(dcols):
+                full[:, int(c)] = mat[:, j]
+            n = full.sum(axis=1)
+            with np.errstate(all="ignore"):
+                pv = np.array([chisquare(r).pvalue if r.sum() > 0 else 1.0 for r in full])
+            counts = counts.select(by).with_columns(pl.Series("n", n), pl.Series("p", pv), pl.Series("top_digit", full.argmax(axis=1)))
+            if grp_key == who:
+                bad = counts.filter((pl.col("n") >= min_n) & (pl.col("p") < alpha))
+            else:
+                ent = counts.join(bad.select(who, pl.col("p").alias("p_group"), pl.col("n").alias("n_group")), on=who).filter(pl.col("p") < 0.01)
+                ent = ent.join(emis, on="enterprise_id", how="left")
+                for r in ent.iter_rows(named=True):
+                    lg = -np.log10(max(r["p_group"], 1e-300))
+                    rows.append(
+                        {
+                            **r,
+                            "agency_id": r[who],
+                            "role": who.split("_")[0],
+                            "score": float(score_from_z(lg, -np.log10(alpha), 20.0)),
+                            "stake_t": 0.05 * (r["emis"] or 0.0),
+                            "cap": "medium",
+                        }
+                    )
+    return emit(
+        "CPY-105",
+        rows,
+        params=["agency_id", "role", "top_digit", "p_group"],
+        evidence=["agency_id", "role", "n", "p", "n_group", "p_group", "top_digit"],
+        detail_key="agency_id",
+        peers="uniform terminal digits (χ² 9 df)",
+    )
+
+
+def too_smooth(um: pl.DataFrame, *, ratio_flag: float = 0.15, min_months: int = 6) -> list[Finding]:
+    """CPY-106: a unit whose NCV *and* Mt move far less month to month than honest coal of its type.
+
+    Statistic per unit-year and component: median |Δ| between consecutive months over the median of
+    that over all units of the coal type. Flag when both NCV and Mt ratios are below ``ratio_flag`` but
+    not zero (all-zero moves are exact repeats: CPY-101/104). Score 0.5 at ``ratio_flag``, 1.0 at 0;
+    capped ``medium``.
+    """
+    lab = _coal_lab(um).sort("unit_id", "period")
+    if lab.height == 0:
+        return []
+    lab = lab.with_columns(
+        [pl.col(c).diff().over("unit_id").abs().alias(f"d_{c}") for c in ("ncv_ar_gj_per_t", "total_moisture_pct")]
+    )
+    g = lab.group_by([*UKEYS, "coal_type"]).agg(
+        pl.col("d_ncv_ar_gj_per_t").median().alias("d_ncv"),
+        pl.col("d_total_moisture_pct").median().alias("d_mt"),
+        pl.len().alias("months"),
+        pl.col("heat_gj").sum(),
+        pl.col("ox").mean(),
+        pl.col("carbon_content_tc_per_gj").median(),
+    ).filter(pl.col("months") >= min_months)
+    ref = g.group_by("coal_type").agg(pl.col("d_ncv").median().alias("ref_ncv"), pl.col("d_mt").median().alias("ref_mt"))
+    g = g.join(ref, on="coal_type").with_columns(
+        (pl.col("d_ncv") / pl.col("ref_ncv")).alias("ratio_ncv"), (pl.col("d_mt") / pl.col("ref_mt")).alias("ratio_mt")
+    )
+    worst = pl.max_horizontal("ratio_ncv", "ratio_mt")
+    g = g.filter((worst < ratio_flag) & (pl.min_horizontal("d_ncv", "d_mt") > 0)).join(_cc_peer(um), on="coal_type", how="left")
+    g = g.with_columns(
+        (1.0 - 0.5 * worst / ratio_flag).clip(0, 1).alias("score"),
+        pl.lit("medium").alias("cap"),
+        tco2(pl.col("heat_gj"), pl.max_horizontal(pl.col("cc_peer") - pl.col("carbon_content_tc_per_gj"), pl.col("cc_sigma")).fill_null(0.0), pl.col("ox")).alias("stake_t"),
+    )
+    return emit(
+        "CPY-106",
+        g,
+        params=["unit_id", "year", "ratio_ncv", "ratio_mt"],
+        evidence=["d_ncv", "d_mt", "ref_ncv", "ref_mt", "ratio_ncv", "ratio_mt", "months"],
+        peers="all units of the same coal type",
+    )
+
+
+def run(um: pl.DataFrame, annual: pl.DataFrame | None = None) -> list[Finding]:
+    """All copied-value detectors on a :func:`~detectors.frames.unit_months` frame."""
+    return [
+        *repeated_lab_tuples(um),
+        *cross_plant_tuples(um),
+        *adjacent_substitution(um),
+        *identical_runs(um),
+        *terminal_digits(um, annual),
+        *too_smooth(um),
+    ]

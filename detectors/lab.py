@@ -1,0 +1,264 @@
+"""Lab-report forensics (family ``lab_forensics``, codes LAB-101…LAB-104; DOMAIN.md §4.3).
+
+Editable report templates leave statistical traces the rules cannot see row by row:
+
+* LAB-101 :func:`clustered_reports` — a unit-year's monthly reports issued within days of each other
+  (honest monthly composites are reported month after month).
+* LAB-102 :func:`serial_disorder` — a lab's running serial numbers that do not follow its report dates.
+* LAB-103 :func:`lab_throughput` — a lab issuing more reports per day than its peers plausibly can.
+* LAB-104 :class:`MoistureInflation` — total moisture too high for the coal type, season and the
+  unit's own history, *given its NCV* (wet coal honestly has a lower NCV; fabricated Mt does not
+  touch NCV — and lowers Car, hence CC).
+
+Stake of a fabricated report: the unit loses its measured basis, so the months concerned are
+recomputed at the Chinese default CC: ``Σ heat × (default − CC) × OF × 44/12`` (DOMAIN.md §3, §4.1).
+Stake of inflated moisture: the Car recomputed at the unit's usual Mt, ``Car' = Cad (100 − Mt₀) /
+(100 − Mad)`` (CONTRACT.md §3), ``ΔCC = (Car' − Car) / 100 / NCV``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from carbonqa.findings import Finding
+from detectors._common import FrameDetector, default_cc, emit, peer_robust_z, score_from_z, tco2
+
+__all__ = ["clustered_reports", "serial_disorder", "lab_throughput", "MoistureInflation", "run"]
+
+UKEYS = ["unit_id", "enterprise_id", "province_code", "year"]
+
+
+def _reports(um: pl.DataFrame) -> pl.DataFrame:
+    """Unit-months with a lab report and a report date, with the basis-loss stake per month."""
+    return um.filter(pl.col("lab_report_id").is_not_null() & pl.col("report_date").is_not_null()).with_columns(
+        tco2(
+            pl.col("heat_gj").fill_null(0.0),
+            (pl.col("year").map_elements(default_cc, return_dtype=pl.Float64) - pl.col("carbon_content_tc_per_gj")).clip(0.0).fill_null(0.0),
+            pl.col("ox"),
+        ).alias("basis_stake_t")
+    )
+
+
+def clustered_reports(um: pl.DataFrame, *, window_days: int = 10, min_cluster: int = 4) -> list[Finding]:
+    """LAB-101: ≥ ``min_cluster`` reports of distinct sample months issued within ``window_days``.
+
+    Honest monthly composites are tested after each month ends, so at most about two sample months'
+    reports fall in any 10-day window. Statistic: the largest number of distinct sample periods whose
+    report dates fall in one window starting at one of them (a self-join per unit-year, ≤ 144 pairs).
+    Score 0.5 at ``min_cluster`` months, 1.0 at 10. Reports shared by the units of one plant count
+    once per unit.
+    """
+    r = _reports(um).select([*UKEYS, "period", "report_date", "lab_agency_id", "basis_stake_t"])
+    if r.height == 0:
+        return []
+    pairs = r.join(r.select("unit_id", "year", pl.col("period").alias("p2"), pl.col("report_date").alias("d2")), on=["unit_id", "year"])
+    pairs = pairs.filter((pl.col("d2") >= pl.col("report_date")) & ((pl.col("d2") - pl.col("report_date")).dt.total_days() <= window_days))
+    win = pairs.group_by([*UKEYS, "period", "report_date"]).agg(pl.col("p2").n_unique().alias("cluster"), pl.col("p2").sort().alias("cluster_periods"))
+    best = win.sort("cluster", descending=True).unique(subset=["unit_id", "year"], keep="first").filter(pl.col("cluster") >= min_cluster)
+    if best.height == 0:
+        return []
+    stake = r.join(best.select("unit_id", "year", "cluster_periods").explode("cluster_periods"), left_on=["unit_id", "year", "period"], right_on=["unit_id", "year", "cluster_periods"]).group_by("unit_id", "year").agg(pl.col("basis_stake_t").sum().alias("stake_t"))
+    best = best.join(stake, on=["unit_id", "year"], how="left").with_columns(
+        (0.5 + 0.5 * (pl.col("cluster") - min_cluster) / max(10 - min_cluster, 1)).clip(0, 1).alias("score"),
+        pl.col("report_date").alias("first_report_date"),
+        pl.lit(window_days).alias("window_days"),
+    )
+    return emit(
+        "LAB-101",
+        best,
+        params=["unit_id", "year", "cluster", "window_days", "first_report_date"],
+        evidence=["cluster", "cluster_periods", "first_report_date", "window_days"],
+        observed="cluster",
+        peers="the unit's own monthly reports",
+    )
+
+
+def serial_disorder(um: pl.DataFrame, *, tol_days: int = 3, min_share: float = 0.2, min_reports: int = 20) -> list[Finding]:
+    """LAB-102: reports whose serial number is out of step with their date within their lab.
+
+    Serial = the trailing digits of ``report_no``. Per lab (≥ ``min_reports`` reports), a report is
+    out of order when more than ``min_share`` of the lab's reports dated more than ``tol_days`` earlier
+    carry a higher serial, or of those dated later a lower one (a back- or forward-dated report; the
+    ``tol_days`` slack lets same-week reports interleave). Computed with ranks: for report *i*, the
+    share of earlier-dated reports with a higher serial = 1 − (serial-rank among earlier ones)/count.
+    Findings per unit-year with the disordered reports; score 0.5 + share/2; stake = basis loss.
+    """
+    r = _reports(um).filter(pl.col("report_no").is_not_null()).unique(subset=["lab_report_id", "unit_id"])
+    if r.height == 0:
+        return []
+    r = r.with_columns(pl.col("report_no").str.extract(r"(\d+)\D*$", 1).cast(pl.Int64, strict=False).alias("serial")).filter(pl.col("serial").is_not_null())
+    rep = r.unique(subset=["lab_report_id"]).select("lab_agency_id", "lab_report_id", "serial", "report_date")
+    rep = rep.filter(pl.len().over("lab_agency_id") >= min_reports)
+    if rep.height == 0:
+        return []
+    # pairwise per lab is O(n²); labs hold at most a few thousand reports a year, so this is fine.
+    p = rep.join(rep.select("lab_agency_id", pl.col("serial").alias("s2"), pl.col("report_date").alias("d2")), on="lab_agency_id")
+    dd = (pl.col("d2") - pl.col("report_date")).dt.total_days()
+    share = p.group_by("lab_report_id").agg(
+        ((dd < -tol_days) & (pl.col("s2") > pl.col("serial"))).sum().alias("earlier_higher"),
+        (dd < -tol_days).sum().alias("earlier"),
+        ((dd > tol_days) & (pl.col("s2") < pl.col("serial"))).sum().alias("later_lower"),
+        (dd > tol_days).sum().alias("later"),
+    ).with_columns(
+        pl.max_horizontal(
+            pl.col("earlier_higher") / pl.max_horizontal(pl.col("earlier"), pl.lit(1)),
+            pl.col("later_lower") / pl.max_horizontal(pl.col("later"), pl.lit(1)),
+        ).alias("disorder")
+    )
+    bad = r.join(share, on="lab_report_id").filter(pl.col("disorder") > min_share)
+    if bad.height == 0:
+        return []
+    g = bad.group_by(UKEYS).agg(
+        pl.col("lab_report_id").unique().sort().alias("reports"),
+        pl.col("lab_agency_id").first(),
+        pl.col("disorder").max(),
+        pl.col("basis_stake_t").sum().alias("stake_t"),
+        pl.col("period").sort().alias("periods"),
+    ).with_columns((0.5 + 0.5 * pl.col("disorder")).clip(0, 1).alias("score"))
+    return emit(
+        "LAB-102",
+        g,
+        params=["unit_id", "year", "lab_agency_id", "reports"],
+        evidence=["reports", "periods", "lab_agency_id", "disorder"],
+        observed="disorder",
+        peers="all reports of the same lab",
+    )
+
+
+def lab_throughput(um: pl.DataFrame, *, z_flag: float = 4.0, z_sure: float = 8.0) -> list[Finding]:
+    """LAB-103: a lab's busiest day far beyond its peers' (robust z of log reports/day).
+
+    Per lab: distinct reports issued on each report date; the lab's 99th-percentile day. Robust z of
+    its log against all labs (floor 0.25 on the log scale ≈ ±28 %). A lab at z ≥ ``z_flag`` is
+    implausible; findings go to the unit-years with reports issued on its implausible days (days
+    above the peer 99th percentile), capped ``medium``; stake = basis loss of those months.
+    """
+    r = _reports(um)
+    if r.height == 0:
+        return []
+    day = r.unique(subset=["lab_report_id"]).group_by("lab_agency_id", "report_date").agg(pl.len().alias("per_day"))
+    lab = day.group_by("lab_agency_id").agg(pl.col("per_day").quantile(0.99, "higher").alias("p99"), pl.col("per_day").sum().alias("reports"))
+    lab = lab.with_columns(pl.col("p99").cast(pl.Float64).log().alias("lp"))
+    if lab.height < 5:
+        return []
+    lab = peer_robust_z(lab, "lp", [[]], min_peers=1, floor=0.25, out="z")
+    peer_day = float(day["per_day"].quantile(0.99, "higher"))
+    bad = lab.filter(pl.col("z") >= z_flag)
+    if bad.height == 0:
+        return []
+    spike = day.join(bad.select("lab_agency_id", "z", "p99"), on="lab_agency_id").filter(pl.col("per_day") > peer_day)
+    hit = r.join(spike, on=["lab_agency_id", "report_date"])
+    g = hit.group_by(UKEYS).agg(
+        pl.col("lab_agency_id").first(),
+        pl.col("per_day").max(),
+        pl.col("z").first(),
+        pl.col("period").sort().alias("periods"),
+        pl.col("basis_stake_t").sum().alias("stake_t"),
+    ).with_columns(
+        pl.lit(peer_day).alias("peer_p99_per_day"),
+        pl.lit("medium").alias("cap"),
+    )
+    g = g.with_columns(pl.Series("score", score_from_z(g["z"].to_numpy(), z_flag, z_sure)))
+    return emit(
+        "LAB-103",
+        g,
+        params=["lab_agency_id", "per_day", "peer_p99_per_day"],
+        evidence=["lab_agency_id", "per_day", "z", "peer_p99_per_day", "periods"],
+        detail_key="lab_agency_id",
+        peers="all labs nationally",
+    )
+
+
+class MoistureInflation(FrameDetector):
+    """LAB-104: total moisture too high for the coal, season and the unit's history, given its NCV.
+
+    Model: Mt regressed on NCV per coal type (Huber; honest wet coal has a lower NCV), residual
+    standardised twice — against the month's peers (coal type × province × quarter, DOMAIN.md §3: Mt
+    varies with season and source) and against the unit's own months. A month is suspect when both
+    z ≥ ``z_flag`` (peer) / ``z_own`` (own); a whole-year inflation shows as a unit median far above
+    peers (``z_flag`` + 1 on the unit median). Score from the peer z. ``decision_scores_`` = max z per
+    unit-year.
+    """
+
+    def __init__(self, z_flag: float = 3.5, z_own: float = 3.5, z_sure: float = 7.0, min_peers: int = 30) -> None:
+        self.z_flag = z_flag
+        self.z_own = z_own
+        self.z_sure = z_sure
+        self.min_peers = min_peers
+
+    def _threshold(self) -> float:
+        return self.z_flag
+
+    def _fit(self, frame: pl.DataFrame) -> pl.DataFrame:
+        from sklearn.linear_model import HuberRegressor
+
+        from detectors._common import to_matrix
+
+        m = frame.filter(
+            ~pl.col("is_gas") & (pl.col("fuel_consumed_t") > 0) & pl.col("total_moisture_pct").is_not_null() & pl.col("ncv_ar_gj_per_t").is_not_null()
+        )
+        if m.height < self.min_peers:
+            return pl.DataFrame(schema={"unit_id": pl.String, "score_raw": pl.Float64})
+        parts = []
+        for ct in m["coal_type"].unique().to_list():
+            sub = m.filter(pl.col("coal_type") == ct)
+            k, xy = to_matrix(sub, ["unit_id", "period"], ["ncv_ar_gj_per_t", "total_moisture_pct"])
+            if xy.shape[0] >= self.min_peers:
+                mu = float(np.median(xy[:, 0]))
+                try:
+                    h = HuberRegressor(max_iter=200).fit(xy[:, :1] - mu, xy[:, 1])
+                    fit = h.predict(xy[:, :1] - mu)
+                except ValueError:
+                    fit = np.full(xy.shape[0], np.median(xy[:, 1]))
+            else:
+                fit = np.full(xy.shape[0], np.median(xy[:, 1]) if xy.shape[0] else 0.0)
+            parts.append(k.with_columns(pl.Series("mt_fit", fit)))
+        m = m.join(pl.concat(parts), on=["unit_id", "period"], how="left").with_columns(
+            (pl.col("total_moisture_pct") - pl.col("mt_fit")).alias("mt_resid")
+        )
+        m = peer_robust_z(m, "mt_resid", (["coal_type", "province_code", "quarter"], ["coal_type", "quarter"], ["coal_type"], []), min_peers=self.min_peers, floor=0.3, out="zp")
+        own_med = pl.col("mt_resid").median().over("unit_id", "year")
+        own_sd = pl.max_horizontal((pl.col("mt_resid") - own_med).abs().median().over("unit_id", "year") * 1.4826, pl.col("zp_scale") * 0.5)
+        m = m.with_columns(((pl.col("mt_resid") - own_med) / own_sd).alias("zo"))
+        m = m.with_columns(
+            (pl.col("carbon_ad_pct") * (100 - (pl.col("total_moisture_pct") - pl.col("mt_resid") + pl.col("zp_center"))) / (100 - pl.col("moisture_ad_pct"))).alias("car_expected"),
+        ).with_columns(
+            ((pl.col("car_expected") - pl.col("carbon_ar_pct").fill_null(pl.col("carbon_ad_pct") * (100 - pl.col("total_moisture_pct")) / (100 - pl.col("moisture_ad_pct")))) / 100 / pl.col("ncv_ar_gj_per_t")).alias("dcc")
+        )
+        month_hit = (pl.col("zp") >= self.z_flag) & (pl.col("zo") >= self.z_own)
+        u = m.group_by([*UKEYS, "coal_type"]).agg(
+            pl.col("zp").filter(month_hit).max().alias("z_month"),
+            pl.col("zp").median().alias("z_unit"),
+            pl.col("period").filter(month_hit).sort().alias("periods"),
+            pl.col("total_moisture_pct").median().alias("mt_median"),
+            pl.col("zp_center").median().alias("peer_resid_center"),
+            pl.col("zp_peers").first().alias("peer_group"),
+            tco2(pl.col("heat_gj"), pl.col("dcc").clip(0.0), pl.col("ox")).filter(month_hit).sum().alias("stake_month"),
+            tco2(pl.col("heat_gj"), pl.col("dcc").clip(0.0), pl.col("ox")).sum().alias("stake_year"),
+            pl.len().alias("months"),
+        )
+        year_hit = pl.col("z_unit") >= self.z_flag + 1
+        return u.with_columns(
+            pl.max_horizontal(pl.col("z_month").fill_null(-np.inf), pl.when(year_hit).then(pl.col("z_unit")).otherwise(-np.inf)).alias("score_raw"),
+            pl.when(year_hit).then(pl.col("stake_year")).otherwise(pl.col("stake_month")).alias("stake_t"),
+        )
+
+    def findings(self) -> list[Finding]:
+        """One LAB-104 finding per flagged unit-year."""
+        f = self.flagged()
+        if f.height == 0:
+            return []
+        f = f.with_columns(pl.Series("score", score_from_z(f["score_raw"].to_numpy(), self.z_flag, self.z_sure)))
+        return emit(
+            "LAB-104",
+            f,
+            params=["unit_id", "year", "mt_median", "score_raw", "peer_group"],
+            evidence=["periods", "mt_median", "z_month", "z_unit", "peer_resid_center", "peer_group", "months"],
+            observed="mt_median",
+        )
+
+
+def run(um: pl.DataFrame) -> list[Finding]:
+    """All lab-forensics detectors on a :func:`~detectors.frames.unit_months` frame."""
+    return [*clustered_reports(um), *serial_disorder(um), *lab_throughput(um), *MoistureInflation().fit(um).findings()]

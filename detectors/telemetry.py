@@ -1,0 +1,222 @@
+"""Telemetry reconciliation (family ``telemetry``, codes TEL-101…TEL-104; DOMAIN.md §4.5).
+
+Reported monthly quantities against monthly aggregates of plant telemetry
+(:func:`carbonqa.lake.monthly_telemetry`). Honest sources disagree by a few percent and coverage has
+gaps (real EIA-923 fuel vs EPA CEMS heat input run 0.98–1.17× at one plant, and 0.18× where not all
+units carry CEMS, ``shared/data/real/README.md``), so nothing here uses a fixed tolerance: the band of
+each unit is **learned from its own months** (median log ratio, MAD) with a floor from its peers.
+
+* :class:`TelemetryReconciliation` — per unit and quantity (generation, coal, hours, CEMS CO₂):
+  TEL-101 a month whose ratio leaves the unit's own band (generation/coal/hours); TEL-102 a unit whose
+  whole-year ratio sits far from its peers' (same unit class); TEL-104 the same two tests for CEMS CO₂
+  against the reported (accounting) emissions.
+* :func:`output_without_load` — TEL-103: output reported for a month the (fully covering) telemetry
+  shows without load.
+
+Only months whose telemetry covers ≥ 90 % of the month's hours are compared (partial coverage is an
+honest gap, not a suspicion). Stake is direction-aware: only a deviation in the direction that pays
+(coal or CO₂ reported *below* telemetry; generation or hours reported *above*) carries tonnes; the
+other direction is still reported but capped ``low``.
+"""
+
+from __future__ import annotations
+
+import calendar
+
+import numpy as np
+import polars as pl
+
+from carbonqa.findings import Finding
+from detectors._common import FrameDetector, emit, peer_robust_z
+
+__all__ = ["QUANTITIES", "TelemetryReconciliation", "output_without_load", "reconcile_frame", "run"]
+
+#: (name, reported column, telemetry column, paying direction of log(report/telemetry): -1 = under-report pays)
+QUANTITIES: tuple[tuple[str, str, str, int], ...] = (
+    ("generation", "gross_generation_mwh", "generation_mwh", +1),
+    ("coal", "fuel_consumed_t", "coal_feed_t", -1),
+    ("hours", "operating_hours", "hours_with_load", +1),
+    ("co2", "emissions_tco2", "cems_co2_t", -1),
+)
+MIN_COVERAGE = 0.9
+
+
+def _month_hours(period: str) -> int:
+    y, m = int(period[:4]), int(period[5:7])
+    return calendar.monthrange(y, m)[1] * 24
+
+
+def reconcile_frame(um: pl.DataFrame, tel: pl.DataFrame) -> pl.DataFrame:
+    """Long frame of report/telemetry log ratios: one row per unit × period × quantity.
+
+    Columns: keys, ``quantity``, ``reported``, ``telemetry``, ``lr`` = ln(reported / telemetry),
+    ``direction``, ``coverage`` (hours covered / hours in month; 1.0 when the lake gives no hours),
+    ``t_per_unit`` (tCO₂ per unit of the quantity: emissions / quantity — to turn a deviation into
+    tonnes), ``unit_class``.
+    """
+    t = tel.select([c for c in ("unit_id", "period", "generation_mwh", "coal_feed_t", "cems_co2_t", "hours_with_load", "hours_covered") if c in tel.columns])
+    df = um.join(t, on=["unit_id", "period"], how="inner")
+    mh = pl.col("period").map_elements(_month_hours, return_dtype=pl.Int64)
+    cov = (pl.col("hours_covered") / mh).fill_null(1.0) if "hours_covered" in df.columns else pl.lit(1.0)
+    df = df.with_columns(cov.alias("coverage"))
+    parts = []
+    for name, rep, tcol, direction in QUANTITIES:
+        if rep not in df.columns or tcol not in df.columns:
+            continue
+        parts.append(
+            df.select(
+                "unit_id", "enterprise_id", "province_code", "year", "period", "unit_class", "coverage",
+                pl.lit(name).alias("quantity"),
+                pl.col(rep).cast(pl.Float64).alias("reported"),
+                pl.col(tcol).cast(pl.Float64).alias("telemetry"),
+                pl.lit(direction).alias("direction"),
+                (pl.col("emissions_tco2") / pl.col(rep)).cast(pl.Float64).alias("t_per_unit"),
+            )
+        )
+    if not parts:
+        return pl.DataFrame()
+    out = pl.concat(parts)
+    return out.filter((pl.col("reported") > 0) & (pl.col("telemetry") > 0) & (pl.col("coverage") >= MIN_COVERAGE)).with_columns(
+        (pl.col("reported") / pl.col("telemetry")).log().alias("lr")
+    )
+
+
+class TelemetryReconciliation(FrameDetector):
+    """TEL-101 / TEL-102 / TEL-104: report-vs-telemetry ratios against the unit's own band and its peers.
+
+    Parameters:
+        z_month: a month's robust z against its unit's band that flags it (4.0).
+        z_level: a unit's median ratio's robust z against peers (same class, quantity) that flags it.
+        z_sure: z giving confidence 1.0 (month and level alike).
+        min_rel: smallest deviation flagged, on the log scale (0.03 ≈ 3 %: honest sources differ by a
+            few percent, DOMAIN.md §4.5).
+        floor_month: minimal within-unit scale on the log scale (0.01), raised to half the peers'
+            median within-unit scale; floor_level: minimal between-unit scale (0.02).
+        min_months: months a unit needs before its own band is trusted.
+
+    ``fit(frame)`` takes :func:`reconcile_frame` output; ``keys_`` holds one row per flagged-candidate
+    (unit, quantity, period or ``None`` for a level finding) with ``kind`` ``month``/``level``.
+    """
+
+    def __init__(
+        self, z_month: float = 4.0, z_level: float = 4.0, z_sure: float = 8.0, min_rel: float = 0.03,
+        floor_month: float = 0.01, floor_level: float = 0.02, min_months: int = 4,
+    ) -> None:
+        self.z_month = z_month
+        self.z_level = z_level
+        self.z_sure = z_sure
+        self.min_rel = min_rel
+        self.floor_month = floor_month
+        self.floor_level = floor_level
+        self.min_months = min_months
+
+    def _threshold(self) -> float:
+        return min(self.z_month, self.z_level)
+
+    def _fit(self, frame: pl.DataFrame) -> pl.DataFrame:
+        empty = pl.DataFrame(schema={"unit_id": pl.String, "score_raw": pl.Float64})
+        if frame.height == 0:
+            return empty
+        g = ["unit_id", "quantity"]
+        f = frame.with_columns(
+            pl.col("lr").median().over(g).alias("m_u"),
+            ((pl.col("lr") - pl.col("lr").median().over(g)).abs().median().over(g) * 1.4826).alias("s_u"),
+            pl.len().over(g).alias("n_u"),
+        ).filter(pl.col("n_u") >= self.min_months)
+        if f.height == 0:
+            return empty
+        peer_s = f.group_by("quantity", "unit_id").agg(pl.col("s_u").first()).group_by("quantity").agg((pl.col("s_u").median() * 0.5).alias("s_peer"))
+        f = f.join(peer_s, on="quantity").with_columns(pl.max_horizontal("s_u", "s_peer", pl.lit(self.floor_month)).alias("s_eff"))
+        f = f.with_columns(((pl.col("lr") - pl.col("m_u")) / pl.col("s_eff")).alias("z"), (pl.col("lr") - pl.col("m_u")).alias("dev"))
+        month = f.filter((pl.col("z").abs() >= self.z_month) & (pl.col("dev").abs() >= self.min_rel)).with_columns(
+            pl.lit("month").alias("kind"),
+            pl.col("z").abs().alias("score_raw"),
+            (pl.col("telemetry") * pl.col("m_u").exp()).alias("expected"),
+        )
+        units = f.group_by(["unit_id", "enterprise_id", "province_code", "year", "unit_class", "quantity", "direction"]).agg(
+            pl.col("m_u").first(), pl.col("s_eff").first(), pl.col("n_u").first(),
+            pl.col("reported").sum(), pl.col("telemetry").sum(),
+            (pl.col("emissions_tco2_sum") if "emissions_tco2_sum" in f.columns else (pl.col("t_per_unit") * pl.col("reported")).sum()).alias("emis"),
+        )
+        units = peer_robust_z(units, "m_u", (["unit_class", "quantity"], ["quantity"]), min_peers=15, floor=self.floor_level, out="zl")
+        level = units.filter((pl.col("zl").abs() >= self.z_level) & ((pl.col("m_u") - pl.col("zl_center")).abs() >= self.min_rel)).with_columns(
+            pl.lit("level").alias("kind"),
+            pl.col("zl").abs().alias("score_raw"),
+            pl.lit(None, pl.String).alias("period"),
+            (pl.col("telemetry") * pl.col("zl_center").exp()).alias("expected"),
+            (pl.col("emis") / pl.col("reported")).alias("t_per_unit"),
+            (pl.col("m_u") - pl.col("zl_center")).alias("dev"),
+            pl.col("zl").alias("z"),
+        )
+        cols = ["unit_id", "enterprise_id", "province_code", "year", "period", "quantity", "direction", "kind", "reported", "telemetry", "expected", "dev", "z", "m_u", "score_raw", "t_per_unit"]
+        out = pl.concat([month.select(cols), level.select(cols)], how="vertical_relaxed")
+        pays = (pl.col("direction") * pl.col("dev")) > 0
+        # tonnes: gap between what was reported and what the learned band expects, in the paying direction
+        gap = (pl.col("expected") - pl.col("reported")).abs() * pl.col("t_per_unit").fill_null(0.0)
+        return out.with_columns(
+            pl.when(pays).then(gap).otherwise(0.0).alias("stake_t"),
+            pl.when(pays).then(pl.lit("high")).otherwise(pl.lit("low")).alias("cap"),
+            pl.col("m_u").exp().alias("usual_ratio"),
+            (pl.col("reported") / pl.col("telemetry")).alias("ratio"),
+        )
+
+    def findings(self) -> list[Finding]:
+        """TEL-101/102 (generation, coal, hours) and TEL-104 (CEMS CO₂) findings."""
+        f = self.flagged()
+        if f.height == 0:
+            return []
+        thr = np.where(f["kind"].to_numpy() == "month", self.z_month, self.z_level)
+        f = f.with_columns(pl.Series("score", np.clip(0.5 + 0.5 * (f["score_raw"].to_numpy() - thr) / (self.z_sure - thr), 0, 1)))
+        out: list[Finding] = []
+        ev = ["quantity", "kind", "ratio", "usual_ratio", "z", "reported", "telemetry", "expected"]
+        for code, sel in (
+            ("TEL-101", (pl.col("kind") == "month") & (pl.col("quantity") != "co2")),
+            ("TEL-102", (pl.col("kind") == "level") & (pl.col("quantity") != "co2")),
+            ("TEL-104", pl.col("quantity") == "co2"),
+        ):
+            out += emit(
+                code,
+                f.filter(sel),
+                params=["unit_id", "quantity", "ratio", "usual_ratio"],
+                evidence=ev,
+                observed="ratio",
+                expected="usual_ratio",
+                detail_key="quantity",
+                peers="the unit's own months (month) / units of the same class (level)",
+            )
+        return out
+
+
+def output_without_load(um: pl.DataFrame, tel: pl.DataFrame) -> list[Finding]:
+    """TEL-103: generation reported for a month whose telemetry (≥ 90 % coverage) shows no load.
+
+    Score 0.85; stake = the reported generation × the unit's reported intensity (tCO₂/MWh) — the
+    allowance-equivalent of output that did not happen.
+    """
+    if tel.height == 0:
+        return []
+    df = um.join(tel, on=["unit_id", "period"], how="inner").with_columns(
+        (pl.col("hours_covered") / pl.col("period").map_elements(_month_hours, return_dtype=pl.Int64)).fill_null(1.0).alias("coverage")
+    )
+    intensity = um.filter(pl.col("gross_generation_mwh") > 0).group_by("unit_id").agg(
+        (pl.col("emissions_tco2").sum() / pl.col("gross_generation_mwh").sum()).alias("intensity")
+    )
+    hit = df.filter(
+        (pl.col("gross_generation_mwh") > 0) & (pl.col("coverage") >= MIN_COVERAGE) & ((pl.col("hours_with_load") == 0) | (pl.col("generation_mwh") <= 0))
+    ).join(intensity, on="unit_id", how="left")
+    hit = hit.with_columns((pl.col("gross_generation_mwh") * pl.col("intensity").fill_null(0.0)).alias("stake_t"), pl.lit(0.85).alias("score"))
+    return emit(
+        "TEL-103",
+        hit,
+        params=["unit_id", "period", "gross_generation_mwh"],
+        evidence=["gross_generation_mwh", "generation_mwh", "hours_with_load", "hours_covered", "coverage"],
+        observed="gross_generation_mwh",
+    )
+
+
+def run(um: pl.DataFrame, tel: pl.DataFrame | None) -> list[Finding]:
+    """All telemetry detectors; ``tel`` = :func:`carbonqa.lake.monthly_telemetry` output (or ``None``)."""
+    if tel is None or tel.height == 0:
+        return []
+    rf = reconcile_frame(um, tel)
+    return [*TelemetryReconciliation().fit(rf).findings(), *output_without_load(um, tel)]

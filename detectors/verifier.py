@@ -1,0 +1,264 @@
+"""Verifier detectors (family ``verifier``, codes VER-101…VER-105; DOMAIN.md §4.4).
+
+Verification that rubber-stamps leaves traces per verifier, visible only against its peers and
+against what the *other* detectors and rules of the same run found in its clients' data — so
+:func:`run` takes those findings as input (``prior``):
+
+* VER-101 :func:`anomaly_burden` — a verifier whose accepted reports carry anomalies far more often
+  than its peers' (binomial test against the pooled rate, with an empirical-Bayes beta-binomial
+  shrinkage of each verifier's rate; Efron & Morris 1975). Findings go to its accepted clients with
+  anomalies.
+* VER-102 :func:`short_reviews` — review durations implausibly short against all reviews.
+* VER-103 :func:`tonne_exact_on_gap` — verified = reported to the tonne, accepted, while the unit's
+  own monthly deposits disagree with the annual report.
+* VER-104 :func:`verifier_profile` — a verifier whose profile (share accepted, share verified =
+  reported exactly, findings per report, median review days) is an outlier among verifiers (PyOD
+  ECOD + robust z), capped ``medium``.
+* VER-105 :func:`conflict_of_interest` — one agency preparing and verifying reports in the same
+  province and year (forbidden by the 2024 regulation, DOMAIN.md §4.4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+
+from carbonqa.findings import Finding
+from detectors._common import emit, peer_robust_z, score_from_z
+
+__all__ = ["anomaly_burden", "short_reviews", "tonne_exact_on_gap", "verifier_profile", "conflict_of_interest", "run", "burden_frame"]
+
+EKEYS = ["enterprise_id", "province_code", "year"]
+#: share of verified emissions put at stake by a failed verification (EU MRR/AVR materiality 5 %, DOMAIN.md)
+VERIFY_MATERIALITY = 0.05
+
+
+def burden_frame(prior: Sequence[Finding], *, min_score: float = 0.5) -> pl.DataFrame:
+    """Count, per enterprise-year, the ≥ medium non-verifier findings of the run (score ≥ ``min_score``).
+
+    Returns ``[enterprise_id, year, anomalies, anomaly_stake_t, anomaly_codes]`` (codes sorted).
+    Findings without a year count for every year of the enterprise.
+    """
+    rows = [
+        (f.enterprise_id, f.year, f.tco2_at_stake, f.rule_code)
+        for f in prior
+        if f.family not in ("verifier", "tip") and f.severity in ("critical", "high", "medium") and f.score >= min_score and f.enterprise_id
+    ]
+    if not rows:
+        return pl.DataFrame(schema={"enterprise_id": pl.String, "year": pl.Int64, "anomalies": pl.UInt32, "anomaly_stake_t": pl.Float64, "anomaly_codes": pl.List(pl.String)})
+    df = pl.DataFrame(rows, schema={"enterprise_id": pl.String, "year": pl.Int64, "stake": pl.Float64, "code": pl.String}, orient="row")
+    return df.group_by("enterprise_id", "year").agg(
+        pl.len().alias("anomalies"), pl.col("stake").max().alias("anomaly_stake_t"), pl.col("code").unique().sort().alias("anomaly_codes")
+    )
+
+
+def _verif(ver: pl.DataFrame, annual: pl.DataFrame | None) -> pl.DataFrame:
+    v = ver.with_columns(
+        (pl.col("review_completed").cast(pl.Date, strict=False) - pl.col("review_started").cast(pl.Date, strict=False)).dt.total_days().alias("review_days"),
+        pl.col("year").cast(pl.Int64),
+    )
+    if annual is not None and annual.height:
+        a = annual.select("enterprise_id", pl.col("year").cast(pl.Int64), "reported_emissions_tco2", "preparer_agency_id").unique(["enterprise_id", "year"])
+        v = v.join(a, on=["enterprise_id", "year"], how="left")
+    else:
+        v = v.with_columns(pl.lit(None, pl.Float64).alias("reported_emissions_tco2"), pl.lit(None, pl.String).alias("preparer_agency_id"))
+    return v.with_columns(
+        ((pl.col("verified_emissions_tco2") - pl.col("reported_emissions_tco2")).abs() < 0.5).fill_null(False).alias("exact"),
+        (pl.col("conclusion") == "accepted").alias("accepted"),
+    )
+
+
+def anomaly_burden(ver: pl.DataFrame, annual: pl.DataFrame | None, prior: Sequence[Finding], *, alpha: float = 1e-3, min_ratio: float = 2.0) -> list[Finding]:
+    """VER-101: verifiers whose accepted clients carry anomalies far more often than peers'.
+
+    Per verifier: ``n`` accepted verifications, ``k`` of them on enterprise-years with a ≥ medium
+    finding of another family in this run. Pooled rate ``p₀ = Σk / Σn``; P(X ≥ k | n, p₀) (binomial,
+    scipy) < ``alpha`` and the empirical-Bayes shrunk rate ≥ ``min_ratio`` × p₀ flag the verifier
+    (beta prior fitted by the method of moments over verifiers). Findings: its accepted, anomalous
+    clients; stake = the largest anomaly stake of the client.
+    """
+    from scipy.stats import binom
+
+    v = _verif(ver, annual).filter(pl.col("accepted"))
+    if v.height == 0:
+        return []
+    b = burden_frame(prior)
+    v = v.join(b, on=["enterprise_id", "year"], how="left").with_columns((pl.col("anomalies").fill_null(0) > 0).alias("anom"))
+    agg = v.group_by("verifier_agency_id").agg(pl.len().alias("n"), pl.col("anom").sum().alias("k"))
+    n, k = agg["n"].to_numpy().astype(float), agg["k"].to_numpy().astype(float)
+    p0 = k.sum() / max(n.sum(), 1.0)
+    if p0 <= 0 or p0 >= 1:
+        return []
+    rates = k / np.maximum(n, 1)
+    m, var = float(np.mean(rates)), float(np.var(rates))
+    common = m * (1 - m) / var - 1 if var > 0 else 1e6
+    a0, b0 = max(m * common, 1e-3), max((1 - m) * common, 1e-3)
+    shrunk = (k + a0) / (n + a0 + b0)
+    pv = binom.sf(k - 1, n, p0)
+    agg = agg.with_columns(pl.Series("p_value", pv), pl.Series("rate_eb", shrunk), pl.lit(p0).alias("rate_pooled"))
+    bad = agg.filter((pl.col("p_value") < alpha) & (pl.col("rate_eb") >= min_ratio * p0))
+    if bad.height == 0:
+        return []
+    hit = v.filter(pl.col("anom")).join(bad, on="verifier_agency_id").with_columns(
+        pl.col("anomaly_stake_t").alias("stake_t"),
+        (pl.col("k") / pl.col("n")).alias("rate"),
+    )
+    hit = hit.with_columns(pl.Series("score", score_from_z(-np.log10(np.maximum(hit["p_value"].to_numpy(), 1e-300)), -np.log10(alpha), 12.0)))
+    return emit(
+        "VER-101",
+        hit,
+        params=["verifier_agency_id", "k", "n", "rate_pooled"],
+        evidence=["verifier_agency_id", "k", "n", "rate", "rate_eb", "rate_pooled", "p_value", "anomaly_codes", "findings_count"],
+        detail_key="verifier_agency_id",
+        peers="all verifiers nationally (pooled rate, beta-binomial shrinkage)",
+    )
+
+
+def short_reviews(ver: pl.DataFrame, *, z_flag: float = 3.5, z_sure: float = 7.0) -> list[Finding]:
+    """VER-102: a review far shorter than reviews nationally (robust z of log(days + 1), floor 0.2).
+
+    Capped ``medium``: a short review is a process smell, not proof. Stake 5 % of verified emissions.
+    """
+    v = _verif(ver, None).filter(pl.col("review_days").is_not_null() & (pl.col("review_days") >= 0))
+    if v.height < 10:
+        return []
+    v = v.with_columns((pl.col("review_days") + 1).cast(pl.Float64).log().neg().alias("neg_ld"))
+    v = peer_robust_z(v, "neg_ld", [[]], min_peers=1, floor=0.2, out="z")
+    v = v.filter(pl.col("z") >= z_flag).with_columns(
+        (pl.col("verified_emissions_tco2").fill_null(0.0) * VERIFY_MATERIALITY).alias("stake_t"),
+        ((-pl.col("z_center")).exp() - 1).alias("typical_days"),
+        pl.lit("medium").alias("cap"),
+    )
+    if v.height == 0:
+        return []
+    v = v.with_columns(pl.Series("score", score_from_z(v["z"].to_numpy(), z_flag, z_sure)))
+    return emit(
+        "VER-102",
+        v,
+        params=["verifier_agency_id", "review_days", "typical_days"],
+        evidence=["verifier_agency_id", "review_days", "typical_days", "z"],
+        observed="review_days",
+        expected="typical_days",
+        peers="all reviews nationally",
+    )
+
+
+def tonne_exact_on_gap(ver: pl.DataFrame, annual: pl.DataFrame | None, um: pl.DataFrame, *, min_gap_t: float = 1000.0, min_gap_rel: float = 0.02) -> list[Finding]:
+    """VER-103: accepted, verified = reported to the tonne, yet the monthly deposits disagree.
+
+    Gap = |annual reported − Σ monthly reported emissions| ≥ max(``min_gap_t``, ``min_gap_rel`` ×
+    reported) — the Beijing pilot's 1,000 t anchor (DOMAIN.md §4.4). Score 0.85; stake = the gap.
+    """
+    v = _verif(ver, annual).filter(pl.col("accepted") & pl.col("exact"))
+    if v.height == 0 or um.height == 0:
+        return []
+    ms = um.group_by("enterprise_id", pl.col("year").cast(pl.Int64)).agg(pl.col("emissions_tco2").sum().alias("monthly_sum_tco2"), pl.len().alias("months"))
+    v = v.join(ms, on=["enterprise_id", "year"]).with_columns((pl.col("reported_emissions_tco2") - pl.col("monthly_sum_tco2")).abs().alias("stake_t"))
+    v = v.filter(pl.col("stake_t") >= pl.max_horizontal(pl.lit(min_gap_t), min_gap_rel * pl.col("reported_emissions_tco2"))).with_columns(pl.lit(0.85).alias("score"))
+    return emit(
+        "VER-103",
+        v,
+        params=["verifier_agency_id", "reported_emissions_tco2", "monthly_sum_tco2"],
+        evidence=["verifier_agency_id", "verified_emissions_tco2", "reported_emissions_tco2", "monthly_sum_tco2", "months"],
+        observed="reported_emissions_tco2",
+        expected="monthly_sum_tco2",
+    )
+
+
+def verifier_profile(ver: pl.DataFrame, annual: pl.DataFrame | None, *, z_flag: float = 4.0, min_reviews: int = 5) -> list[Finding]:
+    """VER-104: a verifier whose profile is an outlier among verifiers (rubber-stamping signature).
+
+    Features per verifier (≥ ``min_reviews`` reviews): share accepted, share verified = reported
+    exactly, mean findings per report (negated), median review days (negated, log) — each oriented so
+    that high = lax. Robust z per feature against all verifiers (floors: 0.05 share, 0.25 findings,
+    0.2 log-days); the verifier's statistic is its second-largest z (two independent lax signals) and
+    PyOD ECOD ranks the profile (evidence). Findings to its accepted clients with zero findings, capped
+    ``low`` — a profile alone does not prove a given report wrong.
+    """
+    from detectors._common import pyod_scores, to_matrix
+
+    v = _verif(ver, annual)
+    if v.height == 0:
+        return []
+    p = v.group_by("verifier_agency_id").agg(
+        pl.len().alias("n"),
+        pl.col("accepted").mean().alias("share_accepted"),
+        pl.col("exact").mean().alias("share_exact"),
+        (-pl.col("findings_count").cast(pl.Float64).mean()).alias("neg_findings"),
+        (-(pl.col("review_days").cast(pl.Float64).median() + 1).log()).alias("neg_log_days"),
+    ).filter(pl.col("n") >= min_reviews)
+    if p.height < 8:
+        return []
+    zs = []
+    for c, fl in (("share_accepted", 0.05), ("share_exact", 0.05), ("neg_findings", 0.25), ("neg_log_days", 0.2)):
+        p = peer_robust_z(p, c, [[]], min_peers=1, floor=fl, out=f"z_{c}")
+        zs.append(f"z_{c}")
+    p = p.with_columns(pl.concat_list(zs).list.sort(descending=True).list.get(1).alias("z2"))
+    k, x = to_matrix(p, ["verifier_agency_id"], zs)
+    p = p.join(k.with_columns(pl.Series("ecod_pct", pyod_scores(np.nan_to_num(x), "ecod"))), on="verifier_agency_id", how="left")
+    bad = p.filter(pl.col("z2") >= z_flag)
+    if bad.height == 0:
+        return []
+    hit = v.filter(pl.col("accepted") & (pl.col("findings_count") == 0)).join(bad, on="verifier_agency_id").with_columns(
+        (pl.col("verified_emissions_tco2").fill_null(0.0) * VERIFY_MATERIALITY).alias("stake_t"), pl.lit("low").alias("cap")
+    )
+    hit = hit.with_columns(pl.Series("score", score_from_z(hit["z2"].to_numpy(), z_flag, 2 * z_flag)))
+    return emit(
+        "VER-104",
+        hit,
+        params=["verifier_agency_id", "share_accepted", "share_exact"],
+        evidence=["verifier_agency_id", "share_accepted", "share_exact", "neg_findings", "neg_log_days", *zs, "ecod_pct"],
+        detail_key="verifier_agency_id",
+        peers="all verifiers nationally",
+    )
+
+
+def conflict_of_interest(ver: pl.DataFrame, annual: pl.DataFrame | None) -> list[Finding]:
+    """VER-105: an agency both preparing and verifying reports in the same province and year.
+
+    Own report prepared and verified by one agency: score 0.95. The agency prepares other enterprises'
+    reports in the province while verifying this one: score 0.7, capped ``medium``. Stake 5 % of
+    verified emissions (the review is void; EU materiality anchor).
+    """
+    if annual is None or annual.height == 0 or "preparer_agency_id" not in annual.columns:
+        return []
+    v = _verif(ver, annual)
+    prep = annual.filter(pl.col("preparer_agency_id").is_not_null()).select(
+        pl.col("preparer_agency_id").alias("verifier_agency_id"), "province_code", pl.col("year").cast(pl.Int64), pl.col("enterprise_id").alias("prepared_for")
+    )
+    cross = v.join(prep, on=["verifier_agency_id", "province_code", "year"]).group_by([*EKEYS, "verifier_agency_id"]).agg(
+        pl.col("prepared_for").unique().sort().alias("prepared_for"),
+        (pl.col("prepared_for") == pl.col("enterprise_id")).any().alias("self_review"),
+        pl.col("verified_emissions_tco2").first(),
+    )
+    if cross.height == 0:
+        return []
+    cross = cross.with_columns(
+        pl.when(pl.col("self_review")).then(0.95).otherwise(0.7).alias("score"),
+        pl.when(pl.col("self_review")).then(pl.lit("high")).otherwise(pl.lit("medium")).alias("cap"),
+        (pl.col("verified_emissions_tco2").fill_null(0.0) * VERIFY_MATERIALITY).alias("stake_t"),
+        pl.col("prepared_for").list.len().alias("n_prepared"),
+    )
+    return emit(
+        "VER-105",
+        cross,
+        params=["verifier_agency_id", "province_code", "n_prepared", "self_review"],
+        evidence=["verifier_agency_id", "prepared_for", "self_review"],
+        detail_key="verifier_agency_id",
+        peers="annual reports of the same province and year (preparer agencies)",
+    )
+
+
+def run(ver: pl.DataFrame | None, annual: pl.DataFrame | None, um: pl.DataFrame, prior: Sequence[Finding]) -> list[Finding]:
+    """All verifier detectors; ``prior`` = the other findings of this run (detectors and rules)."""
+    if ver is None or ver.height == 0:
+        return []
+    return [
+        *anomaly_burden(ver, annual, prior),
+        *short_reviews(ver),
+        *tonne_exact_on_gap(ver, annual, um),
+        *verifier_profile(ver, annual),
+        *conflict_of_interest(ver, annual),
+    ]
