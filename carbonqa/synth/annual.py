@@ -98,7 +98,8 @@ def annual_frames(st: State, rng: np.random.Generator) -> tuple[pl.DataFrame, pl
             dur[p] = spec["days"]
             concl[p], verified[p], findings[p] = "accepted", prev_e[p], int(rng.integers(0, 2))
     # honest verifiers are never the preparer (a clash left by a corrupt-verifier swap is resolved)
-    conflict = np.array([st.extra.get("verifier_patterns", {}).get(p, {}).get("kind") == "preparer_verifier_conflict" for p in range(NP)])
+    conflict = np.zeros(NP, dtype=bool)
+    conflict[[p for p, spec in st.extra.get("verifier_patterns", {}).items() if spec["kind"] == "preparer_verifier_conflict"]] = True
     clash = (ver == prep) & ~conflict
     prep[clash] = -1
 

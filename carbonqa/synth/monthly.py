@@ -103,7 +103,7 @@ class State:
         (self.lookalikes if lookalike else self.labels).append(row)
 
     def units_of(self, p: int) -> np.ndarray:
-        """Unit rows of enterprise ``p``."""
+        """Return the unit rows of enterprise ``p``."""
         return np.flatnonzero(self.reg.plant == p)
 
 
@@ -356,7 +356,9 @@ def monthly_frame(st: State) -> pl.DataFrame:
     sub = (month_end[None, :] + st.r_submit.astype("timedelta64[s]")).astype("datetime64[us]")
     ui = np.repeat(np.arange(U), M)
     mi = np.tile(np.arange(M), U)
-    fl = (lambda a: a.reshape(-1))
+    def fl(a: np.ndarray) -> np.ndarray:
+        return a.reshape(-1)
+
     basis = np.where(st.r_fuel > 0, np.where(st.r_measured, "measured", "default"), None)
     df = pl.DataFrame(
         {

@@ -121,14 +121,14 @@ MT_SEASONAL: tuple[float, ...] = (-0.8, -0.9, -0.4, 0.0, 0.5, 1.4, 2.2, 2.0, 0.9
 SUPPLY_COAL_GCE_PER_KWH: dict[str, tuple[float, float]] = {
     "ultra_supercritical": (290.0, 5.0),
     "supercritical": (304.0, 5.0),
-    "subcritical": (324.0, 7.0),
-    "cfb": (342.0, 7.0),
+    "subcritical": (318.0, 6.0),
+    "cfb": (330.0, 6.0),
     "igcc": (300.0, 5.0),
 }
 #: Extra supply coal consumption of units below 300 MW (model, "small higher"), gce/kWh.
-SMALL_UNIT_PENALTY_GCE = 8.0
+SMALL_UNIT_PENALTY_GCE = 5.0
 #: Heat-rate sensitivity to load: b_month = b × (1 + k × (0.75 − load)) (model).
-HEAT_RATE_LOAD_SLOPE = 0.12
+HEAT_RATE_LOAD_SLOPE = 0.08
 #: Auxiliary power share of generation (DOMAIN §3: 4–9 %): per-unit uniform ranges by size (model).
 AUX_RANGE_LARGE = (0.040, 0.060)
 AUX_RANGE_SMALL = (0.055, 0.085)

@@ -54,7 +54,7 @@ def _lab_months(st: State, p: int) -> np.ndarray:
 
 
 def _run(rng: np.random.Generator, months: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    """A contiguous run (in the order of ``months``) of ``lo``–``hi`` entries of ``months``."""
+    """Pick a contiguous run (in the order of ``months``) of ``lo``–``hi`` entries of ``months``."""
     if len(months) == 0:
         return months
     k = int(rng.integers(min(lo, len(months)), min(hi, len(months)) + 1))
@@ -63,7 +63,7 @@ def _run(rng: np.random.Generator, months: np.ndarray, lo: int, hi: int) -> np.n
 
 
 def _some(rng: np.random.Generator, months: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    """A random sorted subset of ``lo``–``hi`` entries of ``months``."""
+    """Pick a random sorted subset of ``lo``–``hi`` entries of ``months``."""
     if len(months) == 0:
         return months
     k = int(rng.integers(min(lo, len(months)), min(hi, len(months)) + 1))
@@ -101,7 +101,7 @@ def cc_low_for_coal(st: State, p: int, rng: np.random.Generator) -> None:
 
 
 def cc_drop_after_lab_change(st: State, p: int, rng: np.random.Generator) -> None:
-    """The plant changes lab mid-year and its CC falls 4–12 % from then on."""
+    """Inject a mid-year lab change after which CC falls 4–12 % from then on."""
     m = rng.uniform(0.04, 0.12)
     k = int(rng.integers(3, 10))
     lm = _lab_months(st, p)
@@ -180,7 +180,7 @@ def lab_tuple_repeated_jitter(st: State, p: int, rng: np.random.Generator) -> No
 
 
 def adjacent_month_substitution(st: State, p: int, rng: np.random.Generator) -> None:
-    """The lowest-intensity month(s) replaced by an adjacent month's activity data (post phase)."""
+    """Replace the lowest-intensity month(s) by an adjacent month's activity data (post phase)."""
     us = st.units_of(p)
     bm = _burn_months(st, p)
     if len(bm) < 3:
@@ -236,7 +236,7 @@ def reports_issued_within_days(st: State, p: int, rng: np.random.Generator) -> N
 
 
 def serial_out_of_order(st: State, p: int, rng: np.random.Generator) -> None:
-    """Serial numbers of 4–12 of the plant's reports do not follow their dates (serial phase)."""
+    """Reverse the serial numbers of 4–12 of the plant's reports against their dates (serial phase)."""
     lm = _lab_months(st, p)
     months = _run(rng, lm, 4, 12)
     if len(months) < 3:
@@ -284,13 +284,13 @@ def _ver(st: State) -> dict:
 
 
 def rubber_stamp(st: State, p: int, rng: np.random.Generator) -> None:
-    """A corrupt verifier: verified = reported to the tonne, accepted, zero findings, client with anomalies."""
+    """Inject a corrupt verifier: verified = reported to the tonne, accepted, zero findings, client with anomalies."""
     _ver(st)[p] = {"kind": "rubber_stamp", "verifier": int(rng.choice(st.extra["corrupt_verifiers"]))}
     st.label(p, "verifier", "rubber_stamp", year=st.cal.year - 1, magnitude=0.0)
 
 
 def accepted_large_gap(st: State, p: int, rng: np.random.Generator) -> None:
-    """Verified differs from reported by 10–30 % (and > 1,000 t) yet the conclusion is 'accepted'."""
+    """Make verified differ from reported by 10–30 % (and > 1,000 t) yet the conclusion is 'accepted'."""
     g = rng.uniform(0.10, 0.30) * rng.choice([-1.0, 1.0])
     _ver(st)[p] = {"kind": "accepted_large_gap", "gap": g}
     st.label(p, "verifier", "accepted_large_gap", year=st.cal.year - 1, magnitude=g)
@@ -321,7 +321,7 @@ def short_review(st: State, p: int, rng: np.random.Generator) -> None:
 
 
 def generation_below_telemetry(st: State, p: int, rng: np.random.Generator) -> None:
-    """Reported generation, supply, heat and coal 4–15 % below what the plant telemetry shows, 3–12 months."""
+    """Report generation, supply, heat and coal 4–15 % below what the plant telemetry shows, 3–12 months."""
     m = rng.uniform(0.04, 0.15)
     us = st.units_of(p)
     u = us[rng.integers(0, len(us))] if rng.random() < 0.5 else None
@@ -334,7 +334,7 @@ def generation_below_telemetry(st: State, p: int, rng: np.random.Generator) -> N
 
 
 def coal_below_belt_scale(st: State, p: int, rng: np.random.Generator) -> None:
-    """Reported coal 4–15 % below the belt-scale coal feed, 3–12 months (generation untouched)."""
+    """Report coal 4–15 % below the belt-scale coal feed, 3–12 months (generation untouched)."""
     m = rng.uniform(0.04, 0.15)
     us = st.units_of(p)
     months = _run(rng, _burn_months(st, p), 3, 12)
@@ -343,7 +343,7 @@ def coal_below_belt_scale(st: State, p: int, rng: np.random.Generator) -> None:
 
 
 def hours_mismatch(st: State, p: int, rng: np.random.Generator) -> None:
-    """Reported operating hours that do not match the hours with load (full month claimed, or cut 10–30 %)."""
+    """Report operating hours that do not match the hours with load (full month claimed, or cut 10–30 %)."""
     us = st.units_of(p)
     u = int(us[rng.integers(0, len(us))])
     hours = st.cal.hours
@@ -380,7 +380,7 @@ def _burn_cells(st: State, p: int, rng: np.random.Generator, lo: int, hi: int) -
 
 
 def identity_broken(st: State, p: int, rng: np.random.Generator) -> None:
-    """Reported emissions 5–20 % below the identity recomputed from the reported inputs, 2–6 months."""
+    """Report emissions 5–20 % below the identity recomputed from the reported inputs, 2–6 months."""
     m = rng.uniform(0.05, 0.20)
     us, months = _burn_cells(st, p, rng, 2, 6)
     cells = np.ix_(us, months)

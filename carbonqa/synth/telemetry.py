@@ -68,11 +68,14 @@ def _province_frame(st: State, idx: np.ndarray, rng: np.random.Generator) -> pl.
     s0 = st.t_out_start[idx][:, moh]
     off = (him[None, :] >= s0) & (him[None, :] < s0 + st.t_out_len[idx][:, moh])
     prof[off] = 0.0
-    sums = np.add.reduceat(prof, mstart, axis=1)
-    scale = np.where(sums > 0, gen * (1 + st.tel_load_bias[idx][:, None]) / np.where(sums > 0, sums, 1), 0.0)
-    load = prof * scale[:, moh]
+    target = gen * (1 + st.tel_load_bias[idx][:, None])
     cap = st.reg.capacity[idx][:, None]
-    np.minimum(load, cap, out=load)
+    load = prof
+    for _ in range(3):  # scale to the month's generation, clip at capacity, re-scale the rest
+        sums = np.add.reduceat(load, mstart, axis=1)
+        scale = np.where(sums > 0, target / np.where(sums > 0, sums, 1), 0.0)
+        load *= scale[:, moh]
+        np.minimum(load, cap, out=load)
 
     coal_per_mwh = np.where(gen > 0, st.t_fuel[idx] / np.where(gen > 0, gen, 1), 0.0)  # true t/MWh
     true_coal = load * coal_per_mwh[:, moh]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from carbonqa.contract import CONTRACT_VERSION, polars_schema
+from carbonqa.contract import CONTRACT_VERSION, polars_schema, table
 
 __all__ = ["sha256_file", "conform", "write_csv_table", "write_manifest", "parts_sha256"]
 
@@ -25,12 +25,18 @@ def sha256_file(path: Path) -> str:
 def conform(df: pl.DataFrame, name: str) -> pl.DataFrame:
     """Select and cast ``df`` to the contract schema of table ``name`` (column order of the contract).
 
+    Nullable contract columns that ``df`` does not carry (optional extensions such as telemetry's
+    ``interval_hours``) are left out, as CONTRACT §1 allows.
+
     Raises:
-        polars.exceptions.ColumnNotFoundError: a contract column is missing.
+        ValueError: a non-nullable contract column is missing.
         polars.exceptions.InvalidOperationError: a value does not cast.
     """
     schema = polars_schema(name)
-    return df.select([pl.col(c).cast(t, strict=True) for c, t in schema.items()])
+    missing = [c.name for c in table(name).columns if c.name not in df.columns and not c.nullable]
+    if missing:
+        raise ValueError(f"table {name!r} lacks required column(s) {missing}")
+    return df.select([pl.col(c).cast(t, strict=True) for c, t in schema.items() if c in df.columns])
 
 
 def write_csv_table(df: pl.DataFrame, name: str, out: Path) -> dict:
@@ -46,7 +52,7 @@ def write_csv_table(df: pl.DataFrame, name: str, out: Path) -> dict:
 
 
 def parts_sha256(parts: list[dict]) -> str:
-    """Combined SHA-256 of telemetry parts: UTF-8 lines ``<part file>:<part sha256>\\n`` (CONTRACT §1)."""
+    """Return the combined SHA-256 of telemetry parts: one UTF-8 line ``<part file>:<part sha256>`` each (CONTRACT §1)."""
     text = "".join(f"{p['file']}:{p['sha256']}\n" for p in parts)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
