@@ -220,6 +220,9 @@ FAMILY_WEIGHTS: dict[str, float] = {
 }
 #: Share of injected enterprises that also carry a second pattern of another family (model).
 SECOND_PATTERN_P = 0.25
+#: Share of injected enterprises of other families that are also clients of a corrupt verifier and
+#: get a rubber-stamp verification (brief: "one or two corrupt verifiers whose clients carry anomalies").
+CORRUPT_CLIENT_P = 0.15
 #: Share of injected enterprises named by a complaint, and complaints per honest enterprise (model).
 TIP_FRAUD_P = 0.35
 TIP_HONEST_P = 0.006

@@ -556,6 +556,8 @@ def plan_injection(st: State, fraud_rate: float, telemetry: bool, rng: np.random
         elif rng.random() < P.SECOND_PATTERN_P:
             other = [g for g in fams if g != f]
             plan.append((p, next_pattern(str(rng.choice(other)))))
+        if f != "verifier" and rng.random() < P.CORRUPT_CLIENT_P:
+            plan.append((p, "rubber_stamp"))  # the corrupt verifiers' portfolio: anomalous clients waved through
     # a plant carries each pattern at most once
     seen: set[tuple[int, str]] = set()
     plan = [x for x in plan if not (x in seen or seen.add(x))]
@@ -582,7 +584,8 @@ def record_lookalikes(st: State, tips_honest: np.ndarray) -> None:
 
     Look-alikes: shared sample of a multi-unit plant, genuine coal-source switch, whole-month outage,
     anthracite (high-carbon) coal, CCS unit, lab change without level shift, default basis all year,
-    honest resubmission (version 2), honest short telemetry gap, unfounded complaint.
+    honest resubmission (version 2), honest short telemetry gap, unfounded complaint, an isolated
+    report without QR code (sloppy but honest lab).
     """
     honest = ~st.fraud
     reg = st.reg
@@ -616,3 +619,6 @@ def record_lookalikes(st: State, tips_honest: np.ndarray) -> None:
                      magnitude=float(st.tel_gap_len[u]))
     for p in tips_honest:
         st.label(int(p), "", "tip_unfounded", lookalike=True)
+    pq, mq = np.nonzero(st.l_exists & ~st.l_qr & honest[:, None])
+    for p, m in zip(pq.tolist(), mq.tolist(), strict=True):
+        st.label(int(p), "", "qr_missing_isolated", unit=int(st.l_unit[p, m]), month=m, lookalike=True)
