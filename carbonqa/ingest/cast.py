@@ -298,14 +298,11 @@ def cast_table(
             (pl.col("operating_hours") > month_hours).fill_null(False)))
     key = list(t.key)
     if key and all(k in present_cols for k in key):
-        first_idx = pl.col("__idx").min().over(key)
-        cast = cast.with_columns(
-            pl.col("__row").sort_by("__idx").first().over(key).alias("__dup_first_row"),
-            pl.col("__file").sort_by("__idx").first().over(key).alias("__dup_first_file"),
-        )
+        # one window (the costly part at telemetry scale); the first row is looked up for duplicates only
+        cast = cast.with_columns(pl.col("__idx").min().over(key).alias("__first_idx"))
         checks.append(_Check(
             "__bad_dup", "+".join(key), "duplicate_key", f"one row per key ({', '.join(key)})",
-            "", pl.all_horizontal([pl.col(k).is_not_null() for k in key]) & (pl.col("__idx") != first_idx)))
+            "", pl.all_horizontal([pl.col(k).is_not_null() for k in key]) & (pl.col("__idx") != pl.col("__first_idx"))))
     cast = cast.with_columns([ch.bad.alias(ch.flag) for ch in checks])
     flags = [ch.flag for ch in checks]
     any_bad = pl.any_horizontal(flags) if flags else pl.lit(False)
@@ -322,6 +319,9 @@ def cast_table(
         if ch.reason == "duplicate_key":
             val = pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator=" / ")
             extra = [pl.col("__dup_first_row"), pl.col("__dup_first_file")]
+            firsts = cast.select(pl.col("__idx").alias("__first_idx"), pl.col("__row").alias("__dup_first_row"),
+                                 pl.col("__file").alias("__dup_first_file"))
+            sub = sub.join(firsts, on="__first_idx", how="left")
         else:
             val = pl.col(_SRC + ch.column).cast(pl.String)
             extra = []

@@ -65,7 +65,7 @@ def _write_partitions(
             continue
         target = d / f"{safe_name(bundle_id)}__{h}.parquet"
         tmp = target.with_suffix(".parquet.tmp")
-        g.select(LAKE_COLUMNS).sort("unit_id", "ts").write_parquet(tmp, compression="zstd", statistics=True)
+        g.select(LAKE_COLUMNS).write_parquet(tmp, compression="zstd", statistics=True)
         os.replace(tmp, target)
         written += 1
         rows += g.height
