@@ -16,6 +16,11 @@ nothing. ``Case.last_run_id`` is the last run that *changed* the case. The natio
 inspect first, per reporting year, over all cases of the year, ties broken by tonnes then case id) is
 derived data: it is written without bumping ``lock_version`` and without an event.
 
+Finding rows keep the severity they were stored with; an approved suppression that came later is
+applied when scoring (the finding then counts as ``info``: nothing), so rows stay immutable and the
+case still reflects the regulator's decision. Suppressions in force are judged at the run's
+``data_interval_end`` (else now).
+
 **Workflow.** :data:`TRANSITIONS` is the whole state machine (from → to → roles allowed)::
 
     new ──► triaged ──► assigned ──► inspection_scheduled ──► confirmed
@@ -55,6 +60,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -75,6 +81,7 @@ from carbonqa.store.models import (
     FindingRow,
     InspectionLabel,
     ScreeningRun,
+    Suppression,
     User,
     now_cst,
 )
@@ -356,6 +363,58 @@ def _differs(a: Any, b: Any) -> bool:
     return a != b
 
 
+@dataclass(frozen=True)
+class _Scored:
+    """What scoring and the summary read of a stored finding, with its *effective* severity."""
+
+    finding_id: str
+    rule_code: str
+    family: str
+    severity: str
+    unit_id: str | None
+    period: str | None
+    score: float
+    tco2_at_stake: float
+    detail_key: str
+    message_zh: str
+    province_code: str | None
+
+
+def _active_suppressions(s: Session, at: dt.datetime) -> dict[str, list[Suppression]]:
+    """Approved suppressions in force at ``at`` (not revoked, not expired), by rule code."""
+    q = sa.select(Suppression).where(
+        Suppression.revoked_at.is_(None), sa.or_(Suppression.expires_at.is_(None), Suppression.expires_at > at)
+    )
+    out: dict[str, list[Suppression]] = {}
+    for sup in s.scalars(q):
+        out.setdefault(sup.rule_code, []).append(sup)
+    return out
+
+
+def _suppressed(f: FindingRow, supps: dict[str, list[Suppression]]) -> bool:
+    for sup in supps.get(f.rule_code, ()):
+        if sup.enterprise_id is not None and sup.enterprise_id != f.enterprise_id:
+            continue
+        if sup.unit_id is not None and sup.unit_id != f.unit_id:
+            continue
+        if f.period is not None:
+            if sup.period_from and f.period < sup.period_from:
+                continue
+            if sup.period_to and f.period > sup.period_to:
+                continue
+        elif sup.period_from or sup.period_to:
+            continue
+        return True
+    return False
+
+
+def _view(f: FindingRow, supps: dict[str, list[Suppression]]) -> _Scored:
+    """Return a stored finding as scoring sees it: ``info`` when a later-approved suppression applies."""
+    sev = "info" if f.severity != "info" and _suppressed(f, supps) else f.severity
+    return _Scored(f.finding_id, f.rule_code, f.family, sev, f.unit_id, f.period, float(f.score),
+                   float(f.tco2_at_stake or 0.0), f.detail_key or "", f.message_zh or "", f.province_code)
+
+
 def _run_provinces(s: Session, run_id: str, year: int) -> set[str] | None:
     run = s.get(ScreeningRun, run_id)
     parts = (run.counts or {}).get("partitions") if run is not None else None
@@ -399,9 +458,11 @@ def update_cases(
             live = list(s.scalars(q))
             if prov is None:
                 prov = {f.province_code for f in live if f.province_code}
-            by_ent: dict[str, list[FindingRow]] = {}
+            run = s.get(ScreeningRun, run_id)
+            supps = _active_suppressions(s, (run.data_interval_end if run is not None else None) or now_cst())
+            by_ent: dict[str, list[_Scored]] = {}
             for f in live:
-                by_ent.setdefault(f.enterprise_id, []).append(f)
+                by_ent.setdefault(f.enterprise_id, []).append(_view(f, supps))
 
             cases = {c.enterprise_id: c for c in s.scalars(sa.select(Case).where(Case.year == year))}
             attached: dict[str, set[str]] = {}

@@ -336,3 +336,19 @@ def test_export_columns_order_and_scope(store, tmp_path: Path, fmt):
     assert cases.export_cases(out, fmt=fmt, url=store, scope=nm) == 2
     with pytest.raises(ValueError):
         cases.export_cases(out, fmt="pdf", url=store)
+
+
+def test_suppression_approved_later_lowers_the_score_rows_stay_immutable(store):
+    from carbonqa.store.models import Suppression
+
+    night(store, "r1", NIGHT1)
+    with session_scope(store) as s:
+        before = s.get(Case, "CQ-2024-E1")
+        s.add(Suppression(rule_code="CC-101", enterprise_id="E1", period_from="2024-01", period_to="2024-06",
+                          reason="煤源切换，已现场核实", approved_by="nat"))
+    night(store, "r2", NIGHT1)
+    with session_scope(store) as s:
+        after = s.get(Case, "CQ-2024-E1")
+        row = s.get(FindingRow, NIGHT1[0].id)
+    assert row.severity == "high"  # the stored finding is untouched
+    assert after.risk_score < before.risk_score and after.families == "copied_values" and after.tco2_at_stake == 0
