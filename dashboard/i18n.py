@@ -332,6 +332,15 @@ def tonnes(x: float | None, unit: str = "tCO₂") -> str:
     return f"{x:,.0f} {unit}"
 
 
+def tonnes_metric(label: str, x: float | None, unit: str = "tCO₂") -> tuple[str, str]:
+    """``(label with unit, value)`` for ``st.metric``: the unit goes in the label so values stay short."""
+    if x is None:
+        return label, "–"
+    if lang() == "zh" and abs(x) >= 10_000:
+        return f"{label}（万 {unit}）", f"{x / 10_000:,.2f}"
+    return f"{label} ({unit})", f"{x:,.0f}"
+
+
 def seconds(x: float | None) -> str:
     """``1 h 02 min`` / ``3 min 20 s`` / ``12.3 s``."""
     if x is None:

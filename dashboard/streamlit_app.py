@@ -22,7 +22,7 @@ if str(_ROOT) not in sys.path:  # `streamlit run dashboard/streamlit_app.py` put
 from dashboard import data, i18n  # noqa: E402
 from dashboard.i18n import t  # noqa: E402
 
-st.set_page_config(page_title="carbonqa · 碳市场数据质量", page_icon="🏭", layout="wide")
+st.set_page_config(page_title="carbonqa · 碳市场数据质量", page_icon=":material/factory:", layout="wide")
 st.session_state.setdefault("lang", "zh")
 
 
@@ -76,10 +76,10 @@ with st.sidebar:
         st.rerun()
 
 pages = [
-    st.Page("app_pages/overview.py", title=t("nav.overview"), icon="📊", default=True),
-    st.Page("app_pages/queue.py", title=t("nav.queue"), icon="📋"),
-    st.Page("app_pages/case.py", title=t("nav.case"), icon="🔎"),
-    st.Page("app_pages/rules.py", title=t("nav.rules"), icon="📚"),
-    st.Page("app_pages/runs.py", title=t("nav.runs"), icon="⏱️"),
+    st.Page("app_pages/overview.py", title=t("nav.overview"), icon=":material/dashboard:", default=True),
+    st.Page("app_pages/queue.py", title=t("nav.queue"), icon=":material/list_alt:"),
+    st.Page("app_pages/case.py", title=t("nav.case"), icon=":material/plagiarism:"),
+    st.Page("app_pages/rules.py", title=t("nav.rules"), icon=":material/menu_book:"),
+    st.Page("app_pages/runs.py", title=t("nav.runs"), icon=":material/schedule:"),
 ]
 st.navigation(pages).run()

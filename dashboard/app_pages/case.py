@@ -63,7 +63,7 @@ h[1].selectbox(t("c.pick"), ids, key="c_pick", on_change=_on_pick, label_visibil
 m = st.columns(5)
 m[0].metric(t("c.risk"), f"{c['risk_score']:.1f}")
 m[1].metric(t("c.rank"), f"{c['rank']:,}" if c.get("rank") else "–")
-m[2].metric(t("c.stake"), i18n.tonnes(c["tco2_at_stake"]))
+m[2].metric(*i18n.tonnes_metric(t("c.stake"), c["tco2_at_stake"]))
 m[3].metric(t("c.status"), i18n.status(c["status"]))
 m[4].metric(t("c.assignee"), c.get("assignee") or t("c.none_assigned"))
 if c.get("summary"):
@@ -101,6 +101,11 @@ with tabs[0]:
                 ))
         for p in d.monthly.filter(pl.col("is_suspicious"))["period"].unique().to_list():
             fig.add_vrect(x0=p, x1=p, line_width=18, line_color="rgba(255,0,0,0.10)")
+        vals = d.monthly[metric].drop_nulls()
+        if vals.len():
+            lo, hi = float(vals.min()), float(vals.max())
+            pad = (hi - lo) * 0.15 or abs(hi) * 0.05 or 1.0
+            fig.update_yaxes(range=[lo - pad, hi + pad])
         fig.update_layout(height=320, margin=MARGIN, yaxis_title=i18n.metric(metric), xaxis_type="category")
         st.plotly_chart(fig, key="c_monthly_chart")
 
@@ -184,6 +189,10 @@ with tabs[0]:
                 "year", "agency_name", "verifier_agency_id", "conclusion", "verified_emissions_tco2",
                 "reported_emissions_tco2", "gap_tco2", "findings_count", "review_started", "review_completed",
             ), hide_index=True, key="c_ver", column_config={
+                "year": t("col.year"), "agency_name": "核查机构" if zh else "Verifier",
+                "verifier_agency_id": "机构编号" if zh else "Agency id", "conclusion": "核查结论" if zh else "Conclusion",
+                "findings_count": "不符合项数" if zh else "Findings", "review_started": "开始日期" if zh else "Started",
+                "review_completed": "完成日期" if zh else "Completed",
                 "verified_emissions_tco2": st.column_config.NumberColumn("verified (tCO₂)" if not zh else "核查排放量 (tCO₂)",
                                                                          format="localized"),
                 "reported_emissions_tco2": st.column_config.NumberColumn("reported (tCO₂)" if not zh else "报告排放量 (tCO₂)",
@@ -194,6 +203,8 @@ with tabs[0]:
         st.subheader(t("c.verifier_stats"))
         if not d.verifier_stats.is_empty():
             st.dataframe(d.verifier_stats, hide_index=True, key="c_ver_stats", column_config={
+                "verifier_agency_id": "机构编号" if zh else "Agency id", "agency_name": "核查机构" if zh else "Verifier",
+                "verifications": "核查次数" if zh else "Verifications", "provinces": "涉及省份" if zh else "Provinces",
                 "accepted_share": st.column_config.ProgressColumn("accepted" if not zh else "通过率", min_value=0,
                                                                   max_value=1, format="percent"),
                 "zero_findings_share": st.column_config.ProgressColumn("0 findings" if not zh else "零不符合项占比",

@@ -17,7 +17,7 @@ tot = ov.totals
 c = st.columns(5)
 c[0].metric(t("ov.cases"), f"{tot['cases']:,}")
 c[1].metric(t("ov.open"), f"{tot['open_cases']:,}")
-c[2].metric(t("ov.stake"), i18n.tonnes(tot["open_tco2_at_stake"]))
+c[2].metric(*i18n.tonnes_metric(t("ov.stake"), tot["open_tco2_at_stake"]))
 c[3].metric(t("ov.confirmed"), f"{tot['confirmed']:,}")
 c[4].metric(t("ov.provinces"), f"{tot['provinces']:,}")
 

@@ -46,7 +46,7 @@ qp = data.case_queue(scope, db, filters, page, page_size)
 
 c = st.columns([1, 1, 3])
 c[0].metric(t("q.matching"), f"{qp.total:,}")
-c[1].metric(t("q.matching_stake"), i18n.tonnes(qp.tco2_at_stake))
+c[1].metric(*i18n.tonnes_metric(t("q.matching_stake"), qp.tco2_at_stake))
 c[2].markdown(
     " ".join(f"`{i18n.status(s)} {qp.by_status[s]:,}`" for s in opts["statuses"] if qp.by_status.get(s))
     or "&nbsp;"
@@ -61,6 +61,7 @@ view = rows.with_columns(
     province=pl.col("province_code").map_elements(i18n.province, return_dtype=pl.String),
     status_label=pl.col("status").map_elements(i18n.status, return_dtype=pl.String),
     families_label=pl.col("families").map_elements(i18n.families, return_dtype=pl.String),
+    tco2_at_stake=pl.col("tco2_at_stake").round(0),
 ).select(
     "rank", "case_id", "enterprise_name", "province", "city_name", "risk_score", "tco2_at_stake",
     "status_label", "families_label", "rule_codes", "assignee", "summary",

@@ -1,0 +1,140 @@
+"""Scoping of every dashboard read (carbonqa.queries), on SQLite and PostgreSQL."""
+
+import sys
+from io import BytesIO
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from carbonqa import queries as q  # noqa: E402
+from carbonqa.jurisdiction import PermissionDenied, Scope  # noqa: E402
+from tests.dashboard.seed import seed_store  # noqa: E402
+
+NAT = Scope("nat", "national")
+AUDIT = Scope("audit", "auditor")
+PROV15 = Scope("prov15", "provincial", "15")
+BAOTOU = Scope("baotou", "municipal", "15", "包头市")
+ORDOS = Scope("ordos", "municipal", "15", "鄂尔多斯市")
+
+
+@pytest.fixture
+def store(db_url):
+    return seed_store(db_url, 8)
+
+
+def test_case_by_id_is_scoped(store, db_url):
+    top = store.top_case  # 包头市, 内蒙古
+    jinan = "CQ-2024-E0002"  # 济南市, 山东
+    ordos = "CQ-2024-E0001"  # 鄂尔多斯市, 内蒙古
+    assert q.get_case(BAOTOU, top, db_url)["city_name"] == "包头市"
+    for scope, cid in [(BAOTOU, ordos), (BAOTOU, jinan), (ORDOS, top), (PROV15, jinan)]:
+        with pytest.raises(PermissionDenied):
+            q.get_case(scope, cid, db_url)
+        with pytest.raises(PermissionDenied):
+            q.case_detail(scope, cid, db_url)
+    assert q.get_case(PROV15, ordos, db_url)["province_code"] == "15"
+    assert q.get_case(AUDIT, jinan, db_url)["case_id"] == jinan
+    with pytest.raises(q.CaseNotFound):
+        q.get_case(NAT, "CQ-nope", db_url)
+    with pytest.raises(PermissionDenied):
+        q.ensure_visible(BAOTOU, [top, ordos], db_url)
+    q.ensure_visible(PROV15, [top, ordos], db_url)
+
+
+def test_queue_filters_cannot_widen_the_scope(store, db_url):
+    page = q.case_queue(BAOTOU, q.QueueFilter(province_codes=("37", "15"), cities=("济南市", "鄂尔多斯市", "包头市")),
+                        url=db_url)
+    assert set(page.rows["city_name"]) == {"包头市"} and page.total == 2
+    assert q.case_queue(BAOTOU, q.QueueFilter(cities=("济南市",)), url=db_url).total == 0
+    assert q.case_queue(PROV15, url=db_url).total == 4
+    assert q.case_queue(NAT, url=db_url).total == 8
+    assert q.case_queue(AUDIT, url=db_url).total == 8
+    opts = q.queue_options(BAOTOU, db_url)
+    assert opts["provinces"] == ["15"] and opts["cities"] == [("15", "包头市")]
+
+
+def test_queue_sort_filters_counts_pages(store, db_url):
+    page = q.case_queue(NAT, page=1, page_size=3, url=db_url)
+    assert page.pages == 3 and page.rows.height == 3 and page.total == 8 and page.by_status == {"new": 8}
+    assert page.rows["rank"].to_list() == [1, 2, 3]
+    assert page.rows["enterprise_name"][0] == "测试电厂0000有限公司" and page.rows["province_zh"][0] == "内蒙古"
+    last = q.case_queue(NAT, page=99, page_size=3, url=db_url)
+    assert last.page == 3 and last.rows.height == 2
+    tip = q.case_queue(NAT, q.QueueFilter(families=("tip",)), url=db_url)
+    assert tip.rows["case_id"].to_list() == [store.top_case]
+    assert q.case_queue(NAT, q.QueueFilter(min_score=80), url=db_url).total == 2
+    assert q.case_queue(NAT, q.QueueFilter(assignee="-"), url=db_url).total == 8
+    assert q.case_queue(NAT, q.QueueFilter(assignee="baotou"), url=db_url).total == 0
+    assert q.case_queue(NAT, q.QueueFilter(search="E0003"), url=db_url).total == 1
+    by_tco2 = q.case_queue(NAT, q.QueueFilter(sort="tco2"), url=db_url).rows["tco2_at_stake"].to_list()
+    assert by_tco2 == sorted(by_tco2, reverse=True)
+    with pytest.raises(ValueError):
+        q.case_queue(NAT, q.QueueFilter(sort="nope"), url=db_url)
+
+
+def test_export_is_scoped_and_has_contract_columns(store, db_url):
+    from carbonqa import contract
+
+    csv = q.export_queue(BAOTOU, q.QueueFilter(province_codes=("37",)), "csv", db_url)
+    assert csv.startswith("\ufeff".encode())
+    assert q.export_queue(BAOTOU, q.QueueFilter(province_codes=("37",)), "csv", db_url).count(b"\n") == 1  # header only
+    frame = pl.read_csv(BytesIO(q.export_queue(BAOTOU, None, "csv", db_url)[3:]))
+    assert tuple(frame.columns) == contract.CASE_EXPORT_COLUMNS
+    assert set(frame["city_name"]) == {"包头市"} and frame.height == 2
+    xlsx = pl.read_excel(BytesIO(q.export_queue(PROV15, None, "xlsx", db_url)))
+    assert set(xlsx["province_code"].cast(pl.String)) == {"15"} and xlsx.height == 4
+    with pytest.raises(ValueError):
+        q.export_queue(NAT, None, "pdf", db_url)
+
+
+def test_overview_rules_suppressions_are_scoped(store, db_url):
+    nat, city = q.overview(NAT, db_url), q.overview(BAOTOU, db_url)
+    assert nat.totals["cases"] == 8 and nat.totals["provinces"] == 3
+    assert city.totals["cases"] == 2 and city.by_province["province_code"].to_list() == ["15"]
+    assert city.by_province["province_zh"].to_list() == ["内蒙古"]
+    assert nat.by_province["tco2_at_stake"].to_list() == sorted(nat.by_province["tco2_at_stake"], reverse=True)
+    assert nat.trend.height == 3 and nat.trend["new_cases"].sum() == 8
+    assert city.trend["new_findings"].sum() < nat.trend["new_findings"].sum()
+    assert nat.latest_run["run_id"] == store.run_ids[-1] and nat.latest_run["stage_seconds"]["checks"] == 900.0
+    fired_nat = dict(q.rules(NAT, db_url).select("code", "findings").iter_rows())
+    fired_city = dict(q.rules(BAOTOU, db_url).select("code", "findings").iter_rows())
+    assert sum(fired_city.values()) < sum(fired_nat.values()) and fired_city["TIP-001"] == 1
+    assert "TIP-001" in fired_nat  # catalogue entries are always listed
+    assert q.runs(BAOTOU, db_url).height == 3 and q.run_stages(NAT, db_url)["stage"].n_unique() == 5
+
+    from carbonqa.store import session_scope
+    from carbonqa.store.models import Suppression
+
+    with session_scope(db_url) as s:
+        s.add_all([
+            Suppression(rule_code="CC-101", enterprise_id="E0002", reason="煤源切换", approved_by="nat"),
+            Suppression(rule_code="CPY-101", enterprise_id=None, reason="全局", approved_by="nat"),
+        ])
+    assert q.suppressions(NAT, db_url).height == 2
+    assert q.suppressions(BAOTOU, db_url)["rule_code"].to_list() == ["CPY-101"]  # E0002 is in 济南市
+
+
+def test_case_detail_evidence_pack(store, db_url):
+    d = q.case_detail(BAOTOU, store.top_case, db_url)
+    assert d.enterprise["enterprise_name"] == "测试电厂0000有限公司"
+    assert d.findings.height == 5 and d.findings["severity"][0] == "high"
+    assert d.monthly.height == 12 and d.monthly.filter(pl.col("is_suspicious"))["period"].to_list() == ["2024-04", "2024-06"]
+    assert d.lab_values.filter(pl.col("is_repeated"))["sample_period"].to_list() == ["2024-03", "2024-04", "2024-05", "2024-06"]
+    assert d.cc_unit["cc_tc_per_gj"][0] == pytest.approx(0.0240)
+    assert d.cc_peers.height >= 1 and (d.cc_peers["coal_type"] == "lignite").all()
+    assert d.lab_timeline.height == 12 and d.tips.height == 1
+    assert d.verifications["agency_name"][0] == "某核查技术服务公司" and d.verifier_stats["verifications"][0] == 4
+    assert d.events["action"].to_list() == ["created"]
+    assert d.telemetry.is_empty()
+
+
+def test_assignable_users_stay_in_scope(store, db_url):
+    assert set(q.assignable_users(PROV15, url=db_url)["username"]) == {"prov15", "baotou", "ordos"}
+    assert set(q.assignable_users(BAOTOU, url=db_url)["username"]) == {"baotou"}
+    assert q.assignable_users(AUDIT, url=db_url).is_empty()
+    assert "prov37" in set(q.assignable_users(NAT, url=db_url)["username"])
