@@ -456,3 +456,68 @@ def test_monthly_interval_hours_telemetry(db_url, tmp_path):
     mt = monthly_telemetry().sort("period")
     assert mt["generation_mwh"].to_list() == [300.0 * 744, 0.0]
     assert mt["hours_with_load"].to_list() == [744.0, 0.0] and mt["hours_covered"].to_list() == [744.0, 696.0]
+
+
+# ---- parsers and manifest edge cases ---------------------------------------------------------------
+def test_parsers_periods_dates_datetimes_without_store():
+    from carbonqa.ingest.cast import cast_table
+
+    n = 7
+    df = pl.DataFrame({
+        "unit_id": ["U1"] * n,
+        "period": ["2024-07", "2024/7", "202407", "2024年7月", "2024-07-01 00:00:00", "2024-7-31", "07/2024"],
+        "version": ["1", "2", "3", "4", "5", "6", "7"],
+        "submitted_at": ["2024-08-01T00:30:00+08:00", "2024-07-31T16:30:00Z", "2024-08-01 00:30",
+                         "2024/08/01 00:30:00", "2024-07-31T17:30:00+0100", "2024-08-01", "yesterday"],
+        "operating_hours": ["744", "0", "abc", None, " 1,2.5 ", "-1", "0"],
+        "carbon_content_basis": ["measured", "实测", "Default", "缺省值", None, "guess", None],
+        "__file": ["f"] * n, "__row": list(range(1, n + 1)),
+    })
+    r = cast_table(df, "monthly_reports")
+    bad = {(i.row, i.column, i.reason) for i in r.issues}
+    assert bad == {(3, "operating_hours", "non_numeric"),
+                   (6, "operating_hours", "out_of_range"), (6, "carbon_content_basis", "bad_enum"),
+                   (7, "period", "unparseable_period"), (7, "submitted_at", "unparseable_datetime")}
+    v = r.valid.sort("version")
+    assert v["period"].to_list() == ["2024-07"] * 4
+    assert v["submitted_at"].to_list() == [dt.datetime(2024, 8, 1, 0, 30)] * 4
+    assert v["version"].to_list() == [1, 2, 4, 5]
+    assert v["carbon_content_basis"].to_list() == ["measured", "measured", "default", None]
+    assert v["operating_hours"].to_list() == [744.0, 0.0, None, 12.5]
+
+
+def test_hive_partition_value_becomes_column_and_combined_sha_checked(db_url, tmp_path):
+    tel = telemetry(("U1",), hours=3).drop("unit_id")
+    b = make_bundle(tmp_path / "h", {"enterprises": enterprises(), "units": units()},
+                    telemetry_parts={"telemetry/unit_id=U1/part-0.parquet": tel})
+    res = ingest_bundle(b, url=db_url)
+    assert res.outcome == "landed", res.describe()
+    assert res.tables["telemetry"].new == 3
+    # a manifest whose combined sha256 does not match its parts: the directory table is quarantined
+    b2 = make_bundle(tmp_path / "h2", {}, bundle_id="h2", telemetry_parts={"telemetry/part-0.parquet": telemetry()})
+    m = json.loads((b2 / "manifest.json").read_text())
+    m["tables"]["telemetry"]["sha256"] = "0" * 64
+    (b2 / "manifest.json").write_text(json.dumps(m))
+    res2 = ingest_bundle(b2, url=db_url)
+    assert res2.outcome == "rejected"
+    assert [i.reason for i in res2.errors] == ["checksum_mismatch"] and "combined" in res2.errors[0].expected
+
+
+def test_row_count_mismatch_is_warning_and_rows_land(db_url, tmp_path):
+    b = make_bundle(tmp_path / "r", {"enterprises": enterprises()})
+    m = json.loads((b / "manifest.json").read_text())
+    m["tables"]["enterprises"]["rows"] = 5
+    (b / "manifest.json").write_text(json.dumps(m))
+    res = ingest_bundle(b, url=db_url)
+    assert res.outcome == "landed"
+    (w,) = res.issues
+    assert (w.reason, w.severity, w.expected) == ("row_count_mismatch", "warning", "5 rows (manifest.json)")
+    assert count(db_url, "enterprises") == 2
+
+
+def test_xlsx_date_cells_become_periods(db_url, tmp_path):
+    df = monthly().with_columns(pl.col("period").str.to_date("%Y-%m").alias("period"))
+    res = ingest_bundle(make_bundle(tmp_path / "xd", {"enterprises": enterprises(), "units": units(),
+                                                      "monthly_reports": {"df": df, "fmt": "xlsx"}}), url=db_url)
+    assert res.outcome == "landed", res.describe()
+    assert sorted(set(rows(db_url, "monthly_reports")["period"])) == ["2024-06", "2024-07"]
