@@ -1,0 +1,205 @@
+"""Derived partition frames: polars computes what GX then asserts (GX has no cross-column arithmetic).
+
+Every frame keeps the contract columns of its table, the routing columns of the
+:class:`~carbonqa.screening.ScreenContext` enrichment (``enterprise_id``, ``province_code``,
+``city_name``), an integer row id ``_row`` and the derived columns the expectations of
+:mod:`checks.suites` name, plus the stake columns the findings need. Cross-table inputs (the lab
+report a monthly report cites, the annual report a verification reviews) are joined here in polars:
+the context has already resolved "current" versions once (:func:`carbonqa.store.read.current`), so a
+polars join is the same on SQLite and PostgreSQL and needs no second SQL notion of "current".
+
+Frames are cached on the context (``ctx._cached``), so the families share one build per run.
+
+Units: t, GJ/t, tC/GJ, MWh, h, days; rates are fractions; percentages are named ``_pct``.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from carbonqa.contract import CO2_PER_C
+from carbonqa.screening import ScreenContext
+from checks.params import HOURS_PER_DAY, KCAL_PER_KG_TO_GJ_PER_T, RegulationParams, params_for
+
+__all__ = ["monthly_frame", "lab_frame", "verification_frame", "annual_frame", "materiality", "default_gap_stake"]
+
+
+def _period_bounds(col: str = "period") -> list[pl.Expr]:
+    start = (pl.col(col) + "-01").str.to_date("%Y-%m-%d", strict=False)
+    return [start.alias("_month_start"), start.dt.month_end().alias("_month_end")]
+
+
+def default_gap_stake(p: RegulationParams) -> pl.Expr:
+    """(default CC − reported CC)⁺ × FC × NCV × OF × 44/12 in t (0 for non-coal or no fuel).
+
+    OF falls back to the default oxidation rate (and a percent OF is read as a fraction) so the stake
+    of a CC rule does not inherit a unit error of another column.
+    """
+    of = _of_fraction(p)
+    gap = (pl.lit(p.default_cc_tc_per_gj) - pl.col("carbon_content_tc_per_gj")).clip(lower_bound=0.0)
+    val = gap * pl.col("fuel_consumed_t") * _ncv_gj(p) * of * CO2_PER_C
+    return pl.when(pl.col("is_coal") & pl.col("has_fuel")).then(val.fill_null(0.0)).otherwise(0.0)
+
+
+def _of_fraction(p: RegulationParams) -> pl.Expr:
+    of = pl.col("oxidation_rate")
+    return pl.when(of > 1.0).then(of / 100.0).otherwise(of).fill_null(p.oxidation_rate_default)
+
+
+def _ncv_gj(p: RegulationParams) -> pl.Expr:
+    ncv = pl.col("ncv_gj_per_t")
+    return pl.when(pl.col("is_coal") & (ncv > p.ncv_unit_error_above_gj_per_t)).then(
+        ncv * KCAL_PER_KG_TO_GJ_PER_T
+    ).otherwise(ncv)
+
+
+def materiality(p: RegulationParams, col: str = "reported_emissions_tco2") -> pl.Expr:
+    """EU AVR materiality of a report in t: 5 % of emissions, 2 % above 500 kt (see params sources)."""
+    e = pl.col(col).fill_null(0.0)
+    return pl.when(e > p.materiality_large_above_t).then(e * p.materiality_rel_large).otherwise(e * p.materiality_rel)
+
+
+def monthly_frame(ctx: ScreenContext) -> pl.DataFrame:
+    """Monthly reports of ``ctx`` with the derived columns of the monthly suite.
+
+    Returns:
+        One row per current monthly report in scope with contract columns, ``enterprise_id``,
+        ``province_code``, ``city_name``, unit registry columns (``unit_class``, ``capacity_mw``,
+        ``coal_type``) and: ``_row``, ``year``, ``hours_in_month``, ``is_coal``, ``has_fuel``,
+        ``unit_error``, ``e_recomputed_t``, ``e_corrected_t``, ``identity_abs_gap_t``,
+        ``identity_tol_t``, ``generation_max_mwh``, ``deposit_days``, ``lab_found``, ``lab_matches``,
+        ``lab_unit_id``, ``lab_period``, ``lab_enterprise_id``, ``lab_cc``, ``lab_cc_rel_gap``,
+        ``cc_default_abs_gap``, ``cc_r5``, ``ncv_lo``/``ncv_hi``, ``heat_of_gj``, ``stake_default_t`` and the
+        ``chk_*`` columns the monthly suite asserts (null where the rule does not apply).
+    """
+    return ctx._cached("checks.monthly_frame", lambda: _monthly_frame(ctx))
+
+
+def _monthly_frame(ctx: ScreenContext) -> pl.DataFrame:
+    p = params_for(ctx.year)
+    nat = ctx.national()
+    units = nat.units().select("unit_id", "unit_class", "capacity_mw", "coal_type")
+    labs = nat.lab_reports().select(
+        "lab_report_id",
+        pl.col("unit_id").alias("lab_unit_id"),
+        pl.col("enterprise_id").alias("lab_enterprise_id"),
+        pl.col("sample_period").alias("lab_period"),
+        (pl.col("carbon_ar_pct") / 100.0 / pl.col("ncv_ar_gj_per_t")).alias("lab_cc"),
+        pl.lit(True).alias("lab_found"),
+    ).unique("lab_report_id")
+    m = ctx.monthly_reports().join(units, on="unit_id", how="left").join(labs, on="lab_report_id", how="left")
+    grid = ctx.grid_factor_tco2_per_mwh
+    fuel, ncv, cc, of = (pl.col(c) for c in ("fuel_consumed_t", "ncv_gj_per_t", "carbon_content_tc_per_gj", "oxidation_rate"))
+    purchased = pl.col("purchased_electricity_mwh").fill_null(0.0) * grid
+    m = m.with_columns(
+        *_period_bounds(),
+        pl.col("unit_class").fill_null("").str.starts_with("coal").alias("is_coal"),
+        (fuel.fill_null(0.0) > 0).alias("has_fuel"),
+        pl.lit(ctx.year).alias("year"),
+        pl.col("lab_found").fill_null(False),
+    ).with_columns(
+        (pl.col("_month_end").dt.day().cast(pl.Float64) * HOURS_PER_DAY).alias("hours_in_month"),
+        ((pl.col("is_coal") & (ncv > p.ncv_unit_error_above_gj_per_t)) | (of > 1.0)).fill_null(False).alias("unit_error"),
+        (pl.when(fuel.fill_null(0.0) == 0).then(0.0).otherwise(fuel * ncv * cc * of * CO2_PER_C) + purchased)
+        .alias("e_recomputed_t"),
+        (pl.when(fuel.fill_null(0.0) == 0).then(0.0).otherwise(fuel * _ncv_gj(p) * cc * _of_fraction(p) * CO2_PER_C)
+         + purchased).alias("e_corrected_t"),
+        (pl.col("submitted_at").dt.date() - pl.col("_month_end")).dt.total_days().cast(pl.Float64).alias("deposit_days"),
+        (pl.col("lab_found") & (pl.col("lab_enterprise_id") == pl.col("enterprise_id")).fill_null(False)
+         & (pl.col("lab_period") == pl.col("period")).fill_null(False)).alias("lab_matches"),
+        ((cc - pl.col("lab_cc")).abs() / pl.col("lab_cc")).alias("lab_cc_rel_gap"),
+        (cc - p.default_cc_tc_per_gj).abs().alias("cc_default_abs_gap"),
+        cc.round(5).alias("cc_r5"),
+        pl.col("coal_type").replace_strict({k: v[0] for k, v in p.ncv_range_gj_per_t.items()}, default=None,
+                                           return_dtype=pl.Float64).alias("ncv_lo"),
+        pl.col("coal_type").replace_strict({k: v[1] for k, v in p.ncv_range_gj_per_t.items()}, default=None,
+                                           return_dtype=pl.Float64).alias("ncv_hi"),
+    ).with_columns(
+        (pl.col("emissions_tco2") - pl.col("e_recomputed_t")).abs().alias("identity_abs_gap_t"),
+        pl.max_horizontal(pl.lit(p.identity_abs_tolerance_t), pl.col("e_recomputed_t") * p.identity_rel_tolerance)
+        .alias("identity_tol_t"),
+        (pl.col("capacity_mw") * pl.col("hours_in_month") * p.generation_capacity_factor_max).alias("generation_max_mwh"),
+        (fuel * _ncv_gj(p) * _of_fraction(p)).alias("heat_of_gj"),
+        default_gap_stake(p).alias("stake_default_t"),
+    )
+    coal_fuel = pl.col("is_coal") & pl.col("has_fuel")
+    measured = coal_fuel & (pl.col("carbon_content_basis") == "measured").fill_null(False)
+    default = coal_fuel & (pl.col("carbon_content_basis") == "default").fill_null(False)
+    m = m.with_columns(  # chk_*: the asserted value where the rule applies, null elsewhere (GX skips nulls)
+        pl.when(~pl.col("unit_error")).then(pl.col("identity_abs_gap_t")).alias("chk_identity_gap_t"),
+        pl.when(coal_fuel & (ncv <= p.ncv_unit_error_above_gj_per_t) & pl.col("ncv_lo").is_not_null())
+        .then(pl.max_horizontal(pl.col("ncv_lo") - ncv, ncv - pl.col("ncv_hi"), pl.lit(0.0)))
+        .alias("chk_ncv_range_excess"),
+        pl.when(coal_fuel).then(ncv).alias("chk_ncv_coal"),
+        pl.when(pl.col("has_fuel") & (pl.col("carbon_content_basis") == "measured").fill_null(False))
+        .then(pl.col("lab_found")).alias("chk_lab_found"),
+        pl.when(pl.col("lab_found")).then(pl.col("lab_matches")).alias("chk_lab_matches"),
+        pl.when(measured & pl.col("lab_found")).then(pl.col("lab_cc_rel_gap")).alias("chk_lab_cc_rel_gap"),
+        pl.when(default).then(pl.col("cc_default_abs_gap")).alias("chk_cc_default_abs_gap"),
+        pl.when(measured).then(cc).alias("chk_cc_measured"),
+        pl.when(measured).then(pl.col("cc_r5")).alias("chk_cc_measured_r5"),
+    )
+    return m.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
+
+
+def lab_frame(ctx: ScreenContext) -> pl.DataFrame:
+    """Lab reports of ``ctx`` with the derived columns of the lab suite and the stakes of the reports citing them.
+
+    Returns:
+        Contract columns + ``enterprise_id``/``province_code``/``city_name`` + ``_row``,
+        ``car_recomputed_pct``, ``car_abs_gap_pct``, ``linked_heat_of_gj`` (Σ FC × NCV × OF of the
+        citing monthly reports, GJ), ``stake_default_t`` (Σ of their default-gap stakes, t).
+    """
+    return ctx._cached("checks.lab_frame", lambda: _lab_frame(ctx))
+
+
+def _lab_frame(ctx: ScreenContext) -> pl.DataFrame:
+    m = monthly_frame(ctx)
+    links = (
+        m.filter(pl.col("lab_report_id").is_not_null())
+        .group_by("lab_report_id")
+        .agg(pl.col("heat_of_gj").sum().alias("linked_heat_of_gj"), pl.col("stake_default_t").sum())
+    )
+    lab = ctx.lab_reports().join(links, on="lab_report_id", how="left").with_columns(
+        pl.col("linked_heat_of_gj").fill_null(0.0),
+        pl.col("stake_default_t").fill_null(0.0),
+        (pl.col("carbon_ad_pct") * (100.0 - pl.col("total_moisture_pct")) / (100.0 - pl.col("moisture_ad_pct")))
+        .alias("car_recomputed_pct"),
+        pl.col("sample_period").str.slice(0, 4).cast(pl.Int64, strict=False).alias("year"),
+    ).with_columns((pl.col("carbon_ar_pct") - pl.col("car_recomputed_pct")).abs().alias("car_abs_gap_pct"))
+    return lab.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
+
+
+def annual_frame(ctx: ScreenContext) -> pl.DataFrame:
+    """Annual reports of ``ctx.year`` in scope (enriched with routing columns)."""
+    return ctx.annual_reports((ctx.year,))
+
+
+def verification_frame(ctx: ScreenContext) -> pl.DataFrame:
+    """Verifications of ``ctx.year`` joined to the same enterprise-year's annual report.
+
+    Returns:
+        Contract columns + routing + ``_row``, ``reported_emissions_tco2``, ``preparer_agency_id``,
+        ``gap_t`` (|verified − reported|), ``gap_allowed_t`` (min(1,000 t, 10 % of reported)),
+        ``review_days`` (completed − started), ``materiality_t``.
+    """
+    return ctx._cached("checks.verification_frame", lambda: _verification_frame(ctx))
+
+
+def _verification_frame(ctx: ScreenContext) -> pl.DataFrame:
+    p = params_for(ctx.year)
+    ann = (
+        ctx.national().annual_reports((ctx.year,))
+        .sort("submitted_at", nulls_last=False)
+        .unique(["enterprise_id", "year"], keep="last")
+        .select("enterprise_id", "year", "reported_emissions_tco2", "preparer_agency_id")
+    )
+    v = ctx.verifications((ctx.year,)).join(ann, on=["enterprise_id", "year"], how="left")
+    v = v.with_columns(
+        (pl.col("verified_emissions_tco2") - pl.col("reported_emissions_tco2")).abs().alias("gap_t"),
+        pl.min_horizontal(pl.lit(p.verifier_gap_abs_t), pl.col("reported_emissions_tco2") * p.verifier_gap_rel)
+        .alias("gap_allowed_t"),
+        (pl.col("review_completed") - pl.col("review_started")).dt.total_days().cast(pl.Float64).alias("review_days"),
+        materiality(p).alias("materiality_t"),
+    ).with_columns(pl.when(pl.col("conclusion") == "accepted").then(pl.col("gap_t")).alias("chk_accepted_gap_t"))
+    return v.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))

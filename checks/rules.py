@@ -1,0 +1,329 @@
+"""Finding specs of the GX row rules, and the cross-table / cross-row rules written in polars.
+
+Why polars and not GX ``UnexpectedRowsExpectation`` for cross-table rules: the inputs are the
+*current* versions resolved once by :class:`~carbonqa.screening.ScreenContext` (highest submitter
+version, then highest record version). A SQL expectation would have to restate that window logic per
+rule and per dialect, and would run on SQLite and PostgreSQL differently; polars joins over the cached
+context frames are vectorised, engine-agnostic and cost milliseconds at national scale.
+
+Each ``rule_*`` function returns ``(hits, spec, kind)``: the failing rows, the :class:`~checks.emit.Spec`
+of their findings and the key set. Constants come from :mod:`checks.params` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import polars as pl
+
+from carbonqa.contract import CO2_PER_C
+from carbonqa.screening import ScreenContext
+from checks.emit import Spec
+from checks.frames import annual_frame, lab_frame, monthly_frame, verification_frame
+from checks.params import KCAL_PER_KG_TO_GJ_PER_T, RegulationParams, params_for
+
+__all__ = ["gx_specs", "GX_KIND", "POLARS_RULES", "RuleOutput"]
+
+RuleOutput = tuple[pl.DataFrame, Spec, str]
+
+
+def _r(col: str | pl.Expr, n: int = 1) -> pl.Expr:
+    e = pl.col(col) if isinstance(col, str) else col
+    return e.cast(pl.Float64).round(n)
+
+
+def gx_specs(p: RegulationParams) -> dict[str, Spec]:
+    """Return the finding specs of every GX-asserted code, over the derived frames of :mod:`checks.frames`."""
+    lo, hi = pl.col("ncv_lo"), pl.col("ncv_hi")
+    ncv = pl.col("ncv_gj_per_t")
+    heat44 = pl.col("heat_of_gj") * CO2_PER_C
+    cc = pl.col("carbon_content_tc_per_gj")
+    of_col = pl.when(pl.col("oxidation_rate") > 1.0).then(pl.lit("oxidation_rate")).otherwise(pl.lit("load_rate"))
+    of_val = pl.when(pl.col("oxidation_rate") > 1.0).then(pl.col("oxidation_rate")).otherwise(pl.col("load_rate"))
+    cad, mad, mt = (pl.col(c) for c in ("carbon_ad_pct", "moisture_ad_pct", "total_moisture_pct"))
+    cad_bad = (cad < p.cad_range_pct[0]) | (cad > p.cad_range_pct[1])
+    mad_bad = (mad < p.mad_range_pct[0]) | (mad > p.mad_range_pct[1])
+    comp = pl.when(cad_bad).then(pl.lit("Cad")).when(mad_bad).then(pl.lit("Mad")).otherwise(pl.lit("Mt"))
+    comp_val = pl.when(cad_bad).then(cad).when(mad_bad).then(mad).otherwise(mt)
+    comp_lo = pl.when(cad_bad).then(p.cad_range_pct[0]).when(mad_bad).then(p.mad_range_pct[0]).otherwise(p.mt_range_pct[0])
+    comp_hi = pl.when(cad_bad).then(p.cad_range_pct[1]).when(mad_bad).then(p.mad_range_pct[1]).otherwise(p.mt_range_pct[1])
+    up = {"unit_id": pl.col("unit_id"), "period": pl.col("period")}
+    lab_id = {"lab_report_id": pl.col("lab_report_id")}
+    return {
+        "ACC-001": Spec(pl.col("emissions_tco2"), _r("e_recomputed_t", 1), pl.col("identity_abs_gap_t"),
+                        up | {"reported": _r("emissions_tco2"), "recomputed": _r("e_recomputed_t"),
+                              "gap": _r("identity_abs_gap_t"), "tolerance": _r("identity_tol_t")}),
+        "ACC-002": Spec(pl.col("power_supply_mwh"), pl.col("gross_generation_mwh"),
+                        (pl.col("power_supply_mwh") - pl.col("gross_generation_mwh"))
+                        * pl.col("emissions_tco2") / pl.col("power_supply_mwh"),
+                        up | {"supply": _r("power_supply_mwh"), "generation": _r("gross_generation_mwh")}),
+        "ACC-003": Spec(pl.col("operating_hours"), pl.col("hours_in_month"), pl.lit(0.0),
+                        up | {"hours": _r("operating_hours"), "hours_in_month": _r("hours_in_month", 0)}),
+        "ACC-004": Spec(ncv, pl.concat_str(lo.cast(pl.String), pl.lit("–"), hi.cast(pl.String)),
+                        (ncv - ncv.clip(lo, hi)).abs() * pl.col("fuel_consumed_t") * cc * pl.col("oxidation_rate") * CO2_PER_C,
+                        up | {"ncv": _r(ncv, 2), "coal_type": pl.col("coal_type"), "low": lo, "high": hi}),
+        "ACC-005": Spec(ncv, _r(ncv * KCAL_PER_KG_TO_GJ_PER_T, 3),
+                        (pl.col("emissions_tco2") - pl.col("e_corrected_t")).abs(),
+                        up | {"ncv": _r(ncv, 1), "ncv_gj": _r(ncv * KCAL_PER_KG_TO_GJ_PER_T, 2)},
+                        {"e_corrected_t": _r("e_corrected_t")}),
+        "ACC-006": Spec(of_val, of_val / 100.0, (pl.col("emissions_tco2") - pl.col("e_corrected_t")).abs(),
+                        up | {"column": of_col, "value": _r(of_val, 3), "fraction": _r(of_val / 100.0, 4)},
+                        {"e_corrected_t": _r("e_corrected_t")}),
+        "ACC-007": Spec(pl.col("gross_generation_mwh"), _r("generation_max_mwh", 0), pl.col("emissions_tco2"),
+                        up | {"generation": _r("gross_generation_mwh", 0), "capacity": _r("capacity_mw", 1),
+                              "hours_in_month": _r("hours_in_month", 0), "max_generation": _r("generation_max_mwh", 0),
+                              "ratio": _r(pl.col("gross_generation_mwh") / (pl.col("capacity_mw") * pl.col("hours_in_month")), 1)}),
+        "CMP-002": Spec(pl.col("deposit_days"), pl.lit(float(p.deposit_deadline_days)), pl.lit(0.0),
+                        up | {"submitted_at": pl.col("submitted_at"), "days": _r("deposit_days", 0),
+                              "deadline": pl.lit(p.deposit_deadline_days)}),
+        "CMP-003": Spec(pl.col("lab_report_id"), pl.lit("existing lab report"), pl.col("stake_default_t"),
+                        up | {"cc": _r(cc, 5), "lab_report_id": pl.col("lab_report_id").fill_null("—")}),
+        "CMP-004": Spec(pl.concat_str(pl.col("lab_unit_id"), pl.lit("/"), pl.col("lab_period")),
+                        pl.concat_str(pl.col("unit_id"), pl.lit("/"), pl.col("period")), pl.col("stake_default_t"),
+                        up | lab_id | {"lab_unit_id": pl.col("lab_unit_id"), "lab_period": pl.col("lab_period")},
+                        {"lab_enterprise_id": pl.col("lab_enterprise_id")}),
+        "LAB-003": Spec(cc, _r("lab_cc", 6), (pl.col("lab_cc") - cc).abs() * heat44,
+                        up | lab_id | {"cc": _r(cc, 5), "lab_cc": _r("lab_cc", 5)}),
+        "CC-001": Spec(cc, pl.lit(p.default_cc_tc_per_gj), (pl.lit(p.default_cc_tc_per_gj) - cc).abs() * heat44,
+                       up | {"cc": _r(cc, 5), "default": pl.lit(p.default_cc_tc_per_gj)}),
+        "CC-003": Spec(cc, pl.lit(f"{p.cc_measured_min_tc_per_gj}–{p.cc_measured_max_tc_per_gj}"), pl.col("stake_default_t"),
+                       up | {"cc": _r(cc, 5), "low": pl.lit(p.cc_measured_min_tc_per_gj),
+                             "high": pl.lit(p.cc_measured_max_tc_per_gj)}),
+        "CC-004": Spec(cc, pl.lit("a measured value, not a default"), pl.col("stake_default_t"), up | {"cc": _r(cc, 5)}),
+        # lab_reports frame
+        "LAB-001": Spec(pl.concat_str(*[pl.col(c).cast(pl.String) for c in
+                                        ("sampling_end_date", "receipt_date", "test_date", "report_date")], separator=" / ",
+                                      ignore_nulls=True),
+                        pl.lit("sampling_end ≤ receipt ≤ test ≤ report"), pl.col("stake_default_t"),
+                        lab_id | {"sampling_end": pl.col("sampling_end_date"), "receipt": pl.col("receipt_date"),
+                                  "test": pl.col("test_date"), "report": pl.col("report_date")}),
+        "LAB-002": Spec(pl.col("carbon_ar_pct"), _r("car_recomputed_pct", 2),
+                        pl.col("car_abs_gap_pct") / 100.0 / pl.col("ncv_ar_gj_per_t") * pl.col("linked_heat_of_gj") * CO2_PER_C,
+                        lab_id | {"car": _r("carbon_ar_pct", 2), "car_recomputed": _r("car_recomputed_pct", 2),
+                                  "cad": _r(cad, 2), "mad": _r(mad, 2), "mt": _r(mt, 2)}),
+        "LAB-004": Spec(pl.col("has_anti_counterfeit_code"), pl.lit(True), pl.col("stake_default_t"),
+                        lab_id | {"lab_agency_id": pl.col("lab_agency_id")}),
+        "LAB-006": Spec(comp_val, pl.concat_str(comp_lo.cast(pl.String), pl.lit("–"), comp_hi.cast(pl.String)),
+                        pl.col("stake_default_t"),
+                        lab_id | {"component": comp, "value": _r(comp_val, 2), "low": comp_lo, "high": comp_hi}),
+        # verifications frame
+        "VER-001": Spec(pl.col("verified_emissions_tco2"), pl.col("reported_emissions_tco2"), pl.col("gap_t"),
+                        {"enterprise_id": pl.col("enterprise_id"), "year": pl.col("year"),
+                         "verified": _r("verified_emissions_tco2", 0), "reported": _r("reported_emissions_tco2", 0),
+                         "gap": _r("gap_t", 0), "limit": _r("gap_allowed_t", 0)},
+                        {"verifier_agency_id": pl.col("verifier_agency_id")}),
+        "VER-004": Spec(pl.col("review_days"), pl.lit(float(p.min_review_days)), pl.col("materiality_t"),
+                        {"enterprise_id": pl.col("enterprise_id"), "year": pl.col("year"),
+                         "agency_id": pl.col("verifier_agency_id"), "days": _r("review_days", 0),
+                         "min_days": pl.lit(p.min_review_days)},
+                        {"review_started": pl.col("review_started"), "review_completed": pl.col("review_completed")}),
+    }
+
+
+#: Frame kind (key set) of each GX-asserted code.
+GX_KIND: dict[str, str] = {"lab_reports": "lab", "verifications": "verification", "monthly_reports": "monthly"}
+
+
+# ---- cross-table / cross-row rules (polars) ---------------------------------------------------------
+def rule_acc_008(ctx: ScreenContext) -> RuleOutput:
+    """ACC-008: Σ monthly emissions of an enterprise-year vs its annual report (when one exists)."""
+    p = params_for(ctx.year)
+    m = monthly_frame(ctx)
+    sums = m.group_by("enterprise_id").agg(pl.col("emissions_tco2").sum().alias("monthly_sum"),
+                                           pl.len().alias("n_months"))
+    ann = (annual_frame(ctx).sort("submitted_at", nulls_last=False).unique(["enterprise_id"], keep="last")
+           .select("enterprise_id", "year", "province_code", pl.col("reported_emissions_tco2").alias("annual")))
+    j = ann.join(sums, on="enterprise_id", how="inner").with_columns(
+        (pl.col("monthly_sum") - pl.col("annual")).abs().alias("gap"))
+    hits = j.filter(pl.col("gap") > pl.max_horizontal(pl.lit(p.annual_sum_abs_tolerance_t),
+                                                      pl.col("annual").abs() * p.annual_sum_rel_tolerance))
+    spec = Spec(pl.col("monthly_sum"), pl.col("annual"), pl.col("gap"),
+                {"enterprise_id": pl.col("enterprise_id"), "year": pl.col("year"), "monthly_sum": _r("monthly_sum", 0),
+                 "annual": _r("annual", 0), "gap": _r("gap", 0)}, {"n_monthly_reports": pl.col("n_months")})
+    return hits, spec, "enterprise_year"
+
+
+def rule_cmp_001(ctx: ScreenContext) -> RuleOutput:
+    """CMP-001: months January … latest period seen nationally with no report of a registered unit.
+
+    Units commissioned after the year are not expected. The stake is the unit's mean reported monthly
+    emissions, else capacity × hours × typical load × typical intensity.
+    """
+    p = params_for(ctx.year)
+    nat_periods = ctx.national().monthly_reports().get_column("period")
+    if nat_periods.len() == 0:
+        return pl.DataFrame(), _empty_spec(), "monthly"
+    last = int(str(nat_periods.max())[5:7])
+    periods = pl.DataFrame({"period": [f"{ctx.year}-{mm:02d}" for mm in range(1, last + 1)]})
+    units = ctx.units().filter(pl.col("commissioning_year").is_null() | (pl.col("commissioning_year") <= ctx.year))
+    m = monthly_frame(ctx)
+    mean_e = m.group_by("unit_id").agg(pl.col("emissions_tco2").mean().alias("mean_e"))
+    expected = units.select("unit_id", "enterprise_id", "province_code", "capacity_mw").join(periods, how="cross")
+    hits = (expected.join(m.select("unit_id", "period"), on=["unit_id", "period"], how="anti")
+            .join(mean_e, on="unit_id", how="left")
+            .with_columns(pl.lit(ctx.year).alias("year"),
+                          ((pl.col("period") + "-01").str.to_date("%Y-%m-%d").dt.month_end().dt.day() * 24.0)
+                          .alias("hours_in_month")))
+    stake = pl.coalesce(pl.col("mean_e"), pl.col("capacity_mw") * pl.col("hours_in_month") * p.typical_load_factor
+                        * p.typical_coal_intensity_tco2_per_mwh)
+    spec = Spec(pl.lit("no report"), pl.lit("monthly report"), stake,
+                {"unit_id": pl.col("unit_id"), "period": pl.col("period")})
+    return hits, spec, "monthly"
+
+
+def rule_cc_002(ctx: ScreenContext) -> RuleOutput:
+    """CC-002: measured and default bases mixed among a coal unit's months with fuel burnt."""
+    m = monthly_frame(ctx).filter(pl.col("is_coal") & pl.col("has_fuel") & pl.col("carbon_content_basis").is_not_null())
+    agg = m.group_by("unit_id", "enterprise_id", "province_code", "year").agg(
+        (pl.col("carbon_content_basis") == "measured").sum().alias("n_measured"),
+        (pl.col("carbon_content_basis") == "default").sum().alias("n_default"),
+        pl.col("stake_default_t").filter(pl.col("carbon_content_basis") == "measured").sum().alias("stake"),
+        pl.col("period").filter(pl.col("carbon_content_basis") == "default").sort().alias("default_periods"),
+    )
+    hits = agg.filter((pl.col("n_measured") > 0) & (pl.col("n_default") > 0))
+    spec = Spec(pl.concat_str(pl.col("n_measured").cast(pl.String), pl.lit(" measured / "),
+                              pl.col("n_default").cast(pl.String), pl.lit(" default")),
+                pl.lit("one basis for the year"), pl.col("stake"),
+                {"unit_id": pl.col("unit_id"), "year": pl.col("year"), "n_measured": pl.col("n_measured"),
+                 "n_default": pl.col("n_default")},
+                {"default_periods": pl.col("default_periods").list.join(",")})
+    return hits, spec, "unit_year"
+
+
+def rule_lab_005(ctx: ScreenContext) -> RuleOutput:
+    """LAB-005: serial numbers (trailing digits of ``report_no``) inverted against report dates per lab.
+
+    Reports are ordered per lab by (report_date, serial); a report is flagged when it has a later date
+    than its predecessor but a smaller serial, or an earlier date than its successor but a larger
+    serial — both members of an inverted pair are flagged. Computed over the national lab table (labs
+    serve several provinces); only reports in ``ctx``'s scope are returned.
+    """
+    nat = ctx.national().lab_reports().select("lab_report_id", "lab_agency_id", "report_no", "report_date")
+    s = (nat.with_columns(pl.col("report_no").str.extract(r"(\d+)\D*$", 1).cast(pl.Int64, strict=False).alias("serial"))
+         .filter(pl.col("serial").is_not_null() & pl.col("report_date").is_not_null() & pl.col("lab_agency_id").is_not_null())
+         .sort("lab_agency_id", "report_date", "serial"))
+    g = "lab_agency_id"
+    s = s.with_columns(
+        pl.col("serial").shift(1).over(g).alias("prev_serial"), pl.col("report_date").shift(1).over(g).alias("prev_date"),
+        pl.col("report_no").shift(1).over(g).alias("prev_no"),
+        pl.col("serial").shift(-1).over(g).alias("next_serial"), pl.col("report_date").shift(-1).over(g).alias("next_date"),
+        pl.col("report_no").shift(-1).over(g).alias("next_no"),
+    )
+    after_prev = (pl.col("report_date") > pl.col("prev_date")) & (pl.col("serial") < pl.col("prev_serial"))
+    before_next = (pl.col("report_date") < pl.col("next_date")) & (pl.col("serial") > pl.col("next_serial"))
+    flagged = s.filter(after_prev.fill_null(False) | before_next.fill_null(False)).with_columns(
+        pl.when(after_prev.fill_null(False)).then(pl.col("prev_no")).otherwise(pl.col("next_no")).alias("neighbour_no"),
+        pl.when(after_prev.fill_null(False)).then(pl.col("prev_date")).otherwise(pl.col("next_date")).alias("neighbour_date"),
+    ).select("lab_report_id", "neighbour_no", "neighbour_date")
+    hits = lab_frame(ctx).join(flagged, on="lab_report_id", how="inner")
+    spec = Spec(pl.col("report_no"), pl.lit("serial increasing with report date"), pl.col("stake_default_t"),
+                {"lab_agency_id": pl.col("lab_agency_id"), "lab_report_id": pl.col("lab_report_id"),
+                 "report_no": pl.col("report_no"), "report_date": pl.col("report_date"),
+                 "neighbour_no": pl.col("neighbour_no"), "neighbour_date": pl.col("neighbour_date")})
+    return hits, spec, "lab"
+
+
+def _ver_spec(extra: dict[str, pl.Expr]) -> Spec:
+    return Spec(pl.col("verifier_agency_id"), pl.lit("independent verifier"), pl.col("materiality_t"),
+                {"agency_id": pl.col("verifier_agency_id"), "enterprise_id": pl.col("enterprise_id"),
+                 "year": pl.col("year")} | extra)
+
+
+def rule_ver_002(ctx: ScreenContext) -> RuleOutput:
+    """VER-002: the verifier of an enterprise-year also prepared that enterprise's annual report (from 2024)."""
+    p = params_for(ctx.year)
+    v = verification_frame(ctx)
+    hits = v.filter(pl.col("verifier_agency_id") == pl.col("preparer_agency_id")) if p.coi_forbidden else v.clear()
+    return hits, _ver_spec({}), "verification"
+
+
+def rule_ver_003(ctx: ScreenContext) -> RuleOutput:
+    """VER-003: the verifier prepared *other* enterprises' reports of the same year in the same province."""
+    p = params_for(ctx.year)
+    v = verification_frame(ctx)
+    if not p.coi_forbidden:
+        return v.clear(), _ver_spec({"n_prepared": pl.lit(0)}), "verification"
+    prep = (ctx.national().annual_reports((ctx.year,))
+            .filter(pl.col("preparer_agency_id").is_not_null())
+            .select(pl.col("preparer_agency_id").alias("verifier_agency_id"), "province_code",
+                    pl.col("enterprise_id").alias("prepared_enterprise_id")))
+    j = (v.join(prep, on=["verifier_agency_id", "province_code"], how="inner")
+         .filter(pl.col("prepared_enterprise_id") != pl.col("enterprise_id")))
+    n = j.group_by("_row").agg(pl.len().alias("n_prepared"),
+                               pl.col("prepared_enterprise_id").sort().head(5).alias("examples"))
+    hits = v.join(n, on="_row", how="inner").filter(
+        (pl.col("verifier_agency_id") != pl.col("preparer_agency_id")) | pl.col("preparer_agency_id").is_null())
+    spec = _ver_spec({"n_prepared": pl.col("n_prepared"), "province_code": pl.col("province_code")})
+    spec = Spec(spec.observed, spec.expected, spec.stake, spec.params,
+                {"prepared_for_examples": pl.col("examples").list.join(",")})
+    return hits, spec, "verification"
+
+
+def _telemetry(ctx: ScreenContext) -> pl.DataFrame | None:
+    try:
+        t = ctx.telemetry_monthly()
+    except (ImportError, FileNotFoundError):
+        return None
+    if t is None or t.height == 0:
+        return None
+    return t
+
+
+def rule_tel_001(ctx: ScreenContext) -> RuleOutput:
+    """TEL-001: output reported in a month with no telemetry row, for a unit with telemetry in other months.
+
+    Units with no telemetry at all in the year are not flagged (not connected: a registry matter; real
+    US data show partial CEMS coverage is honest).
+    """
+    t = _telemetry(ctx)
+    spec = Spec(pl.lit("no telemetry"), pl.col("gross_generation_mwh"), pl.col("emissions_tco2"),
+                {"unit_id": pl.col("unit_id"), "period": pl.col("period"), "generation": _r("gross_generation_mwh", 0)})
+    m = monthly_frame(ctx)
+    if t is None:
+        return m.clear(), spec, "monthly"
+    have = t.filter(pl.col("rows") > 0).select("unit_id", "period").unique()
+    connected = have.select("unit_id").unique()
+    hits = (m.filter(pl.col("gross_generation_mwh") > 0)
+            .join(connected, on="unit_id", how="semi")
+            .join(have, on=["unit_id", "period"], how="anti"))
+    return hits, spec, "monthly"
+
+
+def rule_tel_002(ctx: ScreenContext) -> RuleOutput:
+    """TEL-002: telemetry with output (MWh > 0 and hours with load > 0) in a month reported as zero output."""
+    p = params_for(ctx.year)
+    t = _telemetry(ctx)
+    m = monthly_frame(ctx)
+    spec = Spec(pl.col("tel_generation"), pl.col("gross_generation_mwh"),
+                pl.coalesce(pl.col("cems_co2_t"), pl.col("tel_generation") * pl.col("intensity")),
+                {"unit_id": pl.col("unit_id"), "period": pl.col("period"), "tel_generation": _r("tel_generation", 0),
+                 "hours_with_load": _r("hours_with_load", 0), "generation": _r("gross_generation_mwh", 0)})
+    if t is None:
+        return m.clear(), spec, "monthly"
+    intensity = m.group_by("unit_id").agg(
+        (pl.col("emissions_tco2").sum() / pl.col("gross_generation_mwh").sum()).alias("intensity"))
+    tel = t.filter((pl.col("generation_mwh") > 0) & (pl.col("hours_with_load") > 0)).select(
+        "unit_id", "period", pl.col("generation_mwh").alias("tel_generation"), "hours_with_load", "cems_co2_t")
+    hits = (m.filter(pl.col("gross_generation_mwh").fill_null(0.0) == 0)
+            .join(tel, on=["unit_id", "period"], how="inner")
+            .join(intensity, on="unit_id", how="left")
+            .with_columns(pl.when(pl.col("intensity").is_finite() & (pl.col("intensity") > 0)).then(pl.col("intensity"))
+                          .otherwise(p.typical_coal_intensity_tco2_per_mwh).alias("intensity")))
+    return hits, spec, "monthly"
+
+
+def _empty_spec() -> Spec:
+    return Spec(pl.lit(None), pl.lit(None), pl.lit(0.0), {})
+
+
+#: Polars rules by code.
+POLARS_RULES: dict[str, Callable[[ScreenContext], RuleOutput]] = {
+    "ACC-008": rule_acc_008,
+    "CMP-001": rule_cmp_001,
+    "CC-002": rule_cc_002,
+    "LAB-005": rule_lab_005,
+    "VER-002": rule_ver_002,
+    "VER-003": rule_ver_003,
+    "TEL-001": rule_tel_001,
+    "TEL-002": rule_tel_002,
+}

@@ -1,0 +1,239 @@
+"""Each rule: the honest enterprise-year passes it, a mutated copy fails it (on the right keys)."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Callable
+
+import polars as pl
+import pytest
+from conftest import codes, honest, lab_row, month_end, monthly_row, telemetry_for
+
+import checks
+from checks.rules import POLARS_RULES
+from checks.suites import SUITE_CODES
+
+Mut = Callable[[dict], None]
+
+
+def _m(d: dict, period: str) -> dict:
+    return next(r for r in d["monthly_reports"] if r["period"] == period)
+
+
+def _lab(d: dict, period: str) -> dict:
+    return next(r for r in d["lab_reports"] if r["sample_period"] == period)
+
+
+def _set(rows_of: Callable[[dict], dict], **kw) -> Mut:
+    def f(d: dict) -> None:
+        rows_of(d).update(kw)
+    return f
+
+
+def _scale(period: str, col: str, factor: float) -> Mut:
+    def f(d: dict) -> None:
+        r = _m(d, period)
+        r[col] = r[col] * factor
+    return f
+
+
+def _acc_007(d: dict) -> None:
+    r = _m(d, "2024-04")
+    r["gross_generation_mwh"] *= 1000
+    r["power_supply_mwh"] *= 1000
+
+
+def _cmp_001(d: dict) -> None:
+    d["monthly_reports"] = [r for r in d["monthly_reports"] if r["period"] != "2024-05"]
+
+
+def _cmp_003(d: dict) -> None:
+    _m(d, "2024-06")["lab_report_id"] = None
+    _m(d, "2024-07")["lab_report_id"] = "NO-SUCH-REPORT"
+
+
+def _lab_002(d: dict) -> None:
+    _lab(d, "2024-08")["carbon_ar_pct"] -= 2.0
+
+
+def _lab_005(d: dict) -> None:
+    a, b = _lab(d, "2024-03"), _lab(d, "2024-04")
+    a["report_no"], b["report_no"] = b["report_no"], a["report_no"]
+
+
+def _ver_003(d: dict) -> None:
+    d["enterprises"].append(dict(enterprise_id="E2", enterprise_name="乙电厂", province_code="15", city_name="鄂尔多斯市",
+                                 sector="power", is_captive=False))
+    d["annual_reports"].append(dict(report_id="AR-E2", enterprise_id="E2", year=2024, reported_emissions_tco2=1e6,
+                                    preparer_agency_id="V1", submitted_at=dt.datetime(2025, 3, 1)))
+
+
+def _cc_001(d: dict) -> None:
+    r = _m(d, "2024-02")
+    r.update(carbon_content_basis="default", carbon_content_tc_per_gj=0.0280, lab_report_id=None)
+
+
+def _cc_002(d: dict) -> None:
+    for p in ("2024-11", "2024-12"):
+        _m(d, p).update(carbon_content_basis="default", carbon_content_tc_per_gj=0.03085, lab_report_id=None)
+
+
+def _cc_004(d: dict) -> None:
+    _m(d, "2024-09")["carbon_content_tc_per_gj"] = 0.03356
+
+
+def _tel_001(d: dict) -> pl.DataFrame:
+    return telemetry_for(d).filter(pl.col("period") != "2024-10")
+
+
+def _tel_002(d: dict) -> pl.DataFrame:
+    tel = telemetry_for(d)
+    r = _m(d, "2024-10")
+    r.update(gross_generation_mwh=0.0, power_supply_mwh=0.0)
+    return tel
+
+
+#: code → (mutation, expected (unit_id or enterprise_id, period or None) of one finding)
+CASES: dict[str, tuple[Callable[[dict], object], tuple[str, str | None]]] = {
+    "ACC-001": (_scale("2024-03", "emissions_tco2", 0.9), ("U1", "2024-03")),
+    "ACC-002": (lambda d: _m(d, "2024-01").update(power_supply_mwh=_m(d, "2024-01")["gross_generation_mwh"] * 1.1),
+                ("U1", "2024-01")),
+    "ACC-003": (_set(lambda d: _m(d, "2024-02"), operating_hours=700.0), ("U1", "2024-02")),
+    "ACC-004": (_set(lambda d: _m(d, "2024-05"), ncv_gj_per_t=17.0), ("U1", "2024-05")),
+    "ACC-005": (_set(lambda d: _m(d, "2024-05"), ncv_gj_per_t=5250.0), ("U1", "2024-05")),
+    "ACC-006": (_set(lambda d: _m(d, "2024-06"), oxidation_rate=99.0), ("U1", "2024-06")),
+    "ACC-007": (_acc_007, ("U1", "2024-04")),
+    "ACC-008": (lambda d: d["annual_reports"][0].update(reported_emissions_tco2=d["annual_reports"][0]["reported_emissions_tco2"] * 0.8),
+                ("E1", None)),
+    "CMP-001": (_cmp_001, ("U1", "2024-05")),
+    "CMP-002": (_set(lambda d: _m(d, "2024-03"), submitted_at=dt.datetime(2024, 5, 20, 9)), ("U1", "2024-03")),
+    "CMP-003": (_cmp_003, ("U1", "2024-06")),
+    "CMP-004": (_set(lambda d: _m(d, "2024-03"), lab_report_id="LAB-U1-2024-02"), ("U1", "2024-03")),
+    "LAB-001": (lambda d: _lab(d, "2024-02").update(receipt_date=_lab(d, "2024-02")["sampling_end_date"] - dt.timedelta(days=2)),
+                ("U1", "2024-02")),
+    "LAB-002": (_lab_002, ("U1", "2024-08")),
+    "LAB-003": (_scale("2024-07", "carbon_content_tc_per_gj", 0.95), ("U1", "2024-07")),
+    "LAB-004": (_set(lambda d: _lab(d, "2024-09"), has_anti_counterfeit_code=False), ("U1", "2024-09")),
+    "LAB-005": (_lab_005, ("U1", "2024-03")),
+    "LAB-006": (_set(lambda d: _lab(d, "2024-01"), total_moisture_pct=45.0), ("U1", "2024-01")),
+    "VER-001": (lambda d: d["verifications"][0].update(verified_emissions_tco2=d["verifications"][0]["verified_emissions_tco2"] - 5000),
+                ("E1", None)),
+    "VER-002": (_set(lambda d: d["verifications"][0], verifier_agency_id="P1"), ("E1", None)),
+    "VER-003": (_ver_003, ("E1", None)),
+    "VER-004": (_set(lambda d: d["verifications"][0], review_completed=dt.date(2025, 4, 2)), ("E1", None)),
+    "CC-001": (_cc_001, ("U1", "2024-02")),
+    "CC-002": (_cc_002, ("U1", None)),
+    "CC-003": (_set(lambda d: _m(d, "2024-08"), carbon_content_tc_per_gj=0.0220), ("U1", "2024-08")),
+    "CC-004": (_cc_004, ("U1", "2024-09")),
+    "TEL-001": (_tel_001, ("U1", "2024-10")),
+    "TEL-002": (_tel_002, ("U1", "2024-10")),
+}
+
+
+def test_every_rule_code_has_a_case_and_an_implementation():
+    implemented = set(POLARS_RULES) | {c for cs in SUITE_CODES.values() for c in cs}
+    assert implemented == set(checks.RULE_CODES) == set(CASES)
+
+
+@pytest.fixture(scope="module")
+def honest_findings(tmp_path_factory) -> list:
+    from conftest import context, insert
+
+    from carbonqa.store import upgrade
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('honest') / 'h.db'}"
+    upgrade(url)
+    d = honest()
+    insert(url, d)
+    return checks.run(context(url, telemetry=telemetry_for(d)))
+
+
+@pytest.mark.parametrize("code", sorted(CASES))
+def test_rule_passes_on_honest_data(code, honest_findings):
+    assert [f for f in honest_findings if f.rule_code == code] == []
+
+
+@pytest.mark.parametrize("code", sorted(CASES))
+def test_rule_fails_on_mutated_data(code, data, screen):
+    mutate, (who, period) = CASES[code]
+    tel_base = telemetry_for(data)
+    ret = mutate(data)
+    tel = ret if isinstance(ret, pl.DataFrame) else tel_base
+    found = checks.run_codes(screen(data, telemetry=tel), [code])
+    assert found, f"{code} did not fire"
+    assert all(f.rule_code == code for f in found)
+    hit = [f for f in found if who in (f.unit_id, f.enterprise_id) and f.period == period]
+    assert hit, [(f.unit_id, f.enterprise_id, f.period) for f in found]
+    f = hit[0]
+    assert f.message_zh and f.message_en and "{" not in f.message_en
+    assert f.province_code == "15" and f.enterprise_id == "E1"
+    assert f.tco2_at_stake >= 0
+
+
+def test_stakes_are_computed_not_counted(data, screen):
+    """CC too low: stake = (default − reported) × FC × NCV × OF × 44/12; verifier gap: the gap."""
+    _m(data, "2024-08")["carbon_content_tc_per_gj"] = 0.0220
+    data["verifications"][0]["verified_emissions_tco2"] -= 5000
+    found = {f.rule_code: f for f in checks.run_codes(screen(data), ["CC-003", "VER-001"])}
+    r = _m(data, "2024-08")
+    want = (0.03085 - 0.0220) * r["fuel_consumed_t"] * r["ncv_gj_per_t"] * 0.99 * 44 / 12
+    assert found["CC-003"].tco2_at_stake == pytest.approx(want, rel=1e-6)
+    assert found["VER-001"].tco2_at_stake == pytest.approx(5000, abs=1)
+
+
+def test_all_failing_rows_are_reported_not_a_sample(data, screen):
+    for r in data["monthly_reports"]:
+        r["operating_hours"] = 800.0
+    found = checks.run_codes(screen(data), ["ACC-003"])
+    assert len(found) == 12 and len({f.id for f in found}) == 12
+
+
+def test_honest_look_alikes_pass(data, screen):
+    """Shared plant report, an outage month, a gas unit, an all-default unit, a unit without telemetry,
+    a small accepted gap, and 2023 preparer = verifier (before the 2024 ban) raise nothing."""
+    # a second unit of the same plant citing U1's lab reports (shared composite sample)
+    for p in [f"2024-{m:02d}" for m in range(1, 13)]:
+        data["monthly_reports"].append(monthly_row("U1b", p, _lab(data, p)) | {"unit_id": "U1b"})
+    data["units"].append(data["units"][0] | {"unit_id": "U1b", "unit_name": "2号机组"})
+    # outage month for U1 in 2024-07: zero fuel, empty quality columns, zero output
+    _m(data, "2024-07").update(fuel_consumed_t=0.0, ncv_gj_per_t=None, carbon_content_tc_per_gj=None,
+                               carbon_content_basis=None, oxidation_rate=None, lab_report_id=None,
+                               gross_generation_mwh=0.0, power_supply_mwh=0.0, operating_hours=0.0, load_rate=0.0,
+                               emissions_tco2=round(100 * 0.5703, 1))
+    # a gas unit and an all-default coal unit of a second enterprise, the latter without telemetry
+    data["enterprises"].append(dict(enterprise_id="E3", enterprise_name="丙", province_code="15", city_name="包头市",
+                                    sector="power", is_captive=False))
+    data["units"] += [dict(unit_id="G1", enterprise_id="E3", unit_class="gas", capacity_mw=400.0, coal_type="none",
+                           commissioning_year=2015),
+                      dict(unit_id="D1", enterprise_id="E3", unit_class="coal_conventional_below_300mw", capacity_mw=200.0,
+                           coal_type="lignite", commissioning_year=2000)]
+    for p in [f"2024-{m:02d}" for m in range(1, 13)]:
+        g = monthly_row("G1", p, None, fuel=2000.0, capacity=400.0, basis="default", cc=0.01532)
+        g.update(ncv_gj_per_t=389.31, emissions_tco2=round(2000 * 389.31 * 0.01532 * 0.99 * 44 / 12 + 100 * 0.5703, 1))
+        d = monthly_row("D1", p, None, fuel=80_000.0, capacity=200.0, basis="default", cc=0.03085)
+        d.update(ncv_gj_per_t=14.0, emissions_tco2=round(80_000 * 14.0 * 0.03085 * 0.99 * 44 / 12 + 100 * 0.5703, 1),
+                 gross_generation_mwh=200 * 24 * month_end(p).day * 0.6, power_supply_mwh=200 * 24 * month_end(p).day * 0.55)
+        data["monthly_reports"] += [g, d]
+    total = sum(r["emissions_tco2"] for r in data["monthly_reports"] if r["unit_id"] in ("U1", "U1b"))
+    data["annual_reports"][0]["reported_emissions_tco2"] = round(total, 1)
+    data["verifications"][0].update(verified_emissions_tco2=round(total - 800, 1))  # 800 t < 1,000 t and < 10 %
+    tel = telemetry_for(data).filter(pl.col("unit_id") != "D1")
+    tel = tel.with_columns(pl.when(pl.col("generation_mwh") == 0).then(0.0).otherwise(pl.col("hours_with_load"))
+                           .alias("hours_with_load"))
+    found = checks.run(screen(data, telemetry=tel))
+    assert codes(found) == {}, [(f.rule_code, f.unit_id, f.period, f.message_en) for f in found]
+
+
+def test_conflict_of_interest_not_flagged_before_2024(screen):
+    d = copy.deepcopy(honest(2023))
+    d["verifications"][0]["verifier_agency_id"] = "P1"
+    found = checks.run_codes(screen(d, year=2023), ["VER-002", "VER-003"])
+    assert found == []
+
+
+def test_province_scope_and_lab_row_helper(data, screen):
+    """A context scoped to another province sees nothing of province 15."""
+    _m(data, "2024-03")["emissions_tco2"] *= 0.5
+    assert checks.run_codes(screen(data, provinces=("37",)), ["ACC-001"]) == []
+    assert lab_row("X", "U", "2024-02", 1)["sampling_end_date"] == dt.date(2024, 2, 29)
