@@ -363,7 +363,7 @@ _RULES: tuple[Rule, ...] = (
 
 # ---- detectors (owner: detectors/) -----------------------------------------------------------------
 def _det(code: str, severity: str, title: tuple[str, str], desc: tuple[str, str], msg: tuple[str, str], source: str, stake: str, table: str) -> Rule:
-    """A detector entry (family from the code's prefix); severity is the ceiling, detectors grade below it."""
+    """Build a detector entry (family from the code prefix); severity is the ceiling, detectors grade below it."""
     return Rule(
         code=code, family=PREFIX_FAMILY[code.split("-")[0]], severity=severity, title_zh=title[0], title_en=title[1],
         description_zh=desc[0], description_en=desc[1], message_zh=msg[0], message_en=msg[1], source=source, stake=stake,

@@ -43,7 +43,7 @@ from detectors._common import (
 __all__ = ["PeerCarbonContent", "CarbonLevelShift", "default_as_measured", "mixed_basis", "measured_coal", "run"]
 
 #: Peer groupings for month-level residuals, most specific first (DOMAIN.md §4.1: coal type, region, season).
-MONTH_PEERS = (["coal_type", "province_code", "quarter"], ["coal_type", "quarter"], ["coal_type"], [])
+MONTH_PEERS = (["coal_type", "province_code", "month"], ["coal_type", "month"], ["coal_type"], [])
 #: Peer groupings for unit-level levels.
 UNIT_PEERS = (["coal_type", "province_code"], ["coal_type"], [])
 
@@ -233,7 +233,6 @@ class CarbonLevelShift(FrameDetector):
                 pl.col("r2").filter(after).median().sub(pl.col("r2").filter(before).median()).alias("step"),
                 pl.col("ncv_gj_per_t").filter(after).median().truediv(pl.col("ncv_gj_per_t").filter(before).median()).sub(1).alias("ncv_step_rel"),
                 pl.col("period").filter(pl.col("i") == k).first().alias("split_period"),
-                (pl.col("lab_agency_id").filter(pl.col("i") == k - 1).first() != pl.col("lab_agency_id").filter(pl.col("i") == k).first()).alias("lab_changed"),
                 pl.col("lab_agency_id").filter(before).mode().first().alias("lab_before"),
                 pl.col("lab_agency_id").filter(after).mode().first().alias("lab_after"),
                 pl.col("heat_gj").filter(after).sum().alias("heat_after_gj"),
@@ -241,7 +240,7 @@ class CarbonLevelShift(FrameDetector):
                 pl.col("carbon_content_tc_per_gj").median().alias("cc_median"),
                 pl.col("sig_u").first().alias("sig_u"),
                 pl.col("n").first().alias("months"),
-            )
+            ).with_columns((pl.col("lab_before") != pl.col("lab_after")).fill_null(False).alias("lab_changed"))
             s = s.with_columns(
                 (pl.col("step") / (pl.max_horizontal(pl.col("sig_u"), pl.lit(floor)) * 1.25 * (1.0 / k + 1.0 / (pl.col("months") - k)).sqrt())).alias("t")
             )
@@ -279,7 +278,8 @@ def default_as_measured(um: pl.DataFrame, *, tol: float = 5e-7, alpha: float = 1
     (:data:`IPCC_DEFAULT_CC`), DOMAIN.md §3. A month *hits* when ``|CC − default| ≤ tol``. An honest
     value lands on a default by rounding with probability ``p_d`` = the national share of measured
     months within ±5 reporting steps of it (but not on it) / 10 — the local density at the data's own
-    precision (modal decimals). A unit-year with ``k`` hits in ``n`` months is flagged when the Poisson
+    precision (modal decimals) — or the unit's own density there (normal at its median and robust σ,
+    σ floored at half the peers' median), whichever is larger. A unit-year with ``k`` hits in ``n`` months is flagged when the Poisson
     tail P(X ≥ k | n·p_d) < ``alpha``, or when a hit month's lab report (Car/100/NCV) disagrees with
     the CC by > 1 % (the number did not come from the lab). Score 0.55 + 0.08 per further month, +0.2
     on a lab mismatch. Stake: (Chinese default − CC) × heat × OF × 44/12 — what the unit would report
@@ -301,7 +301,13 @@ def default_as_measured(um: pl.DataFrame, *, tol: float = 5e-7, alpha: float = 1
     hit = pl.lit(None, pl.Float64)
     for d in defaults:
         hit = pl.when((cc - d).abs() <= tol).then(pl.lit(d)).otherwise(hit)
-    months = m.group_by("unit_id", "year").agg(pl.len().alias("n_measured"))
+    cc_all = pl.col("carbon_content_tc_per_gj")
+    months = m.group_by("unit_id", "year").agg(
+        pl.len().alias("n_measured"),
+        cc_all.median().alias("mu_u"),
+        ((cc_all - cc_all.median()).abs().median() * 1.4826).alias("sd_u"),
+    )
+    sd_floor = max(0.5 * float(months["sd_u"].median() or 0.0), step)
     m = m.with_columns(
         hit.alias("default_hit"),
         ((pl.col("carbon_ar_pct") / 100 / pl.col("ncv_ar_gj_per_t")) / cc - 1).abs().gt(0.01).fill_null(False).alias("lab_mismatch"),
@@ -317,7 +323,11 @@ def default_as_measured(um: pl.DataFrame, *, tol: float = 5e-7, alpha: float = 1
         tco2(pl.col("heat_gj"), (pl.col("cn_default") - cc).clip(0.0), pl.col("ox")).sum().alias("stake_t"),
         (pl.col("default_hit") >= pl.col("cn_default") - tol).all().alias("is_cn_default"),
     ).join(months, on=["unit_id", "year"])
-    lam = g["n_measured"].to_numpy() * np.array([dens[d] for d in g["default_value"].to_list()])
+    # the unit's own density at the default (a unit hovering near 0.0276 lands on it more often)
+    dv = np.array(g["default_value"].to_list(), dtype=float)
+    sd_u = np.maximum(g["sd_u"].fill_null(0.0).to_numpy(), sd_floor)
+    p_unit = step * np.exp(-0.5 * ((dv - g["mu_u"].to_numpy()) / sd_u) ** 2) / (sd_u * np.sqrt(2 * np.pi))
+    lam = g["n_measured"].to_numpy() * np.maximum(np.array([dens[d] for d in dv]), p_unit)
     pv = poisson.sf(g["months"].to_numpy().astype(np.int64) - 1, lam)
     g = g.with_columns(pl.Series("p_value", pv), pl.Series("p_round", lam / np.maximum(g["n_measured"].to_numpy(), 1)))
     g = g.filter((pl.col("p_value") < alpha) | pl.col("lab_mismatch")).with_columns(

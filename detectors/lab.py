@@ -175,15 +175,17 @@ class MoistureInflation(FrameDetector):
 
     Model: Mt regressed on NCV per coal type (Huber; honest wet coal has a lower NCV), residual
     standardised twice — against the month's peers (coal type × province × quarter, DOMAIN.md §3: Mt
-    varies with season and source) and against the unit's own months. A month is suspect when both
-    z ≥ ``z_flag`` (peer) / ``z_own`` (own); a whole-year inflation shows as a unit median far above
-    peers (``z_flag`` + 1 on the unit median). Score from the peer z. ``decision_scores_`` = max z per
-    unit-year.
+    varies with season and source) and against the unit's own months (seasonally adjusted residual
+    minus the unit's lower quartile, over its month-to-month σ). A month is suspect when its own z ≥
+    ``z_flag`` and it also sits above its peers (peer z ≥ ``z_peer``); a whole-year inflation shows
+    as a unit median far above peers (peer z ≥ ``z_flag`` + 1 on the unit median). A single suspect
+    month needs 1.5 more z than two or more. Score from the
+    z. ``decision_scores_`` = max z per unit-year.
     """
 
-    def __init__(self, z_flag: float = 3.5, z_own: float = 3.5, z_sure: float = 7.0, min_peers: int = 30) -> None:
+    def __init__(self, z_flag: float = 4.0, z_peer: float = 1.5, z_sure: float = 8.0, min_peers: int = 20) -> None:
         self.z_flag = z_flag
-        self.z_own = z_own
+        self.z_peer = z_peer
         self.z_sure = z_sure
         self.min_peers = min_peers
 
@@ -217,18 +219,27 @@ class MoistureInflation(FrameDetector):
         m = m.join(pl.concat(parts), on=["unit_id", "period"], how="left").with_columns(
             (pl.col("total_moisture_pct") - pl.col("mt_fit")).alias("mt_resid")
         )
-        m = peer_robust_z(m, "mt_resid", (["coal_type", "province_code", "quarter"], ["coal_type", "quarter"], ["coal_type"], []), min_peers=self.min_peers, floor=0.3, out="zp")
-        own_med = pl.col("mt_resid").median().over("unit_id", "year")
-        own_sd = pl.max_horizontal((pl.col("mt_resid") - own_med).abs().median().over("unit_id", "year") * 1.4826, pl.col("zp_scale") * 0.5)
-        m = m.with_columns(((pl.col("mt_resid") - own_med) / own_sd).alias("zo"))
+        m = peer_robust_z(m, "mt_resid", (["coal_type", "province_code", "month"], ["coal_type", "month"], ["coal_type"], []), min_peers=self.min_peers, floor=0.3, out="zp")
+        # seasonally/regionally adjusted residual; own baseline = the unit's lower quartile (inflation only
+        # raises Mt), own σ from month-to-month moves (robust to a level shift), floored by the peers'.
+        m = m.sort("unit_id", "period").with_columns((pl.col("mt_resid") - pl.col("zp_center")).alias("a"))
+        m = m.with_columns(
+            pl.col("a").quantile(0.25).over("unit_id", "year").alias("own_base"),
+            (pl.col("a").diff().abs().median().over("unit_id", "year") * 1.4826 / np.sqrt(2)).alias("own_sd"),
+        )
+        peer_sd = max(float(m.group_by("unit_id").agg(pl.col("own_sd").first())["own_sd"].median() or 0.0), 0.2)
+        # 12 months give a noisy σ: blend it half-and-half with the peers' (empirical-Bayes style shrinkage)
+        sd_eff = ((pl.col("own_sd").fill_null(peer_sd) ** 2 + peer_sd**2) / 2).sqrt()
+        m = m.with_columns(((pl.col("a") - pl.col("own_base")) / sd_eff).alias("zo"))
         m = m.with_columns(
             (pl.col("carbon_ad_pct") * (100 - (pl.col("total_moisture_pct") - pl.col("mt_resid") + pl.col("zp_center"))) / (100 - pl.col("moisture_ad_pct"))).alias("car_expected"),
         ).with_columns(
             ((pl.col("car_expected") - pl.col("carbon_ar_pct").fill_null(pl.col("carbon_ad_pct") * (100 - pl.col("total_moisture_pct")) / (100 - pl.col("moisture_ad_pct")))) / 100 / pl.col("ncv_ar_gj_per_t")).alias("dcc")
         )
-        month_hit = (pl.col("zp") >= self.z_flag) & (pl.col("zo") >= self.z_own)
+        month_hit = (pl.col("zo") >= self.z_flag) & (pl.col("zp") >= self.z_peer)
         u = m.group_by([*UKEYS, "coal_type"]).agg(
-            pl.col("zp").filter(month_hit).max().alias("z_month"),
+            pl.col("zo").filter(month_hit).max().alias("z_month"),
+            month_hit.sum().alias("months_hit"),
             pl.col("zp").median().alias("z_unit"),
             pl.col("period").filter(month_hit).sort().alias("periods"),
             pl.col("total_moisture_pct").median().alias("mt_median"),
@@ -240,7 +251,10 @@ class MoistureInflation(FrameDetector):
         )
         year_hit = pl.col("z_unit") >= self.z_flag + 1
         return u.with_columns(
-            pl.max_horizontal(pl.col("z_month").fill_null(-np.inf), pl.when(year_hit).then(pl.col("z_unit")).otherwise(-np.inf)).alias("score_raw"),
+            # one month alone needs 1.5 more z (12 chances per unit-year to be unlucky)
+            pl.max_horizontal(
+                (pl.col("z_month") - pl.when(pl.col("months_hit") >= 2).then(0.0).otherwise(1.5)).fill_null(-np.inf),
+                pl.when(year_hit).then(pl.col("z_unit")).otherwise(-np.inf)).alias("score_raw"),
             pl.when(year_hit).then(pl.col("stake_year")).otherwise(pl.col("stake_month")).alias("stake_t"),
         )
 

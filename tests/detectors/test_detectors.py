@@ -1,0 +1,370 @@
+"""Planted-anomaly tests with quality floors (fixed seeds) and look-alike tests for every detector.
+
+Base: 300 honest units (tests/detectors/synth_frames.py, seed 11). Each planted test plants 10
+anomalies (seed 5) and asks recall ≥ 0.9 at severity ≥ medium with ≤ 2 honest units flagged by that
+code at severity ≥ medium. Look-alikes must never produce ``high``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import synth_frames as sf  # noqa: E402
+
+from detectors import carbon_content as cc_mod  # noqa: E402
+from detectors import copied, lab, telemetry, verifier  # noqa: E402
+from detectors.frames import unit_months  # noqa: E402
+
+SERIOUS = ("critical", "high", "medium")
+K = 10
+
+
+@pytest.fixture(scope="module")
+def base() -> dict[str, pl.DataFrame]:
+    return sf.make(300, seed=11)
+
+
+def _um(d: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    return unit_months(d["monthly"], d["lab"], d["units"])
+
+
+def _quality(findings, code: str, planted: set[str], key: str = "unit_id") -> tuple[float, int]:
+    hit = {getattr(f, key) for f in findings if f.rule_code == code and f.severity in SERIOUS}
+    return len(hit & planted) / len(planted), len(hit - planted)
+
+
+def _scale_cc(d, units: list[str], factor: float, months: range = range(1, 13)) -> dict[str, pl.DataFrame]:
+    """Lower measured CC (and the lab's Cad, consistently) by ``factor`` in ``months``: no lab mismatch."""
+    periods = [f"2024-{m:02d}" for m in months]
+    sel = pl.col("unit_id").is_in(units) & pl.col("period").is_in(periods)
+    mon = d["monthly"].with_columns(
+        pl.when(sel).then((pl.col("carbon_content_tc_per_gj") * factor).round(5)).otherwise(pl.col("carbon_content_tc_per_gj")).alias("carbon_content_tc_per_gj")
+    ).with_columns(
+        (pl.col("fuel_consumed_t") * pl.col("ncv_gj_per_t") * pl.col("carbon_content_tc_per_gj") * 0.99 * 44 / 12).round(1).alias("emissions_tco2")
+    )
+    ids = d["monthly"].filter(sel)["lab_report_id"].drop_nulls().to_list()
+    lb = d["lab"].with_columns(
+        pl.when(pl.col("lab_report_id").is_in(ids)).then((pl.col("carbon_ad_pct") * factor).round(2)).otherwise(pl.col("carbon_ad_pct")).alias("carbon_ad_pct"),
+        pl.when(pl.col("lab_report_id").is_in(ids)).then((pl.col("carbon_ar_pct") * factor).round(2)).otherwise(pl.col("carbon_ar_pct")).alias("carbon_ar_pct"),
+    )
+    return {**d, "monthly": mon, "lab": lb}
+
+
+# ---- carbon content ------------------------------------------------------------------------------------
+def test_cc101_planted_low_carbon(base):
+    units = sf.coal_measured_units(base, K, seed=5)
+    d = _scale_cc(base, units, 0.92)
+    f = cc_mod.PeerCarbonContent().fit(_um(d)).findings()
+    recall, fp = _quality(f, "CC-101", set(units))
+    assert recall >= 0.9 and fp <= 2, (recall, fp)
+    top = [x for x in f if x.unit_id in units]
+    assert all(x.tco2_at_stake > 0 and "peer_group" in x.evidence for x in top)
+
+
+def test_cc102_planted_step_after_lab_change(base):
+    units = sf.coal_measured_units(base, K, seed=5)
+    d = _scale_cc(base, units, 0.94, range(7, 13))
+    ids = d["monthly"].filter(pl.col("unit_id").is_in(units) & (pl.col("period") >= "2024-07"))["lab_report_id"].to_list()
+    d["lab"] = d["lab"].with_columns(pl.when(pl.col("lab_report_id").is_in(ids)).then(pl.lit("LABX")).otherwise(pl.col("lab_agency_id")).alias("lab_agency_id"))
+    f = cc_mod.CarbonLevelShift().fit(_um(d)).findings()
+    recall, fp = _quality(f, "CC-102", set(units))
+    assert recall >= 0.9 and fp <= 2, (recall, fp)
+    assert all(x.evidence["lab_changed"] for x in f if x.unit_id in units)
+
+
+def test_cc103_measured_equals_ipcc_default(base):
+    units = sf.coal_measured_units(base, K, seed=5)
+    mon = base["monthly"].with_columns(
+        pl.when(pl.col("unit_id").is_in(units)).then(0.0258).otherwise(pl.col("carbon_content_tc_per_gj")).alias("carbon_content_tc_per_gj")
+    )
+    f = cc_mod.default_as_measured(_um({**base, "monthly": mon}))
+    recall, fp = _quality(f, "CC-103", set(units))
+    assert recall >= 0.9 and fp <= 2, (recall, fp)
+
+
+def test_cc104_mixed_basis(base):
+    units = sf.coal_measured_units(base, K, seed=5)
+    sel = pl.col("unit_id").is_in(units) & pl.col("period").is_in(["2024-01", "2024-02"])
+    mon = base["monthly"].with_columns(
+        pl.when(sel).then(pl.lit("default")).otherwise(pl.col("carbon_content_basis")).alias("carbon_content_basis"),
+        pl.when(sel).then(0.03085).otherwise(pl.col("carbon_content_tc_per_gj")).alias("carbon_content_tc_per_gj"),
+    )
+    f = cc_mod.mixed_basis(_um({**base, "monthly": mon}))
+    recall, fp = _quality(f, "CC-104", set(units))
+    assert recall >= 0.9 and fp == 0
+
+
+def test_cc_lookalikes_coal_switch_and_anthracite_not_high(base):
+    """A coal-source switch (NCV and CC move together on the peer line) and high-carbon units: no high."""
+    units = sf.coal_measured_units(base, K, seed=6)
+    sel = pl.col("unit_id").is_in(units) & (pl.col("period") >= "2024-07")
+    mon = base["monthly"].with_columns(
+        pl.when(sel).then(pl.col("ncv_gj_per_t") - 2.5).otherwise(pl.col("ncv_gj_per_t")).alias("ncv_gj_per_t"),
+        pl.when(sel).then((pl.col("carbon_content_tc_per_gj") + 0.00025 * 2.5).round(5)).otherwise(pl.col("carbon_content_tc_per_gj")).alias("carbon_content_tc_per_gj"),
+    )
+    high_cc = sf.coal_measured_units(base, K, seed=7)
+    mon = mon.with_columns(
+        pl.when(pl.col("unit_id").is_in(high_cc)).then((pl.col("carbon_content_tc_per_gj") * 1.08).round(5)).otherwise(pl.col("carbon_content_tc_per_gj")).alias("carbon_content_tc_per_gj")
+    )
+    um = _um({**base, "monthly": mon})
+    f = cc_mod.run(um)
+    flagged = {x.unit_id for x in f if x.severity in SERIOUS and x.rule_code in ("CC-101", "CC-102")}
+    assert not flagged & (set(units) | set(high_cc)), flagged
+    anth = set(base["units"].filter(pl.col("coal_type") == "anthracite")["unit_id"].to_list())
+    assert not any(x.severity == "high" for x in f if x.unit_id in anth)
+
+
+# ---- copied values ---------------------------------------------------------------------------------------
+def _copy_month1(d, units):
+    lb = d["lab"].join(d["monthly"].select("lab_report_id", "unit_id", "period"), on="lab_report_id", how="left", suffix="_m")
+    first = lb.filter(pl.col("unit_id_m").is_in(units) & (pl.col("period") == "2024-01")).select(
+        pl.col("unit_id_m").alias("u"), *[pl.col(c).alias(f"{c}_1") for c in copied.TUPLE]
+    )
+    lb = lb.join(first, left_on="unit_id_m", right_on="u", how="left").with_columns(
+        [pl.coalesce(pl.col(f"{c}_1"), pl.col(c)).alias(c) for c in copied.TUPLE]
+    )
+    return {**d, "lab": lb.select(d["lab"].columns)}
+
+
+def test_cpy101_one_sample_as_twelve(base):
+    units = sf.coal_measured_units(base, K, seed=5)
+    f = copied.repeated_lab_tuples(_um(_copy_month1(base, units)))
+    recall, fp = _quality(f, "CPY-101", set(units))
+    assert recall >= 0.9 and fp <= 2, (recall, fp)
+
+
+def test_cpy102_cross_plant_copy_and_shared_sample_lookalike(base):
+    um0 = _um(base)
+    assert not copied.cross_plant_tuples(um0), "units of one plant sharing one sample must not be flagged"
+    src = sf.coal_measured_units(base, K, seed=5)
+    dst = [u for u in sf.coal_measured_units(base, 3 * K, seed=9) if u not in src][:K]
+    lb = base["lab"].join(base["monthly"].select("lab_report_id", "unit_id", "period"), on="lab_report_id", how="left", suffix="_m")
+    mapping = dict(zip(dst, src, strict=True))
+    srcv = lb.filter(pl.col("unit_id_m").is_in(src)).select(pl.col("unit_id_m").alias("src"), "period", *[pl.col(c).alias(f"{c}_s") for c in copied.TUPLE])
+    lb = lb.with_columns(pl.col("unit_id_m").replace_strict(mapping, default=None).alias("src")).join(srcv, on=["src", "period"], how="left")
+    lb = lb.with_columns([pl.coalesce(pl.col(f"{c}_s"), pl.col(c)).alias(c) for c in copied.TUPLE])
+    # copies are dated after their source
+    lb = lb.with_columns(pl.when(pl.col("src").is_not_null()).then(pl.col("report_date") + dt.timedelta(days=20)).otherwise(pl.col("report_date")).alias("report_date"))
+    f = copied.cross_plant_tuples(_um({**base, "lab": lb.select(base["lab"].columns)}))
+    recall, fp = _quality(f, "CPY-102", set(dst))
+    assert recall >= 0.9 and fp <= 2, (recall, fp)
+    assert all(x.severity == "low" for x in f if x.unit_id in src)
+
+
+def test_cpy103_adjacent_month_substitution(base):
+    units = sf.coal_measured_units(base, K, seed=5)
+    mon = base["monthly"].sort("unit_id", "period")
+    cols = ["fuel_consumed_t", "gross_generation_mwh", "power_supply_mwh", "operating_hours"]
+    sel = pl.col("unit_id").is_in(units) & (pl.col("period") == "2024-05")
+    mon = mon.with_columns([pl.when(sel).then(pl.col(c).shift(1).over("unit_id")).otherwise(pl.col(c)).alias(c) for c in cols])
+    f = copied.adjacent_substitution(_um({**base, "monthly": mon}))
+    recall, fp = _quality(f, "CPY-103", set(units))
+    assert recall >= 0.9 and fp <= 2, (recall, fp)
+
+
+def test_cpy104_runs_and_fixed_annual_fuel_is_low(base):
+    units = sf.coal_measured_units(base, K, seed=5)
+    mon = base["monthly"].sort("unit_id", "period").with_columns(
+        pl.when(pl.col("unit_id").is_in(units)).then(pl.col("ncv_gj_per_t").first().over("unit_id")).otherwise(pl.col("ncv_gj_per_t")).alias("ncv_gj_per_t")
+    )
+    f = copied.identical_runs(_um({**base, "monthly": mon}))
+    recall, fp = _quality(f, "CPY-104", set(units))
+    assert recall >= 0.9 and fp <= 2, (recall, fp)
+    gas = set(base["units"].filter(pl.col("unit_class") == "gas")["unit_id"].to_list())
+    assert gas, "fixture must carry gas units with a fixed annual NCV"
+    assert all(x.severity == "low" for x in f if x.unit_id in gas)
+
+
+def test_cpy106_too_smooth(base):
+    units = sf.coal_measured_units(base, K, seed=5)
+    lb = base["lab"].join(base["monthly"].select("lab_report_id", "unit_id"), on="lab_report_id", how="left", suffix="_m")
+    sel = pl.col("unit_id_m").is_in(units)
+    lb = lb.with_columns(
+        pl.when(sel).then((pl.col("ncv_ar_gj_per_t").mean().over("unit_id_m") + pl.col("sample_period").str.slice(5, 2).cast(pl.Int32) * 0.003).round(3)).otherwise(pl.col("ncv_ar_gj_per_t")).alias("ncv_ar_gj_per_t"),
+        pl.when(sel).then((pl.col("total_moisture_pct").mean().over("unit_id_m") + pl.col("sample_period").str.slice(5, 2).cast(pl.Int32) * 0.01).round(2)).otherwise(pl.col("total_moisture_pct")).alias("total_moisture_pct"),
+    )
+    f = copied.too_smooth(_um({**base, "lab": lb.select(base["lab"].columns)}))
+    recall, fp = _quality(f, "CPY-106", set(units))
+    assert recall >= 0.9 and fp <= 2, (recall, fp)
+
+
+def test_cpy105_digit_preference_lab():
+    d = sf.make(120, seed=3)
+    lab_id = d["lab"]["lab_agency_id"].unique().sort()[0]
+    lb = d["lab"].with_columns(
+        pl.when(pl.col("lab_agency_id") == lab_id).then((pl.col(c) * 10).floor() / 10 + 0.05).otherwise(pl.col(c)).alias(c) for c in ("carbon_ad_pct", "moisture_ad_pct")
+    )
+    f = copied.terminal_digits(_um({**d, "lab": lb}))
+    assert f and {x.evidence["agency_id"] for x in f} == {lab_id}
+    assert all(x.severity in ("medium", "low") for x in f)
+    assert not copied.terminal_digits(_um(d))
+
+
+def test_eia923_repeat_base_rates_from_real_file(real_dir):
+    from detectors.baserates import eia923_repeat_rates, repeat_rate_for
+
+    r = eia923_repeat_rates(real_dir / "eia923_monthly_generation_fuel_AZ_CA_2011-2020.csv")
+    rate = dict(zip(r["fuel_type"].to_list(), r["rate"].to_list(), strict=True))
+    pairs = r.filter(~pl.col("fuel_type").str.ends_with("*"))["pairs"].sum()
+    assert pairs == 1156  # README: 1,156 consecutive non-zero month pairs
+    assert 0.85 <= rate["DFO"] <= 0.90 and 0.55 <= rate["BIT"] <= 0.65
+    assert 0.15 <= rate["NG"] <= 0.19 and 0.03 <= rate["SUB"] <= 0.05
+    # shrinkage pulls the 10-pair bituminous rate towards pooled coal; gas keeps its own
+    assert repeat_rate_for("coal_conventional_300mw_plus", "bituminous", r) < 0.3
+    assert repeat_rate_for("gas", "none", r) == pytest.approx(r.filter(pl.col("fuel_type") == "NG")["rate_shrunk"][0])
+
+
+# ---- lab forensics ---------------------------------------------------------------------------------------
+def _lab_of(d, units):
+    return d["monthly"].filter(pl.col("unit_id").is_in(units))["lab_report_id"].drop_nulls().to_list()
+
+
+def test_lab101_reports_issued_within_days(base):
+    units = sf.coal_measured_units(base, K, seed=5)
+    ids = _lab_of(base, units)
+    lb = base["lab"].with_columns(
+        pl.when(pl.col("lab_report_id").is_in(ids)).then(pl.lit(dt.date(2025, 1, 10)) + pl.duration(days=pl.col("sample_period").str.slice(5, 2).cast(pl.Int32) % 4)).otherwise(pl.col("report_date")).alias("report_date")
+    )
+    f = lab.clustered_reports(_um({**base, "lab": lb}))
+    recall, fp = _quality(f, "LAB-101", set(units))
+    assert recall >= 0.9 and fp <= 2, (recall, fp)
+
+
+def test_lab102_backdated_reports_out_of_serial_order(base):
+    units = sf.coal_measured_units(base, K, seed=5)
+    ids = [r for r in _lab_of(base, units) if r.endswith("-10")]
+    lb = base["lab"].with_columns(pl.when(pl.col("lab_report_id").is_in(ids)).then(pl.col("report_date") - dt.timedelta(days=120)).otherwise(pl.col("report_date")).alias("report_date"))
+    f = lab.serial_disorder(_um({**base, "lab": lb}))
+    recall, fp = _quality(f, "LAB-102", set(units))
+    assert recall >= 0.9 and fp <= 2, (recall, fp)
+
+
+def test_lab103_lab_throughput(base):
+    lab_id = base["lab"]["lab_agency_id"].unique().sort()[0]
+    lb = base["lab"].with_columns(pl.when(pl.col("lab_agency_id") == lab_id).then(pl.lit(dt.date(2025, 1, 15))).otherwise(pl.col("report_date")).alias("report_date"))
+    f = lab.lab_throughput(_um({**base, "lab": lb}))
+    assert f and {x.evidence["lab_agency_id"] for x in f} == {lab_id}
+    assert not lab.lab_throughput(_um(base))
+
+
+def test_lab104_total_moisture_inflation(base):
+    units = sf.coal_measured_units(base, K, seed=5)
+    ids = _lab_of(base, units)
+    sel = pl.col("lab_report_id").is_in(ids) & (pl.col("sample_period") >= "2024-04") & (pl.col("sample_period") <= "2024-09")
+    lb = base["lab"].with_columns(pl.when(sel).then(pl.col("total_moisture_pct") + 6.0).otherwise(pl.col("total_moisture_pct")).alias("total_moisture_pct")).with_columns(
+        (pl.col("carbon_ad_pct") * (100 - pl.col("total_moisture_pct")) / (100 - pl.col("moisture_ad_pct"))).round(2).alias("carbon_ar_pct")
+    )
+    f = lab.MoistureInflation().fit(_um({**base, "lab": lb})).findings()
+    recall, fp = _quality(f, "LAB-104", set(units))
+    assert recall >= 0.9 and fp <= 2, (recall, fp)
+    assert all(x.tco2_at_stake > 0 for x in f if x.unit_id in units)
+
+
+# ---- telemetry -----------------------------------------------------------------------------------------
+def test_tel101_months_under_reported_and_tel102_level(base):
+    months = pl.col("period").is_in(["2024-03", "2024-04", "2024-05"])
+    u1 = sf.coal_measured_units(base, K, seed=5)
+    u2 = [u for u in sf.coal_measured_units(base, 3 * K, seed=8) if u not in u1][:K]
+    sel = (pl.col("unit_id").is_in(u1) & months) | pl.col("unit_id").is_in(u2)
+    factor = pl.when(pl.col("unit_id").is_in(u2)).then(0.85).otherwise(0.88)
+    mon = base["monthly"].with_columns(
+        pl.when(sel).then(pl.col("fuel_consumed_t") * factor).otherwise(pl.col("fuel_consumed_t")).alias("fuel_consumed_t"),
+        pl.when(sel).then(pl.col("emissions_tco2") * factor).otherwise(pl.col("emissions_tco2")).alias("emissions_tco2"),
+    )
+    f = telemetry.run(_um({**base, "monthly": mon}), base["telemetry_monthly"])
+    r1, fp1 = _quality([x for x in f if x.evidence.get("quantity") == "coal"], "TEL-101", set(u1))
+    r2, fp2 = _quality([x for x in f if x.evidence.get("quantity") == "coal"], "TEL-102", set(u2))
+    assert r1 >= 0.9 and fp1 <= 2, (r1, fp1)
+    assert r2 >= 0.9 and fp2 <= 2, (r2, fp2)
+
+
+def test_telemetry_lookalikes_honest_bias_and_partial_coverage(base):
+    """Constant 3 % bias with low spread and months with partial coverage: nothing high."""
+    units = sf.coal_measured_units(base, K, seed=5)
+    tel = base["telemetry_monthly"].with_columns(
+        pl.when(pl.col("unit_id").is_in(units)).then(pl.col("coal_feed_t") * 1.03).otherwise(pl.col("coal_feed_t")).alias("coal_feed_t"),
+        pl.when(pl.col("unit_id").is_in(units) & (pl.col("period") == "2024-06")).then(pl.col("hours_covered") * 0.2).otherwise(pl.col("hours_covered")).alias("hours_covered"),
+        pl.when(pl.col("unit_id").is_in(units) & (pl.col("period") == "2024-06")).then(pl.col("cems_co2_t") * 0.18).otherwise(pl.col("cems_co2_t")).alias("cems_co2_t"),
+    )
+    f = telemetry.run(_um(base), tel)
+    assert not [x for x in f if x.severity == "high"], [(x.rule_code, x.unit_id, x.evidence) for x in f if x.severity == "high"]
+    assert len({x.unit_id for x in f if x.severity in SERIOUS}) <= 2
+
+
+def test_tel103_output_without_load(base):
+    units = sf.coal_measured_units(base, K, seed=5)
+    tel = base["telemetry_monthly"].with_columns(
+        pl.when(pl.col("unit_id").is_in(units) & (pl.col("period") == "2024-08")).then(0.0).otherwise(pl.col(c)).alias(c) for c in ("generation_mwh", "hours_with_load")
+    )
+    f = telemetry.output_without_load(_um(base), tel)
+    recall, fp = _quality(f, "TEL-103", set(units))
+    assert recall >= 0.9 and fp == 0
+
+
+# ---- verifier ------------------------------------------------------------------------------------------
+def test_ver101_anomaly_burden_uses_other_findings(base):
+    from carbonqa.catalogue import make_finding
+
+    ver = base["verifications"].with_columns(pl.lit("accepted").alias("conclusion"))
+    ents = ver.sort("enterprise_id")
+    rng = np.random.default_rng(5)
+    lax = ents.filter(pl.col("verifier_agency_id") == "V3")["enterprise_id"].to_list()
+    others = ents.filter(pl.col("verifier_agency_id") != "V3")["enterprise_id"].to_list()
+    anomalous = lax[: int(0.6 * len(lax))] + [e for e in others if rng.random() < 0.05]
+    prior = [make_finding("CC-101", enterprise_id=e, unit_id="U", year=2024, params={"unit_id": "U", "year": 2024, "cc_median": 0.025, "z_center": 0, "z": -5, "peer_group": "x"}, score=0.9, tco2_at_stake=5000, severity="high") for e in anomalous]
+    f = verifier.anomaly_burden(ver, base["annual"], prior)
+    assert f and {x.evidence["verifier_agency_id"] for x in f} == {"V3"}
+    assert {x.enterprise_id for x in f} == set(lax[: int(0.6 * len(lax))])
+    assert not verifier.anomaly_burden(ver, base["annual"], prior[len(lax[: int(0.6 * len(lax))]):])
+
+
+def test_ver103_and_ver105(base):
+    ents = base["annual"].sort("enterprise_id")["enterprise_id"].to_list()[:K]
+    ann = base["annual"].with_columns(
+        pl.when(pl.col("enterprise_id").is_in(ents)).then(pl.col("reported_emissions_tco2") * 0.9).otherwise(pl.col("reported_emissions_tco2")).alias("reported_emissions_tco2")
+    )
+    ver = base["verifications"].join(ann.select("enterprise_id", "reported_emissions_tco2"), on="enterprise_id").with_columns(
+        pl.when(pl.col("enterprise_id").is_in(ents)).then(pl.col("reported_emissions_tco2")).otherwise(pl.col("verified_emissions_tco2")).alias("verified_emissions_tco2"),
+        pl.when(pl.col("enterprise_id").is_in(ents)).then(pl.lit("accepted")).otherwise(pl.col("conclusion")).alias("conclusion"),
+    ).drop("reported_emissions_tco2")
+    f = verifier.tonne_exact_on_gap(ver, ann, _um(base))
+    recall, fp = _quality(f, "VER-103", set(ents), key="enterprise_id")
+    assert recall >= 0.9 and fp == 0
+    assert not verifier.conflict_of_interest(base["verifications"], base["annual"].with_columns(pl.lit("13").alias("province_code")))
+    # agency P1 prepares in province 13 and also verifies there
+    ver2 = base["verifications"].with_columns(pl.when(pl.col("enterprise_id") == ents[0]).then(pl.lit("P1")).otherwise(pl.col("verifier_agency_id")).alias("verifier_agency_id"))
+    ann2 = base["annual"].join(base["verifications"].select("enterprise_id", "province_code"), on="enterprise_id")
+    f2 = verifier.conflict_of_interest(ver2, ann2)
+    assert {x.enterprise_id for x in f2} == {ents[0]}
+
+
+# ---- whole package on honest data ------------------------------------------------------------------
+def test_run_frames_on_honest_data_is_quiet(base):
+    import detectors
+
+    f = detectors.run_frames(base["monthly"], base["units"], base["lab"], base["annual"], base["verifications"], base["telemetry_monthly"])
+    serious = {x.enterprise_id for x in f if x.severity in SERIOUS}
+    n_ent = base["units"]["enterprise_id"].n_unique()
+    assert len(serious) <= 0.03 * n_ent, sorted((x.rule_code, x.unit_id, x.score) for x in f if x.severity in SERIOUS)
+    assert not [x for x in f if x.severity == "high"]
+    for x in f:
+        assert 0 <= x.score <= 1 and x.tco2_at_stake >= 0 and x.province_code
+
+
+def test_estimator_contract(base):
+    det = cc_mod.PeerCarbonContent(z_flag=3.0)
+    assert det.get_params()["z_flag"] == 3.0
+    with pytest.raises(RuntimeError):
+        det.flagged()
+    det.fit(_um(base))
+    n = det.keys_.height
+    assert det.decision_scores_.shape == (n,) and det.labels_.shape == (n,)
+    assert set(np.unique(det.labels_)) <= {0, 1}
+    assert ((det.decision_scores_ >= det.threshold_) == (det.labels_ == 1)).all()
