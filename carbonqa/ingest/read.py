@@ -32,9 +32,8 @@ _UNIT_SUFFIX = re.compile(r"\([^()]*\)$")
 
 
 def normalise_header(h: str) -> str:
-    """Canonical form of a header for matching: no BOM/spaces, half-width parens, lower case."""
-    h = h.replace("\ufeff", "").replace("（", "(").replace("）", ")").replace("\u3000", " ")
-    return re.sub(r"\s+", "", h).lower()
+    """Canonical form of a header for matching: :func:`carbonqa.contract.normalise_header`, lower-cased."""
+    return contract.normalise_header(h).lower()
 
 
 def _alias_index(table: str) -> dict[str, str]:
