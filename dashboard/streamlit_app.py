@@ -41,7 +41,7 @@ def _login() -> None:
     with st.form("login", width=420):
         username = st.text_input(t("login.username"), key="login_username")
         password = st.text_input(t("login.password"), type="password", key="login_password")
-        ok = st.form_submit_button(t("login.submit"), type="primary")
+        ok = st.form_submit_button(t("login.submit"), type="primary", key="login_submit")
     if ok:
         user = authenticate(username, password, url=data.url())
         if user is None:

@@ -286,7 +286,7 @@ with tabs[3]:
             note = st.text_input(t("a.note"), key="a_note")
         else:
             st.caption(t("a.no_moves"))
-        if st.form_submit_button(t("a.apply"), type="primary", disabled=not moves) and moves:
+        if st.form_submit_button(t("a.apply"), type="primary", disabled=not moves, key="a_go_transition") and moves:
             _flash(run_action(cases.transition, case_id, to, scope, version, note=note or None, url=db))
     with right:
         if scope.role in ("national", "provincial") and c["status"] in ("new", "triaged", "assigned", "inspection_scheduled"):
@@ -300,7 +300,7 @@ with tabs[3]:
                 who = st.selectbox(t("a.assign_to"), names, key="a_who") if names else None
                 if not names:
                     st.caption(t("q.no_assignees"))
-                if st.form_submit_button(t("a.apply"), disabled=not names) and who:
+                if st.form_submit_button(t("a.apply"), disabled=not names, key="a_go_assign") and who:
                     if c["status"] == "new":
                         ok, msg = run_action(cases.transition, case_id, "triaged", scope, version, url=db)
                         version += 1 if ok else 0
@@ -311,7 +311,7 @@ with tabs[3]:
     with left, st.form("f_note", clear_on_submit=True):
         st.markdown(f"**{t('a.add_note')}**")
         text = st.text_area(t("a.note_text"), key="a_note_text", height=90)
-        if st.form_submit_button(t("a.apply")) and text.strip():
+        if st.form_submit_button(t("a.apply"), key="a_go_note") and text.strip():
             _flash(run_action(cases.add_note, case_id, text, scope, url=db))
     outcomes = [o for o in ("confirmed", "dismissed") if o in moves]
     if outcomes:
@@ -322,7 +322,7 @@ with tabs[3]:
             fam = st.selectbox(t("a.outcome_family"), fam_opts, format_func=i18n.family, key="a_family")
             pattern = st.text_input(t("a.outcome_pattern"), key="a_pattern")
             reason = st.text_area(t("a.outcome_reason"), key="a_reason", height=70)
-            if st.form_submit_button(t("a.apply"), type="primary"):
+            if st.form_submit_button(t("a.apply"), type="primary", key="a_go_outcome"):
                 _flash(run_action(cases.record_outcome, case_id, kind, scope, version,
                                   family=fam if kind == "confirmed" else None, pattern=pattern or None,
                                   reason=reason or None, url=db))

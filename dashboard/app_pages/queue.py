@@ -122,7 +122,7 @@ if scope.role in ("national", "provincial"):
                           for r in users.iter_rows(named=True)}
                 to = st.selectbox(t("q.bulk_to"), names, key="bulk_to", format_func=lambda u: labels.get(u, u))
                 triage = st.checkbox(t("q.bulk_triage"), value=True, key="bulk_triage")
-                go = st.form_submit_button(t("q.bulk_go"), type="primary")
+                go = st.form_submit_button(t("q.bulk_go"), type="primary", key="bulk_go")
             if go and chosen:
                 versions = dict(zip(rows["case_id"].to_list(), rows["lock_version"].to_list(), strict=True))
                 statuses_now = dict(zip(rows["case_id"].to_list(), rows["status"].to_list(), strict=True))

@@ -1,0 +1,128 @@
+"""A real headless browser against `streamlit run`: a provincial reviewer signs in, opens the top case and
+changes its status; screenshots go to tests/_artifacts/ (two of them are copied to docs/screenshots/).
+
+Runs in CI; skipped only when /usr/bin/chromium is absent and we are not in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.dashboard.seed import PASSWORD, seed_store
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "_artifacts"
+DOC_SHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+IN_CI = bool(os.environ.get("CI")) or os.environ.get("CARBONQA_REQUIRE_POSTGRES") == "1"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists() and not IN_CI, reason=f"{CHROMIUM} not installed (not CI)"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    from carbonqa.store import upgrade
+    from carbonqa.store.db import dispose_engines
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    upgrade(url)
+    seed_store(url, 12)
+    dispose_engines()
+    port = _free_port()
+    env = dict(os.environ, CARBONQA_DATABASE_URL=url, CARBONQA_HOME=str(tmp_path / "var"))
+    log = open(tmp_path / "streamlit.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "streamlit_app.py"), "--server.headless",
+         "true", "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(base + "/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not become healthy: " + (tmp_path / "streamlit.log").read_text())
+    yield base, url
+    os.killpg(proc.pid, 15)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+    log.close()
+
+
+def test_provincial_reviewer_changes_the_top_case(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    base, url = server
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 2200}, locale="zh-CN")
+        page.goto(base)
+        page.get_by_label("用户名").fill("prov15")
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        expect(page.get_by_text("各省案件与涉及排放量")).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(1500)  # let plotly finish drawing
+        page.screenshot(path=str(ARTIFACTS / "overview.png"))
+
+        page.get_by_role("link", name="案件队列").click()
+        expect(page.get_by_text("符合条件的案件")).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(ARTIFACTS / "queue.png"))
+
+        page.get_by_role("button", name="打开案件").click()  # the top case of the page is preselected
+        expect(page.get_by_role("heading", name="测试电厂0000有限公司")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("月度数据（可疑月份标红）")).to_be_visible()
+        page.wait_for_timeout(2000)
+        page.screenshot(path=str(ARTIFACTS / "case_evidence.png"))
+
+        page.get_by_role("tab", name="处理", exact=True).click()
+        form = page.get_by_test_id("stForm").filter(has_text="变更状态")
+        form.get_by_role("textbox").fill("浏览器测试：初审完成")
+        form.get_by_role("button", name="确认").click()
+        expect(page.get_by_text("已保存。")).to_be_visible(timeout=30_000)
+        metric = page.get_by_test_id("stMetric").filter(has_text="状态")
+        expect(metric).to_contain_text("已初审")
+        page.get_by_role("tab", name=re.compile("^处理记录")).click()
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(ARTIFACTS / "case_after_status.png"))
+        browser.close()
+
+    from carbonqa import queries
+    from carbonqa.jurisdiction import Scope
+
+    case = queries.get_case(Scope("t", "national"), "CQ-2024-E0000", url)
+    assert case["status"] == "triaged"
+    detail = queries.case_detail(Scope("t", "national"), "CQ-2024-E0000", url)
+    assert "浏览器测试：初审完成" in detail.events["note"].to_list()
+    DOC_SHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ARTIFACTS / "queue.png", DOC_SHOTS / "queue.png")
+    shutil.copy(ARTIFACTS / "case_evidence.png", DOC_SHOTS / "case_evidence.png")
