@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-
-import sys
 
 import pytest
 
@@ -57,9 +56,8 @@ def user_state(username: str) -> dict:
 @pytest.fixture
 def app(seeded_url: str) -> Callable[..., object]:
     """Factory: an AppTest of the dashboard signed in as ``username`` (or not signed in)."""
-    from streamlit.testing.v1 import AppTest
-
     import streamlit as st
+    from streamlit.testing.v1 import AppTest
 
     st.cache_data.clear()
 
