@@ -176,12 +176,17 @@ def annual_frame(ctx: ScreenContext) -> pl.DataFrame:
 
 
 def verification_frame(ctx: ScreenContext) -> pl.DataFrame:
-    """Verifications of ``ctx.year`` joined to the same enterprise-year's annual report.
+    """Verifications of ``ctx.year`` and the year before, joined to the same enterprise-year's annual report.
+
+    The year before is included because verification follows the reporting year (reviews of year
+    ``y`` run in ``y + 1``): the screening of ``y`` sees the last completed cycle. Findings carry the
+    verification's own year, so a later run that sees it again yields the same finding id.
 
     Returns:
         Contract columns + routing + ``_row``, ``reported_emissions_tco2``, ``preparer_agency_id``,
         ``gap_t`` (|verified − reported|), ``gap_allowed_t`` (min(1,000 t, 10 % of reported)),
-        ``review_days`` (completed − started), ``materiality_t``.
+        ``review_days`` (completed − started), ``review_date`` (started, else completed, else 1 June
+        of the next year), ``materiality_t``.
     """
     return ctx._cached("checks.verification_frame", lambda: _verification_frame(ctx))
 
@@ -189,13 +194,14 @@ def verification_frame(ctx: ScreenContext) -> pl.DataFrame:
 def _verification_frame(ctx: ScreenContext) -> pl.DataFrame:
     p = params_for(ctx.year)
     ann = (
-        ctx.national().annual_reports((ctx.year,))
+        ctx.national().annual_reports()
         .sort("submitted_at", nulls_last=False)
         .unique(["enterprise_id", "year"], keep="last")
         .select("enterprise_id", "year", "reported_emissions_tco2", "preparer_agency_id")
     )
-    v = ctx.verifications((ctx.year,)).join(ann, on=["enterprise_id", "year"], how="left")
+    v = ctx.verifications().join(ann, on=["enterprise_id", "year"], how="left")
     v = v.with_columns(
+        pl.coalesce("review_started", "review_completed", pl.date(pl.col("year") + 1, 6, 1)).alias("review_date"),
         (pl.col("verified_emissions_tco2") - pl.col("reported_emissions_tco2")).abs().alias("gap_t"),
         pl.min_horizontal(pl.lit(p.verifier_gap_abs_t), pl.col("reported_emissions_tco2") * p.verifier_gap_rel)
         .alias("gap_allowed_t"),

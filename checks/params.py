@@ -12,11 +12,12 @@ its 2022 revision, and State Council Order 775 of 2024).
 |---|---|---|
 | 2021 | reporting years ≤ 2021 | first cycle: default CC 0.03356 tC/GJ |
 | 2022 | 2022–2023 | 2022 guideline revision: default CC 0.03085 tC/GJ |
-| 2024 | 2024 → | Order 775: preparer/verifier conflict of interest forbidden |
+| 2024 | 2024 → | Order 775 in force (its conflict-of-interest ban is dated: ``coi_forbidden_from``) |
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field, fields, replace
 
 __all__ = ["RegulationParams", "PARAMS", "SOURCES", "params_for", "HOURS_PER_DAY", "KCAL_PER_KG_TO_GJ_PER_T"]
@@ -59,8 +60,8 @@ class RegulationParams:
     # --- verification -------------------------------------------------------------------------
     verifier_gap_abs_t: float = 1000.0
     verifier_gap_rel: float = 0.10
-    coi_forbidden: bool = False
-    min_review_days: int = 3
+    coi_forbidden_from: dt.date = dt.date(2024, 5, 1)
+    min_review_days: int = 5
     materiality_rel: float = 0.05
     materiality_rel_large: float = 0.02
     materiality_large_above_t: float = 500_000.0
@@ -103,10 +104,12 @@ SOURCES: dict[str, str] = {
     "verifier_gap_abs_t": "Beijing pilot: a reported–verified gap above 1,000 t or 10 % cannot be 'accepted'; "
     "DOMAIN.md §4.4, §4 materiality",
     "verifier_gap_rel": "Beijing pilot 10 % (see verifier_gap_abs_t)",
-    "coi_forbidden": "碳排放权交易管理暂行条例 (State Council Order 775, in force 1 May 2024): one agency may not "
-    "both prepare and technically review emission reports in the same province; DOMAIN.md §4.4",
+    "coi_forbidden_from": "碳排放权交易管理暂行条例 (State Council Order 775, in force 1 May 2024): one agency may "
+    "not both prepare and technically review emission reports in the same province; applies to reviews started "
+    "on or after that date (so also to reviews of 2023 reports done from May 2024); DOMAIN.md §4.4",
     "min_review_days": "a technical review (document review + on-site check + report) cannot plausibly take "
-    "less than 3 days [verify: provincial review practice]; DOMAIN.md §4.4 'implausibly short reviews'",
+    "less than a working week, 5 days [verify: provincial review practice]; DOMAIN.md §4.4 'implausibly short "
+    "reviews'",
     "materiality_rel": "EU verification materiality 5 % (AVR 2018/2067 art. 23); DOMAIN.md §4 anchors",
     "materiality_rel_large": "EU verification materiality 2 % above 500 kt (AVR art. 23)",
     "materiality_large_above_t": "EU AVR art. 23 threshold 500 kt",
@@ -137,7 +140,7 @@ _P2021 = RegulationParams(
     ncv_range_gj_per_t=_NCV_RANGES,
 )
 _P2022 = replace(_P2021, year_from=2022, default_cc_tc_per_gj=0.03085, other_default_cc_tc_per_gj=(0.03356,))
-_P2024 = replace(_P2022, year_from=2024, coi_forbidden=True)
+_P2024 = replace(_P2022, year_from=2024)
 
 #: Parameter tables by the first reporting year they apply to.
 PARAMS: dict[int, RegulationParams] = {p.year_from: p for p in (_P2021, _P2022, _P2024)}

@@ -230,24 +230,23 @@ def _ver_spec(extra: dict[str, pl.Expr]) -> Spec:
 
 
 def rule_ver_002(ctx: ScreenContext) -> RuleOutput:
-    """VER-002: the verifier of an enterprise-year also prepared that enterprise's annual report (from 2024)."""
+    """VER-002: the verifier also prepared the same enterprise-year's report (reviews from 1 May 2024)."""
     p = params_for(ctx.year)
     v = verification_frame(ctx)
-    hits = v.filter(pl.col("verifier_agency_id") == pl.col("preparer_agency_id")) if p.coi_forbidden else v.clear()
+    hits = v.filter((pl.col("verifier_agency_id") == pl.col("preparer_agency_id"))
+                    & (pl.col("review_date") >= p.coi_forbidden_from))
     return hits, _ver_spec({}), "verification"
 
 
 def rule_ver_003(ctx: ScreenContext) -> RuleOutput:
     """VER-003: the verifier prepared *other* enterprises' reports of the same year in the same province."""
     p = params_for(ctx.year)
-    v = verification_frame(ctx)
-    if not p.coi_forbidden:
-        return v.clear(), _ver_spec({"n_prepared": pl.lit(0)}), "verification"
-    prep = (ctx.national().annual_reports((ctx.year,))
+    v = verification_frame(ctx).filter(pl.col("review_date") >= p.coi_forbidden_from)
+    prep = (ctx.national().annual_reports()
             .filter(pl.col("preparer_agency_id").is_not_null())
-            .select(pl.col("preparer_agency_id").alias("verifier_agency_id"), "province_code",
+            .select(pl.col("preparer_agency_id").alias("verifier_agency_id"), "province_code", "year",
                     pl.col("enterprise_id").alias("prepared_enterprise_id")))
-    j = (v.join(prep, on=["verifier_agency_id", "province_code"], how="inner")
+    j = (v.join(prep, on=["verifier_agency_id", "province_code", "year"], how="inner")
          .filter(pl.col("prepared_enterprise_id") != pl.col("enterprise_id")))
     n = j.group_by("_row").agg(pl.len().alias("n_prepared"),
                                pl.col("prepared_enterprise_id").sort().head(5).alias("examples"))

@@ -38,7 +38,7 @@ EXAMPLE_PARAMS: dict[str, dict] = {
     "VER-001": dict(enterprise_id="E1", year=2024, verified=2995000, reported=3000000, gap=5000, limit=1000),
     "VER-002": dict(agency_id="P1", enterprise_id="E1", year=2024),
     "VER-003": dict(agency_id="V1", enterprise_id="E1", province_code="15", n_prepared=3, year=2024),
-    "VER-004": dict(enterprise_id="E1", year=2024, agency_id="V1", days=1, min_days=3),
+    "VER-004": dict(enterprise_id="E1", year=2024, agency_id="V1", days=1, min_days=5),
     "CC-001": dict(unit_id="U1", period="2024-02", cc=0.028, default=0.03085),
     "CC-002": dict(unit_id="U1", year=2024, n_measured=10, n_default=2),
     "CC-003": dict(unit_id="U1", period="2024-08", cc=0.022, low=0.0245, high=0.029),
@@ -78,7 +78,7 @@ def test_params_tables_and_sources():
         assert SOURCES[f.name].strip()
     assert params_for(2021).default_cc_tc_per_gj == 0.03356
     assert params_for(2022).default_cc_tc_per_gj == params_for(2024).default_cc_tc_per_gj == 0.03085
-    assert not params_for(2023).coi_forbidden and params_for(2024).coi_forbidden
+    assert params_for(2023).coi_forbidden_from.isoformat() == "2024-05-01"
     assert params_for(2024).deposit_deadline_days == 40 and params_for(2024).oxidation_rate_default == 0.99
     assert (params_for(2024).verifier_gap_abs_t, params_for(2024).verifier_gap_rel) == (1000.0, 0.10)
     assert sorted(PARAMS) == [2000, 2022, 2024]

@@ -225,11 +225,14 @@ def test_honest_look_alikes_pass(data, screen):
     assert codes(found) == {}, [(f.rule_code, f.unit_id, f.period, f.message_en) for f in found]
 
 
-def test_conflict_of_interest_not_flagged_before_2024(screen):
+def test_conflict_of_interest_only_for_reviews_from_may_2024(screen):
     d = copy.deepcopy(honest(2023))
-    d["verifications"][0]["verifier_agency_id"] = "P1"
-    found = checks.run_codes(screen(d, year=2023), ["VER-002", "VER-003"])
-    assert found == []
+    d["verifications"][0]["verifier_agency_id"] = "P1"  # review 2024-04-01 … 04-20: before Order 775
+    assert checks.run_codes(screen(d, year=2023), ["VER-002", "VER-003"]) == []
+    d["verifications"][0]["review_started"] = dt.date(2024, 5, 6)
+    d["verifications"][0]["review_completed"] = dt.date(2024, 5, 30)
+    found = checks.run_codes(screen(d, year=2024), ["VER-002"])  # the 2024 screening sees the 2023 cycle
+    assert [(f.rule_code, f.year) for f in found] == [("VER-002", 2023)]
 
 
 def test_province_scope_and_lab_row_helper(data, screen):
