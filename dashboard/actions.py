@@ -75,40 +75,35 @@ def suppression_module() -> Any:
         return None
 
 
-def _call_with(fn: Callable[..., Any], **available: Any) -> Any:
-    """Call ``fn`` with the keyword arguments its signature names (the agreed API may add optional ones)."""
-    import inspect
-
-    params = inspect.signature(fn).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return fn(**available)
-    return fn(**{k: v for k, v in available.items() if k in params})
-
-
 def approve_suppression(scope: Scope, db: str, **fields: Any) -> tuple[bool, str]:
-    """Approve a suppression through ``carbonqa.suppression.approve_suppression``; ``(ok, message)``."""
+    """Approve a suppression (national users only) via ``carbonqa.suppression``; ``(ok, message)``.
+
+    ``fields``: ``rule_code, reason, enterprise_id, unit_id, period_from, period_to, expires_at``.
+    """
     mod = suppression_module()
     if mod is None:
         return False, t("r.unavailable")
-    if not (fields.get("reason") or "").strip():
-        return False, t("a.error", err=t("r.reason"))
+    if scope.role != "national":
+        return False, t("r.national_only")
     try:
-        _call_with(mod.approve_suppression, **fields, user=scope, scope=scope, approved_by=scope.username, url=db)
-    except (PermissionDenied, ValueError, LookupError, RuntimeError) as exc:
+        mod.approve_suppression(db, approved_by=scope.username, **fields)
+    except (ValueError, LookupError) as exc:
         return False, t("a.error", err=str(exc))
     data.after_write()
     return True, t("a.done")
 
 
 def revoke_suppression(scope: Scope, db: str, suppression_id: int, reason: str | None) -> tuple[bool, str]:
-    """Revoke a suppression through ``carbonqa.suppression.revoke_suppression``; ``(ok, message)``."""
+    """Revoke a suppression (national users only) via ``carbonqa.suppression``; the reason is kept."""
     mod = suppression_module()
     if mod is None:
         return False, t("r.unavailable")
+    if scope.role != "national":
+        return False, t("r.national_only")
+    who = scope.username + (f" ({reason.strip()})" if reason and reason.strip() else "")
     try:
-        _call_with(mod.revoke_suppression, suppression_id=suppression_id, user=scope, scope=scope,
-                   revoked_by=scope.username, reason=reason, url=db)
-    except (PermissionDenied, ValueError, LookupError, RuntimeError) as exc:
+        mod.revoke_suppression(db, suppression_id, revoked_by=who)
+    except (ValueError, LookupError) as exc:
         return False, t("a.error", err=str(exc))
     data.after_write()
     return True, t("a.done")

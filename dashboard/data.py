@@ -110,6 +110,14 @@ def brief_pdf(scope: Scope, db: str, case_id: str, lang: str) -> bytes:
     return build_brief(scope, case_id, url=db, lang=lang)
 
 
+def keep_valid(key: str, options: list[Any]) -> None:
+    """Drop a keyed widget's stored value when it is no longer among ``options`` (so it falls back to the
+    first option instead of keeping ``None`` or a stale choice: keyed widgets keep state across option
+    changes). Call before the widget is drawn."""
+    if key in st.session_state and st.session_state[key] not in options:
+        del st.session_state[key]
+
+
 def after_write() -> None:
     """Drop every cached read so a workflow change is visible at once (writes are rare)."""
     st.cache_data.clear()

@@ -282,6 +282,7 @@ with tabs[3]:
     with left, st.form("f_transition"):
         st.markdown(f"**{t('a.transition')}**")
         if moves:
+            data.keep_valid("a_to", moves)
             to = st.selectbox(t("a.to_status"), moves, format_func=i18n.status, key="a_to")
             note = st.text_input(t("a.note"), key="a_note")
         else:
@@ -297,6 +298,7 @@ with tabs[3]:
             with st.form("f_assign"):
                 st.markdown(f"**{t('a.assign')}**")
                 names = users["username"].to_list()
+                data.keep_valid("a_who", names)
                 who = st.selectbox(t("a.assign_to"), names, key="a_who") if names else None
                 if not names:
                     st.caption(t("q.no_assignees"))
@@ -317,6 +319,7 @@ with tabs[3]:
     if outcomes:
         with right, st.form("f_outcome"):
             st.markdown(f"**{t('a.outcome')}**")
+            data.keep_valid("a_kind", outcomes)
             kind = st.radio(t("a.outcome_kind"), outcomes, format_func=i18n.status, horizontal=True, key="a_kind")
             fam_opts = [f for f in (c.get("families") or "").split("|") if f] or list(i18n.FAMILY_LABELS)
             fam = st.selectbox(t("a.outcome_family"), fam_opts, format_func=i18n.family, key="a_family")

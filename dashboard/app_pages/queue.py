@@ -97,6 +97,7 @@ c[0].number_input(t("q.page_of", page=qp.page, pages=qp.pages), min_value=1, max
 # open one case: the first ticked row, else the top of the page
 ids = rows["case_id"].to_list()
 default = ids.index(selected_ids[0]) if selected_ids else 0
+data.keep_valid("q_open_pick", ids)
 pick = c[2].selectbox(
     t("q.open_pick"), ids, index=default, key="q_open_pick",
     format_func=lambda cid: f"{cid} · {rows.filter(pl.col('case_id') == cid)['enterprise_name'][0] or ''}",
@@ -120,6 +121,7 @@ if scope.role in ("national", "provincial"):
                 names = users["username"].to_list()
                 labels = {r["username"]: f"{r['display_name']} ({r['username']}, {r['city_name'] or i18n.province(r['province_code'])})"
                           for r in users.iter_rows(named=True)}
+                data.keep_valid("bulk_to", names)
                 to = st.selectbox(t("q.bulk_to"), names, key="bulk_to", format_func=lambda u: labels.get(u, u))
                 triage = st.checkbox(t("q.bulk_triage"), value=True, key="bulk_triage")
                 go = st.form_submit_button(t("q.bulk_go"), type="primary", key="bulk_go")

@@ -72,7 +72,7 @@ with left, st.form("f_approve", clear_on_submit=True):
     p_to = c[1].text_input(t("r.period_to"), key="s_to")
     expires = st.date_input(t("r.expires"), value=dt.date.today() + dt.timedelta(days=365), key="s_exp")
     reason = st.text_area(t("r.reason"), key="s_reason", height=70)
-    if st.form_submit_button(t("a.apply"), type="primary"):
+    if st.form_submit_button(t("a.apply"), type="primary", key="s_go_approve"):
         st.session_state["r_flash"] = approve_suppression(
             scope, db, rule_code=code, reason=reason, enterprise_id=ent or None, unit_id=unit or None,
             period_from=p_from or None, period_to=p_to or None,
@@ -85,8 +85,9 @@ with right, st.form("f_revoke"):
     ids = active["suppression_id"].to_list() if not active.is_empty() else []
     labels = {r["suppression_id"]: f"#{r['suppression_id']} {r['rule_code']} {r['enterprise_id'] or '*'}"
               for r in active.iter_rows(named=True)} if ids else {}
+    data.keep_valid("s_which", ids)
     which = st.selectbox(t("r.which"), ids, key="s_which", format_func=lambda i: labels.get(i, str(i)))
     why = st.text_input(t("r.revoke_reason"), key="s_why")
-    if st.form_submit_button(t("a.apply"), disabled=not ids) and which is not None:
+    if st.form_submit_button(t("a.apply"), disabled=not ids, key="s_go_revoke") and which is not None:
         st.session_state["r_flash"] = revoke_suppression(scope, db, int(which), why or None)
         st.rerun()

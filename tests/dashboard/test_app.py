@@ -178,3 +178,22 @@ def test_rules_page_suppression_management_only_for_national(app):
     assert "TIP-001" in list(at.dataframe[0].value["code"])
     at = _open(app, "prov15", "app_pages/rules.py")
     assert "仅国家级用户可管理豁免。" in _texts(at)
+
+
+def test_national_user_approves_and_revokes_a_suppression(app, seeded_url):
+    from carbonqa.jurisdiction import Scope
+    from carbonqa.queries import suppressions
+
+    at = _open(app, "nat", "app_pages/rules.py")
+    at.selectbox(key="s_code").set_value("TIP-001")
+    at.text_input(key="s_ent").input("E0000")
+    at.text_area(key="s_reason").input("线索已核实为误报")
+    at.button(key="s_go_approve").click()
+    at.run()
+    assert not at.exception
+    assert "已保存。" in [s.value for s in at.success], [e.value for e in at.error]
+    sup = suppressions(Scope("x", "national"), seeded_url)
+    assert sup.height == 1 and sup["is_active"][0] and sup["approved_by"][0] == "nat"
+    at.button(key="s_go_revoke").click()
+    at.run()
+    assert not suppressions(Scope("x", "national"), seeded_url)["is_active"][0]
