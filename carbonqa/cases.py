@@ -81,10 +81,10 @@ from carbonqa.store.models import (
     FindingRow,
     InspectionLabel,
     ScreeningRun,
-    Suppression,
     User,
     now_cst,
 )
+from carbonqa.suppression import ActiveSuppression, load_active_suppressions, matches
 
 __all__ = [
     "TRANSITIONS",
@@ -380,37 +380,9 @@ class _Scored:
     province_code: str | None
 
 
-def _active_suppressions(s: Session, at: dt.datetime) -> dict[str, list[Suppression]]:
-    """Approved suppressions in force at ``at`` (not revoked, not expired), by rule code."""
-    q = sa.select(Suppression).where(
-        Suppression.revoked_at.is_(None), sa.or_(Suppression.expires_at.is_(None), Suppression.expires_at > at)
-    )
-    out: dict[str, list[Suppression]] = {}
-    for sup in s.scalars(q):
-        out.setdefault(sup.rule_code, []).append(sup)
-    return out
-
-
-def _suppressed(f: FindingRow, supps: dict[str, list[Suppression]]) -> bool:
-    for sup in supps.get(f.rule_code, ()):
-        if sup.enterprise_id is not None and sup.enterprise_id != f.enterprise_id:
-            continue
-        if sup.unit_id is not None and sup.unit_id != f.unit_id:
-            continue
-        if f.period is not None:
-            if sup.period_from and f.period < sup.period_from:
-                continue
-            if sup.period_to and f.period > sup.period_to:
-                continue
-        elif sup.period_from or sup.period_to:
-            continue
-        return True
-    return False
-
-
-def _view(f: FindingRow, supps: dict[str, list[Suppression]]) -> _Scored:
+def _view(f: FindingRow, supps: Sequence[ActiveSuppression]) -> _Scored:
     """Return a stored finding as scoring sees it: ``info`` when a later-approved suppression applies."""
-    sev = "info" if f.severity != "info" and _suppressed(f, supps) else f.severity
+    sev = "info" if f.severity != "info" and any(matches(sp, f) for sp in supps if sp.rule_code == f.rule_code) else f.severity
     return _Scored(f.finding_id, f.rule_code, f.family, sev, f.unit_id, f.period, float(f.score),
                    float(f.tco2_at_stake or 0.0), f.detail_key or "", f.message_zh or "", f.province_code)
 
@@ -459,7 +431,8 @@ def update_cases(
             if prov is None:
                 prov = {f.province_code for f in live if f.province_code}
             run = s.get(ScreeningRun, run_id)
-            supps = _active_suppressions(s, (run.data_interval_end if run is not None else None) or now_cst())
+            at = (run.data_interval_end if run is not None else None) or now_cst()
+            supps = load_active_suppressions(url, at)
             by_ent: dict[str, list[_Scored]] = {}
             for f in live:
                 by_ent.setdefault(f.enterprise_id, []).append(_view(f, supps))

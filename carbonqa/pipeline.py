@@ -21,7 +21,6 @@ screening 31 provinces loads the national tables once.
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import time
@@ -292,14 +291,20 @@ def _run_package(name: str, ctx: ScreenContext, missing: list[str]) -> list[Find
     return list(run(ctx) or [])
 
 
-def _apply_suppressions(findings: list[Finding], url: str | None) -> tuple[list[Finding], bool]:
-    try:
-        from carbonqa.suppression import apply_suppressions
-    except ImportError:
-        return findings, False
-    params = inspect.signature(apply_suppressions).parameters
-    out = apply_suppressions(findings, url=url) if "url" in params else apply_suppressions(findings)
-    return list(out), True
+def _apply_suppressions(findings: list[Finding], run_id: str, url: str | None) -> tuple[list[Finding], int]:
+    """Downgrade findings covered by an approved suppression (:mod:`carbonqa.suppression`) to ``info``.
+
+    Expiry and revocation are judged at the run's ``data_interval_end`` (never ``now()`` inside a
+    task), falling back to the current time for CLI runs without an interval. Returns the findings and
+    how many were suppressed.
+    """
+    from carbonqa.suppression import apply_suppressions, load_active_suppressions
+
+    with session_scope(url) as s:
+        run = s.get(ScreeningRun, run_id)
+        at = (run.data_interval_end if run is not None else None) or now_cst()
+    out = apply_suppressions(findings, load_active_suppressions(url, at), at)
+    return out, sum(1 for a, b in zip(findings, out, strict=True) if a is not b)
 
 
 def screen_partition(year: int, province_code: str, run_id: str, url: str | None = None) -> dict[str, Any]:
@@ -307,7 +312,7 @@ def screen_partition(year: int, province_code: str, run_id: str, url: str | None
 
     Returns:
         ``{"year", "province_code", "findings", "new", "by_family", "by_severity", "by_package",
-        "missing", "suppressions_applied", "seconds"}`` — also recorded in the run's
+        "missing", "suppressed", "seconds"}`` — also recorded in the run's
         ``counts["partitions"]["<year>/<province>"]`` (which :func:`update_cases` reads to know what
         was screened).
     """
@@ -328,7 +333,7 @@ def screen_partition(year: int, province_code: str, run_id: str, url: str | None
     findings += tips
     # keep only this partition's findings (a detector may look nationally but must not store others')
     findings = [f for f in findings if f.province_code in (None, str(province_code))]
-    findings, supp = _apply_suppressions(findings, url)
+    findings, supp = _apply_suppressions(findings, run_id, url)
     stored = store_findings(findings, run_id, url)
     counts = {
         "year": int(year),
@@ -339,7 +344,7 @@ def screen_partition(year: int, province_code: str, run_id: str, url: str | None
         "by_severity": dict(sorted(Counter(f.severity for f in findings).items())),
         "by_package": by_pkg,
         "missing": missing,
-        "suppressions_applied": supp,
+        "suppressed": supp,
         "seconds": round(time.perf_counter() - t0, 3),
     }
 

@@ -219,3 +219,17 @@ def test_screen_cli_prints_ranked_summary(db_url, tmp_path, fakes, capsys):
     out = capsys.readouterr().out
     assert "rank" in out and f"CQ-2024-{E1}" in out and "export:" in out
     assert "carbon_content" in out
+
+
+def test_approved_suppressions_are_applied_before_storing(db_url, tmp_path, fakes):
+    from carbonqa.store.models import Suppression
+
+    with session_scope(db_url) as s:
+        s.add(Suppression(rule_code="CC-199", enterprise_id=E1, reason="CCS 机组，含碳量低属正常", approved_by="nat"))
+    r = pipeline.run_night([national_bundle(tmp_path / "b1")], 2024, "night-s", url=db_url, out_dir=tmp_path / "exp")
+    assert [p["suppressed"] for p in r["partitions"]] == [2, 0]
+    with session_scope(db_url) as s:
+        rows = list(s.scalars(sa.select(FindingRow).where(FindingRow.enterprise_id == E1)))
+        assert s.get(Case, f"CQ-2024-{E1}") is None  # only suppressed findings: no case
+    assert {(f.severity, f.original_severity) for f in rows} == {("info", "high")}
+    assert all(f.suppression_id is not None for f in rows)
