@@ -100,14 +100,13 @@ def run(ctx, prior: Sequence[Finding] = ()) -> list[Finding]:  # noqa: ANN001 - 
     nat = ctx.national()
 
     def compute() -> list[Finding]:
-        ann = nat.annual_reports()
-        ann = ann.filter(pl.col("year") == ctx.year) if ann.height else ann
+        # verification of year Y happens in Y+1: a screening of Y sees the conclusions of Y−1 and Y
         return run_frames(
             monthly=nat.monthly_reports(),
             units=nat.units(),
             lab=nat.lab_reports(),
-            annual=ann,
-            verifications=nat.verifications((ctx.year,)),
+            annual=nat.annual_reports(),
+            verifications=nat.verifications(),
             telemetry_monthly=_telemetry(nat),
             prior=prior,
         )

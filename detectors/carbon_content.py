@@ -102,12 +102,13 @@ class PeerCarbonContent(FrameDetector):
     """CC-101: a unit-year's NCV-adjusted measured CC far below its peers'.
 
     Parameters:
-        z_flag: robust z (one-sided, low) at which a unit is flagged (3.5: Iglewicz & Hoaglin 1993
-            modified-z outlier cut-off).
+        z_flag: robust z (one-sided, low) at which a unit is flagged (4.0: a little above the 3.5
+            modified-z outlier cut-off of Iglewicz & Hoaglin 1993, for ~3,000 units tested at once).
         z_sure: z giving confidence 1.0.
         min_months: measured months a unit-year needs to be scored.
         min_peers: units a peer group needs before falling back to a broader one.
-        floor_rel: scale floor as a share of the peer median CC (guards against a degenerate MAD).
+        floor_rel: scale floor as a share of the peer median CC (1 %: measured CC honestly spans
+            0.0245–0.0290 tC/GJ, DOMAIN.md §3, so peers tighter than ±1 % are an artefact of few peers).
 
     ``fit(frame)`` takes :func:`detectors.frames.unit_months` output. ``keys_``: one row per unit-year
     with ``u`` (median residual, tC/GJ), ``z``, ``gap`` (tC/GJ below the peer level), ``ecod_pct``,
@@ -115,7 +116,7 @@ class PeerCarbonContent(FrameDetector):
     """
 
     def __init__(
-        self, z_flag: float = 3.5, z_sure: float = 7.0, min_months: int = 3, min_peers: int = 15, floor_rel: float = 0.004
+        self, z_flag: float = 4.0, z_sure: float = 8.0, min_months: int = 3, min_peers: int = 15, floor_rel: float = 0.01
     ) -> None:
         self.z_flag = z_flag
         self.z_sure = z_sure

@@ -74,13 +74,14 @@ def clustered_reports(um: pl.DataFrame, *, window_days: int = 10, min_cluster: i
     )
 
 
-def serial_disorder(um: pl.DataFrame, *, tol_days: int = 3, min_share: float = 0.2, min_reports: int = 20) -> list[Finding]:
+def serial_disorder(um: pl.DataFrame, *, tol_days: int = 3, min_share: float = 0.2, min_count: int = 5, min_reports: int = 20) -> list[Finding]:
     """LAB-102: reports whose serial number is out of step with their date within their lab.
 
     Serial = the trailing digits of ``report_no``. Per lab (≥ ``min_reports`` reports), a report is
     out of order when more than ``min_share`` of the lab's reports dated more than ``tol_days`` earlier
-    carry a higher serial, or of those dated later a lower one (a back- or forward-dated report; the
-    ``tol_days`` slack lets same-week reports interleave). Computed with ranks: for report *i*, the
+    carry a higher serial, or of those dated later a lower one, and at least ``min_count`` reports
+    disagree with it (a back- or forward-dated report; the ``tol_days`` slack lets same-week reports
+    interleave; the count keeps the first reports of a year, with few predecessors, quiet). Computed with ranks: for report *i*, the
     share of earlier-dated reports with a higher serial = 1 − (serial-rank among earlier ones)/count.
     Findings per unit-year with the disordered reports; score 0.5 + share/2; stake = basis loss.
     """
@@ -106,7 +107,8 @@ def serial_disorder(um: pl.DataFrame, *, tol_days: int = 3, min_share: float = 0
             pl.col("later_lower") / pl.max_horizontal(pl.col("later"), pl.lit(1)),
         ).alias("disorder")
     )
-    bad = r.join(share, on="lab_report_id").filter(pl.col("disorder") > min_share)
+    enough = pl.max_horizontal("earlier_higher", "later_lower") >= min_count
+    bad = r.join(share, on="lab_report_id").filter((pl.col("disorder") > min_share) & enough)
     if bad.height == 0:
         return []
     g = bad.group_by(UKEYS).agg(
@@ -126,13 +128,14 @@ def serial_disorder(um: pl.DataFrame, *, tol_days: int = 3, min_share: float = 0
     )
 
 
-def lab_throughput(um: pl.DataFrame, *, z_flag: float = 4.0, z_sure: float = 8.0) -> list[Finding]:
+def lab_throughput(um: pl.DataFrame, *, z_flag: float = 3.5, z_sure: float = 7.0) -> list[Finding]:
     """LAB-103: a lab's busiest day far beyond its peers' (robust z of log reports/day).
 
     Per lab: distinct reports issued on each report date; the lab's 99th-percentile day. Robust z of
-    its log against all labs (floor 0.25 on the log scale ≈ ±28 %). A lab at z ≥ ``z_flag`` is
-    implausible; findings go to the unit-years with reports issued on its implausible days (days
-    above the peer 99th percentile), capped ``medium``; stake = basis loss of those months.
+    its log against all labs (scale floor ln 2: labs honestly differ by a factor of two in size). A
+    lab at z ≥ ``z_flag`` is implausible; findings go to the unit-years with reports issued on its
+    implausible days (more than twice the peers' 99th-percentile day), capped ``medium``; stake =
+    basis loss of those months.
     """
     r = _reports(um)
     if r.height == 0:
@@ -142,12 +145,12 @@ def lab_throughput(um: pl.DataFrame, *, z_flag: float = 4.0, z_sure: float = 8.0
     lab = lab.with_columns(pl.col("p99").cast(pl.Float64).log().alias("lp"))
     if lab.height < 5:
         return []
-    lab = peer_robust_z(lab, "lp", [[]], min_peers=1, floor=0.25, out="z")
+    lab = peer_robust_z(lab, "lp", [[]], min_peers=1, floor=float(np.log(2.0)), out="z")
     peer_day = float(day["per_day"].quantile(0.99, "higher"))
     bad = lab.filter(pl.col("z") >= z_flag)
     if bad.height == 0:
         return []
-    spike = day.join(bad.select("lab_agency_id", "z", "p99"), on="lab_agency_id").filter(pl.col("per_day") > peer_day)
+    spike = day.join(bad.select("lab_agency_id", "z", "p99"), on="lab_agency_id").filter(pl.col("per_day") > 2 * peer_day)
     hit = r.join(spike, on=["lab_agency_id", "report_date"])
     g = hit.group_by(UKEYS).agg(
         pl.col("lab_agency_id").first(),

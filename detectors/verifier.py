@@ -85,7 +85,10 @@ def anomaly_burden(ver: pl.DataFrame, annual: pl.DataFrame | None, prior: Sequen
     if v.height == 0:
         return []
     b = burden_frame(prior)
-    v = v.join(b, on=["enterprise_id", "year"], how="left").with_columns((pl.col("anomalies").fill_null(0) > 0).alias("anom"))
+    # a client's anomalies of any screened year count (the run screens year Y; verifications of Y−1 are
+    # concluded during Y, so the same data problems are what the verifier should have seen)
+    b = b.group_by("enterprise_id").agg(pl.col("anomalies").sum(), pl.col("anomaly_stake_t").max(), pl.col("anomaly_codes").list.explode(keep_nulls=False, empty_as_null=False).unique().sort())
+    v = v.join(b, on="enterprise_id", how="left").with_columns((pl.col("anomalies").fill_null(0) > 0).alias("anom"))
     agg = v.group_by("verifier_agency_id").agg(pl.len().alias("n"), pl.col("anom").sum().alias("k"))
     n, k = agg["n"].to_numpy().astype(float), agg["k"].to_numpy().astype(float)
     p0 = k.sum() / max(n.sum(), 1.0)
@@ -219,7 +222,8 @@ def conflict_of_interest(ver: pl.DataFrame, annual: pl.DataFrame | None) -> list
     """VER-105: an agency both preparing and verifying reports in the same province and year.
 
     Own report prepared and verified by one agency: score 0.95. The agency prepares other enterprises'
-    reports in the province while verifying this one: score 0.7, capped ``medium``. Stake 5 % of
+    reports in the province while verifying this one: score 0.7, capped ``low`` (a network smell for
+    the provincial reviewer; agencies legitimately hold both licences). Stake 5 % of
     verified emissions (the review is void; EU materiality anchor).
     """
     if annual is None or annual.height == 0 or "preparer_agency_id" not in annual.columns:
@@ -237,7 +241,7 @@ def conflict_of_interest(ver: pl.DataFrame, annual: pl.DataFrame | None) -> list
         return []
     cross = cross.with_columns(
         pl.when(pl.col("self_review")).then(0.95).otherwise(0.7).alias("score"),
-        pl.when(pl.col("self_review")).then(pl.lit("high")).otherwise(pl.lit("medium")).alias("cap"),
+        pl.when(pl.col("self_review")).then(pl.lit("high")).otherwise(pl.lit("low")).alias("cap"),
         (pl.col("verified_emissions_tco2").fill_null(0.0) * VERIFY_MATERIALITY).alias("stake_t"),
         pl.col("prepared_for").list.len().alias("n_prepared"),
     )
