@@ -8,7 +8,7 @@ start ─► discover ─► ingest[bundle]* ─► plan ─► screen[year × p
 ```
 
 * **start** — migrates the case store (idempotent) and opens the screening run; `run_id` is derived
-  from the data interval end (`airflow-nightly-<YYYYmmddTHHMMSS>`), so every retry and every re-run of
+  from the logical date, i.e. the data interval (`airflow-nightly-<UTC YYYYmmddTHHMMSS>`), so every retry and every re-run of
   the same night writes to the same run and findings/cases are not duplicated.
 * **discover** — bundle folders with a `manifest.json` not yet ingested, under the inbox: Airflow
   Variable `carbonqa_inbox`, else env `CARBONQA_INBOX`, else `var/inbox`.
@@ -59,12 +59,18 @@ SCREEN_CONCURRENCY = int(os.environ.get("CARBONQA_SCREEN_CONCURRENCY", "8" if _P
 
 
 def _run_id(context: Any) -> str:
-    """Screening run id of this DAG run: from the data interval end, else the logical date, else Airflow's run id."""
-    when = context.get("data_interval_end") or context.get("logical_date")
+    """Screening run id of this DAG run, ``airflow-nightly-<UTC YYYYmmddTHHMMSS>``.
+
+    Keyed on the logical date (the identity of the run's data interval: with the cron trigger timetable
+    it equals the interval end); a manual run of an unscheduled DAG gets ``data_interval_end`` = the
+    trigger time, which is not stable, so the logical date comes first. Without either (a run
+    triggered with no logical date) Airflow's own run id is used — stable across retries too.
+    """
+    import datetime as dt
+
+    when = context.get("logical_date") or context.get("data_interval_end")
     if when is not None:
-        return f"airflow-nightly-{when.in_timezone('UTC'):%Y%m%dT%H%M%S}" if hasattr(when, "in_timezone") else (
-            f"airflow-nightly-{when:%Y%m%dT%H%M%S}"
-        )
+        return f"airflow-nightly-{when.astimezone(dt.UTC):%Y%m%dT%H%M%S}"
     return f"airflow-{context['dag_run'].run_id}"
 
 
