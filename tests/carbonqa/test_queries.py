@@ -138,3 +138,24 @@ def test_assignable_users_stay_in_scope(store, db_url):
     assert set(q.assignable_users(BAOTOU, url=db_url)["username"]) == {"baotou"}
     assert q.assignable_users(AUDIT, url=db_url).is_empty()
     assert "prov37" in set(q.assignable_users(NAT, url=db_url)["username"])
+
+
+def test_case_detail_joins_monthly_telemetry(store, db_url, monkeypatch):
+    import carbonqa.lake
+
+    seen = {}
+
+    def fake(provinces=None, periods=None, lake_dir=None):
+        seen.update(provinces=provinces, periods=periods)
+        return pl.DataFrame({
+            "unit_id": ["U0000-1", "U0000-1", "U9999-1"], "period": ["2024-01", "2024-02", "2024-01"],
+            "province_code": ["15"] * 3, "generation_mwh": [200_000.0, 210_000.0, 1.0],
+            "coal_feed_t": [90_000.0, None, 1.0], "cems_co2_t": [None, None, None],
+        })
+
+    monkeypatch.setattr(carbonqa.lake, "monthly_telemetry", fake)
+    d = q.case_detail(NAT, store.top_case, db_url)
+    assert seen["provinces"] == ["15"] and seen["periods"][0] == "2024-01" and len(seen["periods"]) == 12
+    tel = d.telemetry.filter(pl.col("telemetry_generation_mwh").is_not_null())
+    assert tel["period"].to_list() == ["2024-01", "2024-02"] and set(tel["unit_id"]) == {"U0000-1"}
+    assert tel["reported_generation_mwh"][0] == 250_500.0 and tel["telemetry_coal_t"][0] == 90_000.0
