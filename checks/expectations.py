@@ -159,9 +159,9 @@ class ExpectMeasuredCcPlausible(gxe.ExpectColumnValuesToBeBetween):
 
 
 class ExpectMeasuredCcNotADefault(gxe.ExpectColumnValuesToNotBeInSet):
-    """CC-004: a measured CC (rounded to 5 decimals) is not exactly a default value."""
+    """CC-004: a measured CC (rounded to 6 decimals) is not exactly a Chinese default value."""
 
-    column: str = "chk_cc_measured_r5"
+    column: str = "chk_cc_measured_r6"
     description: str = "A measured carbon content is not a copied default"
 
 

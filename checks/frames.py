@@ -46,6 +46,12 @@ def _of_fraction(p: RegulationParams) -> pl.Expr:
     return pl.when(of > 1.0).then(of / 100.0).otherwise(of).fill_null(p.oxidation_rate_default)
 
 
+def _cc_fraction() -> pl.Expr:
+    """Carbon content with a percent-for-fraction error undone (no CC is above 1 tC/GJ; ×100 gives ~2.6)."""
+    cc = pl.col("carbon_content_tc_per_gj")
+    return pl.when(cc > 1.0).then(cc / 100.0).otherwise(cc)
+
+
 def _ncv_gj(p: RegulationParams) -> pl.Expr:
     ncv = pl.col("ncv_gj_per_t")
     return pl.when(pl.col("is_coal") & (ncv > p.ncv_unit_error_above_gj_per_t)).then(
@@ -69,7 +75,7 @@ def monthly_frame(ctx: ScreenContext) -> pl.DataFrame:
         ``unit_error``, ``e_recomputed_t``, ``e_corrected_t``, ``identity_abs_gap_t``,
         ``identity_tol_t``, ``generation_max_mwh``, ``deposit_days``, ``lab_found``, ``lab_matches``,
         ``lab_unit_id``, ``lab_period``, ``lab_enterprise_id``, ``lab_cc``, ``lab_cc_rel_gap``,
-        ``cc_default_abs_gap``, ``cc_r5``, ``ncv_lo``/``ncv_hi``, ``heat_of_gj``, ``stake_default_t`` and the
+        ``cc_default_abs_gap``, ``cc_r6``, ``ncv_lo``/``ncv_hi``, ``heat_of_gj``, ``stake_default_t`` and the
         ``chk_*`` columns the monthly suite asserts (null where the rule does not apply).
     """
     return ctx._cached("checks.monthly_frame", lambda: _monthly_frame(ctx))
@@ -99,21 +105,22 @@ def _monthly_frame(ctx: ScreenContext) -> pl.DataFrame:
         pl.col("lab_found").fill_null(False),
     ).with_columns(
         (pl.col("_month_end").dt.day().cast(pl.Float64) * HOURS_PER_DAY).alias("hours_in_month"),
-        ((pl.col("is_coal") & (ncv > p.ncv_unit_error_above_gj_per_t)) | (of > 1.0)).fill_null(False).alias("unit_error"),
+        ((pl.col("is_coal") & (ncv > p.ncv_unit_error_above_gj_per_t)) | (of > 1.0) | (cc > 1.0))
+        .fill_null(False).alias("unit_error"),
         (pl.when(fuel.fill_null(0.0) == 0).then(0.0).otherwise(fuel * ncv * cc * of * CO2_PER_C) + purchased)
         .alias("e_recomputed_t"),
-        (pl.when(fuel.fill_null(0.0) == 0).then(0.0).otherwise(fuel * _ncv_gj(p) * cc * _of_fraction(p) * CO2_PER_C)
+        (pl.when(fuel.fill_null(0.0) == 0).then(0.0).otherwise(fuel * _ncv_gj(p) * _cc_fraction() * _of_fraction(p) * CO2_PER_C)
          + purchased).alias("e_corrected_t"),
         (pl.col("submitted_at").dt.date() - pl.col("_month_end")).dt.total_days().cast(pl.Float64).alias("deposit_days"),
         (pl.col("lab_found") & (pl.col("lab_enterprise_id") == pl.col("enterprise_id")).fill_null(False)
          & (pl.col("lab_period") == pl.col("period")).fill_null(False)).alias("lab_matches"),
         ((cc - pl.col("lab_cc")).abs() / pl.col("lab_cc")).alias("lab_cc_rel_gap"),
         (cc - p.default_cc_tc_per_gj).abs().alias("cc_default_abs_gap"),
-        cc.round(5).alias("cc_r5"),
-        pl.col("coal_type").replace_strict({k: v[0] for k, v in p.ncv_range_gj_per_t.items()}, default=None,
-                                           return_dtype=pl.Float64).alias("ncv_lo"),
-        pl.col("coal_type").replace_strict({k: v[1] for k, v in p.ncv_range_gj_per_t.items()}, default=None,
-                                           return_dtype=pl.Float64).alias("ncv_hi"),
+        cc.round(6).alias("cc_r6"),
+        pl.col("coal_type").replace_strict({k: v[0] - p.ncv_range_margin_gj_per_t for k, v in p.ncv_range_gj_per_t.items()},
+                                           default=None, return_dtype=pl.Float64).alias("ncv_lo"),
+        pl.col("coal_type").replace_strict({k: v[1] + p.ncv_range_margin_gj_per_t for k, v in p.ncv_range_gj_per_t.items()},
+                                           default=None, return_dtype=pl.Float64).alias("ncv_hi"),
     ).with_columns(
         (pl.col("emissions_tco2") - pl.col("e_recomputed_t")).abs().alias("identity_abs_gap_t"),
         pl.max_horizontal(pl.lit(p.identity_abs_tolerance_t), pl.col("e_recomputed_t") * p.identity_rel_tolerance)
@@ -137,7 +144,7 @@ def _monthly_frame(ctx: ScreenContext) -> pl.DataFrame:
         pl.when(measured & pl.col("lab_found")).then(pl.col("lab_cc_rel_gap")).alias("chk_lab_cc_rel_gap"),
         pl.when(default).then(pl.col("cc_default_abs_gap")).alias("chk_cc_default_abs_gap"),
         pl.when(measured).then(cc).alias("chk_cc_measured"),
-        pl.when(measured).then(pl.col("cc_r5")).alias("chk_cc_measured_r5"),
+        pl.when(measured).then(pl.col("cc_r6")).alias("chk_cc_measured_r6"),
     )
     return m.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
 

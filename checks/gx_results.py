@@ -130,21 +130,23 @@ def failing_rows(frame: pl.DataFrame, suite: Any, partition_by: tuple[str, ...] 
             where = dict(zip(partition_by, key, strict=False))
             batch = bd.get_batch(batch_parameters={"dataframe": part.select(used).to_pandas()})
             # phase 1: which expectations fail (cheap); phase 2: all failing rows of those only
+            # (GX does not return results in suite order: select the phase-2 expectations by code)
             first = batch.validate(suite, result_format="BOOLEAN_ONLY")
-            failed: list[int] = []
-            for i, r in enumerate(first.results):
+            failed_codes: set[str] = set()
+            for r in first.results:
                 _raise_if_crashed(r, where)
                 if not r.success:
-                    failed.append(i)
-            if not failed:
+                    failed_codes.add(r.expectation_config.meta["code"])
+            if not failed_codes:
                 continue
-            sub = subsuites.get(tuple(failed))
+            failed = tuple(i for i, e in enumerate(suite.expectations) if e.meta["code"] in failed_codes)
+            sub = subsuites.get(failed)
             if sub is None:
                 import great_expectations as gx
 
                 sub = gx.ExpectationSuite(name=f"{suite.name}-failing-{len(subsuites)}",
                                           expectations=[suite.expectations[i].copy() for i in failed])
-                subsuites[tuple(failed)] = sub
+                subsuites[failed] = sub
             for r in batch.validate(sub, result_format=_RESULT_FORMAT).results:
                 _raise_if_crashed(r, where)
                 idx = (r.result or {}).get("unexpected_index_list") or []

@@ -38,8 +38,12 @@ def gx_specs(p: RegulationParams) -> dict[str, Spec]:
     ncv = pl.col("ncv_gj_per_t")
     heat44 = pl.col("heat_of_gj") * CO2_PER_C
     cc = pl.col("carbon_content_tc_per_gj")
-    of_col = pl.when(pl.col("oxidation_rate") > 1.0).then(pl.lit("oxidation_rate")).otherwise(pl.lit("load_rate"))
-    of_val = pl.when(pl.col("oxidation_rate") > 1.0).then(pl.col("oxidation_rate")).otherwise(pl.col("load_rate"))
+    of_col = (pl.when(pl.col("oxidation_rate") > 1.0).then(pl.lit("oxidation_rate"))
+              .when(pl.col("carbon_content_tc_per_gj") > 1.0).then(pl.lit("carbon_content_tc_per_gj"))
+              .otherwise(pl.lit("load_rate")))
+    of_val = (pl.when(pl.col("oxidation_rate") > 1.0).then(pl.col("oxidation_rate"))
+              .when(pl.col("carbon_content_tc_per_gj") > 1.0).then(pl.col("carbon_content_tc_per_gj"))
+              .otherwise(pl.col("load_rate")))
     cad, mad, mt = (pl.col(c) for c in ("carbon_ad_pct", "moisture_ad_pct", "total_moisture_pct"))
     cad_bad = (cad < p.cad_range_pct[0]) | (cad > p.cad_range_pct[1])
     mad_bad = (mad < p.mad_range_pct[0]) | (mad > p.mad_range_pct[1])
@@ -190,6 +194,21 @@ def rule_cc_002(ctx: ScreenContext) -> RuleOutput:
     return hits, spec, "unit_year"
 
 
+def rule_cc_005(ctx: ScreenContext) -> RuleOutput:
+    """CC-005: a coal unit's measured CC equals an IPCC default (6 decimals) in ≥ N months of the year."""
+    p = params_for(ctx.year)
+    m = monthly_frame(ctx).filter(pl.col("chk_cc_measured").is_not_null()
+                                  & pl.col("cc_r6").is_in([round(v, 6) for v in p.ipcc_default_cc_tc_per_gj]))
+    agg = m.group_by("unit_id", "enterprise_id", "province_code", "year").agg(
+        pl.len().alias("n_months"), pl.col("cc_r6").mode().first().alias("value"),
+        pl.col("period").sort().alias("periods"), pl.col("stake_default_t").sum().alias("stake"))
+    hits = agg.filter(pl.col("n_months") >= p.min_months_equal_ipcc_default)
+    spec = Spec(pl.col("value"), pl.lit("measured values that vary"), pl.col("stake"),
+                {"unit_id": pl.col("unit_id"), "year": pl.col("year"), "n_months": pl.col("n_months"),
+                 "value": pl.col("value")}, {"periods": pl.col("periods").list.join(",")})
+    return hits, spec, "unit_year"
+
+
 def rule_lab_005(ctx: ScreenContext) -> RuleOutput:
     """LAB-005: serial numbers (trailing digits of ``report_no``) inverted against report dates per lab.
 
@@ -230,11 +249,13 @@ def _ver_spec(extra: dict[str, pl.Expr]) -> Spec:
 
 
 def rule_ver_002(ctx: ScreenContext) -> RuleOutput:
-    """VER-002: the verifier also prepared the same enterprise-year's report (reviews from 1 May 2024)."""
-    p = params_for(ctx.year)
+    """VER-002: the verifier also prepared the same enterprise-year's report (self-review, any year).
+
+    Reviewing one's own report was never impartial (2021 verification guideline); Order 775 widened the
+    ban to the whole province from 1 May 2024 (VER-003).
+    """
     v = verification_frame(ctx)
-    hits = v.filter((pl.col("verifier_agency_id") == pl.col("preparer_agency_id"))
-                    & (pl.col("review_date") >= p.coi_forbidden_from))
+    hits = v.filter(pl.col("verifier_agency_id") == pl.col("preparer_agency_id"))
     return hits, _ver_spec({}), "verification"
 
 
@@ -320,6 +341,7 @@ POLARS_RULES: dict[str, Callable[[ScreenContext], RuleOutput]] = {
     "ACC-008": rule_acc_008,
     "CMP-001": rule_cmp_001,
     "CC-002": rule_cc_002,
+    "CC-005": rule_cc_005,
     "LAB-005": rule_lab_005,
     "VER-002": rule_ver_002,
     "VER-003": rule_ver_003,

@@ -67,6 +67,7 @@ def build_monthly_reports_suite(p: RegulationParams, codes: Iterable[str] | None
         ("ACC-005", x.ExpectNcvInGjPerTonne(max_value=p.ncv_unit_error_above_gj_per_t, **m("ACC-005"))),
         ("ACC-006", x.ExpectFractionNotPercent(column="oxidation_rate", **m("ACC-006"))),
         ("ACC-006", x.ExpectFractionNotPercent(column="load_rate", **m("ACC-006"))),
+        ("ACC-006", x.ExpectFractionNotPercent(column="carbon_content_tc_per_gj", **m("ACC-006"))),
         ("ACC-007", x.ExpectGenerationWithinCapacity(**m("ACC-007"))),
         ("CMP-002", x.ExpectTimelyDeposit(max_value=p.deposit_deadline_days, **m("CMP-002"))),
         ("CMP-003", x.ExpectMeasuredHasLabReport(**m("CMP-003"))),
@@ -76,7 +77,7 @@ def build_monthly_reports_suite(p: RegulationParams, codes: Iterable[str] | None
         ("CC-003", x.ExpectMeasuredCcPlausible(min_value=p.cc_measured_min_tc_per_gj,
                                                max_value=p.cc_measured_max_tc_per_gj, **m("CC-003"))),
         ("CC-004", x.ExpectMeasuredCcNotADefault(
-            value_set=sorted({round(v, 5) for v in (p.default_cc_tc_per_gj, *p.other_default_cc_tc_per_gj)}),
+            value_set=sorted({round(v, 6) for v in (p.default_cc_tc_per_gj, *p.other_default_cc_tc_per_gj)}),
             **m("CC-004"))),
     ]
     return _suite("monthly_reports", items, codes)

@@ -43,6 +43,7 @@ EXAMPLE_PARAMS: dict[str, dict] = {
     "CC-002": dict(unit_id="U1", year=2024, n_measured=10, n_default=2),
     "CC-003": dict(unit_id="U1", period="2024-08", cc=0.022, low=0.0245, high=0.029),
     "CC-004": dict(unit_id="U1", period="2024-09", cc=0.03356),
+    "CC-005": dict(unit_id="U1", year=2024, n_months=6, value=0.0258),
     "TEL-001": dict(unit_id="U1", period="2024-10", generation=300000),
     "TEL-002": dict(unit_id="U1", period="2024-10", tel_generation=300000, hours_with_load=600, generation=0),
 }

@@ -83,6 +83,11 @@ def _cc_004(d: dict) -> None:
     _m(d, "2024-09")["carbon_content_tc_per_gj"] = 0.03356
 
 
+def _cc_005(d: dict) -> None:
+    for p in ("2024-06", "2024-07", "2024-08"):
+        _m(d, p)["carbon_content_tc_per_gj"] = 0.0258
+
+
 def _tel_001(d: dict) -> pl.DataFrame:
     return telemetry_for(d).filter(pl.col("period") != "2024-10")
 
@@ -126,6 +131,7 @@ CASES: dict[str, tuple[Callable[[dict], object], tuple[str, str | None]]] = {
     "CC-002": (_cc_002, ("U1", None)),
     "CC-003": (_set(lambda d: _m(d, "2024-08"), carbon_content_tc_per_gj=0.0220), ("U1", "2024-08")),
     "CC-004": (_cc_004, ("U1", "2024-09")),
+    "CC-005": (_cc_005, ("U1", None)),
     "TEL-001": (_tel_001, ("U1", "2024-10")),
     "TEL-002": (_tel_002, ("U1", "2024-10")),
 }
@@ -225,14 +231,18 @@ def test_honest_look_alikes_pass(data, screen):
     assert codes(found) == {}, [(f.rule_code, f.unit_id, f.period, f.message_en) for f in found]
 
 
-def test_conflict_of_interest_only_for_reviews_from_may_2024(screen):
+def test_province_ban_only_for_reviews_from_may_2024_self_review_always(screen):
     d = copy.deepcopy(honest(2023))
-    d["verifications"][0]["verifier_agency_id"] = "P1"  # review 2024-04-01 … 04-20: before Order 775
-    assert checks.run_codes(screen(d, year=2023), ["VER-002", "VER-003"]) == []
-    d["verifications"][0]["review_started"] = dt.date(2024, 5, 6)
-    d["verifications"][0]["review_completed"] = dt.date(2024, 5, 30)
-    found = checks.run_codes(screen(d, year=2024), ["VER-002"])  # the 2024 screening sees the 2023 cycle
-    assert [(f.rule_code, f.year) for f in found] == [("VER-002", 2023)]
+    _ver_003(d)  # V1 verifies E1 and prepared E2's report in the same province
+    d["annual_reports"][-1]["year"] = 2023
+    # review 2024-04-01 … 04-20: before Order 775 → no province-level ban yet
+    assert checks.run_codes(screen(d, year=2023), ["VER-003"]) == []
+    d["verifications"][0].update(review_started=dt.date(2024, 5, 6), review_completed=dt.date(2024, 5, 30))
+    found = checks.run_codes(screen(d, year=2024), ["VER-003"])  # the 2024 screening sees the 2023 cycle
+    assert [(f.rule_code, f.year) for f in found] == [("VER-003", 2023)]
+    # self-review is a conflict in any year
+    d["verifications"][0].update(verifier_agency_id="P1", review_started=dt.date(2024, 4, 1))
+    assert [f.rule_code for f in checks.run_codes(screen(d, year=2023), ["VER-002"])] == ["VER-002"]
 
 
 def test_province_scope_and_lab_row_helper(data, screen):
@@ -240,3 +250,32 @@ def test_province_scope_and_lab_row_helper(data, screen):
     _m(data, "2024-03")["emissions_tco2"] *= 0.5
     assert checks.run_codes(screen(data, provinces=("37",)), ["ACC-001"]) == []
     assert lab_row("X", "U", "2024-02", 1)["sampling_end_date"] == dt.date(2024, 2, 29)
+
+
+def test_run_finds_many_rules_at_once_in_one_partition(data, screen):
+    """Several codes failing in one partition/suite: each comes back on its own rows (regression: GX does not
+    return results in suite order)."""
+    wanted = ["ACC-001", "ACC-002", "ACC-003", "ACC-005", "ACC-007", "CMP-002", "CMP-003", "LAB-001",
+              "LAB-004", "LAB-006", "VER-004", "CC-003"]
+    tel = telemetry_for(data)
+    for code in wanted:
+        CASES[code][0](data)
+    import checks as C
+
+    old = dict(C.PARTITIONS)
+    C.PARTITIONS.update({"monthly_reports": ("province_code",), "lab_reports": ("province_code",)})
+    try:
+        found = C.run(screen(data, telemetry=tel))
+    finally:
+        C.PARTITIONS.update(old)
+    got = {(f.rule_code, f.period) for f in found}
+    for code in wanted:
+        assert (code, CASES[code][1][1]) in got, code
+
+
+def test_carbon_content_given_in_percent(data, screen):
+    r = _m(data, "2024-06")
+    r["carbon_content_tc_per_gj"] *= 100  # 2.6 "tC/GJ": percent for fraction, emissions left correct
+    found = checks.run_codes(screen(data), ["ACC-006", "ACC-001"])
+    assert [(f.rule_code, f.period) for f in found] == [("ACC-006", "2024-06")]
+    assert found[0].tco2_at_stake < 10 and "carbon_content" in found[0].message_en
