@@ -98,6 +98,9 @@ c[0].number_input(t("q.page_of", page=qp.page, pages=qp.pages), min_value=1, max
 ids = rows["case_id"].to_list()
 default = ids.index(selected_ids[0]) if selected_ids else 0
 data.keep_valid("q_open_pick", ids)
+if selected_ids and st.session_state.get("q_last_selection") != selected_ids:
+    st.session_state["q_open_pick"] = selected_ids[0]  # the picker follows the newest tick in the table
+st.session_state["q_last_selection"] = selected_ids
 pick = c[2].selectbox(
     t("q.open_pick"), ids, index=default, key="q_open_pick",
     format_func=lambda cid: f"{cid} · {rows.filter(pl.col('case_id') == cid)['enterprise_name'][0] or ''}",

@@ -59,6 +59,13 @@ def test_english_is_available(app):
     assert "Cases and tCO₂ at stake by province" in _texts(at)
     at = _open(app, "nat", "app_pages/queue.py", lang="en")
     assert at.title[0].value == "Case queue"
+    for page in ("app_pages/case.py", "app_pages/rules.py", "app_pages/runs.py"):
+        at = _open(app, "prov15", page, lang="en")
+        assert not at.exception
+    text = _texts(at)
+    assert "Seconds per stage" in text
+    at = _open(app, "prov15", "app_pages/case.py", lang="en")
+    assert "Monthly series (suspicious months in red)" in _texts(at)
 
 
 def test_overview_numbers_follow_the_scope(app):
