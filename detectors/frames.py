@@ -30,6 +30,13 @@ LAB_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: Monthly-report columns that must be numeric (a CSV column that is empty throughout reads as text).
+MONTHLY_FLOATS: tuple[str, ...] = (
+    "fuel_consumed_t", "ncv_gj_per_t", "carbon_content_tc_per_gj", "oxidation_rate", "gross_generation_mwh",
+    "power_supply_mwh", "heat_supply_gj", "operating_hours", "load_rate", "purchased_electricity_mwh", "emissions_tco2",
+)
+
+
 def _ensure(df: pl.DataFrame, cols: dict[str, pl.DataType]) -> pl.DataFrame:
     """Add missing columns as nulls of the given dtype (a bundle may lack optional tables/columns)."""
     return df.with_columns([pl.lit(None, dt).alias(c) for c, dt in cols.items() if c not in df.columns])
@@ -52,6 +59,8 @@ def unit_months(monthly: pl.DataFrame, lab: pl.DataFrame | None, units: pl.DataF
     """
     u_cols = [c for c in ("unit_id", "enterprise_id", "province_code", "city_name", "coal_type", "unit_class") if c in units.columns]
     u = units.select(u_cols)
+    floats = [c for c in MONTHLY_FLOATS if c in monthly.columns]
+    monthly = monthly.with_columns([pl.col(c).cast(pl.Float64, strict=False) for c in floats])
     m = monthly.drop([c for c in ("enterprise_id", "province_code", "city_name") if c in monthly.columns and c in u_cols])
     df = m.join(u, on="unit_id", how="left")
     df = _ensure(

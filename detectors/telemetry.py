@@ -16,7 +16,8 @@ each unit is **learned from its own months** (median log ratio, MAD) with a floo
 Only months whose telemetry covers ≥ 90 % of the month's hours are compared (partial coverage is an
 honest gap, not a suspicion). Stake is direction-aware: only a deviation in the direction that pays
 (coal or CO₂ reported *below* telemetry; generation or hours reported *above*) carries tonnes; the
-other direction is still reported but capped ``low``.
+other direction is still reported but capped ``low``, and so is a unit-month where *every* telemetry
+quantity falls short of the report together (a metering/coverage shortfall, not a report anomaly).
 """
 
 from __future__ import annotations
@@ -128,6 +129,10 @@ class TelemetryReconciliation(FrameDetector):
         peer_s = f.group_by("quantity", "unit_id").agg(pl.col("s_u").first()).group_by("quantity").agg((pl.col("s_u").median() * 0.5).alias("s_peer"))
         f = f.join(peer_s, on="quantity").with_columns(pl.max_horizontal("s_u", "s_peer", pl.lit(self.floor_month)).alias("s_eff"))
         f = f.with_columns(((pl.col("lr") - pl.col("m_u")) / pl.col("s_eff")).alias("z"), (pl.col("lr") - pl.col("m_u")).alias("dev"))
+        # every telemetry quantity of a unit-month falling short together = telemetry coverage shortfall
+        # (e.g. not all units behind a meter carry CEMS: real West Phoenix 2016, 0.18×), not a report anomaly
+        up = ((pl.col("z") >= self.z_month) & (pl.col("dev") >= self.min_rel)).cast(pl.Int32)
+        f = f.with_columns((up.sum().over("unit_id", "period") >= 2).alias("shortfall"))
         month = f.filter((pl.col("z").abs() >= self.z_month) & (pl.col("dev").abs() >= self.min_rel)).with_columns(
             pl.lit("month").alias("kind"),
             pl.col("z").abs().alias("score_raw"),
@@ -148,14 +153,15 @@ class TelemetryReconciliation(FrameDetector):
             (pl.col("m_u") - pl.col("zl_center")).alias("dev"),
             pl.col("zl").alias("z"),
         )
-        cols = ["unit_id", "enterprise_id", "province_code", "year", "period", "quantity", "direction", "kind", "reported", "telemetry", "expected", "dev", "z", "m_u", "score_raw", "t_per_unit"]
+        level = level.with_columns(pl.lit(False).alias("shortfall"))
+        cols = ["unit_id", "enterprise_id", "province_code", "year", "period", "quantity", "direction", "kind", "reported", "telemetry", "expected", "dev", "z", "m_u", "score_raw", "t_per_unit", "shortfall"]
         out = pl.concat([month.select(cols), level.select(cols)], how="vertical_relaxed")
         pays = (pl.col("direction") * pl.col("dev")) > 0
         # tonnes: gap between what was reported and what the learned band expects, in the paying direction
         gap = (pl.col("expected") - pl.col("reported")).abs() * pl.col("t_per_unit").fill_null(0.0)
         return out.with_columns(
             pl.when(pays).then(gap).otherwise(0.0).alias("stake_t"),
-            pl.when(pays).then(pl.lit("high")).otherwise(pl.lit("low")).alias("cap"),
+            pl.when(pays & ~pl.col("shortfall")).then(pl.lit("high")).otherwise(pl.lit("low")).alias("cap"),
             pl.col("m_u").exp().alias("usual_ratio"),
             (pl.col("reported") / pl.col("telemetry")).alias("ratio"),
         )
@@ -168,7 +174,7 @@ class TelemetryReconciliation(FrameDetector):
         thr = np.where(f["kind"].to_numpy() == "month", self.z_month, self.z_level)
         f = f.with_columns(pl.Series("score", np.clip(0.5 + 0.5 * (f["score_raw"].to_numpy() - thr) / (self.z_sure - thr), 0, 1)))
         out: list[Finding] = []
-        ev = ["quantity", "kind", "ratio", "usual_ratio", "z", "reported", "telemetry", "expected"]
+        ev = ["quantity", "kind", "ratio", "usual_ratio", "z", "reported", "telemetry", "expected", "shortfall"]
         for code, sel in (
             ("TEL-101", (pl.col("kind") == "month") & (pl.col("quantity") != "co2")),
             ("TEL-102", (pl.col("kind") == "level") & (pl.col("quantity") != "co2")),
