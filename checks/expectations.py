@@ -114,7 +114,7 @@ class ExpectGenerationWithinCapacity(gxe.ExpectColumnPairValuesAToBeGreaterThanB
 class ExpectTimelyDeposit(gxe.ExpectColumnValuesToBeBetween):
     """CMP-002: deposited at most N days after month end (derived ``deposit_days``)."""
 
-    column: str = "deposit_days"
+    column: str = "chk_deposit_days"
     min_value: float | None = None
     description: str = "Monthly evidence deposited within the deadline after month end"
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from carbonqa.contract import CO2_PER_C
+from carbonqa.contract import CO2_PER_C, PROVINCES
 from carbonqa.screening import ScreenContext
 from checks.params import HOURS_PER_DAY, KCAL_PER_KG_TO_GJ_PER_T, RegulationParams, params_for
 
@@ -100,6 +100,7 @@ def _monthly_frame(ctx: ScreenContext) -> pl.DataFrame:
     m = m.with_columns(
         *_period_bounds(),
         pl.col("unit_class").fill_null("").str.starts_with("coal").alias("is_coal"),
+        pl.col("province_code").is_in(list(PROVINCES)).fill_null(False).alias("is_cn"),
         (fuel.fill_null(0.0) > 0).alias("has_fuel"),
         pl.lit(ctx.year).alias("year"),
         pl.col("lab_found").fill_null(False),
@@ -131,7 +132,9 @@ def _monthly_frame(ctx: ScreenContext) -> pl.DataFrame:
     )
     coal_fuel = pl.col("is_coal") & pl.col("has_fuel")
     measured = coal_fuel & (pl.col("carbon_content_basis") == "measured").fill_null(False)
-    default = coal_fuel & (pl.col("carbon_content_basis") == "default").fill_null(False)
+    # Chinese regulatory values (default CC, deposit deadline) bind only units under GB/T 2260 provinces;
+    # bundles adapted from foreign data (ISO 3166-2 codes, CONTRACT.md §2) carry IPCC defaults, no deadline
+    default = coal_fuel & (pl.col("carbon_content_basis") == "default").fill_null(False) & pl.col("is_cn")
     m = m.with_columns(  # chk_*: the asserted value where the rule applies, null elsewhere (GX skips nulls)
         pl.when(~pl.col("unit_error")).then(pl.col("identity_abs_gap_t")).alias("chk_identity_gap_t"),
         pl.when(coal_fuel & (ncv <= p.ncv_unit_error_above_gj_per_t) & pl.col("ncv_lo").is_not_null())
@@ -144,7 +147,8 @@ def _monthly_frame(ctx: ScreenContext) -> pl.DataFrame:
         pl.when(measured & pl.col("lab_found")).then(pl.col("lab_cc_rel_gap")).alias("chk_lab_cc_rel_gap"),
         pl.when(default).then(pl.col("cc_default_abs_gap")).alias("chk_cc_default_abs_gap"),
         pl.when(measured).then(cc).alias("chk_cc_measured"),
-        pl.when(measured).then(pl.col("cc_r6")).alias("chk_cc_measured_r6"),
+        pl.when(measured & pl.col("is_cn")).then(pl.col("cc_r6")).alias("chk_cc_measured_r6"),
+        pl.when(pl.col("is_cn")).then(pl.col("deposit_days")).alias("chk_deposit_days"),
     )
     return m.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
 

@@ -279,3 +279,14 @@ def test_carbon_content_given_in_percent(data, screen):
     found = checks.run_codes(screen(data), ["ACC-006", "ACC-001"])
     assert [(f.rule_code, f.period) for f in found] == [("ACC-006", "2024-06")]
     assert found[0].tco2_at_stake < 10 and "carbon_content" in found[0].message_en
+
+
+def test_chinese_defaults_bind_only_chinese_provinces(data, screen):
+    """A bundle adapted from US data (ISO 3166-2 province) with IPCC default CC and no deposit deadline."""
+    data["enterprises"][0]["province_code"] = "US-AZ"
+    for r in data["monthly_reports"]:
+        r.update(carbon_content_basis="default", carbon_content_tc_per_gj=0.0262, lab_report_id=None)
+    _m(data, "2024-03")["submitted_at"] = dt.datetime(2024, 9, 1)
+    assert checks.run_codes(screen(data), ["CC-001", "CC-004", "CMP-002"]) == []
+    data["enterprises"][0]["province_code"] = "15"
+    assert {f.rule_code for f in checks.run_codes(screen(data), ["CC-001", "CMP-002"])} == {"CC-001", "CMP-002"}
