@@ -21,14 +21,20 @@ applied when scoring (the finding then counts as ``info``: nothing), so rows sta
 case still reflects the regulator's decision. Suppressions in force are judged at the run's
 ``data_interval_end`` (else now).
 
-**Workflow.** :data:`TRANSITIONS` is the whole state machine (from → to → roles allowed)::
+**Workflow.** :data:`TRANSITIONS` is the whole state machine (N national, P provincial, M municipal):
 
-    new ──► triaged ──► assigned ──► inspection_scheduled ──► confirmed
-     │         │           ▲  │            │      │
-     │         │           │  └─► triaged  │      └──────────► dismissed
-     │         │           └───────────────┘ (reschedule)
-     ├─► dismissed (desk review)  ├─► suppressed
-    confirmed | dismissed | suppressed ──► triaged   (reopen: national / provincial only)
+========================  =================================================  ===========
+from                      to                                                 who
+========================  =================================================  ===========
+new                       triaged, dismissed (desk review), suppressed       N P
+triaged                   assigned (via :func:`assign`), dismissed, suppressed  N P
+assigned                  inspection_scheduled                               N P M
+assigned                  triaged (sent back; assignee cleared)              N P
+inspection_scheduled      confirmed, dismissed (:func:`record_outcome`),      N P M
+                          assigned (inspection called off / rescheduled)
+confirmed / dismissed /   triaged (reopen; outcome fields cleared, the       N P
+suppressed                inspection labels stay)
+========================  =================================================  ===========
 
 National and provincial reviewers triage, assign, suppress, dismiss on desk review and reopen;
 municipal inspectors schedule the inspection and record its outcome; auditors are read-only. Every
