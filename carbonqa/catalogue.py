@@ -320,12 +320,12 @@ _RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="CC-003", family="carbon_content", severity="high", table="monthly_reports",
-        title_zh="实测含碳量超出合理范围", title_en="Measured carbon content outside the plausible range",
-        description_zh="实测单位热值含碳量不在 0.0245–0.0290 tC/GJ 之内；过低即少报排放。",
-        description_en="Measured carbon content outside 0.0245–0.0290 tC/GJ; too low means under-reported emissions.",
-        message_zh="{unit_id} {period}：实测含碳量 {cc} tC/GJ 超出 {low}–{high}",
-        message_en="{unit_id} {period}: measured carbon content {cc} tC/GJ outside {low}–{high}",
-        source="DOMAIN.md §3 (CC measured 0.0245–0.0290) and §4.1",
+        title_zh="实测含碳量低于合理下限", title_en="Measured carbon content below the plausible range",
+        description_zh="实测单位热值含碳量低于 0.0245 tC/GJ（合理范围 0.0245–0.0290）即少报排放；高于上限不影响配额（高碳无烟煤、褐煤、煤矸石属正常），不在此规则内。",
+        description_en="Measured carbon content below 0.0245 tC/GJ (plausible 0.0245–0.0290) under-reports emissions; values above the range cost the unit money and occur honestly (anthracite, lignite, gangue), so they are not flagged here.",
+        message_zh="{unit_id} {period}：实测含碳量 {cc} tC/GJ 低于合理下限 {low}（上限 {high}）",
+        message_en="{unit_id} {period}: measured carbon content {cc} tC/GJ below the plausible minimum {low} (maximum {high})",
+        source="DOMAIN.md §3 (CC measured 0.0245–0.0290) and §4.1 (measured CC too low is the money lever)",
         stake="(default CC − reported CC)⁺ × FC × NCV × OF × 44/12 (t): an implausible measurement falls back to the default",
     ),
     Rule(
