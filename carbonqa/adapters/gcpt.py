@@ -8,16 +8,19 @@ Output: ``enterprises`` (one per plant, ``GEM location ID``) and ``units`` (one 
 no periodic tables. Only ``Status == operating`` units are carried (3,168 units at 1,156 plants in the
 July 2024 file); the other statuses are counted in the adapter report, not listed row by row.
 
-Mapping (the synthetic generator ``carbonqa.synth`` had no registry mapping function when this was
-written; the shared constants come from ``carbonqa.synth.params``):
+Mapping (constants shared with ``carbonqa.synth.params``; **ids** taken from
+``carbonqa.synth.registry.build_registry`` so that this bundle and the synthetic bundles name the same
+plants alike — its imputed attributes, drawn at random for unknown coal type, cooling and CHP, are
+deliberately *not* taken: a registry adapted from real data carries only what GEM states):
 
-* ``enterprise_id`` = ``CNGEM`` + location id (``L`` + 12 digits) = 18 characters, like a USCC;
+* ``enterprise_id`` = the generator's GB 32100 code of the plant (``CNGEM`` + location id before the
+  swap); ``unit_id`` = ``<enterprise_id>-NN``;
   ``enterprise_name`` = ``Plant name (local)`` (Chinese), else ``Plant name``.
 * ``province_code`` from the English province name (``PROVINCE_BY_NAME``, GB/T 2260); ``city_name`` =
   ``Major area (prefecture, district)``, else the provincial capital (``PROVINCE_CAPITAL``, a model
   choice shared with the generator).
 * ``is_captive`` = ``Captive`` names an industry.
-* ``unit_id`` = ``registry_ref`` = GEM unit id; ``unit_name`` = plant name + unit name.
+* ``registry_ref`` = GEM unit id; ``unit_name`` = plant name + unit name.
 * ``combustion_technology``: ``ultra-supercritical``/``supercritical``/``subcritical`` (``/CCS`` dropped),
   ``CFB`` → ``cfb``, ``IGCC`` → ``igcc``, else ``unknown``.
 * ``coal_type``: GEM's value with `` with CCS`` dropped, ``waste coal`` → ``waste_coal``.
@@ -130,6 +133,35 @@ def registry_frames(gcpt: pl.DataFrame, statuses: tuple[str, ...] = ("operating"
     return ent, units
 
 
+def _with_synth_ids(ent: pl.DataFrame, units: pl.DataFrame, real_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Replace the ids by those of :func:`carbonqa.synth.registry.build_registry` (same plants, same ids).
+
+    The synthetic generator derives a GB 32100 unified social credit code per plant and
+    ``<code>-NN`` per unit deterministically from the GEM ids (its random draws only fill unknown
+    attributes, which this adapter does not take). Using its ids makes this registry bundle and the
+    synthetic national bundles describe the same enterprises and units. Raises ``ValueError`` if a
+    unit has no counterpart (the two mappings disagree on what is operating).
+    """
+    import numpy as np
+
+    from carbonqa.synth.registry import build_registry
+    from carbonqa.synth.registry import load_gcpt as synth_load
+
+    reg = build_registry(synth_load(real_dir), np.random.default_rng(0))
+    ids = reg.units.select(
+        pl.col("registry_ref"), pl.col("unit_id").alias("_uid"), pl.col("enterprise_id").alias("_eid")
+    )
+    u = units.join(ids, on="registry_ref", how="left")
+    if u["_uid"].null_count():
+        raise ValueError(f"{u['_uid'].null_count()} GCPT units have no id in carbonqa.synth.registry")
+    plant_ids = u.select(pl.col("enterprise_id"), pl.col("_eid")).unique()
+    if plant_ids["enterprise_id"].n_unique() != plant_ids.height:
+        raise ValueError("carbonqa.synth.registry groups GCPT units into plants differently")
+    ent = ent.join(plant_ids, on="enterprise_id").with_columns(pl.col("_eid").alias("enterprise_id")).drop("_eid")
+    units = u.with_columns(pl.col("_uid").alias("unit_id"), pl.col("_eid").alias("enterprise_id")).drop("_uid", "_eid")
+    return ent.sort("enterprise_id"), units.sort("unit_id")
+
+
 def adapt_gcpt(out: Path, *, real_dir: Path | None = None) -> AdaptedBundle:
     """Write the GCPT registry (operating Chinese coal units) as a bundle of enterprises + units.
 
@@ -151,7 +183,7 @@ def adapt_gcpt(out: Path, *, real_dir: Path | None = None) -> AdaptedBundle:
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found; set CARBONQA_REAL_DATA_DIR or pass --real-dir")
     gcpt = load_gcpt(path)
-    ent, units = registry_frames(gcpt)
+    ent, units = _with_synth_ids(*registry_frames(gcpt), Path(real_dir))
     rows = write_bundle(
         Path(out),
         bundle_id=BUNDLE_ID,

@@ -184,6 +184,18 @@ def test_gcpt_registry(bundles: dict[str, Path]) -> None:
     assert ent["enterprise_id"].str.len_chars().unique().to_list() == [18]
 
 
+def test_gcpt_ids_match_the_synthetic_generator(bundles: dict[str, Path], real_dir: Path) -> None:
+    import numpy as np
+
+    from carbonqa.synth.registry import build_registry
+    from carbonqa.synth.registry import load_gcpt as synth_load
+
+    reg = build_registry(synth_load(real_dir), np.random.default_rng(7))  # ids must not depend on the seed
+    units = read_table(bundles["gcpt"], "units")
+    j = units.join(reg.units.select("registry_ref", pl.col("unit_id").alias("synth")), on="registry_ref")
+    assert j.height == units.height and (j["unit_id"] == j["synth"]).all()
+
+
 @pytest.mark.parametrize("name", list(EXPECTED))
 def test_bundles_ingest_cleanly(bundles: dict[str, Path], name: str, db_url: str) -> None:
     from carbonqa.ingest import ingest_bundle
