@@ -7,7 +7,7 @@ Inputs (``shared/data/real/``, see its README):
 * ``epa_ampd_monthly_facility_emissions_2016.csv`` — EPA Air Markets Program Data, monthly facility
   totals 2016 (``Facility ID (ORISPL)`` = ``plant_id_eia``).
 
-Output tables (shapes for the real files: 6 enterprises, 9 units, ~700 monthly reports, 36 telemetry
+Output tables (shapes for the real files: 6 enterprises, 8 units, 708 monthly reports, 36 telemetry
 rows — the exact counts are asserted in ``tests/carbonqa/test_adapters.py``):
 
 ``enterprises``
