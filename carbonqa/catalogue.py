@@ -158,12 +158,12 @@ _RULES: tuple[Rule, ...] = (
     Rule(
         code="CMP-001", family="completeness", severity="medium", table="monthly_reports",
         title_zh="月度存证缺失", title_en="Monthly report missing",
-        description_zh="机组在报告年度内缺少某月的月度存证（停机月份也应报送零值）。",
-        description_en="A unit has no monthly deposit for a month of the year (outage months are reported as zeros, not omitted).",
+        description_zh="已在本年度报送的机组缺少某月的月度存证（停机月份也应报送零值）。",
+        description_en="A unit that deposits in the year has no monthly deposit for one of its months (outage months are reported as zeros, not omitted).",
         message_zh="{unit_id}：缺少 {period} 月度存证",
         message_en="{unit_id}: no monthly report for {period}",
         source="MEE monthly deposit requirement (月度存证); DOMAIN.md §2 'units upload every month', §4.7",
-        stake="the unit's mean reported monthly emissions of the year, else capacity × hours × 0.53 load × 0.85 t/MWh",
+        stake="the unit's mean reported monthly emissions of the year (t)",
     ),
     Rule(
         code="CMP-002", family="completeness", severity="low", table="monthly_reports",

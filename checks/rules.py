@@ -148,10 +148,12 @@ def rule_acc_008(ctx: ScreenContext) -> RuleOutput:
 
 
 def rule_cmp_001(ctx: ScreenContext) -> RuleOutput:
-    """CMP-001: months January … latest period seen nationally with no report of a registered unit.
+    """CMP-001: months January … latest period seen nationally with no report, for units that deposited in the year.
 
-    Units commissioned after the year are not expected. The stake is the unit's mean reported monthly
-    emissions, else capacity × hours × typical load × typical intensity.
+    A registered unit with no deposit at all in the year is not flagged month by month: it is a scope
+    matter (commissioned later, retired, not yet in the scheme, or a source that does not cover it —
+    the real EIA-923 file has Agua Fria and Apache only from 2018). Units commissioned after the year
+    are not expected. The stake is the unit's mean reported monthly emissions of the year.
     """
     p = params_for(ctx.year)
     nat_periods = ctx.national().monthly_reports().get_column("period")
@@ -162,7 +164,8 @@ def rule_cmp_001(ctx: ScreenContext) -> RuleOutput:
     units = ctx.units().filter(pl.col("commissioning_year").is_null() | (pl.col("commissioning_year") <= ctx.year))
     m = monthly_frame(ctx)
     mean_e = m.group_by("unit_id").agg(pl.col("emissions_tco2").mean().alias("mean_e"))
-    expected = units.select("unit_id", "enterprise_id", "province_code", "capacity_mw").join(periods, how="cross")
+    expected = (units.select("unit_id", "enterprise_id", "province_code", "capacity_mw")
+                .join(m.select("unit_id").unique(), on="unit_id", how="semi").join(periods, how="cross"))
     hits = (expected.join(m.select("unit_id", "period"), on=["unit_id", "period"], how="anti")
             .join(mean_e, on="unit_id", how="left")
             .with_columns(pl.lit(ctx.year).alias("year"),

@@ -221,6 +221,8 @@ def test_honest_look_alikes_pass(data, screen):
         d.update(ncv_gj_per_t=14.0, emissions_tco2=round(80_000 * 14.0 * 0.03085 * 0.99 * 44 / 12 + 100 * 0.5703, 1),
                  gross_generation_mwh=200 * 24 * month_end(p).day * 0.6, power_supply_mwh=200 * 24 * month_end(p).day * 0.55)
         data["monthly_reports"] += [g, d]
+    # a registered unit with no deposit all year (not yet in the scheme / source without coverage)
+    data["units"].append(data["units"][0] | {"unit_id": "Z1", "enterprise_id": "E3"})
     total = sum(r["emissions_tco2"] for r in data["monthly_reports"] if r["unit_id"] in ("U1", "U1b"))
     data["annual_reports"][0]["reported_emissions_tco2"] = round(total, 1)
     data["verifications"][0].update(verified_emissions_tco2=round(total - 800, 1))  # 800 t < 1,000 t and < 10 %
