@@ -178,6 +178,7 @@ class _Check:
     expected: str
     fix: str
     bad: pl.Expr
+    warn: bool = False  # the row still lands; the issue is reported (and a rule screens it)
 
 
 @dataclass
@@ -295,7 +296,7 @@ def cast_table(
         checks.append(_Check(
             "__bad_hours", "operating_hours", "hours_exceed_month", "≤ the hours in that month (24 × days)",
             "operating hours cannot exceed the calendar hours of the month; check the value and the month",
-            (pl.col("operating_hours") > month_hours).fill_null(False)))
+            (pl.col("operating_hours") > month_hours).fill_null(False), warn=True))
     key = list(t.key)
     if key and all(k in present_cols for k in key):
         # one window (the costly part at telemetry scale); the first row is looked up for duplicates only
@@ -304,11 +305,12 @@ def cast_table(
             "__bad_dup", "+".join(key), "duplicate_key", f"one row per key ({', '.join(key)})",
             "", pl.all_horizontal([pl.col(k).is_not_null() for k in key]) & (pl.col("__idx") != pl.col("__first_idx"))))
     cast = cast.with_columns([ch.bad.alias(ch.flag) for ch in checks])
-    flags = [ch.flag for ch in checks]
+    flags = [ch.flag for ch in checks if not ch.warn]
     any_bad = pl.any_horizontal(flags) if flags else pl.lit(False)
-    cast = cast.with_columns(any_bad.alias("__any_bad"))
+    any_flag = pl.any_horizontal([ch.flag for ch in checks]) if checks else pl.lit(False)
+    cast = cast.with_columns(any_bad.alias("__any_bad"), any_flag.alias("__any_flag"))
     valid = cast.filter(~pl.col("__any_bad")).select(list(schema.names()))
-    bad = cast.filter(pl.col("__any_bad"))
+    bad = cast.filter(pl.col("__any_flag"))
     issues: list[Issue] = []
     reason_counts: dict[str, int] = {}
     for ch in checks:
@@ -338,7 +340,7 @@ def cast_table(
                 table, str(sub["__file"][0]), ch.reason, None, ch.column,
                 f"{sub.height} rows in total; {sample_limit} shown", ch.expected,
                 (ch.fix or "") + " — every failing row is kept in the quarantine folder"))
-    bad_rows = bad.select(
+    bad_rows = bad.filter(pl.col("__any_bad")).select(
         pl.col("__file"), pl.col("__row"),
         *[pl.col(_SRC + c).cast(pl.String).alias(c) for c in present_cols],
     )

@@ -20,7 +20,7 @@ __all__ = ["Issue", "WARNING_REASONS", "REASON_TEXT", "write_report", "REPORT_CO
 #: Reason codes that are warnings: the data was ingested (possibly with a column dropped).
 WARNING_REASONS: frozenset[str] = frozenset(
     {"non_utf8_encoding", "extra_column", "row_count_mismatch", "unlisted_file", "unknown_table",
-     "labels_file_ignored", "partition_column_ignored"}
+     "labels_file_ignored", "partition_column_ignored", "hours_exceed_month"}
 )
 
 #: Short bilingual description of every reason code (for the report).

@@ -235,7 +235,7 @@ def test_bad_bundle_lands_valid_rows_and_quarantines_the_rest(db_url, tmp_path):
         pl.when(pl.int_range(pl.len()) == 1).then(pl.lit("2024-13")).otherwise(pl.col("period")).alias("period"),
         pl.when(pl.int_range(pl.len()) == 2).then(-5.0).otherwise(pl.col("fuel_consumed_t")).alias("fuel_consumed_t"),
         pl.when(pl.int_range(pl.len()) == 3).then(pl.lit("U9")).otherwise(pl.col("unit_id")).alias("unit_id"),
-        pl.when(pl.int_range(pl.len()) == 4).then(800.0).otherwise(pl.col("operating_hours")).alias("operating_hours"),
+        pl.when(pl.int_range(pl.len()) == 4).then(730.0).otherwise(pl.col("operating_hours")).alias("operating_hours"),
         pl.lit("x").alias("备注"),
     )
     m = pl.concat([m, m.slice(0, 1)])  # duplicate key of data row 1 at data row 7
@@ -258,7 +258,7 @@ def test_bad_bundle_lands_valid_rows_and_quarantines_the_rest(db_url, tmp_path):
     unk = by[("monthly_reports.csv", 4, "unknown_reference")]
     assert (unk.column, unk.value) == ("unit_id", "U9") and "units" in unk.expected
     hrs = by[("monthly_reports.csv", 5, "hours_exceed_month")]
-    assert hrs.column == "operating_hours"
+    assert hrs.column == "operating_hours" and hrs.severity == "warning"  # lands; rule ACC screens it
     dup = by[("monthly_reports.csv", 7, "duplicate_key")]
     assert "row 1" in dup.fix
     miss = by[("lab_reports.csv", None, "missing_column")]
@@ -266,11 +266,11 @@ def test_bad_bundle_lands_valid_rows_and_quarantines_the_rest(db_url, tmp_path):
     extra = by[("monthly_reports.csv", None, "extra_column")]
     assert extra.severity == "warning" and extra.column == "备注"
     assert ("notes.txt", None, "unlisted_file") in by
-    # the valid rows landed: rows 1 and 6 of monthly_reports; registry except agencies
-    assert count(db_url, "monthly_reports") == 2
+    # the valid rows landed: rows 1, 5 (warning only) and 6 of monthly_reports; registry except agencies
+    assert count(db_url, "monthly_reports") == 3
     assert count(db_url, "agencies") == 0 and count(db_url, "lab_reports") == 0 and count(db_url, "units") == 3
     mr = res.tables["monthly_reports"]
-    assert (mr.read, mr.new, mr.quarantined) == (7, 2, 5)
+    assert (mr.read, mr.new, mr.quarantined) == (7, 3, 4)
     stored = items(db_url)
     assert len(stored) == len(res.issues)
     assert {"file", "row", "column", "value", "expected", "fix"} <= set(stored[0])
