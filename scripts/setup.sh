@@ -19,10 +19,12 @@ else
   uv pip install --quiet --python .venv/bin/python -e ".[airflow,dashboard,dev]"
 fi
 
-# Debian packages: CJK fonts for the PDF brief and charts, Chromium for the browser test.
+# Debian packages: CJK fonts for the PDF brief and charts, Chromium for the browser test,
+# poppler-utils to check the brief's extracted Chinese text.
 need=()
 [ -n "$(fc-list :lang=zh 2>/dev/null | head -1)" ] || need+=(fonts-noto-cjk)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then
     echo "installing Debian packages: ${need[*]}"
