@@ -35,6 +35,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "bench" / "README.md"
+RESULTS = REPO / "bench" / "national_results.json"
 BEGIN, END = "<!-- national:begin -->", "<!-- national:end -->"
 TARGET_S = 600.0
 
@@ -188,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "year": args.year, "provinces": provinces or "all", "telemetry": not args.no_telemetry, "total_s": round(total, 1),
         "stages": [s.__dict__ for s in timer.stages], "slowest_provinces": slow, "ingest": ing,
-        "findings": sum(r["findings"] for r in screened), "cases": cases_out, "db": url.split(":", 1)[0],
+        "findings": sum(r["findings"] for r in screened), "cases": cases_out, "db": url.split(":", 1)[0].split("+", 1)[0],
         "quality": quality,
     }
     (work / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str))
@@ -217,48 +218,65 @@ def precision_at_k(labels: Path, export_csv: Path, ks: tuple[int, ...] = (10, 50
 
 
 def _short(summary: Any) -> str:
-    s = str(summary).replace("\n", " ")
-    return s[:110] + ("…" if len(s) > 110 else "")
+    rows = getattr(summary, "rows", None)
+    if not rows:
+        s = str(summary).replace("\n", " ")
+        return s[:110] + ("…" if len(s) > 110 else "")
+    tel = rows.get("telemetry", 0)
+    return (f"{rows.get('enterprises', 0):,} enterprises, {rows.get('units', 0):,} units, "
+            f"{rows.get('monthly_reports', 0):,} monthly reports, {rows.get('lab_reports', 0):,} lab reports, "
+            f"{tel / 1e6:.1f} M telemetry rows; {getattr(summary, 'n_injected_enterprises', '?')} enterprises injected")
 
 
 def write_readme(result: dict[str, Any], stages: list[Stage], slow: list[tuple[str, float, int]], screened: list[dict]) -> None:
-    """Replace the national section of ``bench/README.md`` (create the file if needed)."""
-    tm = any(s.py_peak_mib is not None for s in stages)
-    lines = [
-        BEGIN,
-        "## National night (`bench/national.py`)",
-        "",
-        f"Full pipeline in one process on a synthetic national bundle (real GCPT registry, year {result['year']}, "
-        f"provinces: {result['provinces']}, hourly telemetry: {'yes' if result['telemetry'] else 'no'}), "
-        f"fresh {result['db']} store; {platform.machine()}, {os.cpu_count()} cores shared, Python {platform.python_version()}. "
-        f"Measured {time.strftime('%Y-%m-%d')}.",
-        "",
-        "| stage | wall (s) | peak RSS in stage (MiB) |" + (" Python heap peak (MiB) |" if tm else "") + " what |",
-        "|---|---:|---:|" + ("---:|" if tm else "") + "---|",
-    ]
-    for s in stages:
-        lines.append(f"| {s.name} | {s.seconds:.1f} | {s.peak_rss_mib:.0f} |" + (f" {s.py_peak_mib or 0:.0f} |" if tm else "")
-                     + f" {s.note.replace('|', '/')} |")
-    lines.append(f"| **total** | **{result['total_s']:.1f}** | **{max(s.peak_rss_mib for s in stages):.0f}** |"
-                 + (" |" if tm else "") + f" target {TARGET_S:.0f} s: {'met' if result['total_s'] <= TARGET_S else 'missed'} |")
+    """Record this run under its store kind in ``bench/national_results.json`` and re-render the
+    national section of ``bench/README.md`` (one table per store; other sections are left alone)."""
     by_fam: dict[str, int] = {}
     for r in screened:
         for k, v in r["by_family"].items():
             by_fam[k] = by_fam.get(k, 0) + v
+    rec = {**result, "by_family": dict(sorted(by_fam.items())), "slowest_provinces": [list(x) for x in slow],
+           "measured": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cores shared, "
+           f"Python {platform.python_version()}"}
+    allres = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+    allres[result["db"]] = rec
+    RESULTS.write_text(json.dumps(allres, ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8")
+
+    lines = [BEGIN, "## National night (`bench/national.py`)", ""]
+    for db, r in sorted(allres.items(), key=lambda kv: kv[0] != "sqlite"):
+        tm = any(s.get("py_peak_mib") is not None for s in r["stages"])
+        lines += [
+            f"### {db} store",
+            "",
+            f"Full pipeline in one process on a synthetic national bundle (real GCPT registry, year {r['year']}, "
+            f"provinces: {r['provinces']}, hourly telemetry: {'yes' if r['telemetry'] else 'no'}), fresh {db} store; "
+            f"{r['machine']}. Measured {r['measured']}.",
+            "",
+            "| stage | wall (s) | peak RSS in stage (MiB) |" + (" Python heap peak (MiB) |" if tm else "") + " what |",
+            "|---|---:|---:|" + ("---:|" if tm else "") + "---|",
+        ]
+        for s in r["stages"]:
+            lines.append(f"| {s['name']} | {s['seconds']:.1f} | {s['peak_rss_mib']:.0f} |"
+                         + (f" {s.get('py_peak_mib') or 0:.0f} |" if tm else "") + f" {s['note'].replace('|', '/')} |")
+        lines.append(f"| **total** | **{r['total_s']:.1f}** | **{max(s['peak_rss_mib'] for s in r['stages']):.0f}** |"
+                     + (" |" if tm else "") + f" target {TARGET_S:.0f} s: {'met' if r['total_s'] <= TARGET_S else 'missed'} |")
+        lines += [
+            "",
+            f"Findings: {r['findings']} ({', '.join(f'{k} {v}' for k, v in r['by_family'].items())}); "
+            f"cases: {r['cases']['cases']}. Slowest provinces to screen: "
+            + ", ".join(f"{p} {sec:.1f} s" for p, sec, _ in r["slowest_provinces"])
+            + " (the first one screened also loads the shared national context).",
+            "",
+            "Ranking against the synthetic truth labels (read by the bench for evaluation only, never by screening): "
+            + (", ".join(f"{k} {v}" for k, v in (r.get("quality") or {}).items()) or "no labels") + ".",
+            "",
+        ]
     lines += [
-        "",
-        f"Findings: {result['findings']} ({', '.join(f'{k} {v}' for k, v in sorted(by_fam.items()))}); "
-        f"cases: {result['cases']['cases']}. Slowest provinces to screen: "
-        + ", ".join(f"{p} {s:.1f} s" for p, s, _ in slow) + " (the first one screened also loads the shared "
-        "national context).",
-        "",
-        "Ranking against the synthetic truth labels (read by the bench for evaluation only, never by screening): "
-        + (", ".join(f"{k} {v}" for k, v in result["quality"].items()) or "no labels") + ".",
-        "",
         "Peak RSS is the Linux high-water mark reset before each stage (`/proc/self/clear_refs`), so it includes "
-        "what earlier stages left resident. Screening runs the provinces one after another sharing one national "
-        "context (the national night in Airflow fans them out instead). Reproduce: "
-        "`.venv/bin/python bench/national.py` (add `--tracemalloc` for the Python-heap column).",
+        "what earlier stages left resident. Screening runs the provinces one after another in one process sharing "
+        "one national context (the Airflow night fans them out instead). Reproduce: "
+        "`.venv/bin/python bench/national.py` (`--db-url postgresql+psycopg://…` for PostgreSQL, `--tracemalloc` "
+        "for the Python-heap column, `--keep-bundle` to skip synth).",
         END,
     ]
     section = "\n".join(lines)

@@ -14,13 +14,18 @@ are imported lazily, and when one is not installed the partition records it unde
 counts instead of failing. Errors *inside* them propagate (the task fails and Airflow retries): a
 silently skipped detector would make its findings look resolved and lower the cases' scores.
 
-Detectors need national peers: :func:`screen_partition` shares one national
-:class:`~carbonqa.screening.ScreenContext` per (run, year, store) in a module-level cache, so a process
-screening 31 provinces loads the national tables once.
+Detectors need national peers, and the verifier detectors need every rule finding of the country as
+``prior``: :func:`screen_partition` shares one national :class:`~carbonqa.screening.ScreenContext` per
+(run, year, store) in a module-level cache, runs rules and detectors over the whole country once per
+process in it, and keeps each partition's share (findings are routed by ``province_code``; one without
+a province cannot be routed and is dropped, except tips whose enterprise is unknown). A process
+screening 31 provinces (the CLI, a DAG task holding a chunk of partitions) thus loads and screens the
+country once.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import time
@@ -272,7 +277,8 @@ def clear_context_cache() -> None:
     _NATIONAL_CACHE.clear()
 
 
-def _run_package(name: str, ctx: ScreenContext, missing: list[str]) -> list[Finding]:
+def _run_package(name: str, ctx: ScreenContext, missing: list[str], prior: list[Finding] | None = None) -> list[Finding]:
+    """``<name>.run(ctx[, prior=...])``; a package that is not installed (or has no ``run``) → ``missing``."""
     import importlib
 
     try:
@@ -288,7 +294,28 @@ def _run_package(name: str, ctx: ScreenContext, missing: list[str]) -> list[Find
         missing.append(name)
         log.warning("package %s has no run(ctx): its findings are skipped this run", name)
         return []
+    if prior is not None and "prior" in inspect.signature(run).parameters:
+        return list(run(ctx, prior=prior) or [])
     return list(run(ctx) or [])
+
+
+def _national_findings(nat: ScreenContext) -> tuple[list[Finding], list[Finding], list[str]]:
+    """Rules and detectors over the whole country, once per national context (cached in it).
+
+    Detectors get the rules' findings as ``prior`` (the verifier detectors pool every client's
+    anomalies per verifier across provinces, so the prior must be national too). Rules give the same
+    findings (same ids) whether run nationally or per province, so each partition keeps its share.
+
+    Returns:
+        ``(rule findings, detector findings, missing packages)``, all provinces.
+    """
+    key = "pipeline.national_findings"
+    if key not in nat._cache:
+        missing: list[str] = []
+        rules = _run_package("checks", nat, missing)
+        dets = _run_package("detectors", nat, missing, prior=rules)
+        nat._cache[key] = (rules, dets, missing)
+    return nat._cache[key]
 
 
 def _apply_suppressions(findings: list[Finding], run_id: str, url: str | None) -> tuple[list[Finding], int]:
@@ -319,20 +346,17 @@ def screen_partition(year: int, province_code: str, run_id: str, url: str | None
     from carbonqa.cases import store_findings, tip_findings
 
     t0 = time.perf_counter()
+    prov = str(province_code)
     nat = national_context(run_id, year, url)
-    ctx = ScreenContext(year=int(year), provinces=(str(province_code),), run_id=run_id, url=url, _national=nat)
-    missing: list[str] = []
+    ctx = ScreenContext(year=int(year), provinces=(prov,), run_id=run_id, url=url, _national=nat)
+    rules, dets, missing = _national_findings(nat)
+    missing = list(missing)
     by_pkg: dict[str, int] = {}
     findings: list[Finding] = []
-    for pkg in ("checks", "detectors"):
-        fs = _run_package(pkg, ctx, missing)
-        by_pkg[pkg] = len(fs)
-        findings += fs
-    tips = tip_findings(ctx.tips(), int(year))
-    by_pkg["tips"] = len(tips)
-    findings += tips
-    # keep only this partition's findings (a detector may look nationally but must not store others')
-    findings = [f for f in findings if f.province_code in (None, str(province_code))]
+    for pkg, fs in (("checks", rules), ("detectors", dets), ("tips", tip_findings(ctx.tips(), int(year)))):
+        mine = [f for f in fs if f.province_code == prov or (f.province_code is None and pkg == "tips")]
+        by_pkg[pkg] = len(mine)
+        findings += mine
     findings, supp = _apply_suppressions(findings, run_id, url)
     stored = store_findings(findings, run_id, url)
     counts = {
