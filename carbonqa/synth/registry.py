@@ -2,6 +2,8 @@
 
 One plant (GCPT ``GEM location ID``) = one key emitting unit (enterprise) = one unified social credit
 code; its generating units are the contract units. Agencies (labs, preparers, verifiers) are synthetic.
+``city_name`` is the Chinese name of the prefecture-level division (GB/T 2260, :mod:`carbonqa.geo`);
+GCPT's English prefecture is kept only internally, to key the region part of the credit code.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from carbonqa.contract import PROVINCES
+from carbonqa.geo import city_zh
 from carbonqa.synth import params as P
 
 __all__ = ["Registry", "Agencies", "load_gcpt", "build_registry", "build_agencies", "assign_agencies"]
@@ -127,6 +130,29 @@ def _draw_mix(rng: np.random.Generator, mix: tuple[tuple[str, float], ...], n: i
     return names[rng.choice(len(names), size=n, p=p / p.sum())]
 
 
+_CITY_KEYS = (
+    "province_code",
+    "Major area (prefecture, district)",
+    "Local area (taluk, county)",
+    "Location",
+    "Plant name (local)",
+)
+
+
+def _city_names(g: pl.DataFrame) -> pl.DataFrame:
+    """Chinese ``city_name`` (GB/T 2260 name, :func:`carbonqa.geo.city_zh`) per distinct place of ``g``.
+
+    Raises:
+        ValueError: a prefecture of the registry is not in :data:`carbonqa.geo.PREFECTURE_ZH`.
+    """
+    keys = g.select(_CITY_KEYS).unique(maintain_order=True)
+    names = [city_zh(*row) for row in keys.iter_rows()]
+    missing = sorted({(r[0], r[1]) for r, n in zip(keys.iter_rows(), names, strict=True) if n is None})
+    if missing:
+        raise ValueError(f"GCPT prefectures without a Chinese name in carbonqa.geo: {missing}")
+    return keys.with_columns(pl.Series("city_name", names, dtype=pl.String))
+
+
 def build_registry(gcpt: pl.DataFrame, rng: np.random.Generator) -> Registry:
     """Map GCPT operating units to contract enterprises and units.
 
@@ -144,15 +170,18 @@ def build_registry(gcpt: pl.DataFrame, rng: np.random.Generator) -> Registry:
     if gcpt.height == 0:
         raise ValueError("no operating units in the selected provinces")
     g = gcpt.with_columns(
+        # internal only: the English prefecture keys the region part of the USCC (ids stay stable)
         pl.col("Major area (prefecture, district)").fill_null(
             pl.col("province_code").replace_strict(P.PROVINCE_CAPITAL, default="未知")
-        ).alias("city_name"),
+        ).alias("_city_en"),
     )
+    g = g.join(_city_names(g), on=list(_CITY_KEYS), how="left", nulls_equal=True, maintain_order="left")
     plants = (
         g.group_by("GEM location ID", maintain_order=True)
         .agg(
             pl.col("province_code").first(),
             pl.col("city_name").first(),
+            pl.col("_city_en").first(),
             pl.coalesce(pl.col("Plant name (local)"), pl.col("Plant name")).first().alias("enterprise_name"),
             pl.col("Captive").drop_nulls().first().alias("captive"),
             pl.col("Capacity (MW)").mean().alias("mean_cap"),
@@ -160,7 +189,7 @@ def build_registry(gcpt: pl.DataFrame, rng: np.random.Generator) -> Registry:
             pl.col("Coal type").replace_strict(P.GCPT_COAL_TYPE, default=None).drop_nulls().first().alias("coal_known"),
         )
         .with_columns(
-            (pl.col("city_name").rank("dense").over("province_code").cast(pl.Int64) % 99 + 1).alias("city_idx")
+            (pl.col("_city_en").rank("dense").over("province_code").cast(pl.Int64) % 99 + 1).alias("city_idx")
         )
     )
     n_p = plants.height
