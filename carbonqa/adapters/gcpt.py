@@ -140,7 +140,9 @@ def _with_synth_ids(ent: pl.DataFrame, units: pl.DataFrame, real_dir: Path) -> t
     ``<code>-NN`` per unit deterministically from the GEM ids (its random draws only fill unknown
     attributes, which this adapter does not take). Using its ids makes this registry bundle and the
     synthetic national bundles describe the same enterprises and units. Raises ``ValueError`` if a
-    unit has no counterpart (the two mappings disagree on what is operating).
+    unit has no counterpart (the two mappings disagree on what is operating). ``city_name`` is taken
+    from the registry too: the Chinese prefecture name of :func:`carbonqa.geo.city_zh`, which municipal
+    inspectors are scoped by.
     """
     import numpy as np
 
@@ -158,6 +160,10 @@ def _with_synth_ids(ent: pl.DataFrame, units: pl.DataFrame, real_dir: Path) -> t
     if plant_ids["enterprise_id"].n_unique() != plant_ids.height:
         raise ValueError("carbonqa.synth.registry groups GCPT units into plants differently")
     ent = ent.join(plant_ids, on="enterprise_id").with_columns(pl.col("_eid").alias("enterprise_id")).drop("_eid")
+    cities = reg.enterprises.select("enterprise_id", pl.col("city_name").alias("_city"))
+    ent = ent.join(cities, on="enterprise_id", how="left").with_columns(
+        pl.coalesce("_city", "city_name").alias("city_name")
+    ).drop("_city")
     units = u.with_columns(pl.col("_uid").alias("unit_id"), pl.col("_eid").alias("enterprise_id")).drop("_uid", "_eid")
     return ent.sort("enterprise_id"), units.sort("unit_id")
 
