@@ -401,6 +401,124 @@ def _run_provinces(s: Session, run_id: str, year: int) -> set[str] | None:
     return {p.split("/", 1)[1] for p in parts if p.split("/", 1)[0] == str(year)}
 
 
+def _update_year(
+    run_id: str,
+    year: int,
+    url: str | None,
+    provinces: Iterable[str] | None,
+    ent_map: dict[str, tuple[str | None, str | None]],
+    reported: dict[str, float | None],
+    out: dict[str, int],
+) -> None:
+    """One year of :func:`update_cases` in one transaction (counts added to ``out``)."""
+    with session_scope(url) as s:
+        prov = set(provinces) if provinces is not None else _run_provinces(s, run_id, year)
+        q = sa.select(FindingRow).where(FindingRow.year == year, FindingRow.enterprise_id.is_not(None))
+        q = q.where(FindingRow.last_run_id == run_id)
+        live = list(s.scalars(q))
+        if prov is None:
+            prov = {f.province_code for f in live if f.province_code}
+        run = s.get(ScreeningRun, run_id)
+        at = (run.data_interval_end if run is not None else None) or now_cst()
+        supps = load_active_suppressions(url, at)
+        by_ent: dict[str, list[_Scored]] = {}
+        for f in live:
+            by_ent.setdefault(f.enterprise_id, []).append(_view(f, supps))
+
+        cases = {c.enterprise_id: c for c in s.scalars(sa.select(Case).where(Case.year == year))}
+        attached: dict[str, set[str]] = {}
+        for part in _chunks([c.case_id for c in cases.values()]):
+            for cid, fid in s.execute(
+                sa.select(CaseFinding.case_id, CaseFinding.finding_id).where(CaseFinding.case_id.in_(part))
+            ):
+                attached.setdefault(cid, set()).add(fid)
+
+        # cases of screened provinces whose findings were all not seen this run: rescore to nothing
+        targets = set(by_ent) | {e for e, c in cases.items() if c.province_code in prov}
+        actor = f"system:{run_id}"
+        for ent in sorted(targets):
+            fs = by_ent.get(ent, [])
+            case = cases.get(ent)
+            if case is None:
+                if not any(f.severity != "info" for f in fs):
+                    continue
+                province, city = ent_map.get(ent, (None, None))
+                province = province or next((f.province_code for f in fs if f.province_code), None)
+                if not province:
+                    out["unroutable"] += 1
+                    log.warning("findings of enterprise %s cannot be routed: unknown province", ent)
+                    continue
+                cs = score_case(fs, reported.get(ent))
+                vals = _scored_values(year, cs)
+                case = Case(
+                    case_id=case_id_for(ent, year),
+                    enterprise_id=ent,
+                    year=year,
+                    province_code=province,
+                    city_name=city,
+                    status="new",
+                    last_run_id=run_id,
+                    **vals,
+                )
+                s.add(case)
+                s.add(
+                    CaseEvent(
+                        case_id=case.case_id,
+                        actor=actor,
+                        action="created",
+                        before=None,
+                        after=_jsonable({k: vals[k] for k in vals if k != "score_reasons"} | {"status": "new"}),
+                    )
+                )
+                cases[ent] = case
+                out["created"] += 1
+                s.flush()
+            else:
+                cs = score_case(fs, reported.get(ent))
+                vals = _scored_values(year, cs)
+                changed = {k: v for k, v in vals.items() if _differs(getattr(case, k), v)}
+                if changed:
+                    before = {k: getattr(case, k) for k in changed}
+                    for k, v in changed.items():
+                        setattr(case, k, v)
+                    case.last_run_id = run_id
+                    case.updated_at = now_cst()
+                    s.add(
+                        CaseEvent(
+                            case_id=case.case_id,
+                            actor=actor,
+                            action="rescored",
+                            before=_jsonable(before),
+                            after=_jsonable(changed),
+                        )
+                    )
+                    out["rescored"] += 1
+                else:
+                    out["unchanged"] += 1
+            have = attached.get(case.case_id, set())
+            new_ids = sorted(f.finding_id for f in fs if f.finding_id not in have)
+            if new_ids:
+                _insert_ignore(
+                    s,
+                    CaseFinding.__table__,
+                    [{"case_id": case.case_id, "finding_id": i, "run_id": run_id, "attached_at": now_cst()} for i in new_ids],
+                    ["case_id", "finding_id"],
+                )
+                if have:  # a brand-new case's findings are covered by its "created" event
+                    s.add(
+                        CaseEvent(
+                            case_id=case.case_id,
+                            actor=actor,
+                            action="findings",
+                            before={"n_findings": len(have)},
+                            after={"n_findings": len(have) + len(new_ids), "attached": new_ids[:50]},
+                        )
+                    )
+                out["attached"] += len(new_ids)
+        s.flush()
+        _rerank(s, year)
+
+
 def update_cases(
     run_id: str,
     years: Iterable[int],
@@ -419,122 +537,31 @@ def update_cases(
 
     Returns:
         Counts ``{"created", "rescored", "unchanged", "attached", "unroutable", "cases"}``.
+
+    Each year is one transaction; if a reviewer changes a case while it is being rescored (the
+    version check fails), the year is rolled back and redone (up to 3 times) — idempotent.
     """
     from carbonqa.store.read import current
 
     out = dict.fromkeys(("created", "rescored", "unchanged", "attached", "unroutable", "cases"), 0)
+    provinces = set(provinces) if provinces is not None else None
     ents = current("enterprises", url).select("enterprise_id", "province_code", "city_name")
     ent_map = {r[0]: (r[1], r[2]) for r in ents.iter_rows()}
     ar_all = current("annual_reports", url)
     for year in sorted({int(y) for y in years}):
         ar = ar_all.filter(pl.col("year") == year)
         reported = {r[0]: r[1] for r in ar.select("enterprise_id", "reported_emissions_tco2").iter_rows()}
-        with session_scope(url) as s:
-            prov = set(provinces) if provinces is not None else _run_provinces(s, run_id, year)
-            q = sa.select(FindingRow).where(FindingRow.year == year, FindingRow.enterprise_id.is_not(None))
-            q = q.where(FindingRow.last_run_id == run_id)
-            live = list(s.scalars(q))
-            if prov is None:
-                prov = {f.province_code for f in live if f.province_code}
-            run = s.get(ScreeningRun, run_id)
-            at = (run.data_interval_end if run is not None else None) or now_cst()
-            supps = load_active_suppressions(url, at)
-            by_ent: dict[str, list[_Scored]] = {}
-            for f in live:
-                by_ent.setdefault(f.enterprise_id, []).append(_view(f, supps))
-
-            cases = {c.enterprise_id: c for c in s.scalars(sa.select(Case).where(Case.year == year))}
-            attached: dict[str, set[str]] = {}
-            for part in _chunks([c.case_id for c in cases.values()]):
-                for cid, fid in s.execute(
-                    sa.select(CaseFinding.case_id, CaseFinding.finding_id).where(CaseFinding.case_id.in_(part))
-                ):
-                    attached.setdefault(cid, set()).add(fid)
-
-            # cases of screened provinces whose findings were all not seen this run: rescore to nothing
-            targets = set(by_ent) | {e for e, c in cases.items() if c.province_code in prov}
-            actor = f"system:{run_id}"
-            for ent in sorted(targets):
-                fs = by_ent.get(ent, [])
-                case = cases.get(ent)
-                if case is None:
-                    if not any(f.severity != "info" for f in fs):
-                        continue
-                    province, city = ent_map.get(ent, (None, None))
-                    province = province or next((f.province_code for f in fs if f.province_code), None)
-                    if not province:
-                        out["unroutable"] += 1
-                        log.warning("findings of enterprise %s cannot be routed: unknown province", ent)
-                        continue
-                    cs = score_case(fs, reported.get(ent))
-                    vals = _scored_values(year, cs)
-                    case = Case(
-                        case_id=case_id_for(ent, year),
-                        enterprise_id=ent,
-                        year=year,
-                        province_code=province,
-                        city_name=city,
-                        status="new",
-                        last_run_id=run_id,
-                        **vals,
-                    )
-                    s.add(case)
-                    s.add(
-                        CaseEvent(
-                            case_id=case.case_id,
-                            actor=actor,
-                            action="created",
-                            before=None,
-                            after=_jsonable({k: vals[k] for k in vals if k != "score_reasons"} | {"status": "new"}),
-                        )
-                    )
-                    cases[ent] = case
-                    out["created"] += 1
-                    s.flush()
-                else:
-                    cs = score_case(fs, reported.get(ent))
-                    vals = _scored_values(year, cs)
-                    changed = {k: v for k, v in vals.items() if _differs(getattr(case, k), v)}
-                    if changed:
-                        before = {k: getattr(case, k) for k in changed}
-                        for k, v in changed.items():
-                            setattr(case, k, v)
-                        case.last_run_id = run_id
-                        case.updated_at = now_cst()
-                        s.add(
-                            CaseEvent(
-                                case_id=case.case_id,
-                                actor=actor,
-                                action="rescored",
-                                before=_jsonable(before),
-                                after=_jsonable(changed),
-                            )
-                        )
-                        out["rescored"] += 1
-                    else:
-                        out["unchanged"] += 1
-                have = attached.get(case.case_id, set())
-                new_ids = sorted(f.finding_id for f in fs if f.finding_id not in have)
-                if new_ids:
-                    _insert_ignore(
-                        s,
-                        CaseFinding.__table__,
-                        [{"case_id": case.case_id, "finding_id": i, "run_id": run_id, "attached_at": now_cst()} for i in new_ids],
-                        ["case_id", "finding_id"],
-                    )
-                    if have:  # a brand-new case's findings are covered by its "created" event
-                        s.add(
-                            CaseEvent(
-                                case_id=case.case_id,
-                                actor=actor,
-                                action="findings",
-                                before={"n_findings": len(have)},
-                                after={"n_findings": len(have) + len(new_ids), "attached": new_ids[:50]},
-                            )
-                        )
-                    out["attached"] += len(new_ids)
-            s.flush()
-            _rerank(s, year)
+        for attempt in range(3):
+            part = dict.fromkeys(out, 0)
+            try:
+                _update_year(run_id, year, url, provinces, ent_map, reported, part)
+                break
+            except StaleDataError:  # a reviewer changed a case meanwhile: the transaction rolled back, redo
+                if attempt == 2:
+                    raise
+                log.info("case changed concurrently while rescoring %s; retrying year %s", run_id, year)
+        for k, v in part.items():
+            out[k] += v
         with get_engine(url).connect() as conn:
             out["cases"] += conn.execute(sa.select(sa.func.count()).select_from(Case).where(Case.year == year)).scalar_one()
     return out

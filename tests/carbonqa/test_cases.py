@@ -352,3 +352,25 @@ def test_suppression_approved_later_lowers_the_score_rows_stay_immutable(store):
         row = s.get(FindingRow, NIGHT1[0].id)
     assert row.severity == "high"  # the stored finding is untouched
     assert after.risk_score < before.risk_score and after.families == "copied_values" and after.tco2_at_stake == 0
+
+
+@pytest.mark.postgres
+def test_rescoring_while_a_reviewer_acts_loses_nothing(pg_url, monkeypatch):
+    """A reviewer commits between the night's read and write: the night redoes the year, both changes stay."""
+    seed(pg_url)
+    night(pg_url, "r1", NIGHT1)
+    nm = user(pg_url, "nm")
+    real = cases.score_case
+    fired = []
+
+    def score_and_interfere(fs, reported=None):
+        if not fired:
+            fired.append(1)
+            cases.transition("CQ-2024-E1", "triaged", nm, 1, note="meanwhile")  # another session commits
+        return real(fs, reported)
+
+    monkeypatch.setattr(cases, "score_case", score_and_interfere)
+    out = night(pg_url, "r2", NIGHT1 + [F("E1", period="2024-05", t=9_000)])
+    assert out["rescored"] == 1 and out["attached"] == 1
+    c = cases.get_case("CQ-2024-E1", user(pg_url, "nat"))
+    assert c.status == "triaged" and c.tco2_at_stake == 21_000 and c.lock_version == 3
