@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import polars as pl
 import pytest
-from conftest import codes, honest, lab_row, month_end, monthly_row, telemetry_for
+from rule_frames import codes, honest, lab_row, month_end, monthly_row, telemetry_for
 
 import checks
 from checks.rules import POLARS_RULES
@@ -144,7 +144,7 @@ def test_every_rule_code_has_a_case_and_an_implementation():
 
 @pytest.fixture(scope="module")
 def honest_findings(tmp_path_factory) -> list:
-    from conftest import context, insert
+    from rule_frames import context, insert
 
     from carbonqa.store import upgrade
 
