@@ -48,31 +48,42 @@ def run_frames(
     verifications: pl.DataFrame | None = None,
     telemetry_monthly: pl.DataFrame | None = None,
     prior: Sequence[Finding] = (),
+    families: Sequence[str] | None = None,
 ) -> list[Finding]:
-    """Run every detector on plain frames (contract columns); the core of :func:`run`.
+    """Run the detectors on plain frames (contract columns); the core of :func:`run`.
 
     Args:
         monthly, units, lab, annual, verifications: current contract tables (``units`` enriched with
             ``province_code``; periodic frames may be enriched too).
         telemetry_monthly: :func:`carbonqa.lake.monthly_telemetry` output, or ``None``.
-        prior: findings of the same run from elsewhere (rules) for verifier scoring.
+        prior: findings of the same run from elsewhere (rules, or other families' detector findings
+            when ``families`` runs only the verifier detectors) for verifier scoring.
+        families: subset of :data:`FAMILIES_RUN` to run (``None`` = all).
 
     Returns:
-        Findings of all families, unscoped (every province in the frames).
+        Findings of the requested families, unscoped (every province in the frames).
+
+    Raises:
+        ValueError: a family name outside :data:`FAMILIES_RUN`.
     """
     from detectors import carbon_content, copied, telemetry, verifier
     from detectors import lab as lab_mod
     from detectors.frames import unit_months
 
+    fam = _check_families(families)
     if monthly.height == 0:
         return []
     um = unit_months(monthly, lab, units)
     out: list[Finding] = []
-    out += carbon_content.run(um)
-    out += copied.run(um, annual)
-    out += lab_mod.run(um)
-    out += telemetry.run(um, telemetry_monthly)
-    if verifications is not None and verifications.height:
+    if "carbon_content" in fam:
+        out += carbon_content.run(um)
+    if "copied_values" in fam:
+        out += copied.run(um, annual)
+    if "lab_forensics" in fam:
+        out += lab_mod.run(um)
+    if "telemetry" in fam:
+        out += telemetry.run(um, telemetry_monthly)
+    if "verifier" in fam and verifications is not None and verifications.height:
         ent = units.select("enterprise_id", "province_code").unique("enterprise_id")
         ver = verifications
         if "province_code" not in ver.columns:
@@ -83,6 +94,17 @@ def run_frames(
     return out
 
 
+def _check_families(families: Sequence[str] | None) -> tuple[str, ...]:
+    """Return the validated family subset (``None`` → all of :data:`FAMILIES_RUN`); ``ValueError`` if unknown."""
+    if families is None:
+        return FAMILIES_RUN
+    fam = tuple(families)
+    bad = sorted(set(fam) - set(FAMILIES_RUN))
+    if bad:
+        raise ValueError(f"unknown detector families {bad}: choose from {list(FAMILIES_RUN)}")
+    return fam
+
+
 def _telemetry(ctx) -> pl.DataFrame | None:  # noqa: ANN001 - ScreenContext
     try:
         return ctx.telemetry_monthly()
@@ -91,12 +113,25 @@ def _telemetry(ctx) -> pl.DataFrame | None:  # noqa: ANN001 - ScreenContext
         return None
 
 
-def run(ctx, prior: Sequence[Finding] = ()) -> list[Finding]:  # noqa: ANN001 - ScreenContext (avoid import cycle in typing)
+def run(ctx, prior: Sequence[Finding] = (), families: Sequence[str] | None = None) -> list[Finding]:  # noqa: ANN001 - ScreenContext (avoid import cycle in typing)
     """Screen one partition: ``ctx`` is a :class:`carbonqa.screening.ScreenContext`.
 
     Statistics are national (``ctx.national()``); the result is cached in the national context under
-    ``"detectors.findings"`` when no ``prior`` is given, and filtered to ``ctx.provinces``.
+    ``"detectors.findings"`` when no ``prior`` is given and all families run, and filtered to
+    ``ctx.provinces`` (a province-scoped ``ctx`` gets only its provinces' findings, computed against
+    national peers).
+
+    Args:
+        ctx: the screening context (national or province-scoped).
+        prior: findings from elsewhere (rules; for ``families=("verifier",)`` also every other
+            family's stored findings of the country) — the verifier detectors score against them.
+        families: subset of :data:`FAMILIES_RUN` (``None`` = all), e.g. ``("verifier",)`` to run the
+            verifier detectors after all provinces' other findings are stored.
+
+    Raises:
+        ValueError: unknown family name.
     """
+    fam = _check_families(families)
     nat = ctx.national()
 
     def compute() -> list[Finding]:
@@ -107,11 +142,13 @@ def run(ctx, prior: Sequence[Finding] = ()) -> list[Finding]:  # noqa: ANN001 - 
             lab=nat.lab_reports(),
             annual=nat.annual_reports(),
             verifications=nat.verifications(),
-            telemetry_monthly=_telemetry(nat),
+            telemetry_monthly=_telemetry(nat) if "telemetry" in fam else None,
             prior=prior,
+            families=fam,
         )
 
-    found = compute() if prior else nat._cached("detectors.findings", compute)
+    cacheable = not prior and fam == FAMILIES_RUN
+    found = nat._cached("detectors.findings", compute) if cacheable else compute()
     if ctx.provinces is None:
         return list(found)
     keep = set(ctx.provinces)

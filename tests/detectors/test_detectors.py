@@ -368,3 +368,17 @@ def test_estimator_contract(base):
     assert det.decision_scores_.shape == (n,) and det.labels_.shape == (n,)
     assert set(np.unique(det.labels_)) <= {0, 1}
     assert ((det.decision_scores_ >= det.threshold_) == (det.labels_ == 1)).all()
+
+
+def test_run_frames_families_subset(base):
+    import detectors
+
+    args = (base["monthly"], base["units"], base["lab"], base["annual"], base["verifications"], base["telemetry_monthly"])
+    # one enterprise with an anomaly: the verifier-only run must see it through ``prior``
+    planted = _scale_cc(base, [base["units"]["unit_id"][0]], 0.85)
+    cc_only = detectors.run_frames(planted["monthly"], *args[1:], families=("carbon_content",))
+    assert cc_only and {f.family for f in cc_only} == {"carbon_content"}
+    ver_only = detectors.run_frames(*args, families=("verifier",), prior=cc_only)
+    assert {f.family for f in ver_only} <= {"verifier"}
+    with pytest.raises(ValueError, match="unknown detector families"):
+        detectors.run_frames(*args, families=("nope",))
