@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import sys
 import tempfile
-from pathlib import Path
 
 from alembic import command
 from alembic.script import ScriptDirectory
