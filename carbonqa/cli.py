@@ -93,7 +93,9 @@ def cases_export(
 ) -> None:
     """Write the case export exactly as CONTRACT.md §5 (one row per case, national rank order)."""
     from carbonqa.cases import export_cases
+    from carbonqa.store import upgrade
 
+    upgrade()  # an unmigrated store gets its tables first (idempotent)
     n = export_cases(out, fmt=format)
     typer.echo(f"{n} cases → {out}")
 
