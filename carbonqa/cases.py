@@ -21,6 +21,28 @@ applied when scoring (the finding then counts as ``info``: nothing), so rows sta
 case still reflects the regulator's decision. Suppressions in force are judged at the run's
 ``data_interval_end`` (else now).
 
+**Which findings open a case** (:func:`opening_reason`, constants in :data:`CASE_POLICY`). A case is
+an inspector's time, so not every finding opens one. For an enterprise-year with no case yet, a case
+opens when its *live* findings (effective severity, i.e. after approved suppressions) contain
+
+1. a finding of severity ``high`` or ``critical`` — a breach in itself (identity broken, unit error,
+   self-review, implausible carbon content …), whatever the tonnes; or
+2. findings of severity ``medium`` whose de-duplicated tonnes at stake (the
+   :func:`carbonqa.scoring.stake_by_group` sum, not confidence-weighted) reach the materiality
+   threshold of :func:`carbonqa.scoring.materiality_threshold_t` — the Beijing pilot's 1,000 t, or
+   the EU AVR's 5 % (2 % above 500 kt) of reported emissions when that is lower; or
+3. a complaint (``TIP-001``) naming the enterprise together with any other non-``info`` finding: the
+   complaint is corroborated by the data (Order 775 makes complaints leads to follow up).
+
+``low`` findings never open a case on their own; neither does a complaint alone (it is handled on the
+complaint channel until the data corroborate it). Anchors: the US EPA ECMPS check engine lets
+non-critical and informational results (NONCRIT, INFORM) through without blocking a submission —
+only critical results stop it; EU AVR art. 23 and the Beijing pilot define what misstatement is
+material. Once a case exists, **every** live finding of its enterprise-year attaches to it and counts
+for its score, ``low`` ones included, and the policy never closes or deletes a case: a case whose
+findings no longer meet the bar (or disappeared) is rescored, its status, assignee, notes and events
+untouched — the reviewers' work is kept. The "created" event records why the case opened.
+
 **Workflow.** :data:`TRANSITIONS` is the whole state machine (N national, P provincial, M municipal):
 
 ========================  =================================================  ===========
@@ -78,7 +100,14 @@ from sqlalchemy.orm.exc import StaleDataError
 from carbonqa import catalogue, contract
 from carbonqa.findings import Finding
 from carbonqa.jurisdiction import PermissionDenied, Scope
-from carbonqa.scoring import FAMILY_LABELS, CaseScore, round_tonnes, score_case
+from carbonqa.scoring import (
+    FAMILY_LABELS,
+    CaseScore,
+    materiality_threshold_t,
+    round_tonnes,
+    score_case,
+    stake_by_group,
+)
 from carbonqa.store.db import get_engine, session_scope
 from carbonqa.store.models import (
     Case,
@@ -104,6 +133,9 @@ __all__ = [
     "case_id_for",
     "store_findings",
     "update_cases",
+    "CASE_POLICY",
+    "opening_reason",
+    "opens_case",
     "summary_zh",
     "tip_findings",
     "allowed_transitions",
@@ -140,6 +172,69 @@ OPEN_STATUSES: tuple[str, ...] = ("new", "triaged", "assigned", "inspection_sche
 _ASSIGNABLE = ("triaged", "assigned", "inspection_scheduled")
 
 _IN_CHUNK = 900  # stays under SQLite's bound-parameter limit
+
+
+#: The case-opening policy: one table, every constant with its source (see the module docstring).
+CASE_POLICY: dict[str, dict[str, Any]] = {
+    "opens_alone_severities": {
+        "value": ("critical", "high"),
+        "source": "US EPA ECMPS check engine severity ladder (DOMAIN.md §5): critical results are the ones that "
+        "stop a submission; our high/critical rules are breaches of the MRV guideline or Order 775 in themselves",
+    },
+    "opens_if_material_severities": {
+        "value": ("medium",),
+        "source": "design choice on the ECMPS ladder: a medium result is a question to the unit, worth an "
+        "inspector's visit only when the tonnes it puts in doubt are material",
+    },
+    "material_threshold": {
+        "value": "carbonqa.scoring.materiality_threshold_t",
+        "source": "Beijing ETS pilot 1,000 t absolute; EU AVR (Reg. (EU) 2018/2067) art. 23 5 % (2 % above 500 kt) "
+        "when lower (DOMAIN.md §4 materiality; constants in carbonqa.scoring.PARAMS)",
+    },
+    "never_opens_severities": {
+        "value": ("low", "info"),
+        "source": "ECMPS NONCRIT / INFORM results do not block a submission; low findings attach to an open "
+        "case only; info = suppressed by the regulator (carbonqa.suppression)",
+    },
+    "tip_opens_with": {
+        "value": ("critical", "high", "medium", "low"),
+        "source": "碳排放权交易管理暂行条例 (Order 775, 2024): complaints are leads (投诉举报线索) to follow up — a "
+        "complaint plus any corroborating finding opens a case (DOMAIN.md §4.8)",
+    },
+}
+
+
+def opening_reason(findings: Iterable[Any], reported_emissions_t: float | None = None) -> str | None:
+    """Why the findings of one enterprise-year open a case, or ``None`` when they do not.
+
+    Args:
+        findings: the enterprise-year's live findings (:class:`~carbonqa.findings.Finding`, stored rows
+            or scoring views) with their *effective* severity (``info`` = suppressed).
+        reported_emissions_t: the enterprise's reported emissions of the year (tCO₂), if known; sets
+            the EU relative materiality threshold.
+
+    Returns:
+        ``"severity:<code>"`` (a high/critical finding), ``"material:<tonnes>t"`` (medium findings with
+        a material stake), ``"tip"`` (a complaint corroborated by a finding), or ``None``.
+    """
+    live = [f for f in findings if f.severity != "info"]
+    data = [f for f in live if f.family != "tip"]
+    alone = [f for f in data if f.severity in CASE_POLICY["opens_alone_severities"]["value"]]
+    if alone:
+        return f"severity:{min(f.rule_code for f in alone)}"
+    medium = [f for f in data if f.severity in CASE_POLICY["opens_if_material_severities"]["value"]]
+    if medium:
+        stake = sum(t for t, _e in stake_by_group(medium).values())
+        if stake > 0 and stake >= materiality_threshold_t(reported_emissions_t):
+            return f"material:{round_tonnes(stake)}t"
+    if any(f.family == "tip" for f in live) and any(f.severity in CASE_POLICY["tip_opens_with"]["value"] for f in data):
+        return "tip"
+    return None
+
+
+def opens_case(findings: Iterable[Any], reported_emissions_t: float | None = None) -> bool:
+    """``True`` when :func:`opening_reason` says the findings open a case (same arguments)."""
+    return opening_reason(list(findings), reported_emissions_t) is not None
 
 
 # ---- errors ------------------------------------------------------------------------------------------
@@ -440,7 +535,8 @@ def _update_year(
             fs = by_ent.get(ent, [])
             case = cases.get(ent)
             if case is None:
-                if not any(f.severity != "info" for f in fs):
+                why = opening_reason(fs, reported.get(ent))
+                if why is None:  # low-only, suppressed or an uncorroborated complaint: no case (policy)
                     continue
                 province, city = ent_map.get(ent, (None, None))
                 province = province or next((f.province_code for f in fs if f.province_code), None)
@@ -467,7 +563,8 @@ def _update_year(
                         actor=actor,
                         action="created",
                         before=None,
-                        after=_jsonable({k: vals[k] for k in vals if k != "score_reasons"} | {"status": "new"}),
+                        after=_jsonable({k: vals[k] for k in vals if k != "score_reasons"}
+                                        | {"status": "new", "opened_because": why}),
                     )
                 )
                 cases[ent] = case

@@ -73,7 +73,7 @@ def F(ent="E1", code="CC-101", family="carbon_content", period="2024-03", unit=N
 
 NIGHT1 = [
     F("E1", t=12_000), F("E1", code="CPY-001", family="copied_values", period="2024-04", t=0),
-    F("E2", t=800, sev="medium"),
+    F("E2", t=1_500, sev="medium"),  # medium with a material stake (≥ 1,000 t): opens a case
     F("E3", code="TEL-101", family="telemetry", t=40_000),
 ]
 
@@ -184,6 +184,80 @@ def test_tips_attach_to_the_enterprise_case_and_raise_priority(store):
     with session_scope(store) as s:
         c2 = s.get(Case, "CQ-2024-E2")
     assert c2.risk_score > s0 and "tip" in c2.families and "投诉举报" in c2.summary
+
+
+# ---- case-opening policy ---------------------------------------------------------------------------------
+def test_opening_reason_policy_table():
+    hi = F("E1", sev="high", t=0)
+    assert cases.opening_reason([hi]) == "severity:CC-101"  # a breach in itself, whatever the tonnes
+    assert cases.opening_reason([F("E1", sev="critical", code="VER-002", family="verifier", t=0)]) == "severity:VER-002"
+    assert cases.opening_reason([F("E1", sev="medium", t=999)]) is None  # below the Beijing 1,000 t
+    assert cases.opening_reason([F("E1", sev="medium", t=1_000)]) == "material:1000t"
+    # medium stakes add up over distinct unit-months, but one unit-month counts once (de-duplicated)
+    two = [F("E1", sev="medium", t=600, period="2024-03"), F("E1", sev="medium", t=600, period="2024-04")]
+    assert cases.opening_reason(two) == "material:1200t"
+    same = [F("E1", sev="medium", t=600), F("E1", sev="medium", code="CC-003", t=600)]
+    assert cases.opening_reason(same) is None
+    # the EU relative threshold (5 % of reported emissions) binds a small emitter first
+    assert cases.opening_reason([F("E1", sev="medium", t=600)], reported_emissions_t=10_000) == "material:600t"
+    assert cases.opening_reason([F("E1", sev="medium", t=600)], reported_emissions_t=2_000_000) is None
+    # low never opens, whatever the tonnes; a suppressed (info) high opens nothing
+    assert cases.opening_reason([F("E1", sev="low", t=90_000)]) is None
+    assert cases.opening_reason([F("E1", sev="info", t=90_000)]) is None
+    tip = F("E1", code="TIP-001", family="tip", sev="medium", t=0, period=None)
+    assert cases.opening_reason([tip]) is None  # an uncorroborated complaint alone
+    assert cases.opening_reason([tip, F("E1", sev="low", t=10)]) == "tip"
+    assert cases.opening_reason([tip, F("E1", sev="info", t=10)]) is None
+    assert cases.opens_case([hi]) and not cases.opens_case([])
+
+
+def test_low_or_immaterial_findings_open_no_case_but_attach_to_an_open_one(store):
+    low = [F("E2", code="LAB-004", family="lab_forensics", sev="low", t=50_000),
+           F("E3", sev="medium", t=400)]
+    out = night(store, "r1", NIGHT1[:2] + low)
+    assert out["created"] == 1  # E1 only: E2's low finding and E3's immaterial medium open nothing
+    with session_scope(store) as s:
+        assert {c.case_id for c in s.scalars(sa.select(Case))} == {"CQ-2024-E1"}
+        ev = s.scalars(sa.select(CaseEvent).where(CaseEvent.action == "created")).one()
+    assert ev.after["opened_because"] == "severity:CC-101"
+    # a low finding of an enterprise that has a case attaches and counts for its score
+    out = night(store, "r2", NIGHT1[:2] + low + [F("E1", code="LAB-004", family="lab_forensics", sev="low", t=50)])
+    assert out["created"] == 0 and out["attached"] == 1
+    with session_scope(store) as s:
+        c1 = s.get(Case, "CQ-2024-E1")
+    assert "LAB-004" in c1.rule_codes and "lab_forensics" in c1.families
+    # a complaint corroborated by E2's low finding opens its case
+    tip = F("E2", code="TIP-001", family="tip", sev="medium", t=0, period=None, detail_key="T9")
+    out = night(store, "r3", NIGHT1[:2] + low + [tip])
+    with session_scope(store) as s:
+        c2 = s.get(Case, "CQ-2024-E2")
+        ev = s.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == "CQ-2024-E2", CaseEvent.action == "created")).one()
+    assert out["created"] == 1 and c2 is not None and ev.after["opened_because"] == "tip"
+    assert set(c2.rule_codes.split("|")) == {"LAB-004", "TIP-001"}
+
+
+def test_policy_never_closes_a_case_and_keeps_reviewers_work(store):
+    night(store, "r1", NIGHT1)
+    nm, baotou = user(store, "nm"), user(store, "baotou")
+    c = cases.transition("CQ-2024-E1", "triaged", nm, 1, note="先看含碳量")
+    c = cases.assign("CQ-2024-E1", "baotou", nm, c.lock_version)
+    cases.add_note("CQ-2024-E1", "已约企业现场检查", baotou)
+    # next night E1 only carries a low finding (the data were corrected): below the opening bar
+    out = night(store, "r2", [F("E1", code="CMP-002", family="completeness", sev="low", t=0)] + NIGHT1[2:])
+    assert out["created"] == 0
+    with session_scope(store) as s:
+        c1 = s.get(Case, "CQ-2024-E1")
+        notes = [e.note for e in s.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == "CQ-2024-E1",
+                                                                     CaseEvent.action == "note"))]
+        n_att = s.execute(sa.select(sa.func.count()).select_from(CaseFinding)
+                          .where(CaseFinding.case_id == "CQ-2024-E1")).scalar_one()
+    assert c1.status == "assigned" and c1.assignee_user_id == baotou.user_id and notes == ["已约企业现场检查"]
+    assert c1.rule_codes == "CMP-002" and c1.tco2_at_stake == 0 and n_att == 3  # history kept, rescored
+    # and a night where E1 has nothing at all still keeps the case
+    night(store, "r3", NIGHT1[2:])
+    with session_scope(store) as s:
+        c1 = s.get(Case, "CQ-2024-E1")
+    assert c1.status == "assigned" and c1.risk_score == 0
 
 
 # ---- workflow ------------------------------------------------------------------------------------------

@@ -1,0 +1,174 @@
+"""Case-opening policy and precision bench: which enterprises get a case, and how good the list is.
+
+For each seed: synth (labels and look-alikes written *outside* the bundle, read only here for
+evaluation) → ingest into a fresh SQLite store → ``checks.run`` → ``detectors.run(prior=rules)``; the
+findings are cached (pickle) so the policy can be re-evaluated without re-screening (``--reuse``).
+Then, per enterprise-year, :func:`carbonqa.cases.opens_case` decides whether a case opens (the same
+function :func:`carbonqa.cases.update_cases` uses) and :func:`carbonqa.scoring.score_case` ranks the
+cases; an enterprise's risk is the maximum over its opened cases (0 without a case).
+
+Reported, at the enterprise level, for the policy and for the old rule "any non-info finding opens a
+case" (``any``):
+
+* ``clean_with_case`` — share of enterprises without any label that have a case (target ≤ 3 %);
+* precision@k, k = 5 % of the enterprises (inspection capacity, DOMAIN.md §5), nationally and per
+  province with ≥ 20 enterprises (k = 5 % of that province's enterprises), target ≥ 0.8;
+* recall per labelled family — labelled enterprises with a case (target ≥ 0.9);
+* ``noise`` — per rule code, clean enterprises carrying a medium+ finding of that code, and clean
+  enterprises whose case that code opened (the codes to fix first).
+
+    .venv/bin/python bench/case_policy.py --seeds 1,2 --provinces 13,14,15,32,37,44 --cache var/cp
+    .venv/bin/python bench/case_policy.py --seeds 1,2 --provinces 13,14,15,32,37,44 --cache var/cp --reuse
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import polars as pl
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+SERIOUS = ("critical", "high", "medium")
+
+
+def screen(seed: int, provinces: list[str] | None, work: Path, year: int, fraud_rate: float) -> dict:
+    """Synth → ingest → rules + detectors for one seed; returns what evaluation needs (picklable)."""
+    import shutil
+
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    os.environ["CARBONQA_HOME"] = str(work / "var")
+    os.environ.pop("CARBONQA_DATABASE_URL", None)
+    from carbonqa.settings import get_settings
+
+    get_settings.cache_clear()
+    from carbonqa.ingest import ingest_bundle
+    from carbonqa.screening import ScreenContext
+    from carbonqa.store import upgrade
+    from carbonqa.synth import generate_bundle
+
+    s = get_settings()
+    upgrade(s.db_url)
+    t0 = time.perf_counter()
+    bundle, labels = work / "bundle", work / "b.labels.csv"
+    generate_bundle(bundle, year=year, provinces=provinces, seed=seed, fraud_rate=fraud_rate, telemetry=True,
+                    labels_path=labels)
+    ingest_bundle(bundle, s.db_url)
+    ctx = ScreenContext(year=year, url=s.db_url, lake_dir=s.lake_dir)
+    import checks
+    import detectors
+
+    rules = list(checks.run(ctx))
+    dets = list(detectors.run(ctx, prior=rules))
+    annual = ctx.annual_reports((year - 1, year)).select("enterprise_id", "year", "reported_emissions_tco2")
+    out = {
+        "findings": rules + dets,
+        "ents": ctx.enterprises().select("enterprise_id", "province_code"),
+        "annual": annual,
+        "labels": pl.read_csv(labels, infer_schema_length=0),
+        "lookalikes": pl.read_csv(work / "b.lookalikes.csv", infer_schema_length=0),
+        "seconds": time.perf_counter() - t0,
+    }
+    shutil.rmtree(work / "bundle", ignore_errors=True)
+    return out
+
+
+def _any_policy(fs: list, reported: float | None) -> bool:
+    return any(f.severity != "info" for f in fs)
+
+
+def evaluate(res: dict, policy) -> dict:  # noqa: ANN001
+    """Enterprise-level metrics of a case-opening ``policy(findings, reported_t) -> bool``."""
+    from carbonqa.scoring import score_case
+
+    rep = {(r[0], int(r[1])): r[2] for r in res["annual"].iter_rows()}
+    by = defaultdict(list)
+    for f in res["findings"]:
+        if f.enterprise_id and f.year is not None:
+            by[(f.enterprise_id, int(f.year))].append(f)
+    risk: dict[str, float] = {}
+    opened_by: dict[str, set[str]] = defaultdict(set)
+    for (e, y), fs in by.items():
+        r = rep.get((e, y))
+        if policy(fs, r):
+            risk[e] = max(risk.get(e, 0.0), score_case(fs, r).risk_score)
+            opened_by[e] |= {f.rule_code for f in fs if f.severity in SERIOUS}
+    labels = res["labels"]
+    pos = labels.group_by("enterprise_id").agg(pl.col("family").unique().alias("fams"))
+    fams = {r[0]: set(r[1]) for r in pos.iter_rows()}
+    ents = res["ents"].with_columns(
+        pl.col("enterprise_id").replace_strict(risk, default=0.0, return_dtype=pl.Float64).alias("risk"),
+        pl.col("enterprise_id").is_in(list(fams)).alias("y"),
+        pl.col("enterprise_id").is_in(list(risk)).alias("case"),
+    )
+
+    def pk(g: pl.DataFrame) -> float:
+        k = max(1, round(0.05 * g.height))
+        return float(g.sort(["risk", "enterprise_id"], descending=[True, False]).head(k)["y"].mean())
+
+    clean = ents.filter(~pl.col("y"))
+    out: dict = {
+        "n": ents.height, "positives": int(ents["y"].sum()), "cases": int(ents["case"].sum()),
+        "clean_with_case": round(float(clean["case"].mean()), 4), "clean_cases": int(clean["case"].sum()),
+        "p_at_k": round(pk(ents), 3),
+        "provinces": {p: round(pk(g), 3) for (p,), g in sorted(ents.group_by("province_code")) if g.height >= 20},
+    }
+    has = set(risk)
+    fam_rec = {}
+    for fam in sorted({f for s in fams.values() for f in s}):
+        es = [e for e, s in fams.items() if fam in s]
+        fam_rec[fam] = {"n": len(es), "recall": round(sum(e in has for e in es) / len(es), 3)}
+    out["recall"] = fam_rec
+    clean_ids = set(clean["enterprise_id"].to_list())
+    med = defaultdict(set)
+    for f in res["findings"]:
+        if f.enterprise_id in clean_ids and f.severity in SERIOUS:
+            med[f.rule_code].add(f.enterprise_id)
+    opened = Counter(c for e in clean_ids & has for c in opened_by[e])
+    out["noise"] = {c: {"clean_ents_medium+": len(v), "clean_cases_with_code": opened.get(c, 0)}
+                    for c, v in sorted(med.items(), key=lambda kv: -len(kv[1]))}
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seeds", default="1,2")
+    ap.add_argument("--provinces", default="13,14,15,32,37,44", help="comma list, or 'all'")
+    ap.add_argument("--year", type=int, default=2024)
+    ap.add_argument("--fraud-rate", type=float, default=0.08)
+    ap.add_argument("--cache", type=Path, default=REPO / "var" / "case_policy")
+    ap.add_argument("--reuse", action="store_true", help="re-evaluate cached findings (no re-screening)")
+    ap.add_argument("--out", type=Path, default=None)
+    a = ap.parse_args()
+    from carbonqa.cases import opens_case
+
+    provinces = None if a.provinces == "all" else a.provinces.split(",")
+    results = []
+    for seed in [int(s) for s in a.seeds.split(",")]:
+        pkl = a.cache / f"seed{seed}_{a.provinces.replace(',', '-')}.pkl"
+        if a.reuse and pkl.is_file():
+            res = pickle.loads(pkl.read_bytes())
+        else:
+            res = screen(seed, provinces, a.cache / f"work{seed}", a.year, a.fraud_rate)
+            pkl.parent.mkdir(parents=True, exist_ok=True)
+            pkl.write_bytes(pickle.dumps(res))
+        row = {"seed": seed, "policy": evaluate(res, opens_case), "any_finding": evaluate(res, _any_policy)}
+        results.append(row)
+        print(json.dumps(row, indent=1))
+    if a.out:
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        a.out.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
