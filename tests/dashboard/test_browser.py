@@ -1,5 +1,6 @@
 """A real headless browser against `streamlit run`: a provincial reviewer signs in, opens the top case and
-changes its status; screenshots go to tests/_artifacts/ (two of them are copied to docs/screenshots/).
+changes its status; screenshots go to tests/_artifacts/ only (the README's screenshots in docs/screenshots/ are
+taken from a real national night with ``scripts/screenshots.py``, so a test run never dirties the tree).
 
 Runs in CI; skipped only when /usr/bin/chromium is absent and we are not in CI.
 """
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -22,7 +22,6 @@ from tests.dashboard.seed import PASSWORD, seed_store
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "_artifacts"
-DOC_SHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
@@ -123,6 +122,3 @@ def test_provincial_reviewer_changes_the_top_case(server):
     assert case["status"] == "triaged"
     detail = queries.case_detail(Scope("t", "national"), "CQ-2024-E0000", url)
     assert "浏览器测试：初审完成" in detail.events["note"].to_list()
-    DOC_SHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ARTIFACTS / "queue.png", DOC_SHOTS / "queue.png")
-    shutil.copy(ARTIFACTS / "case_evidence.png", DOC_SHOTS / "case_evidence.png")
