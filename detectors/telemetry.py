@@ -10,14 +10,23 @@ each unit is **learned from its own months** (median log ratio, MAD) with a floo
   TEL-101 a month whose ratio leaves the unit's own band (generation/coal/hours); TEL-102 a unit whose
   whole-year ratio sits far from its peers' (same unit class); TEL-104 the same two tests for CEMS CO₂
   against the reported (accounting) emissions.
+  TEL-101 also carries a **step** in the unit's own ratio: a run of months whose ratio shifted
+  against the rest of the unit's months (a mid-year change of what is reported, invisible to the
+  median band when the shifted run is half the year). The step is tested like CC-102: the split with
+  the largest two-sample t, with the unit's month-to-month noise (robust: median |Δ| × 1.4826/√2,
+  unaffected by one step) floored by its peers'.
 * :func:`output_without_load` — TEL-103: output reported for a month the (fully covering) telemetry
   shows without load.
 
 Only months whose telemetry covers ≥ 90 % of the month's hours are compared (partial coverage is an
 honest gap, not a suspicion). Stake is direction-aware: only a deviation in the direction that pays
 (coal or CO₂ reported *below* telemetry; generation or hours reported *above*) carries tonnes; the
-other direction is still reported but capped ``low``, and so is a unit-month where *every* telemetry
-quantity falls short of the report together (a metering/coverage shortfall, not a report anomaly).
+other direction carries no tonnes and is capped ``medium`` for a month or step of generation, coal or
+hours (a report that disagrees with its own meters is still wrong data: the reviewer should see it,
+but it does not lead the ranking) and ``low`` for a whole-year level or CEMS CO₂ (the honest per-unit
+meter bias of real data, CEMS vs EIA-923 fuel heat 0.98–1.17×). A
+unit-month where *every* telemetry quantity falls short of the report together is a
+metering/coverage shortfall, not a report anomaly, and is capped ``low``.
 """
 
 from __future__ import annotations
@@ -94,6 +103,9 @@ class TelemetryReconciliation(FrameDetector):
         floor_month: minimal within-unit scale on the log scale (0.01), raised to half the peers'
             median within-unit scale; floor_level: minimal between-unit scale (0.02).
         min_months: months a unit needs before its own band is trusted.
+        t_step: two-sample t of a step in the unit's own ratio that flags it (5.0: with ≤ 7 candidate
+            splits a Bonferroni-safe cut-off under normal noise, as CC-102).
+        min_side: months needed on each side of a step (3; shorter runs are the month test's job).
 
     ``fit(frame)`` takes :func:`reconcile_frame` output; ``keys_`` holds one row per flagged-candidate
     (unit, quantity, period or ``None`` for a level finding) with ``kind`` ``month``/``level``.
@@ -101,7 +113,7 @@ class TelemetryReconciliation(FrameDetector):
 
     def __init__(
         self, z_month: float = 4.0, z_level: float = 4.0, z_sure: float = 8.0, min_rel: float = 0.03,
-        floor_month: float = 0.01, floor_level: float = 0.02, min_months: int = 4,
+        floor_month: float = 0.01, floor_level: float = 0.02, min_months: int = 4, t_step: float = 5.0, min_side: int = 3,
     ) -> None:
         self.z_month = z_month
         self.z_level = z_level
@@ -110,9 +122,72 @@ class TelemetryReconciliation(FrameDetector):
         self.floor_month = floor_month
         self.floor_level = floor_level
         self.min_months = min_months
+        self.t_step = t_step
+        self.min_side = min_side
 
     def _threshold(self) -> float:
-        return min(self.z_month, self.z_level)
+        return min(self.z_month, self.z_level, self.t_step)
+
+    def _steps(self, f: pl.DataFrame, centers: pl.DataFrame) -> pl.DataFrame:
+        """Best step per unit × quantity (split with the largest |t|) and its suspect segment.
+
+        ``f``: the month frame of :meth:`_fit` (``lr``, ``n_u``); ``centers``: peer centre ``zl_center``
+        per (unit_class, quantity). The suspect segment is the side farther from the peers' level (the
+        other side is the unit's honest level); its months, ratio and expected report are returned.
+        """
+        g = ["unit_id", "quantity"]
+        f = f.sort("unit_id", "quantity", "period").with_columns(
+            pl.int_range(pl.len()).over(g).alias("i"),
+            (pl.col("lr").diff().abs().median().over(g) * 1.4826 / np.sqrt(2)).alias("sig_d"),
+        )
+        peer = f.group_by("quantity", "unit_id").agg(pl.col("sig_d").first()).group_by("quantity").agg((pl.col("sig_d").median() * 0.5).alias("sig_peer"))
+        f = f.join(peer, on="quantity").with_columns(pl.max_horizontal("sig_d", "sig_peer", pl.lit(self.floor_month)).alias("sig"))
+        keys = ["unit_id", "enterprise_id", "province_code", "year", "unit_class", "quantity", "direction"]
+        best = None
+        for k in range(self.min_side, int(f["n_u"].max() or 0) - self.min_side + 1):
+            b, a = pl.col("i") < k, pl.col("i") >= k
+            s = f.filter(pl.col("n_u") - k >= self.min_side).group_by(keys).agg(
+                pl.col("lr").filter(b).median().alias("lvl_b"),
+                pl.col("lr").filter(a).median().alias("lvl_a"),
+                pl.col("sig").first(),
+                pl.col("n_u").first(),
+                pl.lit(k).alias("k"),
+            )
+            s = s.with_columns(((pl.col("lvl_a") - pl.col("lvl_b")) / (pl.col("sig") * 1.25 * (1.0 / k + 1.0 / (pl.col("n_u") - k)).sqrt())).alias("t"))
+            best = s if best is None else pl.concat([best, s]).sort(pl.col("t").abs(), descending=True).unique(subset=g, keep="first")
+        if best is None or best.height == 0:
+            return pl.DataFrame()
+        best = best.filter((pl.col("t").abs() >= self.t_step) & ((pl.col("lvl_a") - pl.col("lvl_b")).abs() >= self.min_rel))
+        if best.height == 0:
+            return best
+        best = best.join(centers, on=["unit_class", "quantity"], how="left").with_columns(pl.col("zl_center").fill_null(0.0))
+        after_odd = (pl.col("lvl_a") - pl.col("zl_center")).abs() > (pl.col("lvl_b") - pl.col("zl_center")).abs()
+        best = best.with_columns(
+            after_odd.alias("suspect_after"),
+            pl.when(after_odd).then(pl.col("lvl_a")).otherwise(pl.col("lvl_b")).alias("lvl_s"),
+            pl.when(after_odd).then(pl.col("lvl_b")).otherwise(pl.col("lvl_a")).alias("lvl_o"),
+        )
+        seg = f.join(best.select("unit_id", "quantity", "k", "suspect_after", "lvl_s", "lvl_o", "t"), on=g).filter(
+            pl.when(pl.col("suspect_after")).then(pl.col("i") >= pl.col("k")).otherwise(pl.col("i") < pl.col("k"))
+        )
+        return seg.group_by(keys).agg(
+            pl.col("period").min().alias("period"),
+            pl.col("period").sort().alias("periods"),
+            pl.col("reported").sum(),
+            pl.col("telemetry").sum(),
+            (pl.col("t_per_unit") * pl.col("reported")).sum().alias("emis"),
+            pl.col("lvl_s").first(), pl.col("lvl_o").first(), pl.col("t").first(),
+            pl.col("shortfall").mean().alias("shortfall_share"),
+        ).with_columns(
+            pl.lit("step").alias("kind"),
+            pl.col("t").abs().alias("score_raw"),
+            (pl.col("telemetry") * pl.col("lvl_o").exp()).alias("expected"),
+            (pl.col("emis") / pl.col("reported")).alias("t_per_unit"),
+            (pl.col("lvl_s") - pl.col("lvl_o")).alias("dev"),
+            pl.col("t").alias("z"),
+            pl.col("lvl_o").alias("m_u"),
+            (pl.col("shortfall_share") > 0.5).alias("shortfall"),
+        )
 
     def _fit(self, frame: pl.DataFrame) -> pl.DataFrame:
         empty = pl.DataFrame(schema={"unit_id": pl.String, "score_raw": pl.Float64})
@@ -155,13 +230,22 @@ class TelemetryReconciliation(FrameDetector):
         )
         level = level.with_columns(pl.lit(False).alias("shortfall"))
         cols = ["unit_id", "enterprise_id", "province_code", "year", "period", "quantity", "direction", "kind", "reported", "telemetry", "expected", "dev", "z", "m_u", "score_raw", "t_per_unit", "shortfall"]
-        out = pl.concat([month.select(cols), level.select(cols)], how="vertical_relaxed")
+        parts = [month.select(cols), level.select(cols)]
+        steps = self._steps(f, units.select("unit_class", "quantity", "zl_center").unique(["unit_class", "quantity"]))
+        if steps.height:
+            parts.append(steps.select(cols))
+        out = pl.concat(parts, how="vertical_relaxed")
         pays = (pl.col("direction") * pl.col("dev")) > 0
         # tonnes: gap between what was reported and what the learned band expects, in the paying direction
         gap = (pl.col("expected") - pl.col("reported")).abs() * pl.col("t_per_unit").fill_null(0.0)
         return out.with_columns(
             pl.when(pays).then(gap).otherwise(0.0).alias("stake_t"),
-            pl.when(pays & ~pl.col("shortfall")).then(pl.lit("high")).otherwise(pl.lit("low")).alias("cap"),
+            pl.when(pl.col("shortfall")).then(pl.lit("low")).when(pays).then(pl.lit("high"))
+            # non-paying: a within-unit month/step of a reported quantity is wrong data (medium); a whole-year
+            # level or a CEMS ratio in that direction is the honest meter bias real data show (low)
+            .when((pl.col("kind") != "level") & (pl.col("quantity") != "co2")).then(pl.lit("medium"))
+            .otherwise(pl.lit("low")).alias("cap"),
+            pl.concat_str(pl.col("quantity"), pl.when(pl.col("kind") == "step").then(pl.lit(":step")).otherwise(pl.lit(""))).alias("detail"),
             pl.col("m_u").exp().alias("usual_ratio"),
             (pl.col("reported") / pl.col("telemetry")).alias("ratio"),
         )
@@ -171,12 +255,13 @@ class TelemetryReconciliation(FrameDetector):
         f = self.flagged()
         if f.height == 0:
             return []
-        thr = np.where(f["kind"].to_numpy() == "month", self.z_month, self.z_level)
+        kind = f["kind"].to_numpy()
+        thr = np.where(kind == "month", self.z_month, np.where(kind == "step", self.t_step, self.z_level))
         f = f.with_columns(pl.Series("score", np.clip(0.5 + 0.5 * (f["score_raw"].to_numpy() - thr) / (self.z_sure - thr), 0, 1)))
         out: list[Finding] = []
         ev = ["quantity", "kind", "ratio", "usual_ratio", "z", "reported", "telemetry", "expected", "shortfall"]
         for code, sel in (
-            ("TEL-101", (pl.col("kind") == "month") & (pl.col("quantity") != "co2")),
+            ("TEL-101", pl.col("kind").is_in(["month", "step"]) & (pl.col("quantity") != "co2")),
             ("TEL-102", (pl.col("kind") == "level") & (pl.col("quantity") != "co2")),
             ("TEL-104", pl.col("quantity") == "co2"),
         ):
@@ -187,8 +272,8 @@ class TelemetryReconciliation(FrameDetector):
                 evidence=ev,
                 observed="ratio",
                 expected="usual_ratio",
-                detail_key="quantity",
-                peers="the unit's own months (month) / units of the same class (level)",
+                detail_key="detail",
+                peers="the unit's own months (month, step) / units of the same class (level)",
             )
         return out
 
