@@ -227,20 +227,27 @@ _RULES: tuple[Rule, ...] = (
         stake="|lab CC − reported CC| × FC × NCV × OF × 44/12 (t)",
     ),
     Rule(
-        code="LAB-004", family="lab_forensics", severity="medium", table="lab_reports",
+        code="LAB-004", family="lab_forensics", severity="low", table="lab_reports",
         title_zh="检测报告缺少防伪二维码", title_en="Lab report without anti-counterfeit QR code",
-        description_zh="检验检测报告应带防伪二维码；删除二维码是已公开案例中的造假手法。",
-        description_en="Test reports carry an anti-counterfeit QR code; deleting it is a method named in published cases.",
+        description_zh="检验检测报告应带防伪二维码；删除二维码是已公开案例中的造假手法。个别报告缺码多为疏漏（低）；"
+        "同一企业同年至少 3 份报告缺码、且按该检测机构对其他客户的缺码率明显不可能时，视为针对该企业的模式（中）。",
+        description_en="Test reports carry an anti-counterfeit QR code; deleting it is a method named in published cases. "
+        "An isolated missing code is usually a slip (low); at least 3 reports of one enterprise-year missing it, improbably "
+        "many against the same lab's omission rate on its other clients (binomial tail < 1 %), is a pattern aimed at this "
+        "enterprise (medium).",
         message_zh="检测报告 {lab_report_id}（{lab_agency_id}）无防伪二维码",
         message_en="Lab report {lab_report_id} ({lab_agency_id}) has no anti-counterfeit QR code",
         source="Published 2022 MEE cases (QR codes deleted from test reports); DOMAIN.md §4.3",
         stake="(default CC − reported CC)⁺ × FC × NCV × OF × 44/12 summed over the monthly reports citing it (t)",
     ),
     Rule(
-        code="LAB-005", family="lab_forensics", severity="medium", table="lab_reports",
+        code="LAB-005", family="lab_forensics", severity="low", table="lab_reports",
         title_zh="报告流水号与日期顺序不符", title_en="Serial number out of order with report date",
-        description_zh="同一检测机构的报告流水号应随报告日期递增；倒序说明报告被补出或改日期。",
-        description_en="A lab's serial numbers increase with report dates; an inversion shows a report issued later or re-dated.",
+        description_zh="同一检测机构的报告流水号应随报告日期递增；倒序说明报告被补出或改日期。颠倒对的两份报告都会被标出，"
+        "故单份颠倒（常是被改报告的相邻报告）为低；同一企业同年至少 3 份颠倒为模式（中）。",
+        description_en="A lab's serial numbers increase with report dates; an inversion shows a report issued later or re-dated. "
+        "Both members of an inverted pair are flagged, so a single inversion (often the honest neighbour of an edited "
+        "report) is low; at least 3 inverted reports of one enterprise-year are a pattern (medium).",
         message_zh="机构 {lab_agency_id}：报告 {lab_report_id} 流水号 {report_no}（{report_date}）与相邻报告 {neighbour_no}（{neighbour_date}）顺序颠倒",
         message_en="Lab {lab_agency_id}: report {lab_report_id} serial {report_no} ({report_date}) inverted with neighbour {neighbour_no} ({neighbour_date})",
         source="DOMAIN.md §4.3 (serial numbers that do not follow the dates)",
@@ -249,11 +256,12 @@ _RULES: tuple[Rule, ...] = (
     Rule(
         code="LAB-006", family="lab_forensics", severity="medium", table="lab_reports",
         title_zh="煤质指标超出合理范围", title_en="Coal analysis value outside plausible range",
-        description_zh="空干基碳 Cad 50–75%、空干基水分 Mad 0.5–12%、全水分 Mt 4–40%。",
-        description_en="Cad 50–75 %, Mad 0.5–12 %, Mt 4–40 %.",
+        description_zh="空干基碳 Cad 50–75%（褐煤 35–70%，煤矸石 20–60%）、空干基水分 Mad 0.5–12%、全水分 Mt 4–40%。",
+        description_en="Cad 50–75 % (lignite 35–70 %, waste coal / gangue 20–60 %), Mad 0.5–12 %, Mt 4–40 %.",
         message_zh="检测报告 {lab_report_id}：{component} = {value}% 超出 {low}–{high}%",
         message_en="Lab report {lab_report_id}: {component} = {value}% outside {low}–{high}%",
-        source="DOMAIN.md §3 (Cad / Mad / Mt ranges)",
+        source="DOMAIN.md §3 (Cad / Mad / Mt ranges); lignite and waste-coal Cad bands: checks.params "
+        "cad_range_by_coal_pct [verify]",
         stake="(default CC − reported CC)⁺ × FC × NCV × OF × 44/12 summed over the monthly reports citing it (t)",
     ),
     # -- verifier ------------------------------------------------------------------------------------
@@ -278,10 +286,10 @@ _RULES: tuple[Rule, ...] = (
         stake="materiality of the report: 5 % of reported emissions (2 % above 500 kt) (t)",
     ),
     Rule(
-        code="VER-003", family="verifier", severity="medium", table="verifications",
+        code="VER-003", family="verifier", severity="low", table="verifications",
         title_zh="机构在同省同时编制和核查", title_en="Agency prepares and verifies in the same province",
         description_zh="核查机构在同一省份同年还为其他企业编制排放报告，条例禁止同省同时从事编制和审核。",
-        description_en="The verifier also prepares other enterprises' reports in the same province and year; the 2024 regulation forbids both roles in one province (reviews from 1 May 2024). A breach by the agency, not evidence against this enterprise's data: medium.",
+        description_en="The verifier also prepares other enterprises' reports in the same province and year; the 2024 regulation forbids both roles in one province (reviews from 1 May 2024). A breach by the agency, not evidence against this enterprise's data: low at enterprise level (visible on the agency and on any case of the enterprise, never opening one alone); the agency preparing *and* verifying this enterprise is VER-002 (critical).",
         message_zh="机构 {agency_id} 核查 {enterprise_id}（{province_code}），同年在该省编制了 {n_prepared} 份报告",
         message_en="Agency {agency_id} verified {enterprise_id} ({province_code}) and prepared {n_prepared} report(s) in that province in {year}",
         source="碳排放权交易管理暂行条例 (State Council Order 775, 2024); DOMAIN.md §4.4 conflict of interest",
@@ -497,6 +505,20 @@ _DETECTORS: tuple[Rule, ...] = (
          ("机构 {verifier_agency_id} 在 {province_code} 编制 {n_prepared} 份报告并审核本企业（本企业自审：{self_review}）",
           "Agency {verifier_agency_id} prepares {n_prepared} report(s) in {province_code} and verifies this one (self-review: {self_review})"),
          "碳排放权交易管理暂行条例 (State Council Order 775, 2024); DOMAIN.md §4.4", "5 % of verified emissions (EU materiality)", "verifications"),
+    _det("VER-106", "high", ("核查机构原样放行异常报告", "Verifier rubber-stamps anomalous reports"),
+         ("该核查机构对筛查发现异常的企业报告无任何不符合项且核查量与报告量一吨不差地通过，频率远高于同行（二项检验，经验贝叶斯收缩）。",
+          "The verifier accepts reports the screen finds anomalous with verified = reported to the tonne and no finding, far more often than its peers (binomial test, empirical-Bayes shrinkage)."),
+         ("核查机构 {verifier_agency_id} 的 {n} 份核查中 {k} 份对异常报告原样放行（本企业异常：{anomaly_codes}）",
+          "Verifier {verifier_agency_id}: {k} of {n} verifications stamp anomalous reports unchanged (this client: {anomaly_codes})"),
+         "DOMAIN.md §4.4 (verified = reported on reports full of anomalies; accepted with zero findings); Efron & Morris 1975",
+         "max(5 % of verified emissions, the client's largest anomaly stake)", "verifications"),
+    _det("VER-107", "high", ("核查差异超过重要性仍通过", "Accepted despite a material reported–verified gap"),
+         ("核查量与报告量相差超过 1,000 吨且超过重要性水平（5%，50 万吨以上 2%），结论仍为通过。",
+          "Verified and reported emissions differ by more than 1,000 t and the materiality level (5 %, 2 % above 500 kt), yet the conclusion is accepted."),
+         ("核查机构 {verifier_agency_id}：核查 {verified_emissions_tco2} t，报告 {reported_emissions_tco2} t（差 {gap_rel}），仍通过",
+          "Verifier {verifier_agency_id}: verified {verified_emissions_tco2} t against reported {reported_emissions_tco2} t (gap {gap_rel}), accepted"),
+         "DOMAIN.md §4.4 (Beijing pilot 1,000 t / 10 % rule) and 'Materiality' (EU AVR 5 %, 2 % above 500 kt)",
+         "|verified − reported| t", "verifications"),
     _det("TEL-101", "high", ("月度数据偏离自身遥测比值", "Month off the unit's own telemetry band"),
          ("某月报告量与遥测量之比偏离该机组自身全年比值带（中位数 ± MAD）。", "A month's report/telemetry ratio leaves the band learned from the unit's own months (median ± MAD)."),
          ("机组 {unit_id} {quantity} 比值 {ratio}，通常 {usual_ratio}", "Unit {unit_id} {quantity}: report/telemetry {ratio}, usually {usual_ratio}"),

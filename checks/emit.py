@@ -30,6 +30,9 @@ class Spec:
     stake: pl.Expr
     params: dict[str, pl.Expr]
     evidence: dict[str, pl.Expr] = field(default_factory=dict)
+    #: per-row severity (a catalogue severity string) when the rule grades its findings, e.g. an
+    #: isolated occurrence ``low`` and a pattern ``medium``; ``None`` = the catalogue's severity.
+    severity: pl.Expr | None = None
 
 
 _NONE = pl.lit(None, dtype=pl.String())
@@ -92,6 +95,7 @@ def emit(code: str, hits: pl.DataFrame, spec: Spec, kind: str) -> list[Finding]:
         spec.stake.cast(pl.Float64).fill_null(0.0).fill_nan(0.0).clip(lower_bound=0.0).alias("_stake"),
         *[e.alias(f"p_{k}") for k, e in spec.params.items()],
         *[e.alias(f"e_{k}") for k, e in spec.evidence.items()],
+        (spec.severity if spec.severity is not None else pl.lit(None, dtype=pl.String())).alias("_sev"),
     )
     out: list[Finding] = []
     for row in sel.iter_rows(named=True):
@@ -112,6 +116,7 @@ def emit(code: str, hits: pl.DataFrame, spec: Spec, kind: str) -> list[Finding]:
                 tco2_at_stake=round(float(row["_stake"]), 3),
                 evidence=evidence,
                 detail_key=row["k_detail_key"] or "",
+                severity=row["_sev"],
             )
         )
     return out

@@ -171,14 +171,59 @@ def _lab_frame(ctx: ScreenContext) -> pl.DataFrame:
         .group_by("lab_report_id")
         .agg(pl.col("heat_of_gj").sum().alias("linked_heat_of_gj"), pl.col("stake_default_t").sum())
     )
-    lab = ctx.lab_reports().join(links, on="lab_report_id", how="left").with_columns(
+    p = params_for(ctx.year)
+    coal = ctx.national().units().select("unit_id", "coal_type")
+    cad_lo = pl.col("coal_type").replace_strict({k: v[0] for k, v in p.cad_range_by_coal_pct.items()},
+                                                default=p.cad_range_pct[0], return_dtype=pl.Float64)
+    cad_hi = pl.col("coal_type").replace_strict({k: v[1] for k, v in p.cad_range_by_coal_pct.items()},
+                                                default=p.cad_range_pct[1], return_dtype=pl.Float64)
+    lab = ctx.lab_reports().join(coal, on="unit_id", how="left").join(links, on="lab_report_id", how="left").with_columns(
+        cad_lo.alias("cad_lo"),
+        cad_hi.alias("cad_hi"),
         pl.col("linked_heat_of_gj").fill_null(0.0),
         pl.col("stake_default_t").fill_null(0.0),
         (pl.col("carbon_ad_pct") * (100.0 - pl.col("total_moisture_pct")) / (100.0 - pl.col("moisture_ad_pct")))
         .alias("car_recomputed_pct"),
         pl.col("sample_period").str.slice(0, 4).cast(pl.Int64, strict=False).alias("year"),
-    ).with_columns((pl.col("carbon_ar_pct") - pl.col("car_recomputed_pct")).abs().alias("car_abs_gap_pct"))
+    ).with_columns(
+        (pl.col("carbon_ar_pct") - pl.col("car_recomputed_pct")).abs().alias("car_abs_gap_pct"),
+        pl.max_horizontal(pl.col("cad_lo") - pl.col("carbon_ad_pct"), pl.col("carbon_ad_pct") - pl.col("cad_hi"),
+                          pl.lit(0.0)).alias("chk_cad_range_excess"),
+    )
+    lab = lab.join(qr_patterns(ctx), on=["lab_agency_id", "enterprise_id", "year"], how="left").with_columns(
+        pl.col("qr_pattern").fill_null(False), pl.col("qr_missing_n").fill_null(0))
     return lab.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
+
+
+def qr_patterns(ctx: ScreenContext) -> pl.DataFrame:
+    """Per (lab, enterprise, year): whether the enterprise's missing QR codes are its own pattern (LAB-004).
+
+    Computed over the national lab table (labs serve several provinces). With ``n`` reports of the
+    enterprise at that lab, ``m`` of them without a QR code, and the lab's omission rate on its *other*
+    clients ``q = (m_other + 1) / (n_other + 2)`` (Laplace-smoothed), the missing codes are a pattern
+    when ``m ≥ lab_pattern_min_reports`` and the binomial tail ``P(X ≥ m | n, q) < qr_pattern_max_p``:
+    a lab that omits codes for everyone is a lab-quality matter, deletion aimed at one client is not.
+
+    Returns:
+        ``lab_agency_id, enterprise_id, year, qr_missing_n, qr_lab_other_rate, qr_tail_p, qr_pattern``.
+    """
+    from scipy.stats import binom
+
+    p = params_for(ctx.year)
+    lab = ctx.national().lab_reports().filter(pl.col("lab_agency_id").is_not_null())
+    lab = lab.with_columns(pl.col("sample_period").str.slice(0, 4).cast(pl.Int64, strict=False).alias("year"),
+                           (~pl.col("has_anti_counterfeit_code").fill_null(True)).alias("_miss"))
+    per = lab.group_by("lab_agency_id", "enterprise_id", "year").agg(
+        pl.len().alias("n"), pl.col("_miss").sum().alias("qr_missing_n"))
+    tot = per.group_by("lab_agency_id", "year").agg(pl.col("n").sum().alias("n_lab"),
+                                                    pl.col("qr_missing_n").sum().alias("m_lab"))
+    per = per.join(tot, on=["lab_agency_id", "year"], how="left").with_columns(
+        ((pl.col("m_lab") - pl.col("qr_missing_n") + 1) / (pl.col("n_lab") - pl.col("n") + 2)).alias("qr_lab_other_rate"))
+    tail = binom.sf(per["qr_missing_n"].to_numpy() - 1, per["n"].to_numpy(), per["qr_lab_other_rate"].to_numpy())
+    return per.with_columns(pl.Series("qr_tail_p", tail, dtype=pl.Float64)).with_columns(
+        ((pl.col("qr_missing_n") >= p.lab_pattern_min_reports) & (pl.col("qr_tail_p") < p.qr_pattern_max_p))
+        .alias("qr_pattern")).select("lab_agency_id", "enterprise_id", "year", "qr_missing_n", "qr_lab_other_rate",
+                                     "qr_tail_p", "qr_pattern")
 
 
 def annual_frame(ctx: ScreenContext) -> pl.DataFrame:

@@ -48,6 +48,10 @@ class RegulationParams:
     ncv_range_margin_gj_per_t: float = 1.5
     # --- lab report ranges (%) ----------------------------------------------------------------
     cad_range_pct: tuple[float, float] = (50.0, 75.0)
+    cad_range_by_coal_pct: dict[str, tuple[float, float]] = field(
+        default_factory=lambda: {"lignite": (35.0, 70.0), "waste_coal": (20.0, 60.0)}, hash=False)
+    lab_pattern_min_reports: int = 3
+    qr_pattern_max_p: float = 0.01
     mad_range_pct: tuple[float, float] = (0.5, 12.0)
     mt_range_pct: tuple[float, float] = (4.0, 40.0)
     car_tolerance_pct: float = 0.15
@@ -98,6 +102,18 @@ SOURCES: dict[str, str] = {
     "ncv_unit_error_above_gj_per_t": "no fuel exceeds 100 GJ/t as received; 4000–7000 is kcal/kg "
     "(1 kcal/kg = 0.0041868 GJ/t); DOMAIN.md §3",
     "cad_range_pct": "Cad 50–75 %; DOMAIN.md §3",
+    "cad_range_by_coal_pct": "coal types whose honest Cad lies outside the generic 50–75 % band: lignite (褐煤) "
+    "carries high ash and air-dried moisture, Cad of Chinese lignites (eastern Inner Mongolia, Yunnan, "
+    "Heilongjiang) about 35–55 %, Cdaf ≤ ~77 % so Cad < 70 %; waste coal / coal gangue (煤矸石, CFB units) "
+    "Cad about 20–50 % (ash 40–70 %) [verify: GB/T 5751-2009 classes, published proximate/ultimate analyses]; "
+    "other coal types use cad_range_pct",
+    "lab_pattern_min_reports": "LAB-004/LAB-005: an isolated missing QR code or serial inversion is a clerical "
+    "slip (low); at least 3 reports of one enterprise-year (a quarter of its monthly reports) are a pattern "
+    "(medium) — published cases edit a template for a whole series (DOMAIN.md §4.3) [design choice]",
+    "qr_pattern_max_p": "LAB-004: a lab that often omits QR codes does so for all its clients (a lab-quality "
+    "matter); missing codes are an enterprise's pattern only when their count is improbable under the same "
+    "lab's omission rate on its other clients (binomial tail, Laplace-smoothed rate) below 1 % [design choice: "
+    "conventional 1 % significance]",
     "mad_range_pct": "Mad 0.5–12 %; DOMAIN.md §3",
     "mt_range_pct": "Mt 4–40 % (lignite high); DOMAIN.md §3",
     "car_tolerance_pct": "Car = Cad × (100 − Mt)/(100 − Mad) (GB/T 483 basis conversion); 0.15 pp allows "

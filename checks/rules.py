@@ -45,12 +45,12 @@ def gx_specs(p: RegulationParams) -> dict[str, Spec]:
               .when(pl.col("carbon_content_tc_per_gj") > 1.0).then(pl.col("carbon_content_tc_per_gj"))
               .otherwise(pl.col("load_rate")))
     cad, mad, mt = (pl.col(c) for c in ("carbon_ad_pct", "moisture_ad_pct", "total_moisture_pct"))
-    cad_bad = (cad < p.cad_range_pct[0]) | (cad > p.cad_range_pct[1])
+    cad_bad = (cad < pl.col("cad_lo")) | (cad > pl.col("cad_hi"))
     mad_bad = (mad < p.mad_range_pct[0]) | (mad > p.mad_range_pct[1])
     comp = pl.when(cad_bad).then(pl.lit("Cad")).when(mad_bad).then(pl.lit("Mad")).otherwise(pl.lit("Mt"))
     comp_val = pl.when(cad_bad).then(cad).when(mad_bad).then(mad).otherwise(mt)
-    comp_lo = pl.when(cad_bad).then(p.cad_range_pct[0]).when(mad_bad).then(p.mad_range_pct[0]).otherwise(p.mt_range_pct[0])
-    comp_hi = pl.when(cad_bad).then(p.cad_range_pct[1]).when(mad_bad).then(p.mad_range_pct[1]).otherwise(p.mt_range_pct[1])
+    comp_lo = pl.when(cad_bad).then(pl.col("cad_lo")).when(mad_bad).then(p.mad_range_pct[0]).otherwise(p.mt_range_pct[0])
+    comp_hi = pl.when(cad_bad).then(pl.col("cad_hi")).when(mad_bad).then(p.mad_range_pct[1]).otherwise(p.mt_range_pct[1])
     up = {"unit_id": pl.col("unit_id"), "period": pl.col("period")}
     lab_id = {"lab_report_id": pl.col("lab_report_id")}
     return {
@@ -105,8 +105,12 @@ def gx_specs(p: RegulationParams) -> dict[str, Spec]:
                         pl.col("car_abs_gap_pct") / 100.0 / pl.col("ncv_ar_gj_per_t") * pl.col("linked_heat_of_gj") * CO2_PER_C,
                         lab_id | {"car": _r("carbon_ar_pct", 2), "car_recomputed": _r("car_recomputed_pct", 2),
                                   "cad": _r(cad, 2), "mad": _r(mad, 2), "mt": _r(mt, 2)}),
+        # isolated missing codes: low; a pattern of the enterprise's own (see frames.qr_patterns): medium
         "LAB-004": Spec(pl.col("has_anti_counterfeit_code"), pl.lit(True), pl.col("stake_default_t"),
-                        lab_id | {"lab_agency_id": pl.col("lab_agency_id")}),
+                        lab_id | {"lab_agency_id": pl.col("lab_agency_id")},
+                        {"missing_in_year": pl.col("qr_missing_n"), "lab_other_rate": _r("qr_lab_other_rate", 3),
+                         "pattern": pl.col("qr_pattern")},
+                        severity=pl.when(pl.col("qr_pattern")).then(pl.lit("medium")).otherwise(pl.lit("low"))),
         "LAB-006": Spec(comp_val, pl.concat_str(comp_lo.cast(pl.String), pl.lit("–"), comp_hi.cast(pl.String)),
                         pl.col("stake_default_t"),
                         lab_id | {"component": comp, "value": _r(comp_val, 2), "low": comp_lo, "high": comp_hi}),
@@ -238,10 +242,21 @@ def rule_lab_005(ctx: ScreenContext) -> RuleOutput:
         pl.when(after_prev.fill_null(False)).then(pl.col("prev_date")).otherwise(pl.col("next_date")).alias("neighbour_date"),
     ).select("lab_report_id", "neighbour_no", "neighbour_date")
     hits = lab_frame(ctx).join(flagged, on="lab_report_id", how="inner")
+    # both members of an inverted pair are flagged, so the honest neighbour of an edited report gets one
+    # flag: an isolated inversion is low, several reports of one enterprise-year are a pattern (medium)
+    p = params_for(ctx.year)
+    n_ent = (ctx.national().lab_reports().join(flagged, on="lab_report_id", how="semi")
+             .group_by("enterprise_id", pl.col("sample_period").str.slice(0, 4).alias("_y"))
+             .agg(pl.len().alias("n_inverted")))
+    hits = hits.with_columns(pl.col("sample_period").str.slice(0, 4).alias("_y")).join(
+        n_ent, on=["enterprise_id", "_y"], how="left")
     spec = Spec(pl.col("report_no"), pl.lit("serial increasing with report date"), pl.col("stake_default_t"),
                 {"lab_agency_id": pl.col("lab_agency_id"), "lab_report_id": pl.col("lab_report_id"),
                  "report_no": pl.col("report_no"), "report_date": pl.col("report_date"),
-                 "neighbour_no": pl.col("neighbour_no"), "neighbour_date": pl.col("neighbour_date")})
+                 "neighbour_no": pl.col("neighbour_no"), "neighbour_date": pl.col("neighbour_date")},
+                {"inverted_in_year": pl.col("n_inverted")},
+                severity=pl.when(pl.col("n_inverted") >= p.lab_pattern_min_reports).then(pl.lit("medium"))
+                .otherwise(pl.lit("low")))
     return hits, spec, "lab"
 
 

@@ -96,8 +96,9 @@ def build_lab_reports_suite(p: RegulationParams, codes: Iterable[str] | None = N
         ("LAB-002", x.ExpectCarRecomputes(max_value=p.car_tolerance_pct, **m("LAB-002"))),
         ("LAB-004", x.ExpectQrCodePresent(**m("LAB-004"))),
     ]
-    for col, (lo, hi) in (("carbon_ad_pct", p.cad_range_pct), ("moisture_ad_pct", p.mad_range_pct),
-                          ("total_moisture_pct", p.mt_range_pct)):
+    # Cad: the band depends on the coal type (lignite, waste coal), so the frame derives the excess
+    items.append(("LAB-006", x.ExpectLabComponentInRange(column="chk_cad_range_excess", max_value=0.0, **m("LAB-006"))))
+    for col, (lo, hi) in (("moisture_ad_pct", p.mad_range_pct), ("total_moisture_pct", p.mt_range_pct)):
         items.append(("LAB-006", x.ExpectLabComponentInRange(column=col, min_value=lo, max_value=hi, **m("LAB-006"))))
     return _suite("lab_reports", items, codes)
 

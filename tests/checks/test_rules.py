@@ -292,3 +292,72 @@ def test_chinese_defaults_bind_only_chinese_provinces(data, screen):
     assert checks.run_codes(screen(data), ["CC-001", "CC-004", "CMP-002"]) == []
     data["enterprises"][0]["province_code"] = "15"
     assert {f.rule_code for f in checks.run_codes(screen(data), ["CC-001", "CMP-002"])} == {"CC-001", "CMP-002"}
+
+
+# ---- graded severities: isolated occurrences are low, patterns medium (precision on honest data) -------------
+def _second_client(d: dict, n: int = 24, missing: int = 0) -> None:
+    """E9: another client of lab L1 (province 15) with ``n`` monthly reports, ``missing`` without a QR code."""
+    d["enterprises"].append(dict(enterprise_id="E9", enterprise_name="丁电厂", province_code="15", city_name="包头市",
+                                 sector="power", is_captive=False))
+    d["units"].append(d["units"][0] | {"unit_id": "U9", "enterprise_id": "E9"})
+    for i in range(n):
+        p = f"2024-{i % 12 + 1:02d}"
+        lab = lab_row(f"LAB-U9-{i}", "U9", p, serial=100 + i) | {"has_anti_counterfeit_code": i >= missing}
+        d["lab_reports"].append(lab)
+
+
+def test_lab_004_isolated_missing_qr_is_low_a_pattern_medium(data, screen):
+    _lab(data, "2024-09")["has_anti_counterfeit_code"] = False
+    _second_client(data)
+    found = checks.run_codes(screen(data), ["LAB-004"])
+    assert [(f.enterprise_id, f.severity) for f in found] == [("E1", "low")]
+    # four of E1's twelve reports without a code while the lab's other client has all of them: a pattern
+    for p in ("2024-02", "2024-05", "2024-07"):
+        _lab(data, p)["has_anti_counterfeit_code"] = False
+    found = checks.run_codes(screen(data), ["LAB-004"])
+    assert len(found) == 4 and {f.severity for f in found} == {"medium"}
+    assert found[0].evidence["missing_in_year"] == 4 and found[0].evidence["pattern"] is True
+
+
+def test_lab_004_a_sloppy_lab_is_not_one_clients_pattern(data, screen):
+    """The same four missing codes at a lab that omits them for its other clients too stay low."""
+    for p in ("2024-02", "2024-05", "2024-07", "2024-09"):
+        _lab(data, p)["has_anti_counterfeit_code"] = False
+    _second_client(data, n=24, missing=8)  # the lab omits a third of its other client's codes
+    found = checks.run_codes(screen(data), ["LAB-004"])
+    e1 = [f for f in found if f.enterprise_id == "E1"]
+    assert len(e1) == 4 and {f.severity for f in e1} == {"low"}
+
+
+def test_lab_005_single_inversion_low_a_run_medium(data, screen):
+    _lab_005(data)  # one swapped pair: both members flagged, 2 < 3 reports
+    found = checks.run_codes(screen(data), ["LAB-005"])
+    assert len(found) == 2 and {f.severity for f in found} == {"low"}
+    data = honest()
+    labs = sorted(data["lab_reports"], key=lambda r: r["sample_period"])[2:8]
+    serials = [r["report_no"] for r in labs]
+    for r, s in zip(labs, reversed(serials), strict=True):  # six reports re-dated: serials run backwards
+        r["report_no"] = s
+    found = checks.run_codes(screen(data), ["LAB-005"])
+    assert len(found) >= 3 and {f.severity for f in found} == {"medium"}
+
+
+def test_lab_006_cad_band_follows_the_coal_type(data, screen):
+    _lab(data, "2024-01")["carbon_ad_pct"] = 42.0
+    found = checks.run_codes(screen(data), ["LAB-006"])
+    assert [(f.period, f.evidence["component"], f.evidence["low"]) for f in found] == [("2024-01", "Cad", 50.0)]
+    data["units"][0]["coal_type"] = "lignite"  # 42 % is an ordinary Cad for a high-ash lignite
+    assert checks.run_codes(screen(data), ["LAB-006"]) == []
+    _lab(data, "2024-02")["carbon_ad_pct"] = 30.0  # but not 30 %
+    found = checks.run_codes(screen(data), ["LAB-006"])
+    assert [(f.period, f.evidence["low"]) for f in found] == [("2024-02", 35.0)]
+
+
+def test_ver_003_is_low_ver_002_critical(data, screen):
+    _ver_003(data)
+    (f,) = checks.run_codes(screen(data), ["VER-003"])
+    assert f.severity == "low"
+    data = honest()
+    data["annual_reports"][0]["preparer_agency_id"] = "V1"
+    (f,) = checks.run_codes(screen(data), ["VER-002"])
+    assert f.severity == "critical"
