@@ -395,15 +395,24 @@ def assign_agencies(reg: Registry, ag: Agencies, rng: np.random.Generator) -> di
 
     Returns:
         dict of (P,) int arrays ``lab``, ``preparer`` (-1 = self-prepared) and ``verifier`` (agency
-        rows); an honest verifier is never the plant's preparer.
+        rows). An honest verifier never prepares reports in the plant's province: Order 775 (in force
+        1 May 2024; the reviews of this bundle run April–July of the year) forbids one agency both
+        preparing and technically reviewing in one province, so honest agencies with both roles
+        prepare in some provinces and verify in others. Conflicts are only injected by patterns.
     """
     prov = reg.p_province
     lab = _pick(rng, ag.labs, ag.province[ag.labs], prov)
     prep = _pick(rng, ag.preparers, ag.province[ag.preparers], prov)
     prep = np.where(rng.random(len(prov)) < P.SELF_PREPARED_P, -1, prep)
     ver = _pick(rng, ag.verifiers, ag.province[ag.verifiers], prov)
-    clash = ver == prep
-    while clash.any():  # resolve the rare conflicts (at most a few iterations)
+    # (agency, province) pairs where an agency prepares: it may not verify in that province
+    banned = {(int(a), str(pv)) for a, pv in zip(prep.tolist(), prov.tolist(), strict=True) if a >= 0}
+
+    def clashes() -> np.ndarray:
+        return np.array([(int(v), str(pv)) in banned for v, pv in zip(ver.tolist(), prov.tolist(), strict=True)], dtype=bool)
+
+    clash = clashes()
+    while clash.any():  # re-draw the conflicting verifiers (a few iterations: most verifiers never prepare)
         ver[clash] = ag.verifiers[rng.integers(0, len(ag.verifiers), size=int(clash.sum()))]
-        clash = ver == prep
+        clash = clashes()
     return {"lab": lab, "preparer": prep, "verifier": ver}

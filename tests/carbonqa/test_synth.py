@@ -326,6 +326,17 @@ def test_national_registry_without_telemetry(tmp_path: Path) -> None:
     spread = cc.group_by("pattern").agg(pl.col("magnitude").n_unique().alias("n")).filter(pl.col("n") > 0)
     assert (spread["n"] > 1).all() or spread.height == 0
     assert np.isfinite(det["magnitude"].drop_nulls().to_numpy()).all()
+    # Order 775 (reviews from May 2024): no honest agency both prepares and verifies in one province
+    ar = pl.read_csv(tmp_path / "n" / "annual_reports.csv", schema=polars_schema("annual_reports"))
+    ver = pl.read_csv(tmp_path / "n" / "verifications.csv", schema=polars_schema("verifications"))
+    injected = labels.filter(pl.col("family") == "verifier")["enterprise_id"].unique().implode()
+    prov = ent.select("enterprise_id", "province_code")
+    prep = (ar.filter(pl.col("preparer_agency_id").is_not_null() & ~pl.col("enterprise_id").is_in(injected))
+            .join(prov, on="enterprise_id").select(pl.col("preparer_agency_id").alias("agency"), "province_code", "year"))
+    honest_ver = (ver.filter(~pl.col("enterprise_id").is_in(injected)).join(prov, on="enterprise_id")
+                  .select(pl.col("verifier_agency_id").alias("agency"), "province_code", "year"))
+    assert prep.height > 0 and honest_ver.height > 0
+    assert honest_ver.join(prep.unique(), on=["agency", "province_code", "year"], how="semi").height == 0
 
 
 def test_cli_synth(tmp_path: Path) -> None:
