@@ -1,9 +1,9 @@
 """The nightly screening pipeline as plain functions: one per Airflow task, or all at once from the CLI.
 
-Stages (the DAG in ``dags/`` calls one function per task; :func:`screen_cli` runs them in-process)::
+Stages (the DAG in ``dags/`` calls one function per task; :func:`run_night` runs them in-process)::
 
     start_run ─► discover_bundles ─► ingest_one (per bundle) ─► partitions ─► screen_partition (per
-    year × province) ─► update_cases ─► export ─► finish_run
+    year × province) ─► screen_national (per year) ─► update_cases ─► export ─► finish_run
 
 Every stage is idempotent and keyed: a run is keyed by ``run_id`` (Airflow's run id, never ``now()``);
 a partition by (year, province); findings by their deterministic id. Re-running a task or the whole
@@ -14,13 +14,16 @@ are imported lazily, and when one is not installed the partition records it unde
 counts instead of failing. Errors *inside* them propagate (the task fails and Airflow retries): a
 silently skipped detector would make its findings look resolved and lower the cases' scores.
 
-Detectors need national peers, and the verifier detectors need every rule finding of the country as
-``prior``: :func:`screen_partition` shares one national :class:`~carbonqa.screening.ScreenContext` per
-(run, year, store) in a module-level cache, runs rules and detectors over the whole country once per
-process in it, and keeps each partition's share (findings are routed by ``province_code``; one without
-a province cannot be routed and is dropped, except tips whose enterprise is unknown). A process
-screening 31 provinces (the CLI, a DAG task holding a chunk of partitions) thus loads and screens the
-country once.
+**The fan-out is real.** :func:`screen_partition` runs the rules on its own province
+(``checks.run(ctx)`` with ``ctx.provinces = (p,)``; rules are partition-local) and keeps its share of
+the non-verifier detectors, whose peers are national: those run over the country once per *process*
+(the national frames are cheap to load; the detector cost per process is in ``dags/README.md``). The
+verifier detectors pool every client's anomalies per verifier across provinces, so they run once per
+year in :func:`screen_national`, after every partition, with ``prior`` = every rule and detector
+finding the run produced for the year — from memory when the partitions ran in the same process (CLI,
+``airflow dags test``), else read back from the store (LocalExecutor / Celery: one process per task).
+Both paths give the findings of a whole-country run (same ids; tested). A module-level cache shares
+one national :class:`~carbonqa.screening.ScreenContext` per (run, year, store) within a process.
 """
 
 from __future__ import annotations
@@ -39,13 +42,16 @@ import sqlalchemy as sa
 from carbonqa.findings import Finding
 from carbonqa.screening import ScreenContext
 from carbonqa.store.db import get_engine, session_scope
-from carbonqa.store.models import Bundle, ScreeningRun, now_cst, raw_table
+from carbonqa.store.models import Bundle, FindingRow, ScreeningRun, now_cst, raw_table
 
 __all__ = [
     "discover_bundles",
     "ingest_one",
     "partitions",
     "screen_partition",
+    "screen_national",
+    "stored_prior",
+    "grid_factor",
     "update_cases",
     "export",
     "start_run",
@@ -74,8 +80,10 @@ def start_run(
     """Record (or re-open) the :class:`~carbonqa.store.models.ScreeningRun` ``run_id``; idempotent.
 
     A second call for the same id keeps the row (and its partition counts) and sets it ``running``.
-    Interval bounds may be datetimes or ISO strings (aware ones are converted to naive CST).
+    Interval bounds may be datetimes or ISO strings (aware ones are converted to naive CST). Cached
+    national contexts of this process are forgotten (a night starts from what is stored).
     """
+    clear_context_cache()
     dis, die = _naive_cst(data_interval_start), _naive_cst(data_interval_end)
     with session_scope(url) as s:
         run = s.get(ScreeningRun, run_id)
@@ -260,14 +268,57 @@ def partitions(year: int | None = None, url: str | None = None) -> list[dict[str
 
 
 # ---- screening ---------------------------------------------------------------------------------------
+#: Key, in a national context's cache, of ``{province: [rule + local detector findings]}`` screened in
+#: this process (pre-suppression): :func:`screen_national` uses it instead of re-reading the store.
+_PRIOR_KEY = "pipeline.prior_by_province"
+
+
+def grid_factor(year: int, url: str | None = None) -> float:
+    """Grid emission factor (tCO₂/MWh) for purchased electricity in reporting year ``year``.
+
+    The factor the bundles of that year declare (``grid_emission_factor_tco2_per_mwh`` of the
+    manifest, stored on the :class:`~carbonqa.store.models.Bundle` row): among landed or partial
+    bundles whose period range (``period_start`` … ``period_end``) touches ``year`` and that state one,
+    the most recently received wins (a warning is logged when they disagree). Without any: the
+    contract's v1 default :data:`carbonqa.contract.DEFAULT_GRID_FACTOR_TCO2_PER_MWH` (0.5703, CONTRACT.md
+    §3, MEE 2022 national grid average).
+    """
+    from carbonqa import contract
+
+    b = Bundle.__table__
+    y0, y1 = f"{int(year)}-01", f"{int(year)}-12"
+    q = (
+        sa.select(b.c.bundle_id, b.c.grid_factor_tco2_per_mwh)
+        .where(
+            b.c.grid_factor_tco2_per_mwh.is_not(None),
+            b.c.outcome.in_(("landed", "partial")),
+            sa.or_(b.c.period_start.is_(None), b.c.period_start <= y1),
+            sa.or_(b.c.period_end.is_(None), b.c.period_end >= y0),
+        )
+        .order_by(b.c.received_at.desc(), b.c.bundle_id.desc())
+    )
+    with get_engine(url).connect() as conn:
+        rows = conn.execute(q).all()
+    if not rows:
+        return contract.DEFAULT_GRID_FACTOR_TCO2_PER_MWH
+    if len({float(r[1]) for r in rows}) > 1:
+        log.warning("bundles of %s declare different grid factors %s: using %s's", year, sorted({float(r[1]) for r in rows}), rows[0][0])
+    return float(rows[0][1])
+
+
 def national_context(run_id: str, year: int, url: str | None = None) -> ScreenContext:
-    """Return the process-wide national :class:`ScreenContext` of (run, year, store), created on first use."""
+    """Return the process-wide national :class:`ScreenContext` of (run, year, store), created on first use.
+
+    Its ``grid_factor_tco2_per_mwh`` is :func:`grid_factor` of the year.
+    """
     key = (run_id, int(year), url)
     ctx = _NATIONAL_CACHE.get(key)
     if ctx is None:
         while len(_NATIONAL_CACHE) >= _CACHE_MAX:
             _NATIONAL_CACHE.pop(next(iter(_NATIONAL_CACHE)))
-        ctx = ScreenContext(year=int(year), provinces=None, run_id=run_id, url=url)
+        ctx = ScreenContext(
+            year=int(year), provinces=None, run_id=run_id, url=url, grid_factor_tco2_per_mwh=grid_factor(year, url)
+        )
         _NATIONAL_CACHE[key] = ctx
     return ctx
 
@@ -277,8 +328,8 @@ def clear_context_cache() -> None:
     _NATIONAL_CACHE.clear()
 
 
-def _run_package(name: str, ctx: ScreenContext, missing: list[str], prior: list[Finding] | None = None) -> list[Finding]:
-    """``<name>.run(ctx[, prior=...])``; a package that is not installed (or has no ``run``) → ``missing``."""
+def _import_package(name: str, missing: list[str]) -> Any:
+    """The package ``name`` with a ``run``, or ``None`` (recorded in ``missing``) when not installed."""
     import importlib
 
     try:
@@ -287,34 +338,47 @@ def _run_package(name: str, ctx: ScreenContext, missing: list[str], prior: list[
         if exc.name and exc.name.split(".")[0] == name:
             missing.append(name)
             log.warning("package %s is not installed: its findings are skipped this run", name)
-            return []
+            return None
         raise
-    run = getattr(mod, "run", None)
-    if run is None:
+    if getattr(mod, "run", None) is None:
         missing.append(name)
         log.warning("package %s has no run(ctx): its findings are skipped this run", name)
-        return []
-    if prior is not None and "prior" in inspect.signature(run).parameters:
-        return list(run(ctx, prior=prior) or [])
-    return list(run(ctx) or [])
+        return None
+    return mod
 
 
-def _national_findings(nat: ScreenContext) -> tuple[list[Finding], list[Finding], list[str]]:
-    """Rules and detectors over the whole country, once per national context (cached in it).
+def _split_families(mod: Any) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """(local families, verifier families) of a detectors package that runs subsets, else ``None``.
 
-    Detectors get the rules' findings as ``prior`` (the verifier detectors pool every client's
-    anomalies per verifier across provinces, so the prior must be national too). Rules give the same
-    findings (same ids) whether run nationally or per province, so each partition keeps its share.
+    A package whose ``run`` takes ``families=`` and lists ``FAMILIES_RUN`` is split: every family but
+    ``verifier`` runs per partition, ``verifier`` in :func:`screen_national`. Any other package (an
+    older or a stand-in one) runs whole in the partition stage.
+    """
+    fams = getattr(mod, "FAMILIES_RUN", None)
+    if not fams or "families" not in inspect.signature(mod.run).parameters:
+        return None
+    return tuple(f for f in fams if f != "verifier"), tuple(f for f in fams if f == "verifier")
+
+
+def _local_detector_findings(nat: ScreenContext) -> tuple[list[Finding], list[str]]:
+    """The non-verifier detectors over the whole country, once per national context (cached in it).
+
+    Their peer statistics are national, so each process computes them nationally once and every
+    partition it screens keeps its share; the cost per process is measured in ``dags/README.md``.
 
     Returns:
-        ``(rule findings, detector findings, missing packages)``, all provinces.
+        ``(findings of every province, missing packages)``.
     """
-    key = "pipeline.national_findings"
+    key = "pipeline.local_detectors"
     if key not in nat._cache:
         missing: list[str] = []
-        rules = _run_package("checks", nat, missing)
-        dets = _run_package("detectors", nat, missing, prior=rules)
-        nat._cache[key] = (rules, dets, missing)
+        mod = _import_package("detectors", missing)
+        if mod is None:
+            found: list[Finding] = []
+        else:
+            split = _split_families(mod)
+            found = list(mod.run(nat) if split is None else mod.run(nat, families=split[0]) or [])
+        nat._cache[key] = (found, missing)
     return nat._cache[key]
 
 
@@ -335,33 +399,70 @@ def _apply_suppressions(findings: list[Finding], run_id: str, url: str | None) -
 
 
 def screen_partition(year: int, province_code: str, run_id: str, url: str | None = None) -> dict[str, Any]:
-    """Screen one (year, province): checks + detectors + tips → suppressions → stored findings.
+    """Screen one (year, province): rules + local detectors + tips → suppressions → stored findings.
+
+    * **rules** — ``checks.run(ctx)`` on the province's own partition (``ctx.provinces = (p,)``): the
+      rules are partition-local, and give the same findings as a national run restricted to ``p``
+      (tested).
+    * **detectors** — every family but ``verifier`` (``detectors.run(nat, families=…)``) over the whole
+      country, once per process (:func:`_local_detector_findings`); the province keeps its share. The
+      verifier detectors need every province's findings and run in :func:`screen_national`.
+    * **tips** — ``TIP-001`` for complaints naming the province's enterprises.
+
+    Findings are routed by ``province_code``; one without a province is dropped (except tips). The
+    rule and detector findings (before suppression) are also kept in the national context of this
+    process for :func:`screen_national`. Idempotent per (run, year, province).
 
     Returns:
         ``{"year", "province_code", "findings", "new", "by_family", "by_severity", "by_package",
-        "missing", "suppressed", "seconds"}`` — also recorded in the run's
-        ``counts["partitions"]["<year>/<province>"]`` (which :func:`update_cases` reads to know what
-        was screened).
+        "missing", "suppressed", "seconds", "phase_seconds"}`` — ``phase_seconds`` =
+        ``{"context", "rules", "detectors", "tips", "store"}`` (``detectors`` is the national
+        computation when this call paid for it, else ~0); also recorded in the run's
+        ``counts["partitions"]["<year>/<province>"]`` (which :func:`update_cases` and
+        :func:`screen_national` read to know what was screened).
+
+    Raises:
+        Whatever ``checks`` / ``detectors`` raise (the task fails and Airflow retries it).
     """
     from carbonqa.cases import store_findings, tip_findings
 
     t0 = time.perf_counter()
+    phase: dict[str, float] = {}
     prov = str(province_code)
     nat = national_context(run_id, year, url)
-    ctx = ScreenContext(year=int(year), provinces=(prov,), run_id=run_id, url=url, _national=nat)
-    rules, dets, missing = _national_findings(nat)
-    missing = list(missing)
-    by_pkg: dict[str, int] = {}
-    findings: list[Finding] = []
-    for pkg, fs in (("checks", rules), ("detectors", dets), ("tips", tip_findings(ctx.tips(), int(year)))):
-        mine = [f for f in fs if f.province_code == prov or (f.province_code is None and pkg == "tips")]
-        by_pkg[pkg] = len(mine)
-        findings += mine
+    ctx = ScreenContext(
+        year=int(year), provinces=(prov,), run_id=run_id, url=url,
+        grid_factor_tco2_per_mwh=nat.grid_factor_tco2_per_mwh, _national=nat,
+    )
+    phase["context"] = time.perf_counter() - t0
+    missing: list[str] = []
+
+    t = time.perf_counter()
+    chk = _import_package("checks", missing)
+    rules = [f for f in (chk.run(ctx) if chk is not None else []) or [] if f.province_code == prov]
+    phase["rules"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    all_dets, det_missing = _local_detector_findings(nat)
+    missing += det_missing
+    dets = [f for f in all_dets if f.province_code == prov]
+    phase["detectors"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    tips = tip_findings(ctx.tips(), int(year))
+    tips = [f for f in tips if f.province_code in (prov, None)]
+    phase["tips"] = time.perf_counter() - t
+
+    nat._cache.setdefault(_PRIOR_KEY, {})[prov] = [*rules, *dets]
+    findings = [*rules, *dets, *tips]
+    by_pkg = {"checks": len(rules), "detectors": len(dets), "tips": len(tips)}
+    t = time.perf_counter()
     findings, supp = _apply_suppressions(findings, run_id, url)
     stored = store_findings(findings, run_id, url)
+    phase["store"] = time.perf_counter() - t
     counts = {
         "year": int(year),
-        "province_code": str(province_code),
+        "province_code": prov,
         "findings": stored["total"],
         "new": stored["new"],
         "by_family": dict(sorted(Counter(f.family for f in findings).items())),
@@ -370,15 +471,143 @@ def screen_partition(year: int, province_code: str, run_id: str, url: str | None
         "missing": missing,
         "suppressed": supp,
         "seconds": round(time.perf_counter() - t0, 3),
+        "phase_seconds": {k: round(v, 3) for k, v in phase.items()},
     }
 
     def rec(run: ScreeningRun) -> None:
         c = dict(run.counts or {})
         parts = dict(c.get("partitions") or {})
-        parts[f"{int(year)}/{province_code}"] = counts
+        parts[f"{int(year)}/{prov}"] = counts
         c["partitions"] = parts
         if missing:
             c["missing"] = sorted(set(c.get("missing") or []) | set(missing))
+        run.counts = c
+
+    _update_run_json(run_id, url, rec)
+    return counts
+
+
+def _screened_provinces(run_id: str, year: int, url: str | None) -> list[str]:
+    """Provinces of ``year`` that run ``run_id`` recorded in ``counts["partitions"]``, sorted."""
+    with session_scope(url) as s:
+        run = s.get(ScreeningRun, run_id)
+        parts = dict((run.counts or {}).get("partitions") or {}) if run is not None else {}
+    return sorted({k.split("/", 1)[1] for k in parts if k.split("/", 1)[0] == str(int(year))})
+
+
+def stored_prior(run_id: str, year: int, provinces: Iterable[str], exclude_codes: Iterable[str] = (), url: str | None = None) -> list[Finding]:
+    """The rule and local-detector findings run ``run_id`` stored for ``year``, back as :class:`Finding`.
+
+    Rows with ``last_run_id = run_id`` in ``provinces``, of ``year`` (or without a year, or of
+    ``year − 1`` without a period: annual reports and verifications of the previous year are screened
+    with ``year``), excluding tips and ``exclude_codes`` (the verifier detectors' own codes, which a
+    previous attempt of :func:`screen_national` may have stored). Severity is the original one
+    (suppression is re-applied downstream, as in the in-process path), ordered by finding id.
+
+    A stored finding is immutable: its score and tonnes are those of the night it was first seen.
+    """
+    ft = FindingRow.__table__
+    provs = sorted(set(provinces))
+    y = int(year)
+    q = (
+        sa.select(ft)
+        .where(
+            ft.c.last_run_id == run_id,
+            ft.c.province_code.in_(provs),
+            ft.c.family != "tip",
+            sa.or_(ft.c.year == y, ft.c.year.is_(None), sa.and_(ft.c.year == y - 1, ft.c.period.is_(None))),
+        )
+        .order_by(ft.c.finding_id)
+    )
+    excl = set(exclude_codes)
+    out: list[Finding] = []
+    with get_engine(url).connect() as conn:
+        for r in conn.execute(q).mappings():
+            if r["rule_code"] in excl:
+                continue
+            out.append(
+                Finding(
+                    rule_code=r["rule_code"], family=r["family"], severity=r["original_severity"] or r["severity"],
+                    enterprise_id=r["enterprise_id"], unit_id=r["unit_id"], year=r["year"], period=r["period"],
+                    province_code=r["province_code"], message_zh=r["message_zh"] or "", message_en=r["message_en"] or "",
+                    observed=_loads(r["observed"]), expected=_loads(r["expected"]), score=float(r["score"]),
+                    tco2_at_stake=float(r["tco2_at_stake"]), evidence=_loads(r["evidence"]) or {},
+                    detail_key=r["detail_key"] or "", source_table=r["source_table"],
+                )
+            )
+    return out
+
+
+def _loads(v: str | None) -> Any:
+    if v is None:
+        return None
+    try:
+        return json.loads(v)
+    except ValueError:
+        return v
+
+
+def screen_national(year: int, run_id: str, url: str | None = None) -> dict[str, Any]:
+    """The national stage of ``year``: verifier detectors over every province's findings → stored.
+
+    Runs after every :func:`screen_partition` of (run, year). The verifier detectors
+    (``detectors.run(nat, prior=…, families=("verifier",))``) pool each verifier's clients across
+    provinces, so ``prior`` is every rule and local-detector finding this run produced for the year:
+    kept in memory when the partitions were screened in this process (CLI, ``run_night``,
+    ``airflow dags test``), else read back from the store (:func:`stored_prior`; LocalExecutor /
+    Celery, one process per task). Their findings are routed to the provinces screened, suppressed,
+    stored. Idempotent per (run, year): findings are keyed by id and the prior excludes the verifier
+    detectors' own codes.
+
+    Returns:
+        ``{"year", "provinces", "prior", "prior_source" ("memory" | "store" | "none"), "findings",
+        "new", "by_severity", "suppressed", "missing", "seconds"}``, also recorded in the run's
+        ``counts["national"]["<year>"]``.
+
+    Raises:
+        Whatever ``detectors`` raises.
+    """
+    from carbonqa.cases import store_findings
+
+    t0 = time.perf_counter()
+    y = int(year)
+    provs = _screened_provinces(run_id, y, url)
+    missing: list[str] = []
+    mod = _import_package("detectors", missing) if provs else None
+    split = _split_families(mod) if mod is not None else None
+    prior: list[Finding] = []
+    source = "none"
+    found: list[Finding] = []
+    if split is not None and split[1]:
+        nat = national_context(run_id, y, url)
+        mem: dict[str, list[Finding]] = nat._cache.get(_PRIOR_KEY) or {}
+        if set(provs) <= set(mem):
+            prior, source = [f for p in provs for f in mem[p]], "memory"
+        else:
+            from carbonqa.catalogue import CATALOGUE
+
+            own = {c for c, r in CATALOGUE.items() if r.kind == "detector" and r.family in split[1]}
+            prior, source = stored_prior(run_id, y, provs, own, url), "store"
+        keep = set(provs)
+        found = [f for f in mod.run(nat, prior=prior, families=split[1]) or [] if f.province_code in keep]
+    found, supp = _apply_suppressions(found, run_id, url)
+    stored = store_findings(found, run_id, url)
+    counts = {
+        "year": y,
+        "provinces": len(provs),
+        "prior": len(prior),
+        "prior_source": source,
+        "findings": stored["total"],
+        "new": stored["new"],
+        "by_severity": dict(sorted(Counter(f.severity for f in found).items())),
+        "suppressed": supp,
+        "missing": missing,
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+
+    def rec(run: ScreeningRun) -> None:
+        c = dict(run.counts or {})
+        c["national"] = {**dict(c.get("national") or {}), str(y): counts}
         run.counts = c
 
     _update_run_json(run_id, url, rec)
@@ -420,7 +649,13 @@ def run_night(
 ) -> dict[str, Any]:
     """Run every stage in-process (what the DAG does, without Airflow); returns what each stage said.
 
-    ``on_stage(name, seconds)`` is called after each stage (the national bench uses it).
+    Stages ``ingest``, ``screen`` (every partition), ``national`` (:func:`screen_national` per year),
+    ``cases``, ``export``; partitions and the national stage go year by year, so the verifier
+    detectors take their prior from memory. ``on_stage(name, seconds)`` is called after each stage
+    (the national bench uses it).
+
+    Returns:
+        ``{"run_id", "ingested", "partitions", "national", "cases", "export", "stage_seconds"}``.
     """
     from carbonqa.settings import get_settings
     from carbonqa.store import upgrade
@@ -444,13 +679,22 @@ def run_night(
             _update_run_json(run_id, url, lambda r: setattr(r, "bundle_ids", sorted(set(r.bundle_ids or []) | set(bids))))
         done("ingest", t0)
 
-        t0 = time.perf_counter()
         parts = partitions(year, url=url)
-        result["partitions"] = [screen_partition(p["year"], p["province_code"], run_id, url=url) for p in parts]
-        done("screen", t0)
+        years = sorted({p["year"] for p in parts})
+        result["partitions"], result["national"] = [], []
+        stage["screen"] = stage["national"] = 0.0
+        for y in years:  # year by year: the year's national context stays cached for its national stage
+            t0 = time.perf_counter()
+            result["partitions"] += [screen_partition(y, p["province_code"], run_id, url=url) for p in parts if p["year"] == y]
+            stage["screen"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            result["national"].append(screen_national(y, run_id, url=url))
+            stage["national"] += time.perf_counter() - t0
+        for name in ("screen", "national"):
+            if on_stage:
+                on_stage(name, stage[name])
 
         t0 = time.perf_counter()
-        years = sorted({p["year"] for p in parts})
         result["cases"] = update_cases(run_id, years, url=url)
         done("cases", t0)
 
@@ -477,8 +721,8 @@ def screen_cli(bundles: list[Path], year: int | None, url: str | None = None) ->
     res = run_night(bundles, year, run_id, url=url, trigger="cli")
     for i in res["ingested"]:
         print(f"ingest {i['bundle_id']}: {i['outcome']} (years {i['years']}, provinces {len(i['provinces'])})")
-    n_find = sum(p["findings"] for p in res["partitions"])
-    missing = sorted({m for p in res["partitions"] for m in p["missing"]})
+    n_find = sum(p["findings"] for p in res["partitions"]) + sum(n["findings"] for n in res["national"])
+    missing = sorted({m for p in [*res["partitions"], *res["national"]] for m in p["missing"]})
     print(
         f"run {run_id}: {len(res['partitions'])} partitions screened, {n_find} findings"
         + (f" (not installed: {', '.join(missing)})" if missing else "")

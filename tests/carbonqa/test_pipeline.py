@@ -256,3 +256,100 @@ def test_real_packages_on_a_small_synth_province(db_url, tmp_path):
     before = state(db_url)
     pipeline.run_night([], 2024, "synth-2", url=db_url, out_dir=tmp_path / "exp")
     assert state(db_url) == before
+
+
+def test_grid_factor_comes_from_the_bundle_of_the_year(db_url, tmp_path, fakes):
+    pipeline.ingest_one(str(national_bundle(tmp_path / "b1")), url=db_url)
+    assert pipeline.grid_factor(2024, url=db_url) == contract.DEFAULT_GRID_FACTOR_TCO2_PER_MWH == 0.5703
+    b2 = _bundle(tmp_path / "b2", "2024-03-delta", {"monthly_reports": _monthly(["2024-03"])})
+    man = json.loads((b2 / "manifest.json").read_text(encoding="utf-8"))
+    man.update(grid_emission_factor_tco2_per_mwh=0.5366, period_start="2024-03", period_end="2024-03")
+    (b2 / "manifest.json").write_text(json.dumps(man, ensure_ascii=False), encoding="utf-8")
+    pipeline.ingest_one(str(b2), url=db_url)
+    assert pipeline.grid_factor(2024, url=db_url) == 0.5366
+    assert pipeline.grid_factor(2023, url=db_url) == 0.5703  # the 2024 bundle does not speak for 2023
+    assert pipeline.national_context("r-grid", 2024, url=db_url).grid_factor_tco2_per_mwh == 0.5366
+
+
+def _synth_two_provinces(tmp_path: Path) -> Path:
+    """The brief's small bundle: ``carbonqa synth --provinces 64,46 --seed 5`` (2024, telemetry)."""
+    from carbonqa.synth import generate_bundle
+
+    b = tmp_path / "synth"
+    generate_bundle(b, year=2024, provinces=["64", "46"], seed=5, labels_path=tmp_path / "labels.csv")
+    return b
+
+
+#: Detectors whose finding id is not yet deterministic: LAB-101 picks the first of tied windows after
+#: an unordered group-by (its first_report_date varies between runs); compared by (code, unit, year).
+_TIE_CODES = {"LAB-101"}
+
+
+def _key(fid: str, code: str, unit: str | None, year: int | None) -> tuple:
+    return (code, unit, year) if code in _TIE_CODES else (fid,)
+
+
+def _ids(url: str, run_id: str) -> set[tuple]:
+    t = FindingRow
+    with session_scope(url) as s:
+        rows = s.execute(sa.select(t.finding_id, t.rule_code, t.unit_id, t.year).where(t.last_run_id == run_id)).all()
+    return {_key(*r) for r in rows}
+
+
+@pytest.mark.slow
+def test_fanout_gives_the_whole_country_findings(tmp_path, monkeypatch):
+    """Rules per province = national rules restricted; both fan-out paths store today's whole-country ids.
+
+    The verifier detectors' ``prior`` is pinned too (memory path = store path = rules + non-verifier
+    detectors of the country), so the test bites even on a bundle where no verifier is flagged.
+    """
+    import checks
+    import detectors
+    from carbonqa.screening import ScreenContext
+
+    real_run = detectors.run
+    priors: list[set[str]] = []
+
+    def spy(ctx, prior=(), families=None):  # noqa: ANN001, ANN202
+        if families is not None and tuple(families) == ("verifier",):
+            priors.append({_key(f.id, f.rule_code, f.unit_id, f.year) for f in prior})
+        return real_run(ctx, prior=prior, families=families)
+
+    url = f"sqlite:///{tmp_path / 'fan.db'}"
+    pipeline.clear_context_cache()
+    b = _synth_two_provinces(tmp_path)
+    # in-process (CLI / dags test): the verifier prior comes from memory
+    monkeypatch.setattr(detectors, "run", spy)
+    mem = pipeline.run_night([b], 2024, "mem", url=url, out_dir=tmp_path / "exp")
+    assert [n["prior_source"] for n in mem["national"]] == ["memory"]
+    provs = [p["province_code"] for p in pipeline.partitions(2024, url=url)]
+    assert provs == ["46", "64"]
+
+    # the reference: today's whole-country run (rules, then every detector with the rules as prior)
+    monkeypatch.setattr(detectors, "run", real_run)
+    nat = ScreenContext(year=2024, url=url, grid_factor_tco2_per_mwh=pipeline.grid_factor(2024, url))
+    rules = checks.run(nat)
+    dets = detectors.run(nat, prior=rules)
+    tips = cases.tip_findings(nat.tips(), 2024)
+    ref = {_key(f.id, f.rule_code, f.unit_id, f.year) for f in [*rules, *dets, *tips] if f.province_code in provs}
+    ref_prior = {_key(f.id, f.rule_code, f.unit_id, f.year) for f in [*rules, *(d for d in dets if d.family != "verifier")]
+                 if f.province_code in provs}
+    assert len(ref) > 20
+    for p in provs:  # the rules are partition-local
+        local = checks.run(ScreenContext(year=2024, provinces=(p,), url=url, _national=nat))
+        assert sorted(f.id for f in local) == sorted(f.id for f in rules if f.province_code == p)
+    assert _ids(url, "mem") == ref
+
+    # one process per task (LocalExecutor / Celery): no shared memory, the prior is read from the store
+    monkeypatch.setattr(detectors, "run", spy)
+    pipeline.start_run("fan", url=url)
+    for p in provs:
+        pipeline.clear_context_cache()
+        pipeline.screen_partition(2024, p, "fan", url=url)
+    pipeline.clear_context_cache()
+    out = pipeline.screen_national(2024, "fan", url=url)
+    assert out["prior_source"] == "store" and out["prior"] == mem["national"][0]["prior"]
+    assert _ids(url, "fan") == ref
+    assert len(priors) == 2 and priors[0] == priors[1] == ref_prior  # memory, store, today's prior
+    again = pipeline.screen_national(2024, "fan", url=url)  # a retry adds nothing
+    assert again["new"] == 0 and again["findings"] == out["findings"] and _ids(url, "fan") == ref
