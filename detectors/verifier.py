@@ -16,6 +16,16 @@ against what the *other* detectors and rules of the same run found in its client
   ECOD + robust z), capped ``medium``.
 * VER-105 :func:`conflict_of_interest` — one agency preparing and verifying reports in the same
   province and year (forbidden by the 2024 regulation, DOMAIN.md §4.4).
+* VER-106 :func:`rubber_stamps` — a verifier that accepts reports to the tonne without a single
+  finding on clients the screen finds anomalous far more often than its peers (binomial test against
+  the pooled rate, empirical-Bayes shrinkage). Findings go to those clients, the verifier as evidence.
+* VER-107 :func:`accepted_despite_gap` — accepted although verified and reported emissions differ by
+  more than 1,000 t and the EU materiality level (Beijing pilot rule, EU AVR 5 % / 2 % above 500 kt).
+
+Which findings count as a client's anomalies (:func:`client_anomalies`): the verification of year Y
+reviews year Y's report, so the client's findings on year Y count when the run holds any; otherwise
+(the usual case: a screening of Y sees the verification of Y − 1) the client's findings of any year
+stand in — persistent problems of the client that the verifier should have seen.
 """
 
 from __future__ import annotations
@@ -28,7 +38,10 @@ import polars as pl
 from carbonqa.findings import Finding
 from detectors._common import emit, peer_robust_z, score_from_z
 
-__all__ = ["anomaly_burden", "short_reviews", "tonne_exact_on_gap", "verifier_profile", "conflict_of_interest", "run", "burden_frame"]
+__all__ = [
+    "anomaly_burden", "short_reviews", "tonne_exact_on_gap", "verifier_profile", "conflict_of_interest",
+    "rubber_stamps", "accepted_despite_gap", "client_anomalies", "run", "burden_frame",
+]
 
 EKEYS = ["enterprise_id", "province_code", "year"]
 #: share of verified emissions put at stake by a failed verification (EU MRR/AVR materiality 5 %, DOMAIN.md)
@@ -54,6 +67,71 @@ def burden_frame(prior: Sequence[Finding], *, min_score: float = 0.5) -> pl.Data
     )
 
 
+def client_anomalies(ver: pl.DataFrame, prior: Sequence[Finding], *, min_score: float = 0.5) -> pl.DataFrame:
+    """Anomalies of each verification's client for the verified year (see the module docstring).
+
+    Args:
+        ver: verifications (``enterprise_id``, ``year``, …), one row per verification.
+        prior: the other findings of the run (rules and detectors).
+
+    Returns:
+        ``ver`` plus ``anomalies`` (count of ≥ medium non-verifier findings, 0 when none),
+        ``anomaly_stake_t`` and ``anomaly_codes``: the client's findings on the verified year when it
+        has any there, else on any year.
+    """
+    b = burden_frame(prior, min_score=min_score)
+    v = ver.with_columns(pl.col("year").cast(pl.Int64))
+    same = v.join(b, on=["enterprise_id", "year"], how="left")
+    anyy = b.group_by("enterprise_id").agg(
+        pl.col("anomalies").sum().alias("_n"), pl.col("anomaly_stake_t").max().alias("_s"),
+        pl.col("anomaly_codes").list.explode(keep_nulls=False, empty_as_null=False).unique().sort().alias("_c"),
+    )
+    return same.join(anyy, on="enterprise_id", how="left").with_columns(
+        pl.coalesce("anomalies", "_n").fill_null(0).alias("anomalies"),
+        pl.coalesce("anomaly_stake_t", "_s").fill_null(0.0).alias("anomaly_stake_t"),
+        pl.coalesce("anomaly_codes", "_c").alias("anomaly_codes"),
+    ).drop("_n", "_s", "_c")
+
+
+def _binomial_outliers(v: pl.DataFrame, flag: str, *, alpha: float, min_ratio: float, min_k: int) -> pl.DataFrame:
+    """Verifiers whose share of ``flag`` rows is far above the pooled share (binomial + beta-binomial EB).
+
+    Per verifier ``n`` rows, ``k`` flagged; pooled ``p₀ = Σk / Σn`` over the *other* verifiers not
+    (yet) flagged (leave-one-out); P(X ≥ k | n, p₀) (scipy) < ``alpha``, ``k ≥ min_k`` and the empirical-Bayes shrunk rate
+    (beta prior by the method of moments over verifiers; Efron & Morris 1975) ≥ ``min_ratio`` × p₀.
+    Flagged verifiers leave the pooled rate and the test is repeated until nothing changes (a forward
+    search against masking: one blatant stamper must not raise the bar for a second one; Hadi 1992).
+    Returns ``[verifier_agency_id, n, k, p_value, rate_eb, rate_pooled]`` of the flagged verifiers.
+    """
+    from scipy.stats import binom
+
+    agg = v.group_by("verifier_agency_id").agg(pl.len().alias("n"), pl.col(flag).sum().alias("k")).sort("verifier_agency_id")
+    n, k = agg["n"].to_numpy().astype(float), agg["k"].to_numpy().astype(float)
+    rates = k / np.maximum(n, 1)
+    m, var = float(np.mean(rates)), float(np.var(rates))
+    common = m * (1 - m) / var - 1 if var > 0 else 1e6
+    a0, b0 = max(m * common, 1e-3), max((1 - m) * common, 1e-3)
+    shrunk = (k + a0) / (n + a0 + b0)
+    out = np.zeros(len(n), dtype=bool)
+    p0, pv = 0.0, np.ones(len(n))
+    for _ in range(len(n)):
+        # leave-one-out pooled rate of the unflagged verifiers (a verifier never raises its own bar)
+        ks, ns = k[~out].sum() - np.where(out, 0, k), n[~out].sum() - np.where(out, 0, n)
+        p0s = ks / np.maximum(ns, 1.0)
+        p0 = k[~out].sum() / max(n[~out].sum(), 1.0)
+        if p0 <= 0 or p0 >= 1:
+            break
+        pv = binom.sf(k - 1, n, np.clip(p0s, 1e-6, 1 - 1e-6))
+        new = (pv < alpha) & (k >= min_k) & (shrunk >= min_ratio * p0)
+        if (new == out).all():
+            break
+        out = new
+    if p0 <= 0 or p0 >= 1 or not out.any():
+        return agg.clear().with_columns(pl.lit(None, pl.Float64).alias(c) for c in ("p_value", "rate_eb", "rate_pooled"))
+    agg = agg.with_columns(pl.Series("p_value", pv), pl.Series("rate_eb", shrunk), pl.lit(p0).alias("rate_pooled"))
+    return agg.filter(pl.Series(out))
+
+
 def _verif(ver: pl.DataFrame, annual: pl.DataFrame | None) -> pl.DataFrame:
     v = ver.with_columns(
         (pl.col("review_completed").cast(pl.Date, strict=False) - pl.col("review_started").cast(pl.Date, strict=False)).dt.total_days().alias("review_days"),
@@ -73,35 +151,16 @@ def _verif(ver: pl.DataFrame, annual: pl.DataFrame | None) -> pl.DataFrame:
 def anomaly_burden(ver: pl.DataFrame, annual: pl.DataFrame | None, prior: Sequence[Finding], *, alpha: float = 1e-3, min_ratio: float = 2.0) -> list[Finding]:
     """VER-101: verifiers whose accepted clients carry anomalies far more often than peers'.
 
-    Per verifier: ``n`` accepted verifications, ``k`` of them on enterprise-years with a ≥ medium
-    finding of another family in this run. Pooled rate ``p₀ = Σk / Σn``; P(X ≥ k | n, p₀) (binomial,
-    scipy) < ``alpha`` and the empirical-Bayes shrunk rate ≥ ``min_ratio`` × p₀ flag the verifier
-    (beta prior fitted by the method of moments over verifiers). Findings: its accepted, anomalous
-    clients; stake = the largest anomaly stake of the client.
+    Per verifier: ``n`` accepted verifications, ``k`` of them on clients with a ≥ medium finding of
+    another family in this run (:func:`client_anomalies`); :func:`_binomial_outliers` flags the
+    verifier. Findings: its accepted, anomalous clients; stake = the largest anomaly stake of the
+    client.
     """
-    from scipy.stats import binom
-
     v = _verif(ver, annual).filter(pl.col("accepted"))
     if v.height == 0:
         return []
-    b = burden_frame(prior)
-    # a client's anomalies of any screened year count (the run screens year Y; verifications of Y−1 are
-    # concluded during Y, so the same data problems are what the verifier should have seen)
-    b = b.group_by("enterprise_id").agg(pl.col("anomalies").sum(), pl.col("anomaly_stake_t").max(), pl.col("anomaly_codes").list.explode(keep_nulls=False, empty_as_null=False).unique().sort())
-    v = v.join(b, on="enterprise_id", how="left").with_columns((pl.col("anomalies").fill_null(0) > 0).alias("anom"))
-    agg = v.group_by("verifier_agency_id").agg(pl.len().alias("n"), pl.col("anom").sum().alias("k"))
-    n, k = agg["n"].to_numpy().astype(float), agg["k"].to_numpy().astype(float)
-    p0 = k.sum() / max(n.sum(), 1.0)
-    if p0 <= 0 or p0 >= 1:
-        return []
-    rates = k / np.maximum(n, 1)
-    m, var = float(np.mean(rates)), float(np.var(rates))
-    common = m * (1 - m) / var - 1 if var > 0 else 1e6
-    a0, b0 = max(m * common, 1e-3), max((1 - m) * common, 1e-3)
-    shrunk = (k + a0) / (n + a0 + b0)
-    pv = binom.sf(k - 1, n, p0)
-    agg = agg.with_columns(pl.Series("p_value", pv), pl.Series("rate_eb", shrunk), pl.lit(p0).alias("rate_pooled"))
-    bad = agg.filter((pl.col("p_value") < alpha) & (pl.col("rate_eb") >= min_ratio * p0))
+    v = client_anomalies(v, prior).with_columns((pl.col("anomalies") > 0).alias("anom"))
+    bad = _binomial_outliers(v, "anom", alpha=alpha, min_ratio=min_ratio, min_k=2)
     if bad.height == 0:
         return []
     hit = v.filter(pl.col("anom")).join(bad, on="verifier_agency_id").with_columns(
@@ -255,6 +314,74 @@ def conflict_of_interest(ver: pl.DataFrame, annual: pl.DataFrame | None) -> list
     )
 
 
+def rubber_stamps(ver: pl.DataFrame, annual: pl.DataFrame | None, prior: Sequence[Finding], *, alpha: float = 1e-3, min_k: int = 2) -> list[Finding]:
+    """VER-106: a verifier stamping anomalous reports — accepted, verified = reported to the tonne, zero findings.
+
+    A *stamp* is an accepted verification with verified = reported (|Δ| < 0.5 t) and no finding; it is
+    *on an anomalous client* when the client carries a ≥ medium finding of another family in this run
+    (:func:`client_anomalies`). Honest verifiers do stamp clean reports, and occasionally a report the
+    screen finds anomalous later; a verifier doing the latter far more often than its peers —
+    :func:`_binomial_outliers` on all its verifications, ``alpha`` 1e-3, at least ``min_k`` such
+    stamps — is rubber-stamping (DOMAIN.md §4.4: "verified = reported to the tonne on reports full of
+    anomalies", "accepted with zero findings where the data are clearly wrong"). Findings go to those
+    clients; score from −log10 p (0.5 at ``alpha``, 1 at 1e-8); stake 5 % of the verified emissions
+    (EU materiality: the review is void) or the client's largest anomaly stake, whichever is larger.
+    """
+    v = _verif(ver, annual)
+    if v.height == 0:
+        return []
+    v = client_anomalies(v, prior).with_columns(
+        (pl.col("accepted") & pl.col("exact") & (pl.col("findings_count").fill_null(0) == 0) & (pl.col("anomalies") > 0)).alias("stamp_on_anomaly")
+    )
+    bad = _binomial_outliers(v, "stamp_on_anomaly", alpha=alpha, min_ratio=2.0, min_k=min_k)
+    if bad.height == 0:
+        return []
+    hit = v.filter(pl.col("stamp_on_anomaly")).join(bad, on="verifier_agency_id").with_columns(
+        pl.max_horizontal(pl.col("verified_emissions_tco2").fill_null(0.0) * VERIFY_MATERIALITY, pl.col("anomaly_stake_t")).alias("stake_t"),
+    )
+    hit = hit.with_columns(pl.Series("score", score_from_z(-np.log10(np.maximum(hit["p_value"].to_numpy(), 1e-300)), -np.log10(alpha), 8.0)))
+    return emit(
+        "VER-106",
+        hit,
+        params=["verifier_agency_id", "k", "n", "anomaly_codes"],
+        evidence=["verifier_agency_id", "k", "n", "rate_eb", "rate_pooled", "p_value", "anomaly_codes", "verified_emissions_tco2", "reported_emissions_tco2"],
+        detail_key="verifier_agency_id",
+        peers="all verifiers nationally (pooled rate of stamps on anomalous clients, beta-binomial shrinkage)",
+    )
+
+
+def accepted_despite_gap(ver: pl.DataFrame, annual: pl.DataFrame | None, *, min_gap_t: float = 1000.0) -> list[Finding]:
+    """VER-107: accepted although |verified − reported| > 1,000 t *and* above the EU materiality level.
+
+    Materiality: 5 % of reported emissions, 2 % above 500 kt (EU AVR, DOMAIN.md "Materiality"); the
+    1,000 t floor is the Beijing pilot rule (DOMAIN.md §4.4). A correction of that size should lead to
+    a qualified conclusion, not a plain acceptance. Score 0.5 at the materiality level, 1.0 at 5× it;
+    stake = |verified − reported|.
+    """
+    v = _verif(ver, annual).filter(pl.col("accepted") & pl.col("reported_emissions_tco2").is_not_null() & (pl.col("reported_emissions_tco2") > 0))
+    if v.height == 0:
+        return []
+    mat = pl.when(pl.col("reported_emissions_tco2") > 500_000).then(0.02).otherwise(VERIFY_MATERIALITY)
+    v = v.with_columns(
+        (pl.col("verified_emissions_tco2") - pl.col("reported_emissions_tco2")).abs().alias("stake_t"),
+        mat.alias("materiality"),
+    ).with_columns((pl.col("stake_t") / pl.col("reported_emissions_tco2")).alias("gap_rel")).filter(
+        (pl.col("stake_t") > min_gap_t) & (pl.col("gap_rel") > pl.col("materiality"))
+    )
+    if v.height == 0:
+        return []
+    v = v.with_columns((0.5 + 0.5 * (pl.col("gap_rel") / pl.col("materiality") - 1) / 4).clip(0.5, 1.0).alias("score"))
+    return emit(
+        "VER-107",
+        v,
+        params=["verifier_agency_id", "verified_emissions_tco2", "reported_emissions_tco2", "gap_rel"],
+        evidence=["verifier_agency_id", "verified_emissions_tco2", "reported_emissions_tco2", "gap_rel", "materiality", "findings_count"],
+        observed="verified_emissions_tco2",
+        expected="reported_emissions_tco2",
+        detail_key="verifier_agency_id",
+    )
+
+
 def run(ver: pl.DataFrame | None, annual: pl.DataFrame | None, um: pl.DataFrame, prior: Sequence[Finding]) -> list[Finding]:
     """All verifier detectors; ``prior`` = the other findings of this run (detectors and rules)."""
     if ver is None or ver.height == 0:
@@ -265,4 +392,6 @@ def run(ver: pl.DataFrame | None, annual: pl.DataFrame | None, um: pl.DataFrame,
         *tonne_exact_on_gap(ver, annual, um),
         *verifier_profile(ver, annual),
         *conflict_of_interest(ver, annual),
+        *rubber_stamps(ver, annual, prior),
+        *accepted_despite_gap(ver, annual),
     ]

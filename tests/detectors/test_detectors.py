@@ -382,3 +382,60 @@ def test_run_frames_families_subset(base):
     assert {f.family for f in ver_only} <= {"verifier"}
     with pytest.raises(ValueError, match="unknown detector families"):
         detectors.run_frames(*args, families=("nope",))
+
+
+def _cc_prior(ents: list[str], year: int = 2024) -> list:
+    from carbonqa.catalogue import make_finding
+
+    return [make_finding("CC-101", enterprise_id=e, unit_id="U", year=year, params={"unit_id": "U", "year": year, "cc_median": 0.025, "z_center": 0, "z": -5, "peer_group": "x"}, score=0.9, tco2_at_stake=5000, severity="high") for e in ents]
+
+
+def test_ver106_rubber_stamps_two_verifiers_no_masking(base):
+    """Two stampers (one blatant, one moderate) are both found; stamps on clean clients never emit."""
+    ver = base["verifications"].join(base["annual"].select("enterprise_id", "reported_emissions_tco2"), on="enterprise_id")
+    rng = np.random.default_rng(5)
+    by = {v: ver.filter(pl.col("verifier_agency_id") == v).sort("enterprise_id")["enterprise_id"].to_list() for v in ("V3", "V8")}
+    stamped = by["V3"][:12] + by["V8"][:7]
+    others = [e for e in ver["enterprise_id"].to_list() if e not in by["V3"] + by["V8"]]
+    honest_anom = [e for e in others if rng.random() < 0.03]
+    stamp = pl.col("enterprise_id").is_in(stamped + honest_anom)
+    ver = ver.with_columns(
+        pl.when(stamp).then(pl.col("reported_emissions_tco2")).otherwise(pl.col("verified_emissions_tco2")).alias("verified_emissions_tco2"),
+        pl.when(stamp).then(pl.lit("accepted")).otherwise(pl.col("conclusion")).alias("conclusion"),
+        pl.when(stamp).then(0).otherwise(pl.col("findings_count")).alias("findings_count"),
+    ).drop("reported_emissions_tco2")
+    f = verifier.rubber_stamps(ver, base["annual"], _cc_prior(stamped + honest_anom))
+    assert {x.evidence["verifier_agency_id"] for x in f} == {"V3", "V8"}
+    assert {x.enterprise_id for x in f} == set(stamped)
+    assert not verifier.rubber_stamps(ver, base["annual"], _cc_prior(honest_anom))
+    # the verification of 2023 uses the client's 2024 findings when the run has none on 2023
+    ver23 = ver.with_columns(pl.lit(2023).alias("year"))
+    ann23 = base["annual"].with_columns(pl.lit(2023).alias("year"))
+    assert {x.enterprise_id for x in verifier.rubber_stamps(ver23, ann23, _cc_prior(stamped + honest_anom))} == set(stamped)
+
+
+def test_ver107_accepted_despite_gap(base):
+    ents = base["annual"].sort("enterprise_id")["enterprise_id"].to_list()
+    gap, small = ents[:K], ents[K : 2 * K]
+    ver = base["verifications"].join(base["annual"].select("enterprise_id", "reported_emissions_tco2"), on="enterprise_id").with_columns(
+        pl.when(pl.col("enterprise_id").is_in(gap)).then(pl.col("reported_emissions_tco2") * 0.8)
+        .when(pl.col("enterprise_id").is_in(small)).then(pl.col("reported_emissions_tco2") * 0.99)  # inside materiality
+        .otherwise(pl.col("reported_emissions_tco2")).alias("verified_emissions_tco2"),
+        pl.lit("accepted").alias("conclusion"),
+    ).drop("reported_emissions_tco2")
+    f = verifier.accepted_despite_gap(ver, base["annual"])
+    assert {x.enterprise_id for x in f} == set(gap)
+    assert all(x.severity == "high" and x.tco2_at_stake > 1000 for x in f)
+
+
+def test_tel101_step_over_half_the_year(base):
+    """Coal reported 8 % low for six consecutive months: the median band cannot see it, the step can."""
+    units = sf.coal_measured_units(base, K, seed=5)
+    sel = pl.col("unit_id").is_in(units) & pl.col("period").is_in([f"2024-{m:02d}" for m in range(1, 7)])
+    mon = base["monthly"].with_columns(
+        pl.when(sel).then(pl.col(c) * 0.92).otherwise(pl.col(c)).alias(c) for c in ("fuel_consumed_t", "emissions_tco2")
+    )
+    f = [x for x in telemetry.run(_um({**base, "monthly": mon}), base["telemetry_monthly"]) if x.evidence.get("kind") == "step"]
+    recall, fp = _quality(f, "TEL-101", set(units))
+    assert recall >= 0.9 and fp <= 2, (recall, fp)
+    assert all(x.tco2_at_stake > 0 and x.evidence["quantity"] in ("coal", "co2") for x in f if x.unit_id in units and x.severity == "high")
