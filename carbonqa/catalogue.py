@@ -168,12 +168,15 @@ _RULES: tuple[Rule, ...] = (
     Rule(
         code="CMP-002", family="completeness", severity="low", table="monthly_reports",
         title_zh="月度存证逾期", title_en="Late monthly deposit",
-        description_zh="月度存证上传时间晚于月末后 40 日。",
-        description_en="The monthly evidence was deposited more than 40 days after the end of the month.",
+        description_zh="月度存证上传时间晚于月末后 40 日。个别月份逾期为低；同一企业同年至少 3 个月逾期为模式（中），"
+        "月度存证“以月保年”的意义落空，逾期月份的排放量存疑。",
+        description_en="The monthly evidence was deposited more than 40 days after the end of the month. One late month is "
+        "low; at least 3 late months of one enterprise-year are a pattern (medium): monthly deposit exists to fix the data "
+        "while fresh, so the late months' emissions are in doubt.",
         message_zh="{unit_id} {period}：{submitted_at} 上传，月末后 {days} 日（期限 {deadline} 日）",
         message_en="{unit_id} {period}: deposited {submitted_at}, {days} days after month end (deadline {deadline} days)",
         source="monthly deposit deadline, 40 days after month end [verify]; checks/params.py deposit_deadline_days",
-        stake="0 t: timeliness does not change emissions",
+        stake="0 t for an isolated late month; the month's reported emissions (t) when the enterprise has ≥ 3 late months",
     ),
     Rule(
         code="CMP-003", family="completeness", severity="high", table="monthly_reports",
@@ -256,8 +259,8 @@ _RULES: tuple[Rule, ...] = (
     Rule(
         code="LAB-006", family="lab_forensics", severity="medium", table="lab_reports",
         title_zh="煤质指标超出合理范围", title_en="Coal analysis value outside plausible range",
-        description_zh="空干基碳 Cad 50–75%（褐煤 35–70%，煤矸石 20–60%）、空干基水分 Mad 0.5–12%、全水分 Mt 4–40%。",
-        description_en="Cad 50–75 % (lignite 35–70 %, waste coal / gangue 20–60 %), Mad 0.5–12 %, Mt 4–40 %.",
+        description_zh="空干基碳 Cad 50–75%（褐煤下限 35%，煤矸石下限 20%）、空干基水分 Mad 0.5–12%、全水分 Mt 4–40%。",
+        description_en="Cad 50–75 % (lower bound 35 % for lignite, 20 % for waste coal / gangue), Mad 0.5–12 %, Mt 4–40 %.",
         message_zh="检测报告 {lab_report_id}：{component} = {value}% 超出 {low}–{high}%",
         message_en="Lab report {lab_report_id}: {component} = {value}% outside {low}–{high}%",
         source="DOMAIN.md §3 (Cad / Mad / Mt ranges); lignite and waste-coal Cad bands: checks.params "

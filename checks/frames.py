@@ -150,6 +150,8 @@ def _monthly_frame(ctx: ScreenContext) -> pl.DataFrame:
         pl.when(measured & pl.col("is_cn")).then(pl.col("cc_r6")).alias("chk_cc_measured_r6"),
         pl.when(pl.col("is_cn")).then(pl.col("deposit_days")).alias("chk_deposit_days"),
     )
+    late = (pl.col("chk_deposit_days") > p.deposit_deadline_days).fill_null(False)
+    m = m.with_columns(pl.col("period").filter(late).n_unique().over("enterprise_id").alias("late_months_n"))
     return m.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
 
 

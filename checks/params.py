@@ -49,7 +49,7 @@ class RegulationParams:
     # --- lab report ranges (%) ----------------------------------------------------------------
     cad_range_pct: tuple[float, float] = (50.0, 75.0)
     cad_range_by_coal_pct: dict[str, tuple[float, float]] = field(
-        default_factory=lambda: {"lignite": (35.0, 70.0), "waste_coal": (20.0, 60.0)}, hash=False)
+        default_factory=lambda: {"lignite": (35.0, 75.0), "waste_coal": (20.0, 75.0)}, hash=False)
     lab_pattern_min_reports: int = 3
     qr_pattern_max_p: float = 0.01
     mad_range_pct: tuple[float, float] = (0.5, 12.0)
@@ -104,12 +104,14 @@ SOURCES: dict[str, str] = {
     "cad_range_pct": "Cad 50–75 %; DOMAIN.md §3",
     "cad_range_by_coal_pct": "coal types whose honest Cad lies outside the generic 50–75 % band: lignite (褐煤) "
     "carries high ash and air-dried moisture, Cad of Chinese lignites (eastern Inner Mongolia, Yunnan, "
-    "Heilongjiang) about 35–55 %, Cdaf ≤ ~77 % so Cad < 70 %; waste coal / coal gangue (煤矸石, CFB units) "
-    "Cad about 20–50 % (ash 40–70 %) [verify: GB/T 5751-2009 classes, published proximate/ultimate analyses]; "
-    "other coal types use cad_range_pct",
-    "lab_pattern_min_reports": "LAB-004/LAB-005: an isolated missing QR code or serial inversion is a clerical "
-    "slip (low); at least 3 reports of one enterprise-year (a quarter of its monthly reports) are a pattern "
-    "(medium) — published cases edit a template for a whole series (DOMAIN.md §4.3) [design choice]",
+    "Heilongjiang) about 35–55 %; waste coal / coal gangue (煤矸石, CFB units) Cad about 20–50 % (ash 40–70 %), "
+    "but the class also covers slurry and middlings blends with ordinary carbon [verify: GB/T 5751-2009 classes, "
+    "published proximate/ultimate analyses]. These bands only widen the generic band downwards; the upper bound "
+    "stays the generic 75 % (no honest coal is above it). Other coal types use cad_range_pct",
+    "lab_pattern_min_reports": "LAB-004/LAB-005/CMP-002: an isolated missing QR code, serial inversion or late "
+    "monthly deposit is a clerical slip (low); at least 3 reports (or months) of one enterprise-year — a quarter "
+    "of its monthly reports — are a pattern (medium): published cases edit a template for a whole series "
+    "(DOMAIN.md §4.3), and monthly deposit exists to fix data while fresh (DOMAIN.md §2) [design choice]",
     "qr_pattern_max_p": "LAB-004: a lab that often omits QR codes does so for all its clients (a lab-quality "
     "matter); missing codes are an enterprise's pattern only when their count is improbable under the same "
     "lab's omission rate on its other clients (binomial tail, Laplace-smoothed rate) below 1 % [design choice: "

@@ -77,9 +77,16 @@ def gx_specs(p: RegulationParams) -> dict[str, Spec]:
                         up | {"generation": _r("gross_generation_mwh", 0), "capacity": _r("capacity_mw", 1),
                               "hours_in_month": _r("hours_in_month", 0), "max_generation": _r("generation_max_mwh", 0),
                               "ratio": _r(pl.col("gross_generation_mwh") / (pl.col("capacity_mw") * pl.col("hours_in_month")), 1)}),
-        "CMP-002": Spec(pl.col("deposit_days"), pl.lit(float(p.deposit_deadline_days)), pl.lit(0.0),
+        # one late month is a slip (low, no stake); late months as a pattern defeat the monthly deposit's
+        # point (data fixed while fresh), so the late months' emissions are at stake (medium)
+        "CMP-002": Spec(pl.col("deposit_days"), pl.lit(float(p.deposit_deadline_days)),
+                        pl.when(pl.col("late_months_n") >= p.lab_pattern_min_reports).then(pl.col("emissions_tco2"))
+                        .otherwise(0.0),
                         up | {"submitted_at": pl.col("submitted_at"), "days": _r("deposit_days", 0),
-                              "deadline": pl.lit(p.deposit_deadline_days)}),
+                              "deadline": pl.lit(p.deposit_deadline_days)},
+                        {"late_months_in_year": pl.col("late_months_n")},
+                        severity=pl.when(pl.col("late_months_n") >= p.lab_pattern_min_reports).then(pl.lit("medium"))
+                        .otherwise(pl.lit("low"))),
         "CMP-003": Spec(pl.col("lab_report_id"), pl.lit("existing lab report"), pl.col("stake_default_t"),
                         up | {"cc": _r(cc, 5), "lab_report_id": pl.col("lab_report_id").fill_null("—")}),
         "CMP-004": Spec(pl.concat_str(pl.col("lab_unit_id"), pl.lit("/"), pl.col("lab_period")),

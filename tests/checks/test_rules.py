@@ -361,3 +361,15 @@ def test_ver_003_is_low_ver_002_critical(data, screen):
     data["annual_reports"][0]["preparer_agency_id"] = "V1"
     (f,) = checks.run_codes(screen(data), ["VER-002"])
     assert f.severity == "critical"
+
+
+def test_cmp_002_one_late_month_low_a_pattern_medium_with_stake(data, screen):
+    late = dt.timedelta(days=80)
+    _m(data, "2024-02")["submitted_at"] += late
+    (f,) = checks.run_codes(screen(data), ["CMP-002"])
+    assert f.severity == "low" and f.tco2_at_stake == 0
+    for p in ("2024-05", "2024-08"):
+        _m(data, p)["submitted_at"] += late
+    found = checks.run_codes(screen(data), ["CMP-002"])
+    assert len(found) == 3 and {f.severity for f in found} == {"medium"}
+    assert all(f.tco2_at_stake == pytest.approx(_m(data, f.period)["emissions_tco2"]) for f in found)
