@@ -39,6 +39,8 @@ __all__ = [
     "tco2",
     "period_month",
     "FrameDetector",
+    "FindingsDetector",
+    "wrap",
     "modal_decimals",
 ]
 
@@ -333,3 +335,63 @@ class FrameDetector:
         if self.keys_.height == 0:
             return self.keys_
         return self.keys_.filter(pl.Series(self.labels_ == 1))
+
+
+class FindingsDetector(FrameDetector):
+    """PyOD-contract wrapper of a function-style detector ``fn(frame, *inputs, **params) -> list[Finding]``.
+
+    Subclasses are made by :func:`wrap`: the keyword-only parameters of ``fn`` (with their defaults)
+    become the constructor parameters, stored unchanged as attributes (scikit-learn ``get_params``).
+    ``fit(frame, *inputs)`` runs ``fn`` and crosses the polars → numpy boundary once: ``keys_`` is a
+    polars frame (``enterprise_id``, ``unit_id``, ``year``, ``period``, ``rule_code``, ``detail_key``,
+    ``severity``) row-aligned with ``decision_scores_`` (the findings' confidence, 0–1, higher = more
+    anomalous); ``threshold_`` = 0.5 (the ``medium`` floor of :func:`grade`) and ``labels_`` =
+    ``decision_scores_ >= threshold_``. ``findings()`` returns the findings of the last fit.
+    """
+
+    _fn: Any = None
+    _params: tuple[str, ...] = ()
+
+    def __init__(self, **params: Any) -> None:
+        unknown = sorted(set(params) - set(self._params))
+        if unknown:
+            raise TypeError(f"{type(self).__name__} got unknown parameter(s) {unknown}; known: {list(self._params)}")
+        defaults = type(self)._defaults
+        for k in self._params:
+            setattr(self, k, params.get(k, defaults[k]))
+
+    def _threshold(self) -> float:
+        return 0.5
+
+    def fit(self, frame: Any, *inputs: Any, y: Any = None) -> FindingsDetector:  # noqa: ARG002 - sklearn signature
+        """Run the wrapped function on ``frame`` (and the extra ``inputs`` it needs); returns ``self``."""
+        fs = type(self)._fn(frame, *inputs, **self.get_params())
+        self.findings_ = fs
+        self.keys_ = pl.DataFrame(
+            [(f.enterprise_id, f.unit_id, f.year, f.period, f.rule_code, f.detail_key, f.severity, float(f.score)) for f in fs],
+            schema={"enterprise_id": pl.String, "unit_id": pl.String, "year": pl.Int64, "period": pl.String, "rule_code": pl.String,
+                    "detail_key": pl.String, "severity": pl.String, "score_raw": pl.Float64},
+            orient="row",
+        )
+        self.decision_scores_ = self.keys_["score_raw"].to_numpy().astype(float)
+        self.threshold_ = self._threshold()
+        self.labels_ = (self.decision_scores_ >= self.threshold_).astype(int)
+        return self
+
+    def findings(self) -> list[Finding]:
+        """The findings of the last :meth:`fit`; raises ``RuntimeError`` before it."""
+        if not hasattr(self, "findings_"):
+            raise RuntimeError(f"{type(self).__name__} is not fitted: call fit(frame) first")
+        return list(self.findings_)
+
+
+def wrap(fn: Any, name: str) -> type[FindingsDetector]:
+    """Make a :class:`FindingsDetector` subclass called ``name`` around function-style detector ``fn``.
+
+    The class docstring is ``fn``'s; its parameters are ``fn``'s keyword-only arguments.
+    """
+    import inspect
+
+    sig = inspect.signature(fn)
+    kw = {p.name: p.default for p in sig.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    return type(name, (FindingsDetector,), {"_fn": staticmethod(fn), "_params": tuple(kw), "_defaults": kw, "__doc__": fn.__doc__, "__module__": fn.__module__})

@@ -38,9 +38,10 @@ from detectors._common import (
     score_from_z,
     tco2,
     to_matrix,
+    wrap,
 )
 
-__all__ = ["PeerCarbonContent", "CarbonLevelShift", "default_as_measured", "mixed_basis", "measured_coal", "run"]
+__all__ = ["DefaultAsMeasured", "MixedBasis", "PeerCarbonContent", "CarbonLevelShift", "default_as_measured", "mixed_basis", "measured_coal", "run"]
 
 #: Peer groupings for month-level residuals, most specific first (DOMAIN.md §4.1: coal type, region, season).
 MONTH_PEERS = (["coal_type", "province_code", "month"], ["coal_type", "month"], ["coal_type"], [])
@@ -373,11 +374,16 @@ def mixed_basis(um: pl.DataFrame) -> list[Finding]:
     )
 
 
+#: PyOD-contract estimators around the function-style detectors (ARCHITECTURE.md convention 5).
+DefaultAsMeasured = wrap(default_as_measured, "DefaultAsMeasured")
+MixedBasis = wrap(mixed_basis, "MixedBasis")
+
+
 def run(um: pl.DataFrame) -> list[Finding]:
     """All carbon-content detectors on a :func:`~detectors.frames.unit_months` frame."""
     out: list[Finding] = []
     out += PeerCarbonContent().fit(um).findings()
     out += CarbonLevelShift().fit(um).findings()
-    out += default_as_measured(um)
-    out += mixed_basis(um)
+    out += DefaultAsMeasured().fit(um).findings()
+    out += MixedBasis().fit(um).findings()
     return out

@@ -29,10 +29,10 @@ import numpy as np
 import polars as pl
 
 from carbonqa.findings import Finding
-from detectors._common import MAD_TO_SIGMA, emit, modal_decimals, score_from_z, tco2
+from detectors._common import MAD_TO_SIGMA, emit, modal_decimals, score_from_z, tco2, wrap
 from detectors.baserates import eia923_repeat_rates, repeat_rate_for
 
-__all__ = [
+__all__ = ["RepeatedLabTuples", "CrossPlantTuples", "AdjacentSubstitution", "IdenticalRuns", "TerminalDigits", "TooSmooth", 
     "repeated_lab_tuples",
     "cross_plant_tuples",
     "adjacent_substitution",
@@ -381,13 +381,22 @@ def too_smooth(um: pl.DataFrame, *, ratio_flag: float = 0.15, min_months: int = 
     )
 
 
+#: PyOD-contract estimators around the function-style detectors (ARCHITECTURE.md convention 5).
+RepeatedLabTuples = wrap(repeated_lab_tuples, "RepeatedLabTuples")
+CrossPlantTuples = wrap(cross_plant_tuples, "CrossPlantTuples")
+AdjacentSubstitution = wrap(adjacent_substitution, "AdjacentSubstitution")
+IdenticalRuns = wrap(identical_runs, "IdenticalRuns")
+TerminalDigits = wrap(terminal_digits, "TerminalDigits")
+TooSmooth = wrap(too_smooth, "TooSmooth")
+
+
 def run(um: pl.DataFrame, annual: pl.DataFrame | None = None) -> list[Finding]:
     """All copied-value detectors on a :func:`~detectors.frames.unit_months` frame."""
     return [
-        *repeated_lab_tuples(um),
-        *cross_plant_tuples(um),
-        *adjacent_substitution(um),
-        *identical_runs(um),
-        *terminal_digits(um, annual),
-        *too_smooth(um),
+        *RepeatedLabTuples().fit(um).findings(),
+        *CrossPlantTuples().fit(um).findings(),
+        *AdjacentSubstitution().fit(um).findings(),
+        *IdenticalRuns().fit(um).findings(),
+        *TerminalDigits().fit(um, annual).findings(),
+        *TooSmooth().fit(um).findings(),
     ]

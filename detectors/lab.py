@@ -22,9 +22,9 @@ import numpy as np
 import polars as pl
 
 from carbonqa.findings import Finding
-from detectors._common import FrameDetector, default_cc, emit, peer_robust_z, score_from_z, tco2
+from detectors._common import FrameDetector, default_cc, emit, peer_robust_z, score_from_z, tco2, wrap
 
-__all__ = ["clustered_reports", "serial_disorder", "lab_throughput", "MoistureInflation", "run"]
+__all__ = ["ClusteredReports", "SerialDisorder", "LabThroughput", "clustered_reports", "serial_disorder", "lab_throughput", "MoistureInflation", "run"]
 
 UKEYS = ["unit_id", "enterprise_id", "province_code", "year"]
 
@@ -276,6 +276,12 @@ class MoistureInflation(FrameDetector):
         )
 
 
+#: PyOD-contract estimators around the function-style detectors (ARCHITECTURE.md convention 5).
+ClusteredReports = wrap(clustered_reports, "ClusteredReports")
+SerialDisorder = wrap(serial_disorder, "SerialDisorder")
+LabThroughput = wrap(lab_throughput, "LabThroughput")
+
+
 def run(um: pl.DataFrame) -> list[Finding]:
     """All lab-forensics detectors on a :func:`~detectors.frames.unit_months` frame."""
-    return [*clustered_reports(um), *serial_disorder(um), *lab_throughput(um), *MoistureInflation().fit(um).findings()]
+    return [*ClusteredReports().fit(um).findings(), *SerialDisorder().fit(um).findings(), *LabThroughput().fit(um).findings(), *MoistureInflation().fit(um).findings()]

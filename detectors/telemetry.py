@@ -37,9 +37,9 @@ import numpy as np
 import polars as pl
 
 from carbonqa.findings import Finding
-from detectors._common import FrameDetector, emit, peer_robust_z
+from detectors._common import FrameDetector, emit, peer_robust_z, wrap
 
-__all__ = ["QUANTITIES", "TelemetryReconciliation", "output_without_load", "reconcile_frame", "run"]
+__all__ = ["OutputWithoutLoad", "QUANTITIES", "TelemetryReconciliation", "output_without_load", "reconcile_frame", "run"]
 
 #: (name, reported column, telemetry column, paying direction of log(report/telemetry): -1 = under-report pays)
 QUANTITIES: tuple[tuple[str, str, str, int], ...] = (
@@ -305,9 +305,13 @@ def output_without_load(um: pl.DataFrame, tel: pl.DataFrame) -> list[Finding]:
     )
 
 
+#: PyOD-contract estimators around the function-style detectors (ARCHITECTURE.md convention 5).
+OutputWithoutLoad = wrap(output_without_load, "OutputWithoutLoad")
+
+
 def run(um: pl.DataFrame, tel: pl.DataFrame | None) -> list[Finding]:
     """All telemetry detectors; ``tel`` = :func:`carbonqa.lake.monthly_telemetry` output (or ``None``)."""
     if tel is None or tel.height == 0:
         return []
     rf = reconcile_frame(um, tel)
-    return [*TelemetryReconciliation().fit(rf).findings(), *output_without_load(um, tel)]
+    return [*TelemetryReconciliation().fit(rf).findings(), *OutputWithoutLoad().fit(um, tel).findings()]

@@ -36,9 +36,9 @@ import numpy as np
 import polars as pl
 
 from carbonqa.findings import Finding
-from detectors._common import emit, peer_robust_z, score_from_z
+from detectors._common import emit, peer_robust_z, score_from_z, wrap
 
-__all__ = [
+__all__ = ["AnomalyBurden", "ShortReviews", "TonneExactOnGap", "VerifierProfile", "ConflictOfInterest", "RubberStamps", "AcceptedDespiteGap", 
     "anomaly_burden", "short_reviews", "tonne_exact_on_gap", "verifier_profile", "conflict_of_interest",
     "rubber_stamps", "accepted_despite_gap", "client_anomalies", "run", "burden_frame",
 ]
@@ -382,16 +382,26 @@ def accepted_despite_gap(ver: pl.DataFrame, annual: pl.DataFrame | None, *, min_
     )
 
 
+#: PyOD-contract estimators around the function-style detectors (ARCHITECTURE.md convention 5).
+AnomalyBurden = wrap(anomaly_burden, "AnomalyBurden")
+ShortReviews = wrap(short_reviews, "ShortReviews")
+TonneExactOnGap = wrap(tonne_exact_on_gap, "TonneExactOnGap")
+VerifierProfile = wrap(verifier_profile, "VerifierProfile")
+ConflictOfInterest = wrap(conflict_of_interest, "ConflictOfInterest")
+RubberStamps = wrap(rubber_stamps, "RubberStamps")
+AcceptedDespiteGap = wrap(accepted_despite_gap, "AcceptedDespiteGap")
+
+
 def run(ver: pl.DataFrame | None, annual: pl.DataFrame | None, um: pl.DataFrame, prior: Sequence[Finding]) -> list[Finding]:
     """All verifier detectors; ``prior`` = the other findings of this run (detectors and rules)."""
     if ver is None or ver.height == 0:
         return []
     return [
-        *anomaly_burden(ver, annual, prior),
-        *short_reviews(ver),
-        *tonne_exact_on_gap(ver, annual, um),
-        *verifier_profile(ver, annual),
-        *conflict_of_interest(ver, annual),
-        *rubber_stamps(ver, annual, prior),
-        *accepted_despite_gap(ver, annual),
+        *AnomalyBurden().fit(ver, annual, prior).findings(),
+        *ShortReviews().fit(ver).findings(),
+        *TonneExactOnGap().fit(ver, annual, um).findings(),
+        *VerifierProfile().fit(ver, annual).findings(),
+        *ConflictOfInterest().fit(ver, annual).findings(),
+        *RubberStamps().fit(ver, annual, prior).findings(),
+        *AcceptedDespiteGap().fit(ver, annual).findings(),
     ]

@@ -439,3 +439,25 @@ def test_tel101_step_over_half_the_year(base):
     recall, fp = _quality(f, "TEL-101", set(units))
     assert recall >= 0.9 and fp <= 2, (recall, fp)
     assert all(x.tco2_at_stake > 0 and x.evidence["quantity"] in ("coal", "co2") for x in f if x.unit_id in units and x.severity == "high")
+
+
+def test_every_detector_is_a_pyod_style_estimator(base):
+    """Function-style detectors are wrapped: params in __init__, fitted state ending in _, keys travel with scores."""
+    from detectors import carbon_content as ccm
+
+    planted = _scale_cc(base, sf.coal_measured_units(base, K, seed=5), 0.9)
+    um = _um(planted)
+    det = ccm.MixedBasis()
+    assert det.get_params() == {}
+    with pytest.raises(RuntimeError):
+        det.findings()
+    est = lab.ClusteredReports(window_days=7)
+    assert est.get_params() == {"window_days": 7, "min_cluster": 4}
+    with pytest.raises(TypeError):
+        lab.ClusteredReports(nope=1)
+    d = copied.RepeatedLabTuples().fit(um)
+    n = d.keys_.height
+    assert d.decision_scores_.shape == (n,) and d.labels_.shape == (n,) and d.threshold_ == 0.5
+    assert ((d.decision_scores_ >= d.threshold_) == (d.labels_ == 1)).all()
+    v = verifier.RubberStamps().fit(base["verifications"], base["annual"], [])
+    assert v.keys_.height == 0 and v.findings() == []
