@@ -29,6 +29,7 @@ import importlib
 import inspect
 import io
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,6 +72,7 @@ __all__ = [
     "suppressions",
     "runs",
     "run_stages",
+    "run_summary",
     "ensure_visible",
     "province_label",
 ]
@@ -140,9 +142,12 @@ class Overview:
         by_province: ``province_code, province_zh, province_en, cases, open_cases, tco2_at_stake,
             confirmed`` sorted by tCO₂ at stake, descending.
         by_family: ``family, cases, tco2_at_stake`` (a case counts once in each of its families).
+        by_city: ``province_code, city_name, cases, open_cases, tco2_at_stake, confirmed`` (city may be
+            null), sorted by tCO₂ at stake, descending.
         by_status: ``status, cases, tco2_at_stake`` in workflow order.
         trend: one row per night (date): ``night, new_cases, new_findings, new_tco2_at_stake``.
-        latest_run: the newest screening run as a dict (``stage_seconds`` and ``counts`` as dicts) or ``None``.
+        latest_run: the newest screening run as a dict (``stage_seconds`` and ``counts`` as dicts, and
+            ``summary``: :func:`run_summary` of its counts) or ``None``.
     """
 
     totals: dict[str, float]
@@ -151,13 +156,15 @@ class Overview:
     by_status: pl.DataFrame
     trend: pl.DataFrame
     latest_run: dict[str, Any] | None
+    by_city: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 def overview(scope: Scope, url: str | None = None, *, nights: int = 30) -> Overview:
     """Cases and tCO₂ at stake in ``scope`` by province, family and status; trend over the last ``nights``."""
     with _conn(url) as conn:
         rows = conn.execute(
-            sa.select(Case.province_code, Case.status, Case.families, Case.tco2_at_stake).where(_case_scope(scope))
+            sa.select(Case.province_code, Case.status, Case.families, Case.tco2_at_stake, Case.city_name)
+            .where(_case_scope(scope))
         ).fetchall()
         created = conn.execute(
             sa.select(CaseEvent.at, Case.tco2_at_stake)
@@ -177,8 +184,10 @@ def overview(scope: Scope, url: str | None = None, *, nights: int = 30) -> Overv
             "status": [r[1] for r in rows],
             "families": [r[2] or "" for r in rows],
             "tco2_at_stake": [float(r[3] or 0.0) for r in rows],
+            "city_name": [r[4] for r in rows],
         },
-        schema={"province_code": pl.String, "status": pl.String, "families": pl.String, "tco2_at_stake": pl.Float64},
+        schema={"province_code": pl.String, "status": pl.String, "families": pl.String, "tco2_at_stake": pl.Float64,
+                "city_name": pl.String},
     ).with_columns(is_open=pl.col("status").is_in(OPEN_STATUSES))
 
     by_province = (
@@ -195,6 +204,16 @@ def overview(scope: Scope, url: str | None = None, *, nights: int = 30) -> Overv
         )
         .sort(["tco2_at_stake", "province_code"], descending=[True, False])
         .select("province_code", "province_zh", "province_en", "cases", "open_cases", "tco2_at_stake", "confirmed")
+    )
+    by_city = (
+        cases.group_by("province_code", "city_name")
+        .agg(
+            cases=pl.len(),
+            open_cases=pl.col("is_open").sum(),
+            tco2_at_stake=pl.col("tco2_at_stake").sum(),
+            confirmed=(pl.col("status") == "confirmed").sum(),
+        )
+        .sort(["tco2_at_stake", "province_code", "city_name"], descending=[True, False, False], nulls_last=True)
     )
     by_family = (
         cases.with_columns(family=pl.col("families").str.split("|"))
@@ -245,10 +264,13 @@ def overview(scope: Scope, url: str | None = None, *, nights: int = 30) -> Overv
         "provinces": by_province.height,
     }
     latest = _run_records(url, 1)
+    if latest:
+        latest[0]["summary"] = run_summary(latest[0]["counts"])
     return Overview(
         totals=totals,
         by_province=by_province,
         by_family=by_family,
+        by_city=by_city,
         by_status=by_status,
         trend=trend,
         latest_run=latest[0] if latest else None,
@@ -263,6 +285,7 @@ class QueueFilter:
     Attributes:
         province_codes / cities / families / statuses: allowed values (a case matches a family filter
             when any of its families is listed).
+        years: allowed reporting years (ranks are per year, so a queue usually shows one year).
         min_score: lowest ``risk_score`` shown.
         assignee: a user name, ``"-"`` for unassigned cases, ``None`` for any.
         search: substring of the enterprise id or the case id.
@@ -273,6 +296,7 @@ class QueueFilter:
     cities: tuple[str, ...] = ()
     families: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()
     min_score: float = 0.0
     assignee: str | None = None
     search: str = ""
@@ -330,6 +354,8 @@ def _queue_where(scope: Scope, f: QueueFilter) -> list[sa.ColumnElement[bool]]:
         conds.append(Case.city_name.in_(f.cities))
     if f.statuses:
         conds.append(Case.status.in_(f.statuses))
+    if f.years:
+        conds.append(Case.year.in_([int(y) for y in f.years]))
     if f.families:
         wrapped = sa.literal("|").concat(Case.families).concat("|")
         conds.append(sa.or_(*[wrapped.like(f"%|{fam}|%") for fam in f.families]))
@@ -439,12 +465,15 @@ def queue_options(scope: Scope, url: str | None = None) -> dict[str, list[Any]]:
     """Values for the queue's filter widgets, restricted to ``scope``.
 
     Returns ``{"provinces": [code…], "cities": [(province_code, city)…], "families": [...],
-    "statuses": [...], "assignees": [username…]}``.
+    "statuses": [...], "assignees": [username…], "years": [year…]}`` (years with cases, newest first).
     """
     with _conn(url) as conn:
         pc = conn.execute(
             sa.select(Case.province_code, Case.city_name).where(_case_scope(scope)).distinct()
         ).fetchall()
+        years = conn.execute(
+            sa.select(Case.year).where(_case_scope(scope)).distinct().order_by(Case.year.desc())
+        ).scalars().all()
         assignees = conn.execute(
             sa.select(User.username)
             .join(Case, Case.assignee_user_id == User.user_id)
@@ -460,6 +489,7 @@ def queue_options(scope: Scope, url: str | None = None) -> dict[str, list[Any]]:
         "families": list(contract.FAMILIES),
         "statuses": list(contract.CASE_STATUSES),
         "assignees": list(assignees),
+        "years": [int(y) for y in years if y is not None],
     }
 
 
@@ -981,6 +1011,58 @@ _RUN_SCHEMA: dict[str, pl.DataType] = {
     "counts": pl.String,
     "error": pl.String,
 }
+
+
+def run_summary(counts: dict[str, Any] | None, *, slowest: int = 5) -> dict[str, Any]:
+    """A readable digest of one screening run's ``counts`` (the JSON the pipeline records).
+
+    Args:
+        counts: ``ScreeningRun.counts`` — ``partitions`` (``"<year>/<province>" → {findings, new,
+            by_family, by_severity, seconds, missing, error?}``), optional ``national``
+            (``"<year>" → {findings, new, by_severity, …}``), ``cases`` and ``missing``.
+        slowest: how many of the slowest partitions to list.
+
+    Returns:
+        ``{"findings", "new", "by_family" (family → n, descending), "by_severity", "partitions"
+        (screened), "failed" (partition keys that recorded an error or a failed status), "provinces",
+        "years" (ascending), "national_findings", "cases" (the case stage's counts: ``created``,
+        ``attached``, … — or just ``cases`` when the run recorded a bare number),
+        "missing" (packages that were not importable), "slowest"}`` — ``slowest`` a frame
+        ``year, province_code, seconds, findings`` of the slowest partitions, slowest first.
+    """
+    c = dict(counts or {})
+    parts = {str(k): dict(v) for k, v in dict(c.get("partitions") or {}).items() if isinstance(v, dict)}
+    national = {str(k): dict(v) for k, v in dict(c.get("national") or {}).items() if isinstance(v, dict)}
+    fam: Counter[str] = Counter()
+    sev: Counter[str] = Counter()
+    for v in [*parts.values(), *national.values()]:
+        fam.update({str(k): int(n) for k, n in dict(v.get("by_family") or {}).items() if _is_number(n)})
+        sev.update({str(k): int(n) for k, n in dict(v.get("by_severity") or {}).items() if _is_number(n)})
+    failed = sorted(k for k, v in parts.items() if v.get("error") or v.get("status") == "failed")
+    missing = sorted({str(m) for v in [*parts.values(), *national.values()] for m in v.get("missing") or []}
+                     | {str(m) for m in c.get("missing") or []})
+    rows = [
+        {"year": int(v.get("year") or k.split("/", 1)[0]), "province_code": str(v.get("province_code") or k.split("/", 1)[-1]),
+         "seconds": float(v.get("seconds") or 0.0), "findings": int(v.get("findings") or 0)}
+        for k, v in parts.items()
+    ]
+    schema = {"year": pl.Int64, "province_code": pl.String, "seconds": pl.Float64, "findings": pl.Int64}
+    slow = (pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)).sort(
+        ["seconds", "year", "province_code"], descending=[True, False, False]).head(slowest)
+    return {
+        "findings": sum(int(v.get("findings") or 0) for v in [*parts.values(), *national.values()]),
+        "new": sum(int(v.get("new") or 0) for v in [*parts.values(), *national.values()]),
+        "by_family": dict(sorted(fam.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "by_severity": dict(sev),
+        "partitions": len(parts),
+        "failed": failed,
+        "provinces": len({r["province_code"] for r in rows}),
+        "years": sorted({r["year"] for r in rows}),
+        "national_findings": sum(int(v.get("findings") or 0) for v in national.values()),
+        "cases": dict(c["cases"]) if isinstance(c.get("cases"), dict) else {"cases": c.get("cases") or 0},
+        "missing": missing,
+        "slowest": slow,
+    }
 
 
 def _run_records(url: str | None, limit: int) -> list[dict[str, Any]]:

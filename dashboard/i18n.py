@@ -47,7 +47,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ov.title": ("总览", "Overview"),
     "ov.cases": ("案件", "Cases"),
     "ov.open": ("待办案件", "Open cases"),
-    "ov.stake": ("涉及排放量（待办）", "tCO₂ at stake (open)"),
+    "ov.stake": ("待办涉及排放量", "At stake, open"),
+    "ov.stake_kt": ("涉及排放量 (kt CO₂)", "At stake (kt CO₂)"),
+    "ov.cases_unit": ("件", "cases"),
+    "ov.count": ("数量", "count"),
+    "ov.by_city": ("各地市案件与涉及排放量", "Cases and tCO₂ at stake by city"),
+    "ov.no_city": ("（未注明地市）", "(no city)"),
     "ov.confirmed": ("已查实", "Confirmed"),
     "ov.provinces": ("省份", "Provinces"),
     "ov.by_province": ("各省案件与涉及排放量", "Cases and tCO₂ at stake by province"),
@@ -69,6 +74,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "q.min_score": ("最低风险分", "Minimum risk score"),
     "q.assignee": ("承办人", "Assignee"),
     "q.any": ("（全部）", "(any)"),
+    "q.all": ("全部", "All"),
+    "q.year": ("年度", "Year"),
+    "q.all_years": ("全部年度", "All years"),
+    "q.bulk_pick": ("选择案件", "Choose cases"),
     "q.unassigned": ("（未分派）", "(unassigned)"),
     "q.search": ("搜索统一社会信用代码/案件号", "Search enterprise id / case id"),
     "q.sort": ("排序", "Sort"),
@@ -105,6 +114,26 @@ STRINGS: dict[str, tuple[str, str]] = {
     "col.city_name": ("地市", "City"),
     "col.risk_score": ("风险分", "Risk score"),
     "col.rank": ("全国排名", "National rank"),
+    "col.rank_year": ("排名", "Rank"),
+    "col.rank_help": ("该年度全国风险排名（每个年度单独排名）", "National risk rank within the reporting year (each year ranked separately)"),
+    "col.lab_report": ("检测报告编号", "Lab report"),
+    "col.repeats": ("重复次数", "Repeats"),
+    "col.score": ("得分", "Score"),
+    "col.verifier": ("核查机构", "Verifier"),
+    "col.agency_id": ("机构编号", "Agency id"),
+    "col.conclusion": ("核查结论", "Conclusion"),
+    "col.nonconformities": ("不符合项数", "Non-conformities"),
+    "col.review_started": ("开始日期", "Review started"),
+    "col.review_completed": ("完成日期", "Review completed"),
+    "col.reported_tco2": ("报告排放量 (tCO₂)", "Reported (tCO₂)"),
+    "col.verified_tco2": ("核查排放量 (tCO₂)", "Verified (tCO₂)"),
+    "col.gap_tco2": ("差额 (tCO₂)", "Gap (tCO₂)"),
+    "col.gap_pct": ("差额 (%)", "Gap (%)"),
+    "col.verifications": ("核查次数", "Verifications"),
+    "col.provinces_n": ("涉及省份数", "Provinces"),
+    "col.accepted_share": ("直接通过率", "Accepted as reported"),
+    "col.zero_findings_share": ("零不符合项占比", "Share with 0 non-conformities"),
+    "col.mean_abs_gap_pct": ("平均绝对差异 (%)", "Mean |gap| (%)"),
     "col.status": ("状态", "Status"),
     "col.families": ("疑点类别", "Families"),
     "col.rule_codes": ("规则代码", "Rule codes"),
@@ -155,7 +184,24 @@ STRINGS: dict[str, tuple[str, str]] = {
     "c.cc_peers": ("单位热值含碳量：本机组与同煤种全国机组对比", "Carbon content: this unit vs national peers of the same coal"),
     "c.cc_none": ("无实测含碳量数据。", "No measured carbon content."),
     "c.cc_unit": ("本机组 {unit}", "this unit {unit}"),
-    "c.cc_peer_n": ("同煤种机组 {n} 台", "{n} peer units"),
+    "c.cc_peer_n": ("同煤种全国机组 {n} 台（年均实测值）", "{n} peer units of the same coal (annual mean of measured values)"),
+    "c.cc_peer_median": ("，中位数 {m} tC/GJ", ", median {m} tC/GJ"),
+    "c.cc_peer_off": ("；另有 {n} 台数值远超正常范围（疑似单位错误），未画入直方图。",
+                      "; {n} more lie far outside the normal range (likely unit errors) and are left out of the histogram."),
+    "c.peers_of": ("同煤种机组（{coal}）", "peer units ({coal})"),
+    "c.peer_median": ("同类中位数", "the peer median"),
+    "c.off_scale": ("超出坐标范围", "off the scale"),
+    "c.n_units": ("机组数", "units"),
+    "c.unit_short": ("机组 {n}", "unit {n}"),
+    "c.year": ("{y} 年度", "reporting year {y}"),
+    "c.suspicious_month": ("可疑月份", "suspicious month"),
+    "c.off_scale_month": ("超出坐标范围的月份（标注实际值）", "month off the scale (true value written)"),
+    "c.off_scale_note": ("{n} 个月份的数值远超其他月份（疑似单位错误），为保持可读性画在图边缘并标注实际值：{months}。",
+                         "{n} month(s) lie far beyond the others (likely a unit error); to keep the chart readable they "
+                         "are drawn at the edge with their true value: {months}."),
+    "c.log_scale": ("对数坐标（显示全部数值）", "Log scale (show every value)"),
+    "c.tel_gap": ("全年合计：报告发电量 {rep} MWh，运行数据 {tel} MWh，差异 {pct} %。",
+                  "Year total: reported {rep} MWh, telemetry {tel} MWh, difference {pct} %."),
     "c.lab_timeline": ("检测报告日期时间线", "Lab report date timeline"),
     "c.lab_dates": ("采样截止|收样|检测|报告", "sampling end|receipt|test|report"),
     "c.telemetry": ("报告值与运行数据对比", "Reported vs telemetry"),
@@ -224,6 +270,23 @@ STRINGS: dict[str, tuple[str, str]] = {
     "run.no_failures": ("最近没有失败的运行。", "No failed run recently."),
     "run.error": ("错误", "Error"),
     "run.bundles": ("数据包", "Bundles"),
+    "run.findings": ("发现", "Findings"),
+    "run.new_help": ("其中新增 {n} 条", "{n} of them new"),
+    "run.summary_line": (
+        "{run} · 筛查分区 {parts} 个（{provinces} 个省级单位，{years} 年度），失败 {failed} 个 · 新建案件 {created} 件，"
+        "归入案件的发现 {attached} 条",
+        "{run} · {parts} partitions screened ({provinces} provinces, years {years}), {failed} failed · "
+        "{created} cases opened, {attached} findings attached",
+    ),
+    "run.failed_parts": ("失败的分区：{parts}", "Failed partitions: {parts}"),
+    "run.missing": ("未加载的模块：{pkgs}", "Packages not loaded: {pkgs}"),
+    "run.by_family": ("本次发现（按疑点类别）", "Findings of the run by family"),
+    "run.slowest": ("耗时最长的分区", "Slowest partitions"),
+    "run.seconds": ("耗时 (s)", "Seconds"),
+    "run.digest": ("发现 {findings}（新增 {new}）· 分区 {parts}（失败 {failed}）· 新建案件 {cases}",
+                   "{findings} findings ({new} new) · {parts} partitions ({failed} failed) · {cases} cases opened"),
+    "run.run_id": ("运行编号", "Run"),
+    "run.trigger": ("触发方式", "Trigger"),
 }
 
 STATUS_LABELS: dict[str, tuple[str, str]] = {
@@ -246,6 +309,43 @@ RUN_STATUS_LABELS: dict[str, tuple[str, str]] = {
     "success": ("成功", "success"),
     "failed": ("失败", "failed"),
     "running": ("运行中", "running"),
+}
+STAGE_LABELS: dict[str, tuple[str, str]] = {
+    "ingest": ("数据接入", "ingest"),
+    "screen": ("分省筛查", "screen by province"),
+    "national": ("全国比对", "national comparison"),
+    "cases": ("案件生成", "cases"),
+    "export": ("导出", "export"),
+}
+COAL_LABELS: dict[str, tuple[str, str]] = {
+    "bituminous": ("烟煤", "bituminous"),
+    "subbituminous": ("次烟煤", "subbituminous"),
+    "anthracite": ("无烟煤", "anthracite"),
+    "lignite": ("褐煤", "lignite"),
+    "waste_coal": ("煤矸石", "waste coal"),
+    "mixed": ("混煤", "mixed"),
+    "unknown": ("未知", "unknown"),
+    "none": ("无", "none"),
+}
+CONCLUSION_LABELS: dict[str, tuple[str, str]] = {
+    "accepted": ("通过", "accepted"),
+    "revised": ("修改后通过", "revised"),
+    "rejected": ("不通过", "rejected"),
+}
+TIP_CHANNEL_LABELS: dict[str, tuple[str, str]] = {
+    "hotline": ("热线", "hotline"),
+    "letter": ("来信", "letter"),
+    "online": ("网络", "online"),
+    "referral": ("移送", "referral"),
+}
+TIP_CATEGORY_LABELS: dict[str, tuple[str, str]] = {  # categories are recorded in Chinese
+    "数据错误": ("数据错误", "data error"),
+    "数据造假": ("数据造假", "data falsification"),
+    "煤样造假": ("煤样造假", "falsified coal samples"),
+    "检测报告篡改": ("检测报告篡改", "altered lab report"),
+    "虚报瞒报": ("虚报瞒报", "false or concealed reporting"),
+    "未按时报送": ("未按时报送", "late reporting"),
+    "核查机构弄虚作假": ("核查机构弄虚作假", "verifier fraud"),
 }
 MONTHLY_METRICS: dict[str, tuple[str, str, str]] = {
     # column: (zh, en, unit)
@@ -307,6 +407,35 @@ def role(r: str) -> str:
 def run_status(s: str | None) -> str:
     """Label of a screening-run status."""
     return _pick(RUN_STATUS_LABELS[s]) if s in RUN_STATUS_LABELS else (s or "")
+
+
+def _label(table: dict[str, tuple[str, str]], v: str | None) -> str:
+    return _pick(table[v]) if v in table else (v or "")
+
+
+def stage(s: str | None) -> str:
+    """Label of a pipeline stage (``ingest``, ``screen``, …)."""
+    return _label(STAGE_LABELS, s)
+
+
+def coal_type(s: str | None) -> str:
+    """Label of a coal type."""
+    return _label(COAL_LABELS, s)
+
+
+def conclusion(s: str | None) -> str:
+    """Label of a verification conclusion."""
+    return _label(CONCLUSION_LABELS, s)
+
+
+def tip_channel(s: str | None) -> str:
+    """Label of a complaint channel."""
+    return _label(TIP_CHANNEL_LABELS, s)
+
+
+def tip_category(s: str | None) -> str:
+    """Label of a complaint category (recorded in Chinese; translated in English where known)."""
+    return _label(TIP_CATEGORY_LABELS, s)
 
 
 def province(code: str | None) -> str:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import plotly.express as px
-import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
 from carbonqa import cases
 from carbonqa.jurisdiction import PermissionDenied
 from carbonqa.queries import CaseNotFound, QueueFilter
-from dashboard import data, i18n
+from dashboard import charts, data, i18n
 from dashboard.actions import run_action
 from dashboard.i18n import t
 
@@ -55,9 +54,10 @@ c = d.case
 ent = d.enterprise or {}
 st.title(f"{ent.get('enterprise_name') or c['enterprise_id']}")
 h = st.columns([3, 2])
+unit_part = f" · {charts.unit_label(c['unit_id'], c['enterprise_id'])}" if c.get("unit_id") else ""
 h[0].caption(
-    f"{c['case_id']} · {c['enterprise_id']} · {i18n.province(c['province_code'])} {c.get('city_name') or ''} · "
-    f"{c.get('unit_id') or ''} · {c['year']}"
+    f"{t('col.case_id')} {c['case_id']} · {t('col.enterprise_id')} {c['enterprise_id']} · "
+    f"{i18n.province(c['province_code'])} {c.get('city_name') or ''}{unit_part} · {t('c.year', y=c['year'])}"
 )
 h[1].selectbox(t("c.pick"), ids, key="c_pick", on_change=_on_pick, label_visibility="collapsed")
 m = st.columns(5)
@@ -69,6 +69,7 @@ m[4].metric(t("c.assignee"), c.get("assignee") or t("c.none_assigned"))
 if c.get("summary"):
     st.markdown(f"> {c['summary']}")
 st.markdown(" ".join(f"`{i18n.family(f)}`" for f in (c.get("families") or "").split("|") if f))
+EID = c["enterprise_id"]
 
 flash = st.session_state.pop("flash", None)
 if flash:
@@ -87,27 +88,14 @@ with tabs[0]:
             t("c.metric"), list(i18n.MONTHLY_METRICS), default="carbon_content_tc_per_gj", key="c_metric",
             format_func=i18n.metric,
         ) or "carbon_content_tc_per_gj"
-        fig = go.Figure()
-        for unit in d.monthly["unit_id"].unique().sort().to_list():
-            u = d.monthly.filter(pl.col("unit_id") == unit).sort("period")
-            fig.add_trace(go.Scatter(x=u["period"].to_list(), y=u[metric].to_list(), mode="lines+markers", name=unit))
-            s = u.filter(pl.col("is_suspicious"))
-            if s.height:
-                fig.add_trace(go.Scatter(
-                    x=s["period"].to_list(), y=s[metric].to_list(), mode="markers",
-                    marker={"size": 16, "color": "rgba(0,0,0,0)", "line": {"color": "red", "width": 3}},
-                    name="可疑月份" if zh else "suspicious month", text=s["suspicious_codes"].to_list(),
-                    hovertemplate="%{x}: %{y}<br>%{text}<extra></extra>",
-                ))
-        for p in d.monthly.filter(pl.col("is_suspicious"))["period"].unique().to_list():
-            fig.add_vrect(x0=p, x1=p, line_width=18, line_color="rgba(255,0,0,0.10)")
-        vals = d.monthly[metric].drop_nulls()
-        if vals.len():
-            lo, hi = float(vals.min()), float(vals.max())
-            pad = (hi - lo) * 0.15 or abs(hi) * 0.05 or 1.0
-            fig.update_yaxes(range=[lo - pad, hi + pad])
-        fig.update_layout(height=320, margin=MARGIN, yaxis_title=i18n.metric(metric), xaxis_type="category")
+        log = st.session_state.get("c_log", False)
+        fig, off = charts.monthly_series(d.monthly, metric, EID, log=log)
         st.plotly_chart(fig, key="c_monthly_chart")
+        if off or log:
+            if off:
+                st.caption(t("c.off_scale_note", n=len(off), months=", ".join(
+                    f"{charts.unit_label(o['unit_id'], EID)} {o['period']}" for o in off[:6])))
+            st.toggle(t("c.log_scale"), key="c_log")
 
     st.subheader(t("c.copied"))
     if d.lab_values.is_empty():
@@ -116,7 +104,9 @@ with tabs[0]:
         n_rep = int(d.lab_values["is_repeated"].sum())
         if n_rep:
             st.warning(t("c.repeats", n=n_rep))
-        lv = d.lab_values.select(
+        lv = d.lab_values.with_columns(
+            unit_id=pl.col("unit_id").map_elements(lambda u: charts.unit_label(u, EID), return_dtype=pl.String),
+        ).select(
             "sample_period", "unit_id", "carbon_ad_pct", "moisture_ad_pct", "total_moisture_pct", "ncv_ar_gj_per_t",
             "carbon_ar_pct", "lab_report_id", "repeat_count", "is_repeated",
         ).to_pandas()
@@ -132,7 +122,8 @@ with tabs[0]:
             "total_moisture_pct": "Mt (%)",
             "ncv_ar_gj_per_t": "Qnet,ar (GJ/t)",
             "carbon_ar_pct": "Car (%)",
-            "repeat_count": "重复次数" if zh else "repeats",
+            "lab_report_id": t("col.lab_report"),
+            "repeat_count": st.column_config.NumberColumn(t("col.repeats"), format="%d ×"),
             "is_repeated": None,
         })
 
@@ -142,14 +133,9 @@ with tabs[0]:
         if d.cc_unit.is_empty():
             st.info(t("c.cc_none"))
         else:
-            fig = px.histogram(d.cc_peers, x="cc_tc_per_gj", nbins=40, color="coal_type",
-                               labels={"cc_tc_per_gj": "tC/GJ", "coal_type": ""})
-            for r in d.cc_unit.iter_rows(named=True):
-                fig.add_vline(x=r["cc_tc_per_gj"], line_color="red", line_width=3,
-                              annotation_text=t("c.cc_unit", unit=r["unit_id"]), annotation_font_color="red")
-            fig.update_layout(height=300, margin=MARGIN, bargap=0.05, yaxis_title="n")
+            fig, note = charts.carbon_content_vs_peers(d.cc_unit, d.cc_peers, EID)
             st.plotly_chart(fig, key="c_cc_chart")
-            st.caption(t("c.cc_peer_n", n=d.cc_peers.height))
+            st.caption(note)
     with right:
         st.subheader(t("c.lab_timeline"))
         if d.lab_timeline.is_empty():
@@ -161,9 +147,13 @@ with tabs[0]:
                                         variable_name="kind", value_name="date").drop_nulls("date")
             lt = lt.with_columns(kind=pl.col("kind").replace_strict(names, return_dtype=pl.String))
             fig = px.scatter(lt, x="date", y="sample_period", color="kind", symbol="kind",
-                             hover_data=["lab_report_id"], labels={"date": "", "sample_period": t("col.period"), "kind": ""})
+                             hover_data=["lab_report_id"], labels={"date": "", "sample_period": t("col.period"), "kind": "",
+                                                                   "lab_report_id": t("col.lab_report")},
+                             category_orders={"kind": list(names.values())})
             fig.update_traces(marker_size=9)
-            fig.update_layout(height=300, margin=MARGIN, yaxis_type="category")
+            fig.update_layout(height=320, margin=MARGIN, yaxis_type="category",
+                              legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0})
+            fig.update_yaxes(categoryorder="category ascending")
             st.plotly_chart(fig, key="c_lab_chart")
 
     st.subheader(t("c.telemetry"))
@@ -171,52 +161,58 @@ with tabs[0]:
     if tel.is_empty():
         st.info(t("c.telemetry_none") + (f" ({'; '.join(d.notes)})" if d.notes else ""))
     else:
-        long = tel.select("period", "unit_id", pl.col("reported_generation_mwh").alias(t("c.reported")),
-                          pl.col("telemetry_generation_mwh").alias(t("c.telemetered"))).unpivot(
-            index=["period", "unit_id"], variable_name="series", value_name="mwh")
-        fig = px.bar(long, x="period", y="mwh", color="series", barmode="group", facet_row="unit_id" if
-                     tel["unit_id"].n_unique() > 1 else None, labels={"mwh": "MWh", "period": "", "series": ""})
-        fig.update_layout(height=320, margin=MARGIN)
-        st.plotly_chart(fig, key="c_tel_chart")
+        st.plotly_chart(charts.reported_vs_telemetry(tel, EID), key="c_tel_chart")
+        gap = tel.select(pl.col("reported_generation_mwh").sum(), pl.col("telemetry_generation_mwh").sum()).row(0)
+        if gap[1]:
+            st.caption(t("c.tel_gap", rep=f"{gap[0]:,.0f}", tel=f"{gap[1]:,.0f}", pct=f"{(gap[0] - gap[1]) / gap[1] * 100:+.1f}"))
+        if d.notes:
+            st.caption("; ".join(d.notes))
 
-    left, right = st.columns(2)
-    with left:
-        st.subheader(t("c.verifier"))
-        if d.verifications.is_empty():
-            st.info(t("c.verifier_none"))
-        else:
-            st.dataframe(d.verifications.select(
-                "year", "agency_name", "verifier_agency_id", "conclusion", "verified_emissions_tco2",
-                "reported_emissions_tco2", "gap_tco2", "findings_count", "review_started", "review_completed",
-            ), hide_index=True, key="c_ver", column_config={
-                "year": t("col.year"), "agency_name": "核查机构" if zh else "Verifier",
-                "verifier_agency_id": "机构编号" if zh else "Agency id", "conclusion": "核查结论" if zh else "Conclusion",
-                "findings_count": "不符合项数" if zh else "Findings", "review_started": "开始日期" if zh else "Started",
-                "review_completed": "完成日期" if zh else "Completed",
-                "verified_emissions_tco2": st.column_config.NumberColumn("verified (tCO₂)" if not zh else "核查排放量 (tCO₂)",
-                                                                         format="localized"),
-                "reported_emissions_tco2": st.column_config.NumberColumn("reported (tCO₂)" if not zh else "报告排放量 (tCO₂)",
-                                                                         format="localized"),
-                "gap_tco2": st.column_config.NumberColumn("gap (tCO₂)" if not zh else "差额 (tCO₂)", format="localized"),
-            })
-    with right:
-        st.subheader(t("c.verifier_stats"))
-        if not d.verifier_stats.is_empty():
-            st.dataframe(d.verifier_stats, hide_index=True, key="c_ver_stats", column_config={
-                "verifier_agency_id": "机构编号" if zh else "Agency id", "agency_name": "核查机构" if zh else "Verifier",
-                "verifications": "核查次数" if zh else "Verifications", "provinces": "涉及省份" if zh else "Provinces",
-                "accepted_share": st.column_config.ProgressColumn("accepted" if not zh else "通过率", min_value=0,
-                                                                  max_value=1, format="percent"),
-                "zero_findings_share": st.column_config.ProgressColumn("0 findings" if not zh else "零不符合项占比",
-                                                                       min_value=0, max_value=1, format="percent"),
-                "mean_abs_gap_pct": st.column_config.NumberColumn("|gap| %" if not zh else "平均差异 %", format="%.2f"),
-            })
+    st.subheader(t("c.verifier"))
+    if d.verifications.is_empty():
+        st.info(t("c.verifier_none"))
+    else:
+        ver = d.verifications.with_columns(
+            conclusion=pl.col("conclusion").map_elements(i18n.conclusion, return_dtype=pl.String),
+            gap_pct=pl.col("gap_tco2") / pl.col("reported_emissions_tco2") * 100,
+        )
+        st.dataframe(ver.select(
+            "year", "agency_name", "conclusion", "reported_emissions_tco2", "verified_emissions_tco2", "gap_tco2",
+            "gap_pct", "findings_count", "review_started", "review_completed", "verifier_agency_id",
+        ), hide_index=True, key="c_ver", column_config={
+            "year": st.column_config.NumberColumn(t("col.year"), format="%d", width=60),
+            "agency_name": st.column_config.TextColumn(t("col.verifier"), width=230),
+            "verifier_agency_id": t("col.agency_id"), "conclusion": t("col.conclusion"),
+            "findings_count": st.column_config.NumberColumn(t("col.nonconformities"), format="%d"),
+            "review_started": t("col.review_started"), "review_completed": t("col.review_completed"),
+            "reported_emissions_tco2": st.column_config.NumberColumn(t("col.reported_tco2"), format="localized"),
+            "verified_emissions_tco2": st.column_config.NumberColumn(t("col.verified_tco2"), format="localized"),
+            "gap_tco2": st.column_config.NumberColumn(t("col.gap_tco2"), format="localized"),
+            "gap_pct": st.column_config.NumberColumn(t("col.gap_pct"), format="%+.2f %%"),
+        })
+    if not d.verifier_stats.is_empty():
+        st.markdown(f"**{t('c.verifier_stats')}**")
+        st.dataframe(d.verifier_stats.select(
+            "agency_name", "verifications", "provinces", "accepted_share", "zero_findings_share", "mean_abs_gap_pct",
+            "verifier_agency_id",
+        ), hide_index=True, key="c_ver_stats", column_config={
+            "verifier_agency_id": t("col.agency_id"),
+            "agency_name": st.column_config.TextColumn(t("col.verifier"), width=230),
+            "verifications": st.column_config.NumberColumn(t("col.verifications"), format="%d"),
+            "provinces": st.column_config.NumberColumn(t("col.provinces_n"), format="%d"),
+            "accepted_share": st.column_config.ProgressColumn(t("col.accepted_share"), min_value=0, max_value=1,
+                                                              format="percent"),
+            "zero_findings_share": st.column_config.ProgressColumn(t("col.zero_findings_share"), min_value=0,
+                                                                   max_value=1, format="percent"),
+            "mean_abs_gap_pct": st.column_config.NumberColumn(t("col.mean_abs_gap_pct"), format="%.2f %%"),
+        })
 
     st.subheader(t("c.tips"))
     if d.tips.is_empty():
         st.caption(t("c.tips_none"))
     for r in d.tips.iter_rows(named=True):
-        st.warning(f"**{r['received_date'] or ''} · {r['channel'] or ''} · {r['category'] or ''}** — {r['summary'] or ''}")
+        st.warning(f"**{r['received_date'] or ''} · {i18n.tip_channel(r['channel'])} · {i18n.tip_category(r['category'])}**"
+                   f" — {r['summary'] or ''}")
 
 # ---- findings -----------------------------------------------------------------------------------------
 with tabs[1]:
@@ -237,10 +233,10 @@ with tabs[1]:
             "message": st.column_config.TextColumn(t("col.message"), width="large"),
             "observed": t("col.observed"), "expected": t("col.expected"),
             "tco2_at_stake": st.column_config.NumberColumn(t("col.tco2_at_stake"), format="localized"),
-            "score": st.column_config.NumberColumn("score", format="%.2f"),
+            "score": st.column_config.NumberColumn(t("col.score"), format="%.2f"),
         })
-        for r in d.findings.iter_rows(named=True):
-            st.markdown(f"- **{r['rule_code']}** {r['title_zh']}：{r['message_zh']}")
+        for r in fv.iter_rows(named=True):
+            st.markdown(f"- **{r['rule_code']}** {r['title']}{'：' if zh else ': '}{r['message']}")
 
 # ---- history ------------------------------------------------------------------------------------------
 with tabs[2]:

@@ -17,15 +17,24 @@ opts = data.queue_options(scope, db)
 st.title(t("q.title"))
 
 with st.expander(t("q.filters"), expanded=True):
-    c = st.columns(4)
+    c = st.columns([1, 1.3, 1.3, 1.3, 1.3])
     national = scope.role in ("national", "auditor")
-    provinces = c[0].multiselect(
-        t("q.province"), opts["provinces"], key="f_prov", format_func=i18n.province, disabled=not national
+    # ranks are per reporting year: the queue shows one year at a time unless "all years" is chosen
+    year_opts = [*opts["years"], 0]
+    data.keep_valid("f_year", year_opts)
+    year = c[0].selectbox(t("q.year"), year_opts, key="f_year",
+                          format_func=lambda y: t("q.all_years") if y == 0 else str(y))
+    provinces = c[1].multiselect(
+        t("q.province"), opts["provinces"], key="f_prov", format_func=i18n.province, disabled=not national,
+        placeholder=t("q.all"),
     )
     city_opts = sorted({city for p, city in opts["cities"] if not provinces or p in provinces})
-    cities = c[1].multiselect(t("q.city"), city_opts, key="f_city", disabled=scope.role == "municipal")
-    fams = c[2].multiselect(t("q.family"), opts["families"], key="f_fam", format_func=i18n.family)
-    statuses = c[3].multiselect(t("q.status"), opts["statuses"], key="f_status", format_func=i18n.status)
+    cities = c[2].multiselect(t("q.city"), city_opts, key="f_city", disabled=scope.role == "municipal",
+                              placeholder=t("q.all"))
+    fams = c[3].multiselect(t("q.family"), opts["families"], key="f_fam", format_func=i18n.family,
+                            placeholder=t("q.all"))
+    statuses = c[4].multiselect(t("q.status"), opts["statuses"], key="f_status", format_func=i18n.status,
+                                placeholder=t("q.all"))
     c = st.columns(4)
     min_score = c[0].slider(t("q.min_score"), 0.0, 100.0, 0.0, 5.0, key="f_score")
     assignee_opts = ["", "-", *opts["assignees"]]
@@ -38,7 +47,8 @@ with st.expander(t("q.filters"), expanded=True):
 
 filters = QueueFilter(
     province_codes=tuple(provinces), cities=tuple(cities), families=tuple(fams), statuses=tuple(statuses),
-    min_score=float(min_score), assignee=assignee or None, search=search.strip(), sort=sort,
+    years=(int(year),) if year else (), min_score=float(min_score), assignee=assignee or None,
+    search=search.strip(), sort=sort,
 )
 page_size = 50
 page = int(st.session_state.get("q_page", 1))
@@ -63,8 +73,9 @@ view = rows.with_columns(
     families_label=pl.col("families").map_elements(i18n.families, return_dtype=pl.String),
     tco2_at_stake=pl.col("tco2_at_stake").round(0),
 ).select(
-    "rank", "case_id", "enterprise_name", "province", "city_name", "risk_score", "tco2_at_stake",
-    "status_label", "families_label", "rule_codes", "assignee", "summary",
+    # the deciding columns first, so rank, name, risk and tCO₂ fit a 1440-px screen without scrolling
+    "rank", "year", "enterprise_name", "province", "city_name", "risk_score", "tco2_at_stake", "status_label",
+    "families_label", "case_id", "rule_codes", "assignee", "summary",
 )
 event = st.dataframe(
     view,
@@ -73,15 +84,17 @@ event = st.dataframe(
     selection_mode="multi-row",
     hide_index=True,
     column_config={
-        "rank": st.column_config.NumberColumn(t("col.rank"), format="%d", width="small"),
-        "case_id": st.column_config.TextColumn(t("col.case_id")),
-        "enterprise_name": st.column_config.TextColumn(t("col.enterprise_name")),
-        "province": st.column_config.TextColumn(t("col.province"), width="small"),
-        "city_name": st.column_config.TextColumn(t("col.city_name"), width="small"),
-        "risk_score": st.column_config.ProgressColumn(t("col.risk_score"), min_value=0, max_value=100, format="%.1f"),
-        "tco2_at_stake": st.column_config.NumberColumn(t("col.tco2_at_stake"), format="localized"),
-        "status_label": st.column_config.TextColumn(t("col.status")),
-        "families_label": st.column_config.TextColumn(t("col.families")),
+        "rank": st.column_config.NumberColumn(t("col.rank_year"), format="%d", width=56, help=t("col.rank_help")),
+        "year": st.column_config.NumberColumn(t("col.year"), format="%d", width=52),
+        "enterprise_name": st.column_config.TextColumn(t("col.enterprise_name"), width=230),
+        "province": st.column_config.TextColumn(t("col.province"), width=64),
+        "city_name": st.column_config.TextColumn(t("col.city_name"), width=80),
+        "risk_score": st.column_config.ProgressColumn(t("col.risk_score"), min_value=0, max_value=100, format="%.1f",
+                                                      width=90),
+        "tco2_at_stake": st.column_config.NumberColumn(t("col.tco2_at_stake"), format="localized", width=120),
+        "status_label": st.column_config.TextColumn(t("col.status"), width=70),
+        "families_label": st.column_config.TextColumn(t("col.families"), width=180),
+        "case_id": st.column_config.TextColumn(t("col.case_id"), width=200),
         "rule_codes": st.column_config.TextColumn(t("col.rule_codes")),
         "assignee": st.column_config.TextColumn(t("col.assignee")),
         "summary": st.column_config.TextColumn(t("col.summary"), width="large"),
@@ -120,7 +133,8 @@ if scope.role in ("national", "provincial"):
             st.info(t("q.no_assignees"))
         else:
             with st.form("bulk_assign"):
-                chosen = st.multiselect(t("q.bulk_cases"), ids, default=selected_ids, key="bulk_cases")
+                chosen = st.multiselect(t("q.bulk_cases"), ids, default=selected_ids, key="bulk_cases",
+                                        placeholder=t("q.bulk_pick"))
                 names = users["username"].to_list()
                 labels = {r["username"]: f"{r['display_name']} ({r['username']}, {r['city_name'] or i18n.province(r['province_code'])})"
                           for r in users.iter_rows(named=True)}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import plotly.express as px
 import polars as pl
 import streamlit as st
 
+from carbonqa.queries import run_summary
 from dashboard import data, i18n
 from dashboard.i18n import t
 
@@ -21,9 +24,10 @@ if runs.is_empty():
 stages = data.run_stages(scope, db)
 if not stages.is_empty():
     st.subheader(t("run.stages"))
-    sv = stages.with_columns(night=pl.col("started_at").dt.strftime("%m-%d %H:%M"))
+    sv = stages.with_columns(night=pl.col("started_at").dt.strftime("%m-%d %H:%M"),
+                             stage=pl.col("stage").map_elements(i18n.stage, return_dtype=pl.String))
     fig = px.bar(sv.sort("started_at"), x="night", y="seconds", color="stage",
-                 labels={"night": "", "seconds": "s", "stage": ""}, hover_data=["run_id"])
+                 labels={"night": "", "seconds": t("run.seconds"), "stage": ""}, hover_data=["run_id"])
     fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_type="category")
     st.plotly_chart(fig, key="run_stages_chart")
 
@@ -34,18 +38,24 @@ if failed.is_empty():
 for r in failed.iter_rows(named=True):
     st.error(f"**{r['run_id']}** · {r['started_at']:%Y-%m-%d %H:%M} — {r['error'] or ''}")
 
+def _digest(counts: str | None) -> str:
+    s = run_summary(json.loads(counts or "{}"))
+    return t("run.digest", findings=s["findings"], new=s["new"], parts=s["partitions"], failed=len(s["failed"]),
+             cases=s["cases"].get("created", 0))
+
+
 view = runs.with_columns(
-    status_label=pl.col("status").map_elements(
-        lambda s: ("✅ " if s == "success" else "❌ " if s == "failed" else "⏳ ") + i18n.run_status(s), return_dtype=pl.String
-    ),
+    status_label=pl.col("status").map_elements(i18n.run_status, return_dtype=pl.String),
     duration=pl.col("duration_s").map_elements(i18n.seconds, return_dtype=pl.String),
-).select("run_id", "status_label", "started_at", "finished_at", "duration", "trigger", "bundles", "counts", "stage_seconds", "error")
+    digest=pl.col("counts").map_elements(_digest, return_dtype=pl.String),
+).select("run_id", "status_label", "started_at", "duration", "trigger", "bundles", "digest", "error")
 st.dataframe(view, hide_index=True, key="run_table", column_config={
+    "run_id": t("run.run_id"),
     "status_label": t("run.status"),
     "started_at": st.column_config.DatetimeColumn(t("run.started"), format="YYYY-MM-DD HH:mm"),
     "duration": t("run.duration"),
+    "trigger": t("run.trigger"),
     "bundles": t("run.bundles"),
-    "counts": st.column_config.TextColumn(t("run.counts"), width="large"),
-    "stage_seconds": st.column_config.TextColumn(t("run.stages"), width="medium"),
+    "digest": st.column_config.TextColumn(t("run.counts"), width="large"),
     "error": t("run.error"),
 })
