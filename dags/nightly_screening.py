@@ -3,8 +3,8 @@
 One run = one night, keyed by its **data interval** (never the wall clock):
 
 ```
-start ─► discover ─► ingest[bundle]* ─► plan ─► screen[year × province]* ─► cases ─► export ─► finish
-           (inbox)    outlets: carbonqa://store/raw                                 outlets: carbonqa://exports/cases
+start ─► discover ─► ingest[bundle]* ─► plan ─┬─► screen[year × province]* ─┬─► national[year]* ─► cases ─► export ─► finish
+           (inbox)    outlet carbonqa://store/raw └─► years ─────────────────────┘                         outlet carbonqa://exports/cases
 ```
 
 * **start** — migrates the case store (idempotent) and opens the screening run; `run_id` is derived
@@ -18,8 +18,13 @@ start ─► discover ─► ingest[bundle]* ─► plan ─► screen[year × p
   year when nothing new arrived (rules and peers may have changed); DAG param `year` restricts to one
   year. Mapped per partition; when there are more than `[core] max_map_length` (1,024) partitions they
   are packed into at most that many chunks.
-* **screen** — dynamically mapped per (year, province): rules + detectors, findings stored.
-* **cases / export / finish** — scoring and cases, the national case export (asset
+* **screen** — dynamically mapped per (year, province), one real unit of work each: the rules on the
+  province's own rows, the non-verifier detectors against national peers (computed once per worker
+  process), tips; the province's findings stored.
+* **years / national** — `national` is mapped per year (`years` lists them), after every `screen` of the run: the verifier detectors, which pool
+  each verifier's clients across provinces, with every finding the run stored for that year as
+  input (`pipeline.screen_national`); their findings stored.
+* **cases / export / finish** — scoring and cases (after every `national`), the national case export (asset
   `carbonqa://exports/cases`), the run closed with its stage timings. A task that fails for good marks
   the run `failed` (task `on_failure_callback`).
 
@@ -99,6 +104,11 @@ def _chunks(parts: list[dict[str, Any]], max_map: int) -> list[list[dict[str, An
     return out
 
 
+def _years(chunks: list[list[dict[str, Any]]]) -> list[int]:
+    """Distinct reporting years of the planned partitions, sorted (one ``national`` task each)."""
+    return sorted({int(p["year"]) for chunk in chunks for p in chunk})
+
+
 @dag(
     dag_id="nightly_screening",
     schedule=None if _CRON.lower() == "none" else CronTriggerTimetable(_CRON, timezone="Asia/Shanghai"),
@@ -165,6 +175,11 @@ def nightly_screening() -> None:
             parts = pipeline.partitions()
         return _chunks(parts, conf.getint("core", "max_map_length", fallback=1024))
 
+    @task
+    def years(chunks: list[list[dict[str, Any]]]) -> list[int]:
+        # a mapped task cannot expand over a custom XCom key of plan: the years get their own XCom
+        return _years(chunks)
+
     @task(
         max_active_tis_per_dagrun=SCREEN_CONCURRENCY,
         map_index_template="{{ chunk[0]['year'] }}/{{ chunk[0]['province_code'] }}",
@@ -174,17 +189,27 @@ def nightly_screening() -> None:
 
         return [pipeline.screen_partition(p["year"], p["province_code"], screening_run) for p in chunk]
 
+    @task(trigger_rule="none_failed", map_index_template="{{ year }}")
+    def national(year: int, screening_run: str) -> dict[str, Any]:
+        from carbonqa import pipeline
+
+        return pipeline.screen_national(int(year), screening_run)
+
     @task(trigger_rule="none_failed")
-    def cases(screened: list[list[dict[str, Any]]] | None, screening_run: str) -> dict[str, Any]:
+    def cases(
+        screened: list[list[dict[str, Any]]] | None, nationals: list[dict[str, Any]] | None, screening_run: str
+    ) -> dict[str, Any]:
         from carbonqa import pipeline
 
         done = [c for chunk in (screened or []) for c in chunk]
-        years = sorted({int(c["year"]) for c in done})
+        nat = list(nationals or [])
+        years = sorted({int(c["year"]) for c in done} | {int(n["year"]) for n in nat})
         return {
             "cases": pipeline.update_cases(screening_run, years),
             "partitions": len(done),
-            "findings": sum(int(c.get("findings", 0)) for c in done),
+            "findings": sum(int(c.get("findings", 0)) for c in done) + sum(int(n.get("findings", 0)) for n in nat),
             "screen_seconds": round(sum(float(c.get("seconds", 0.0)) for c in done), 3),
+            "national_seconds": round(sum(float(n.get("seconds", 0.0)) for n in nat), 3),
         }
 
     @task(outlets=[CASE_EXPORT])
@@ -198,7 +223,9 @@ def nightly_screening() -> None:
     def finish(screening_run: str, summary: dict[str, Any], path: str) -> dict[str, Any]:
         from carbonqa import pipeline
 
-        pipeline.finish_run(screening_run, "success", {"screen": summary["screen_seconds"]})
+        pipeline.finish_run(
+            screening_run, "success", {"screen": summary["screen_seconds"], "national": summary["national_seconds"]}
+        )
         return {**summary, "export": path, "screening_run": screening_run}
 
     run = start()
@@ -207,7 +234,9 @@ def nightly_screening() -> None:
     ingested = ingest.expand(bundle_dir=bundles)
     chunks = plan(ingested)
     screened = screen.partial(screening_run=run).expand(chunk=chunks)
-    summary = cases(screened, run)
+    nationals = national.partial(screening_run=run).expand(year=years(chunks))
+    screened >> nationals  # the verifier detectors need every province's findings of the year
+    summary = cases(screened, nationals, run)
     path = export(run)
     summary >> path
     finish(run, summary, path)

@@ -31,12 +31,17 @@ def test_dag_configuration(dagbag) -> None:  # type: ignore[no-untyped-def]
     assert {"carbonqa", "screening"} <= set(dag.tags)
     assert dag.doc_md and "data interval" in dag.doc_md
     assert dag.max_active_runs == 1 and not dag.catchup
-    assert set(dag.task_ids) == {"start", "discover", "ingest", "plan", "screen", "cases", "export", "finish"}
+    assert set(dag.task_ids) == {"start", "discover", "ingest", "plan", "screen", "years", "national", "cases", "export", "finish"}
     for t in dag.tasks:
         assert t.retries >= 2, t.task_id
         assert t.retry_delay.total_seconds() > 0
     # dynamic task mapping: per bundle and per (year, province)
     assert dag.get_task("screen").is_mapped and dag.get_task("ingest").is_mapped
+    # the verifier detectors per year, after every province: screen → national → cases
+    assert dag.get_task("national").is_mapped
+    assert "screen" in dag.get_task("national").upstream_task_ids
+    assert "national" in dag.get_task("cases").upstream_task_ids
+    assert dag.get_task("national").trigger_rule == "none_failed"
     uris = {a.uri for a in dag.get_task("ingest").outlets}
     assert "carbonqa://store/raw" in uris
     assert {a.uri for a in dag.get_task("export").outlets} == {"carbonqa://exports/cases"}
@@ -54,6 +59,7 @@ def test_chunking_respects_max_map_length() -> None:
     assert len(chunks) == 1024 and sum(len(c) for c in chunks) == 2500
     assert sorted(p["province_code"] for c in chunks for p in c) == [p["province_code"] for p in parts]
     assert ns._chunks(parts[:31], 1024) == [[p] for p in parts[:31]]
+    assert ns._years(chunks) == [2024] and ns._years([[{"year": 2024, "province_code": "11"}, {"year": 2023, "province_code": "11"}]]) == [2023, 2024]
 
 
 def test_parse_time_is_light() -> None:

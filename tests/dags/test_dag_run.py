@@ -4,6 +4,7 @@ one partition (param year=2016), then a second night that finds nothing new and 
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pendulum
@@ -39,10 +40,17 @@ def test_dag_test_end_to_end(airflow_db: Path, tmp_path: Path, monkeypatch: pyte
     states = {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
     assert states[("ingest", 0)] == "success" and states[("screen", 0)] == "success"
     assert ("screen", 1) not in states  # one partition: 2016 × US-AZ
+    assert states[("national", 0)] == "success" and ("national", 1) not in states  # one year
     run_id = f"airflow-nightly-{night.in_timezone('UTC'):%Y%m%dT%H%M%S}"
     with get_engine().connect() as c:
-        row = c.execute(sa.text("select status, trigger from screening_runs where run_id = :r"), {"r": run_id}).one()
-        assert tuple(row) == ("success", "airflow")
+        row = c.execute(sa.text("select status, trigger, counts, stage_seconds from screening_runs where run_id = :r"), {"r": run_id}).one()
+        assert tuple(row[:2]) == ("success", "airflow")
+        counts = row[2] if isinstance(row[2], dict) else json.loads(row[2])
+        assert set(counts["partitions"]) == {"2016/US-AZ"}
+        # in-process (dags test): the verifier detectors took the province's findings from memory
+        assert counts["national"]["2016"]["provinces"] == 1 and counts["national"]["2016"]["prior_source"] == "memory"
+        assert counts["national"]["2016"]["prior"] == counts["partitions"]["2016/US-AZ"]["by_package"]["checks"] + counts["partitions"]["2016/US-AZ"]["by_package"]["detectors"]
+        assert "national" in (row[3] if isinstance(row[3], dict) else json.loads(row[3]))
         bundles = c.execute(sa.text("select bundle_id, outcome from bundles")).all()
         assert [tuple(b) for b in bundles] == [("us-eia923-ampd-az-2011-2020", "landed")]
         n_find = c.execute(sa.text("select count(*) from findings")).scalar_one()
