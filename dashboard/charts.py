@@ -115,7 +115,7 @@ def carbon_content_vs_peers(cc_unit: pl.DataFrame, cc_peers: pl.DataFrame, enter
             off_y -= 0.2
     fig.update_layout(
         height=320, margin=MARGIN, bargap=0.05, barmode="overlay", xaxis_title="tC/GJ", yaxis_title=t("c.n_units"),
-        xaxis_range=[x0, x1], yaxis_range=[0, counts_max * 1.18],
+        xaxis_range=[x0, x1], yaxis_range=[0, counts_max * 1.18], showlegend=True,
         legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0},
     )
     note = t("c.cc_peer_n", n=peers.height)
@@ -194,24 +194,48 @@ def monthly_series(monthly: pl.DataFrame, metric: str, enterprise_id: str | None
     return fig, off
 
 
-def reported_vs_telemetry(tel: pl.DataFrame, enterprise_id: str | None) -> go.Figure:
-    """Grouped bars of reported vs telemetered generation (MWh) per month, one small panel per unit."""
+def reported_vs_telemetry(tel: pl.DataFrame, enterprise_id: str | None) -> tuple[go.Figure, list[dict[str, Any]]]:
+    """Grouped bars of reported vs telemetered generation (MWh) per month, one small panel per unit.
+
+    A month far beyond the robust range of both series (a reported value 1,000× off) is cut at the top of
+    its panel and its true value written above the bar, so the other months stay readable.
+
+    Returns:
+        ``(figure, off_scale)`` — ``off_scale`` one dict per cut bar: ``unit_id, period, series, value``.
+    """
     from plotly.subplots import make_subplots
 
     units = tel["unit_id"].unique().sort().to_list()
+    series = (("reported_generation_mwh", t("c.reported"), "#1f77b4"),
+              ("telemetry_generation_mwh", t("c.telemetered"), "#9ecae1"))
     fig = make_subplots(rows=len(units), cols=1, shared_xaxes=True, vertical_spacing=0.08 if len(units) > 1 else 0,
                         subplot_titles=[unit_label(u, enterprise_id) for u in units])
+    off: list[dict[str, Any]] = []
     for i, unit in enumerate(units, start=1):
         u = tel.filter(pl.col("unit_id") == unit).sort("period")
-        for col, name, color in (("reported_generation_mwh", t("c.reported"), "#1f77b4"),
-                                 ("telemetry_generation_mwh", t("c.telemetered"), "#9ecae1")):
+        vals = pl.concat([u[c] for c, _, _ in series]).drop_nulls()
+        win = robust_window(vals)
+        top = None
+        if win is not None:
+            inside = vals.filter(vals <= win[1])
+            if inside.len() < vals.len() and inside.len():
+                top = float(inside.max()) * 1.25
+        for col, name, color in series:
             fig.add_trace(go.Bar(x=u["period"].to_list(), y=u[col].to_list(), name=name, marker_color=color,
                                  legendgroup=col, showlegend=i == 1,
                                  hovertemplate="%{x}: %{y:,.0f} MWh<extra>" + name + "</extra>"), row=i, col=1)
-        fig.update_yaxes(title_text="MWh", row=i, col=1)
+            if top is not None:
+                for p, v in zip(u["period"].to_list(), u[col].to_list(), strict=True):
+                    if v is not None and v > top:
+                        off.append({"unit_id": unit, "period": p, "series": name, "value": v})
+                        fig.add_annotation(x=p, y=top, text=f"▲ {v:,.0f}", showarrow=False, yanchor="top",
+                                           font={"color": RED, "size": 11}, bgcolor="rgba(255,255,255,0.85)",
+                                           row=i, col=1)
+        fig.update_yaxes(title_text="MWh", row=i, col=1, **({"range": [0, top]} if top is not None else {}))
     fig.update_xaxes(type="category")
-    fig.update_layout(height=110 + 170 * len(units), margin=MARGIN, barmode="group",
-                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.02 if len(units) == 1 else 1.0, "x": 0})
+    fig.update_layout(height=120 + 170 * len(units), margin=MARGIN, barmode="group",
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.25 / len(units), "x": 0})
     for a in fig.layout.annotations:  # subplot titles: small, left
-        a.update(font={"size": 12}, x=0, xanchor="left")
-    return fig
+        if a.text and not a.text.startswith("▲"):
+            a.update(font={"size": 12}, x=0, xanchor="left")
+    return fig, off

@@ -200,6 +200,9 @@ STRINGS: dict[str, tuple[str, str]] = {
                          "{n} month(s) lie far beyond the others (likely a unit error); to keep the chart readable they "
                          "are drawn at the edge with their true value: {months}."),
     "c.log_scale": ("对数坐标（显示全部数值）", "Log scale (show every value)"),
+    "c.tel_off": ("{n} 根柱子远超其他月份（疑似单位错误），已在图中截断并标注实际值：{months}。",
+                  "{n} bar(s) lie far beyond the other months (likely a unit error); they are cut and labelled with "
+                  "their true value: {months}."),
     "c.tel_gap": ("全年合计：报告发电量 {rep} MWh，运行数据 {tel} MWh，差异 {pct} %。",
                   "Year total: reported {rep} MWh, telemetry {tel} MWh, difference {pct} %."),
     "c.lab_timeline": ("检测报告日期时间线", "Lab report date timeline"),

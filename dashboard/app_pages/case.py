@@ -93,8 +93,8 @@ with tabs[0]:
         st.plotly_chart(fig, key="c_monthly_chart")
         if off or log:
             if off:
-                st.caption(t("c.off_scale_note", n=len(off), months=", ".join(
-                    f"{charts.unit_label(o['unit_id'], EID)} {o['period']}" for o in off[:6])))
+                months = sorted({o["period"] for o in off})
+                st.caption(t("c.off_scale_note", n=len(months), months=", ".join(months)))
             st.toggle(t("c.log_scale"), key="c_log")
 
     st.subheader(t("c.copied"))
@@ -161,7 +161,10 @@ with tabs[0]:
     if tel.is_empty():
         st.info(t("c.telemetry_none") + (f" ({'; '.join(d.notes)})" if d.notes else ""))
     else:
-        st.plotly_chart(charts.reported_vs_telemetry(tel, EID), key="c_tel_chart")
+        fig, off = charts.reported_vs_telemetry(tel, EID)
+        st.plotly_chart(fig, key="c_tel_chart")
+        if off:
+            st.caption(t("c.tel_off", n=len(off), months=", ".join(sorted({o["period"] for o in off}))))
         gap = tel.select(pl.col("reported_generation_mwh").sum(), pl.col("telemetry_generation_mwh").sum()).row(0)
         if gap[1]:
             st.caption(t("c.tel_gap", rep=f"{gap[0]:,.0f}", tel=f"{gap[1]:,.0f}", pct=f"{(gap[0] - gap[1]) / gap[1] * 100:+.1f}"))
@@ -173,6 +176,8 @@ with tabs[0]:
         st.info(t("c.verifier_none"))
     else:
         ver = d.verifications.with_columns(
+            *[pl.col(k).round(0) for k in ("reported_emissions_tco2", "verified_emissions_tco2", "gap_tco2")],
+            *[pl.col(k).cast(pl.String).str.slice(0, 10) for k in ("review_started", "review_completed")],
             conclusion=pl.col("conclusion").map_elements(i18n.conclusion, return_dtype=pl.String),
             gap_pct=pl.col("gap_tco2") / pl.col("reported_emissions_tco2") * 100,
         )

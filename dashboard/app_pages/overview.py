@@ -92,8 +92,8 @@ else:
     years = summ["years"]
     span = (f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0])) if years else "–"
     st.caption(t("run.summary_line", run=run["run_id"], parts=summ["partitions"], provinces=summ["provinces"],
-                 years=span, failed=len(summ["failed"]), created=summ["cases"].get("created", 0),
-                 attached=summ["cases"].get("attached", 0)))
+                 years=span, failed=len(summ["failed"]), created=f"{summ['cases'].get('created', 0):,}",
+                 attached=f"{summ['cases'].get('attached', 0):,}"))
     if run["error"]:
         st.error(f"{t('run.error')}: {run['error']}")
     if summ["failed"]:
