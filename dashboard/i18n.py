@@ -7,6 +7,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
 import streamlit as st
 
 from carbonqa import contract
@@ -360,6 +364,15 @@ MONTHLY_METRICS: dict[str, tuple[str, str, str]] = {
 }
 
 assert set(STATUS_LABELS) == set(contract.CASE_STATUSES)
+
+
+def each(values: pl.Series, fn: Callable[[Any], str]) -> pl.Series:
+    """``fn`` applied to every value, eagerly in this thread, as a String series of the same name.
+
+    Use this instead of ``map_elements`` for labels: polars may call a UDF from its own worker threads,
+    where ``st.session_state`` (hence the language) is not available and Chinese would leak into English.
+    """
+    return pl.Series(values.name, [fn(v) for v in values.to_list()], dtype=pl.String)
 
 
 def lang() -> str:

@@ -105,7 +105,7 @@ with tabs[0]:
         if n_rep:
             st.warning(t("c.repeats", n=n_rep))
         lv = d.lab_values.with_columns(
-            unit_id=pl.col("unit_id").map_elements(lambda u: charts.unit_label(u, EID), return_dtype=pl.String),
+            unit_id=i18n.each(d.lab_values["unit_id"], lambda u: charts.unit_label(u, EID)),
         ).select(
             "sample_period", "unit_id", "carbon_ad_pct", "moisture_ad_pct", "total_moisture_pct", "ncv_ar_gj_per_t",
             "carbon_ar_pct", "lab_report_id", "repeat_count", "is_repeated",
@@ -178,7 +178,7 @@ with tabs[0]:
         ver = d.verifications.with_columns(
             *[pl.col(k).round(0) for k in ("reported_emissions_tco2", "verified_emissions_tco2", "gap_tco2")],
             *[pl.col(k).cast(pl.String).str.slice(0, 10) for k in ("review_started", "review_completed")],
-            conclusion=pl.col("conclusion").map_elements(i18n.conclusion, return_dtype=pl.String),
+            conclusion=i18n.each(d.verifications["conclusion"], i18n.conclusion),
             gap_pct=pl.col("gap_tco2") / pl.col("reported_emissions_tco2") * 100,
         )
         st.dataframe(ver.select(
@@ -226,8 +226,8 @@ with tabs[1]:
     else:
         fv = d.findings.with_columns(
             title=pl.col("title_zh" if zh else "title_en"),
-            family_label=pl.col("family").map_elements(i18n.family, return_dtype=pl.String),
-            severity_label=pl.col("severity").map_elements(i18n.severity, return_dtype=pl.String),
+            family_label=i18n.each(d.findings["family"], i18n.family),
+            severity_label=i18n.each(d.findings["severity"], i18n.severity),
             message=pl.col("message_zh") if zh else pl.coalesce(pl.when(pl.col("message_en") != "")
                                                                  .then(pl.col("message_en")), pl.col("message_zh")),
         ).select("rule_code", "title", "family_label", "severity_label", "unit_id", "period", "message", "observed",

@@ -35,7 +35,7 @@ else:
         else:
             st.subheader(t("ov.by_province"))
             bp = ov.by_province.with_columns(
-                label=pl.col("province_code").map_elements(i18n.province, return_dtype=pl.String),
+                label=i18n.each(ov.by_province["province_code"], i18n.province),
                 stake_kt=pl.col("tco2_at_stake") / 1000,
             )
         fig = px.bar(
@@ -51,7 +51,7 @@ else:
     with right:
         st.subheader(t("ov.by_family"))
         bf = ov.by_family.with_columns(
-            label=pl.col("family").map_elements(i18n.family, return_dtype=pl.String),
+            label=i18n.each(ov.by_family["family"], i18n.family),
             stake_kt=pl.col("tco2_at_stake") / 1000,
         )
         fig = px.bar(bf, x="stake_kt", y="label", orientation="h", text="cases",
@@ -59,7 +59,7 @@ else:
         fig.update_layout(yaxis={"categoryorder": "total ascending"}, height=320, margin={"l": 10, "r": 10, "t": 10, "b": 10})
         st.plotly_chart(fig, key="ov_family")
         st.subheader(t("ov.by_status"))
-        bs = ov.by_status.with_columns(label=pl.col("status").map_elements(i18n.status, return_dtype=pl.String))
+        bs = ov.by_status.with_columns(label=i18n.each(ov.by_status["status"], i18n.status))
         fig = px.bar(bs, x="label", y="cases", text="cases", labels={"label": "", "cases": t("ov.cases")})
         fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10})
         st.plotly_chart(fig, key="ov_status")
@@ -104,8 +104,8 @@ else:
     with left:
         st.markdown(f"**{t('run.by_family')}**")
         if summ["by_family"]:
-            fam = pl.DataFrame({"family": list(summ["by_family"]), "n": list(summ["by_family"].values())}).with_columns(
-                label=pl.col("family").map_elements(i18n.family, return_dtype=pl.String))
+            fam = pl.DataFrame({"family": list(summ["by_family"]), "n": list(summ["by_family"].values())})
+            fam = fam.with_columns(label=i18n.each(fam["family"], i18n.family))
             fig = px.bar(fam, x="n", y="label", orientation="h", text="n", labels={"n": t("run.findings"), "label": ""})
             fig.update_layout(height=40 + 26 * fam.height, margin={"l": 10, "r": 30, "t": 10, "b": 10},
                               yaxis={"autorange": "reversed"}, xaxis={"visible": False})
@@ -115,9 +115,7 @@ else:
             st.caption("–")
     with mid:
         st.markdown(f"**{t('run.slowest')}**")
-        slow = summ["slowest"].with_columns(
-            province=pl.col("province_code").map_elements(i18n.province, return_dtype=pl.String),
-        ).select("province", "year", "seconds", "findings")
+        slow = summ["slowest"].with_columns(province=i18n.each(summ["slowest"]["province_code"], i18n.province)).select("province", "year", "seconds", "findings")
         st.dataframe(slow, hide_index=True, key="ov_run_slowest", column_config={
             "province": t("col.province"), "year": st.column_config.NumberColumn(t("col.year"), format="%d"),
             "seconds": st.column_config.NumberColumn(t("run.seconds"), format="%.1f s"),
@@ -127,7 +125,7 @@ else:
         st.markdown(f"**{t('run.stages')}**")
         if run["stage_seconds"]:
             stages = pl.DataFrame({"stage": list(run["stage_seconds"]), "seconds": list(run["stage_seconds"].values())})
-            stages = stages.with_columns(label=pl.col("stage").map_elements(i18n.stage, return_dtype=pl.String))
+            stages = stages.with_columns(label=i18n.each(stages["stage"], i18n.stage))
             fig = px.bar(stages, x="seconds", y="label", orientation="h", text="seconds",
                          labels={"seconds": t("run.seconds"), "label": ""})
             fig.update_traces(texttemplate="%{text:.1f} s", textposition="outside", cliponaxis=False)

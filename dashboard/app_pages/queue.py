@@ -68,9 +68,9 @@ if qp.total == 0:
 
 rows = qp.rows
 view = rows.with_columns(
-    province=pl.col("province_code").map_elements(i18n.province, return_dtype=pl.String),
-    status_label=pl.col("status").map_elements(i18n.status, return_dtype=pl.String),
-    families_label=pl.col("families").map_elements(i18n.families, return_dtype=pl.String),
+    province=i18n.each(rows["province_code"], i18n.province),
+    status_label=i18n.each(rows["status"], i18n.status),
+    families_label=i18n.each(rows["families"], i18n.families),
     tco2_at_stake=pl.col("tco2_at_stake").round(0),
 ).select(
     # the deciding columns first, so rank, name, risk and tCO₂ fit a 1440-px screen without scrolling

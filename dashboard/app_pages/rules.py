@@ -22,8 +22,8 @@ rules = data.rules(scope, db)
 view = rules.with_columns(
     title=pl.col("title_zh" if zh else "title_en"),
     description=pl.col("description_zh" if zh else "description_en"),
-    family_label=pl.col("family").map_elements(i18n.family, return_dtype=pl.String),
-    severity_label=pl.col("severity").map_elements(i18n.severity, return_dtype=pl.String),
+    family_label=i18n.each(rules["family"], i18n.family),
+    severity_label=i18n.each(rules["severity"], i18n.severity),
 ).select("code", "title", "family_label", "severity_label", "findings", "enterprises", "suppressed", "description", "source")
 
 fired = view.filter(pl.col("findings") > 0).head(15)

@@ -24,8 +24,7 @@ if runs.is_empty():
 stages = data.run_stages(scope, db)
 if not stages.is_empty():
     st.subheader(t("run.stages"))
-    sv = stages.with_columns(night=pl.col("started_at").dt.strftime("%m-%d %H:%M"),
-                             stage=pl.col("stage").map_elements(i18n.stage, return_dtype=pl.String))
+    sv = stages.with_columns(night=pl.col("started_at").dt.strftime("%m-%d %H:%M"), stage=i18n.each(stages["stage"], i18n.stage))
     fig = px.bar(sv.sort("started_at"), x="night", y="seconds", color="stage",
                  labels={"night": "", "seconds": t("run.seconds"), "stage": ""}, hover_data=["run_id"])
     fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_type="category")
@@ -45,9 +44,9 @@ def _digest(counts: str | None) -> str:
 
 
 view = runs.with_columns(
-    status_label=pl.col("status").map_elements(i18n.run_status, return_dtype=pl.String),
-    duration=pl.col("duration_s").map_elements(i18n.seconds, return_dtype=pl.String),
-    digest=pl.col("counts").map_elements(_digest, return_dtype=pl.String),
+    status_label=i18n.each(runs["status"], i18n.run_status),
+    duration=i18n.each(runs["duration_s"], i18n.seconds),
+    digest=i18n.each(runs["counts"], _digest),
 ).select("run_id", "status_label", "started_at", "duration", "trigger", "bundles", "digest", "error")
 st.dataframe(view, hide_index=True, key="run_table", column_config={
     "run_id": t("run.run_id"),
