@@ -20,6 +20,8 @@ case" (``any``):
 
     .venv/bin/python bench/case_policy.py --seeds 1,2 --provinces 13,14,15,32,37,44 --cache var/cp
     .venv/bin/python bench/case_policy.py --seeds 1,2 --provinces 13,14,15,32,37,44 --cache var/cp --reuse
+    .venv/bin/python bench/case_policy.py --export W/home/exports/cases_bench-2024.csv \
+        --labels W/labels.csv --enterprises W/bundle/enterprises.csv     # after bench/national.py --workdir W
 """
 
 from __future__ import annotations
@@ -144,6 +146,38 @@ def evaluate(res: dict, policy) -> dict:  # noqa: ANN001
     return out
 
 
+def evaluate_export(export_csv: Path, labels_csv: Path, enterprises_csv: Path) -> dict:
+    """The same metrics on a real night's case export (e.g. ``bench/national.py``'s ``cases_*.csv``).
+
+    Enterprise risk = its highest case score (0 without a case); labels are read for evaluation only.
+    """
+    cases = pl.read_csv(export_csv, infer_schema_length=0).with_columns(pl.col("risk_score").cast(pl.Float64))
+    risk = cases.group_by("enterprise_id").agg(pl.col("risk_score").max())
+    ents = pl.read_csv(enterprises_csv, infer_schema_length=0).select("enterprise_id", "province_code")
+    labels = pl.read_csv(labels_csv, infer_schema_length=0)
+    fams = labels.group_by("enterprise_id").agg(pl.col("family").unique())
+    fam_of = {r[0]: set(r[1]) for r in fams.iter_rows()}
+    r = ents.join(risk, on="enterprise_id", how="left").with_columns(
+        pl.col("risk_score").is_not_null().alias("case"), pl.col("risk_score").fill_null(0.0).alias("risk"),
+        pl.col("enterprise_id").is_in(list(fam_of)).alias("y"))
+
+    def pk(g: pl.DataFrame) -> float:
+        k = max(1, round(0.05 * g.height))
+        return float(g.sort(["risk", "enterprise_id"], descending=[True, False]).head(k)["y"].mean())
+
+    clean = r.filter(~pl.col("y"))
+    has = set(r.filter(pl.col("case"))["enterprise_id"].to_list())
+    rec = {}
+    for fam in sorted({f for v in fam_of.values() for f in v}):
+        es = [e for e, v in fam_of.items() if fam in v]
+        rec[fam] = {"n": len(es), "recall": round(sum(e in has for e in es) / len(es), 3)}
+    return {"n": r.height, "positives": int(r["y"].sum()), "cases": cases.height, "enterprises_with_case": len(has),
+            "clean_with_case": round(float(clean["case"].mean()), 4), "clean_cases": int(clean["case"].sum()),
+            "p_at_k": round(pk(r), 3),
+            "provinces": {p: round(pk(g), 3) for (p,), g in sorted(r.group_by("province_code")) if g.height >= 20},
+            "recall": rec}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", default="1,2")
@@ -153,7 +187,13 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=REPO / "var" / "case_policy")
     ap.add_argument("--reuse", action="store_true", help="re-evaluate cached findings (no re-screening)")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--export", type=Path, default=None, help="evaluate a case export instead (with --labels, --enterprises)")
+    ap.add_argument("--labels", type=Path, default=None)
+    ap.add_argument("--enterprises", type=Path, default=None)
     a = ap.parse_args()
+    if a.export:
+        print(json.dumps(evaluate_export(a.export, a.labels, a.enterprises), indent=1))
+        return
     from carbonqa.cases import opens_case
 
     provinces = None if a.provinces == "all" else a.provinces.split(",")
