@@ -159,3 +159,35 @@ def test_case_detail_joins_monthly_telemetry(store, db_url, monkeypatch):
     tel = d.telemetry.filter(pl.col("telemetry_generation_mwh").is_not_null())
     assert tel["period"].to_list() == ["2024-01", "2024-02"] and set(tel["unit_id"]) == {"U0000-1"}
     assert tel["reported_generation_mwh"][0] == 250_500.0 and tel["telemetry_coal_t"][0] == 90_000.0
+
+
+def test_queue_year_filter_and_year_options(store, db_url):
+    assert q.queue_options(NAT, db_url)["years"] == [2024]
+    assert q.case_queue(NAT, q.QueueFilter(years=(2024,)), url=db_url).total == 8
+    assert q.case_queue(NAT, q.QueueFilter(years=(2023,)), url=db_url).total == 0
+    assert len(q.export_queue(NAT, q.QueueFilter(years=(2023,)), "csv", db_url).decode("utf-8-sig").splitlines()) == 1
+
+
+def test_run_summary_digests_the_partitions():
+    part = {"findings": 0, "new": 0, "by_family": {}, "by_severity": {}, "missing": [], "seconds": 0.0}
+    counts = {
+        "partitions": {
+            "2024/15": {**part, "year": 2024, "province_code": "15", "findings": 5, "new": 4, "seconds": 3.5,
+                        "by_family": {"telemetry": 3, "verifier": 2}, "by_severity": {"high": 5}},
+            "2024/65": {**part, "year": 2024, "province_code": "65", "findings": 2, "new": 2, "seconds": 9.0,
+                        "by_family": {"telemetry": 2}, "missing": ["detectors"]},
+            "2023/65": {**part, "year": 2023, "province_code": "65", "error": "ValueError: boom", "seconds": 0.1},
+        },
+        "national": {"2024": {"findings": 4, "new": 1, "by_severity": {"medium": 4}, "missing": []}},
+        "cases": {"created": 3, "attached": 7},
+    }
+    s = q.run_summary(counts, slowest=2)
+    assert (s["findings"], s["new"], s["national_findings"]) == (11, 7, 4)
+    assert s["by_family"] == {"telemetry": 5, "verifier": 2}
+    assert s["by_severity"] == {"high": 5, "medium": 4}
+    assert (s["partitions"], s["failed"], s["provinces"], s["years"]) == (3, ["2023/65"], 2, [2023, 2024])
+    assert s["missing"] == ["detectors"] and s["cases"]["created"] == 3
+    assert s["slowest"].select("province_code", "year").rows() == [("65", 2024), ("15", 2024)]
+    empty = q.run_summary(None)
+    assert empty["partitions"] == 0 and empty["slowest"].is_empty() and empty["cases"] == {"cases": 0}
+    assert q.run_summary({"cases": 8})["cases"] == {"cases": 8}  # a bare number, as older runs recorded

@@ -204,3 +204,65 @@ def test_national_user_approves_and_revokes_a_suppression(app, seeded_url):
     at.button(key="s_go_revoke").click()
     at.run()
     assert not suppressions(Scope("x", "national"), seeded_url)["is_active"][0]
+
+
+def test_queue_year_filter_defaults_to_the_latest_year(app):
+    at = _open(app, "nat", "app_pages/queue.py")
+    year = at.selectbox(key="f_year")
+    assert year.value == 2024 and year.options == ["2024", "全部年度"]
+    df = at.dataframe[0].value
+    assert set(df["year"]) == {2024} and len(df) == 8
+    assert [m.placeholder for m in at.multiselect if m.key in ("f_prov", "f_city", "f_fam", "f_status")] == ["全部"] * 4
+    year.set_value(0).run()  # all years
+    assert not at.exception and len(at.dataframe[0].value) == 8
+
+
+def _slowest(at):
+    """The overview's table of the slowest partitions (dataframes carry no key in AppTest)."""
+    return next(d.value for d in at.dataframe if "seconds" in d.value.columns)
+
+
+def test_latest_run_is_a_readable_summary(app, seeded_url):
+    import sqlalchemy as sa
+
+    from carbonqa.store.db import get_engine
+    from carbonqa.store.models import ScreeningRun
+
+    part = {"by_severity": {}, "missing": [], "new": 1}
+    counts = {"partitions": {
+        "2024/15": {**part, "year": 2024, "province_code": "15", "findings": 6, "seconds": 12.5,
+                    "by_family": {"telemetry": 4, "verifier": 2}},
+        "2024/65": {**part, "year": 2024, "province_code": "65", "findings": 1, "seconds": 2.0, "by_family": {"tip": 1},
+                    "error": "RuntimeError: lost"},
+    }, "cases": {"created": 5, "attached": 7}}
+    with get_engine(seeded_url).begin() as conn:
+        latest = conn.execute(sa.select(ScreeningRun.run_id).order_by(ScreeningRun.started_at.desc())).scalars().first()
+        conn.execute(sa.update(ScreeningRun).where(ScreeningRun.run_id == latest).values(counts=counts))
+    at = _open(app, "nat", "app_pages/overview.py")
+    text = _texts(at)
+    assert "'partitions'" not in text and "{" not in text  # no raw dict any more
+    assert "筛查分区 2 个（2 个省级单位，2024 年度），失败 1 个" in text and "新建案件 5 件" in text
+    assert "失败的分区：2024/65" in text
+    assert [m.value for m in at.metric if m.label == "发现"] == ["7"]
+    slow = _slowest(at)
+    assert list(slow["province"]) == ["内蒙古", "新疆"] and list(slow["seconds"]) == [12.5, 2.0]
+    at = _open(app, "nat", "app_pages/overview.py", lang="en")
+    text = _texts(at)
+    assert "2 partitions screened (2 provinces, years 2024), 1 failed" in text
+    assert list(_slowest(at)["province"]) == ["Inner Mongolia", "Xinjiang"]
+
+
+def test_english_labels_are_english_everywhere(app):
+    import json
+
+    at = _open(app, "nat", "app_pages/overview.py", lang="en")
+    for chart in at.get("plotly_chart"):
+        for trace in json.loads(chart.proto.spec)["data"]:
+            for axis in ("x", "y"):
+                vals = trace.get(axis)
+                if isinstance(vals, list):
+                    assert not [v for v in vals if isinstance(v, str) and any("\u4e00" <= ch <= "\u9fff" for ch in v)]
+    at = _open(app, "nat", "app_pages/queue.py", lang="en")
+    df = at.dataframe[0].value
+    assert "Inner Mongolia" in set(df["province"]) and "new" in set(df["status_label"])
+    assert not [v for v in df["province"] if any("\u4e00" <= ch <= "\u9fff" for ch in v)]
