@@ -24,7 +24,7 @@ import polars as pl
 from carbonqa.findings import Finding
 from detectors._common import FrameDetector, default_cc, emit, peer_robust_z, score_from_z, tco2, wrap
 
-__all__ = ["ClusteredReports", "SerialDisorder", "LabThroughput", "clustered_reports", "serial_disorder", "lab_throughput", "MoistureInflation", "run"]
+__all__ = ["ClusteredReports", "SerialDisorder", "LabThroughput", "clustered_reports", "serial_disorder", "lab_throughput", "MoistureInflation", "DryBasisMoisture", "LATENT_GJ_PER_T_PER_PCT", "run"]
 
 UKEYS = ["unit_id", "enterprise_id", "province_code", "year"]
 
@@ -276,6 +276,102 @@ class MoistureInflation(FrameDetector):
         )
 
 
+#: Latent heat of vaporisation of water at 25 °C per percent of moisture, GJ/t (GB/T 213-2008 §8 /
+#: ISO 1928:2009 annex: ``Q_net,ar = (Q_net,d) × (100 − Mt)/100 − 0.02443 × Mt``, MJ/kg = GJ/t).
+LATENT_GJ_PER_T_PER_PCT = 0.02443
+
+
+class DryBasisMoisture(FrameDetector):
+    """LAB-105: reported total moisture contradicted by the coal's own dry-basis heat-to-carbon ratio.
+
+    Physics. Moisture is a diluent: converting a coal analysis between bases (GB/T 483-2007, ISO
+    1170:2020) scales carbon and heat alike, ``X_d = X_ar × 100/(100 − Mt)``; the net calorific value
+    also carries the latent heat of the water (GB/T 213-2008, ISO 1928:2009):
+    ``NCV_d = (NCV_ar + 0.02443 Mt) × 100/(100 − Mt)``. Dry carbon needs no Mt at all:
+    ``C_d = Cad × 100/(100 − Mad)``. The heating value of coal on a dry(-ash-free) basis is close to
+    proportional to its carbon (Dulong; Mott & Spooner 1940, Fuel 19; Channiwala & Parikh 2002, Fuel
+    81), so ``R = NCV_d / C_d`` (GJ/t per % C) is a property of the coal rank, not of the moisture.
+
+    An honestly wet coal has a lower NCV_ar *and* a higher Mt: R is unchanged. A fabricated Mt leaves
+    the measured NCV_ar alone, so the implied NCV_d — and R — rise with it, while Car (and CC) fall. Two
+    lines of evidence per unit-year (medians of its months), each a robust z against peers of the same
+    coal type and province (coal type nationally when the province has fewer than ``min_peers``):
+    ``z_r`` (R high) and ``z_mt`` (Mt − Mad high: free moisture, which Mt ≥ Mad bounds below). They are
+    combined by Stouffer's method, ``z = (z_r + z_mt)/√2`` (one-sided, α ≈ 3e-5 at ``z_flag`` 4),
+    and both must point the same way (each ≥ ``z_each``): a high R alone is a low-CC coal (CC-101's
+    business, or an honest high-rank blend), a high Mt alone an honestly wet coal.
+
+    Note: without the latent-heat term R is exactly ``1/(100 CC)`` — the ratio alone re-tests CC against
+    peers; the moisture evidence is what attributes a low CC to the moisture.
+
+    Stake: the unit's CC recomputed at its peers' free moisture, ``ΔCC = CC × (Mt − Mt₀)/(100 − Mt)``
+    (Car ∝ 100 − Mt at fixed dry carbon), × heat × OF × 44/12.
+    """
+
+    def __init__(self, z_flag: float = 4.0, z_each: float = 2.0, z_sure: float = 7.0, min_peers: int = 20, min_months: int = 6) -> None:
+        self.z_flag = z_flag
+        self.z_each = z_each
+        self.z_sure = z_sure
+        self.min_peers = min_peers
+        self.min_months = min_months
+
+    def _threshold(self) -> float:
+        return self.z_flag
+
+    def _fit(self, frame: pl.DataFrame) -> pl.DataFrame:
+        m = frame.filter(
+            ~pl.col("is_gas") & (pl.col("fuel_consumed_t") > 0) & pl.col("total_moisture_pct").is_between(0, 60)
+            & pl.col("moisture_ad_pct").is_between(0, 60) & (pl.col("carbon_ad_pct") > 0) & (pl.col("ncv_ar_gj_per_t") > 0)
+        ).with_columns(
+            (pl.col("carbon_ad_pct") * 100 / (100 - pl.col("moisture_ad_pct"))).alias("carbon_d_pct"),
+            ((pl.col("ncv_ar_gj_per_t") + LATENT_GJ_PER_T_PER_PCT * pl.col("total_moisture_pct")) * 100 / (100 - pl.col("total_moisture_pct"))).alias("ncv_d_gj_per_t"),
+            (pl.col("total_moisture_pct") - pl.col("moisture_ad_pct")).alias("free_moisture_pct"),
+        ).with_columns((pl.col("ncv_d_gj_per_t") / pl.col("carbon_d_pct")).alias("heat_per_carbon"))
+        empty = pl.DataFrame(schema={"unit_id": pl.String, "score_raw": pl.Float64})
+        if m.height == 0:
+            return empty
+        u = m.group_by([*UKEYS, "coal_type"]).agg(
+            pl.col("heat_per_carbon").median(),
+            pl.col("free_moisture_pct").median(),
+            pl.col("total_moisture_pct").median().alias("mt_median"),
+            pl.col("carbon_d_pct").median().alias("carbon_d_median"),
+            pl.col("ncv_d_gj_per_t").median().alias("ncv_d_median"),
+            pl.col("carbon_content_tc_per_gj").median().alias("cc_median"),
+            pl.col("heat_gj").sum().alias("heat_gj"),
+            pl.col("ox").median().alias("ox"),
+            pl.len().alias("months"),
+        ).filter(pl.col("months") >= self.min_months)
+        if u.height < self.min_peers:
+            return empty
+        groups = (["coal_type", "province_code"], ["coal_type"], [])
+        u = peer_robust_z(u, "heat_per_carbon", groups, min_peers=self.min_peers, floor=1e-3, out="z_r")
+        u = peer_robust_z(u, "free_moisture_pct", groups, min_peers=self.min_peers, floor=0.3, out="z_mt")
+        excess = (pl.col("free_moisture_pct") - pl.col("z_mt_center")).clip(0.0)
+        return u.with_columns(
+            ((pl.col("z_r") + pl.col("z_mt")) / np.sqrt(2)).alias("z_comb"),
+        ).with_columns(
+            pl.when((pl.col("z_r") >= self.z_each) & (pl.col("z_mt") >= self.z_each)).then(pl.col("z_comb")).otherwise(-np.inf).alias("score_raw"),
+            excess.alias("mt_excess_pct"),
+            tco2(pl.col("heat_gj"), pl.col("cc_median") * excess / (100 - pl.col("mt_median")), pl.col("ox")).alias("stake_t"),
+        )
+
+    def findings(self) -> list[Finding]:
+        """One LAB-105 finding per flagged unit-year."""
+        f = self.flagged()
+        if f.height == 0:
+            return []
+        f = f.with_columns(pl.Series("score", score_from_z(f["score_raw"].to_numpy(), self.z_flag, self.z_sure)))
+        return emit(
+            "LAB-105",
+            f,
+            params=["unit_id", "year", "heat_per_carbon", "mt_median", "z_comb"],
+            evidence=["heat_per_carbon", "z_r", "z_r_center", "free_moisture_pct", "z_mt", "z_mt_center", "mt_median", "ncv_d_median", "carbon_d_median", "z_comb", "months", "z_r_peers"],
+            observed="heat_per_carbon",
+            expected="z_r_center",
+            peers="same coal type and province (coal type nationally when < 20 units)",
+        )
+
+
 #: PyOD-contract estimators around the function-style detectors (ARCHITECTURE.md convention 5).
 ClusteredReports = wrap(clustered_reports, "ClusteredReports")
 SerialDisorder = wrap(serial_disorder, "SerialDisorder")
@@ -284,4 +380,4 @@ LabThroughput = wrap(lab_throughput, "LabThroughput")
 
 def run(um: pl.DataFrame) -> list[Finding]:
     """All lab-forensics detectors on a :func:`~detectors.frames.unit_months` frame."""
-    return [*ClusteredReports().fit(um).findings(), *SerialDisorder().fit(um).findings(), *LabThroughput().fit(um).findings(), *MoistureInflation().fit(um).findings()]
+    return [*ClusteredReports().fit(um).findings(), *SerialDisorder().fit(um).findings(), *LabThroughput().fit(um).findings(), *MoistureInflation().fit(um).findings(), *DryBasisMoisture().fit(um).findings()]

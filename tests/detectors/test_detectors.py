@@ -267,6 +267,43 @@ def test_lab104_total_moisture_inflation(base):
     assert all(x.tco2_at_stake > 0 for x in f if x.unit_id in units)
 
 
+
+def _wet(d, units: list[str], dmt: float, *, honest: bool) -> dict[str, pl.DataFrame]:
+    """Raise Mt by ``dmt`` on every report of ``units`` (Car recomputed from Cad, GB/T 483).
+
+    ``honest``: the coal really is wetter, so the NCV as received falls with it (GB/T 213 / ISO 1928:
+    NCV_ar = NCV_d (100 − Mt)/100 − 0.02443 Mt at the same dry NCV); else only Mt is fabricated.
+    """
+    ids = _lab_of(d, units)
+    sel = pl.col("lab_report_id").is_in(ids)
+    mt0, mt1 = pl.col("total_moisture_pct"), pl.col("total_moisture_pct") + dmt
+    ncv_d = (pl.col("ncv_ar_gj_per_t") + lab.LATENT_GJ_PER_T_PER_PCT * mt0) * 100 / (100 - mt0)
+    ncv_wet = ncv_d * (100 - mt1) / 100 - lab.LATENT_GJ_PER_T_PER_PCT * mt1
+    lb = d["lab"].with_columns(
+        pl.when(sel & honest).then(ncv_wet).otherwise(pl.col("ncv_ar_gj_per_t")).round(3).alias("ncv_ar_gj_per_t"),
+        pl.when(sel).then(mt1).otherwise(mt0).alias("total_moisture_pct"),
+    ).with_columns((pl.col("carbon_ad_pct") * (100 - pl.col("total_moisture_pct")) / (100 - pl.col("moisture_ad_pct"))).round(2).alias("carbon_ar_pct"))
+    return {**d, "lab": lb}
+
+
+def test_lab105_whole_year_moisture_fabrication(base):
+    """Mt inflated by 7 points in all twelve reports (the unit's own history is inflated too): the
+    dry-basis heat-to-carbon ratio and the free moisture both rise — LAB-105 finds them."""
+    units = sf.coal_measured_units(base, K, seed=6)
+    f = lab.DryBasisMoisture().fit(_um(_wet(base, units, 7.0, honest=False))).findings()
+    recall, fp = _quality(f, "LAB-105", set(units))
+    assert recall >= 0.8 and fp <= 2, (recall, fp)
+    assert all(x.tco2_at_stake > 0 for x in f if x.unit_id in units)
+    assert not lab.DryBasisMoisture().fit(_um(base)).findings() or len({x.unit_id for x in lab.DryBasisMoisture().fit(_um(base)).findings()}) <= 2
+
+
+def test_lab105_lookalike_honestly_wet_coal(base):
+    """A genuinely wetter coal (Mt + 7 with the NCV as received falling accordingly) stays quiet."""
+    units = sf.coal_measured_units(base, K, seed=6)
+    f = lab.DryBasisMoisture().fit(_um(_wet(base, units, 7.0, honest=True))).findings()
+    assert not {x.unit_id for x in f if x.severity in SERIOUS} & set(units), [(x.unit_id, x.evidence) for x in f]
+
+
 # ---- telemetry -----------------------------------------------------------------------------------------
 def test_tel101_months_under_reported_and_tel102_level(base):
     months = pl.col("period").is_in(["2024-03", "2024-04", "2024-05"])
