@@ -10,7 +10,7 @@ copied_values      CPY-101 lab tuple repeats · CPY-102 across enterprises · CP
                    activity substitution · CPY-104 identical runs vs EIA-923 base rates · CPY-105
                    terminal digits · CPY-106 too smooth
 lab_forensics      LAB-101 reports issued within days · LAB-102 serial vs date · LAB-103 lab throughput
-                   · LAB-104 total-moisture inflation
+                   · LAB-104 total-moisture inflation · LAB-105 dry-basis moisture consistency
 verifier           VER-101 anomaly burden vs peers · VER-102 short reviews · VER-103 verified = reported
                    despite a gap · VER-104 lax profile · VER-105 preparer = verifier in one province
 telemetry          TEL-101 month off own band · TEL-102 level off peers · TEL-103 output without load ·
