@@ -39,6 +39,8 @@ __all__ = ["RepeatedLabTuples", "CrossPlantTuples", "AdjacentSubstitution", "Ide
     "identical_runs",
     "terminal_digits",
     "too_smooth",
+    "reused_series",
+    "ReusedSeries",
     "run",
     "TUPLE",
 ]
@@ -381,6 +383,183 @@ def too_smooth(um: pl.DataFrame, *, ratio_flag: float = 0.15, min_months: int = 
     )
 
 
+def _log_ncv_matrix(um: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, pl.DataFrame]:
+    """Per coal enterprise-year: (keys, X (n × 12) log NCV demeaned per row, NaN where not burnt, monthly frame).
+
+    The enterprise's NCV of a month is the median over its units burning coal (units of one plant share
+    one sample, so the enterprise is the unit of comparison and its own units are never compared).
+    """
+    opt = {"submitted_at": pl.String, "power_supply_mwh": pl.Float64, "heat_supply_gj": pl.Float64}
+    um = um.with_columns([pl.lit(None, dt).alias(c) for c, dt in opt.items() if c not in um.columns])
+    m = um.filter(~pl.col("is_gas") & (pl.col("fuel_consumed_t") > 0) & (pl.col("ncv_gj_per_t") > 0)).group_by(
+        "enterprise_id", "province_code", "coal_type", "year", "month"
+    ).agg(
+        pl.col("ncv_gj_per_t").median().log().alias("lncv"),
+        pl.col("fuel_consumed_t").sum().alias("fuel_t"),
+        pl.col("power_supply_mwh").fill_null(0.0).sum().alias("supply_mwh"),
+        pl.col("heat_supply_gj").fill_null(0.0).sum().alias("heat_out_gj"),
+        pl.col("submitted_at").cast(pl.String).min().alias("submitted_at"),
+    )
+    keys = m.group_by("enterprise_id", "year").agg(
+        pl.col("province_code").first(), pl.col("coal_type").mode().first(), pl.len().alias("months")
+    ).sort("enterprise_id", "year")
+    idx = keys.with_row_index("_i").select("enterprise_id", "year", "_i")
+    mm = m.join(idx, on=["enterprise_id", "year"])
+    x = np.full((keys.height, 12), np.nan)
+    x[mm["_i"].to_numpy(), mm["month"].to_numpy().astype(int) - 1] = mm["lncv"].to_numpy()
+    with np.errstate(invalid="ignore"):
+        x = x - np.nanmean(x, axis=1, keepdims=True)
+    return keys, x, mm
+
+
+def _seasonal_residual(keys: pl.DataFrame, x: np.ndarray, min_group: int = 5) -> np.ndarray:
+    """Return ``x`` minus the regional seasonal profile, re-demeaned.
+
+    The profile is the month-wise median of the demeaned rows of the same province × coal type
+    (≥ ``min_group`` enterprises), else coal type, else all.
+    """
+    prof = np.full_like(x, np.nan)
+    for cols in (["province_code", "coal_type"], ["coal_type"], []):
+        gid = keys.select(pl.struct(cols).rank("dense") if cols else pl.lit(1)).to_series().to_numpy()
+        for g in np.unique(gid):  # loop over peer groups (tens)
+            rows = np.flatnonzero((gid == g) & np.isnan(prof[:, 0]))
+            members = np.flatnonzero(gid == g)
+            if len(rows) == 0 or len(members) < min_group:
+                continue
+            with np.errstate(invalid="ignore"):
+                p = np.nanmedian(x[members], axis=0)
+            prof[rows] = np.nan_to_num(p)
+    r = x - np.nan_to_num(prof)
+    with np.errstate(invalid="ignore"):
+        return r - np.nanmean(r, axis=1, keepdims=True)
+
+
+def _ncv_elasticity(mm: pl.DataFrame, i: int) -> tuple[float, float]:
+    """Elasticity of the enterprise's coal burnt to its reported NCV, ``(β, se)``.
+
+    OLS over its months: log fuel ~ 1 + log NCV + log power supply (+ heat share for CHP). Coal burnt
+    follows the energy needed divided by the heating value of the coal *actually burnt*, so the owner
+    of an NCV series has β ≈ −1; a plant reporting another plant's NCV series has β ≈ 0 (its coal
+    follows its own, unreported NCV). Returns ``(nan, inf)`` with < 6 usable months.
+    """
+    d = mm.filter((pl.col("_i") == i) & (pl.col("supply_mwh") > 0))
+    if d.height < 6:
+        return float("nan"), float("inf")
+    y = np.log(d["fuel_t"].to_numpy())
+    cols = [np.ones(d.height), d["lncv"].to_numpy(), np.log(d["supply_mwh"].to_numpy())]
+    hs = d["heat_out_gj"].to_numpy() / (3.6 * d["supply_mwh"].to_numpy())
+    if np.ptp(hs) > 1e-6:
+        cols.append(hs)
+    a = np.column_stack(cols)
+    if d.height <= a.shape[1] + 1:
+        return float("nan"), float("inf")
+    coef, *_ = np.linalg.lstsq(a, y, rcond=None)
+    res = y - a @ coef
+    s2 = float(res @ res) / (d.height - a.shape[1])
+    cov = s2 * np.linalg.pinv(a.T @ a)
+    return float(coef[1]), float(np.sqrt(max(cov[1, 1], 1e-12)))
+
+
+def reused_series(um: pl.DataFrame, *, alpha: float = 1e-3, q_max: float = 0.2, min_months: int = 6, move_floor: float = 0.25) -> list[Finding]:
+    """CPY-107: one plant's monthly NCV series reused (possibly rescaled) by a plant of another enterprise.
+
+    Per coal enterprise-year the 12-month vector of log NCV, demeaned (a rescaled copy — all values
+    × c — differs by a constant only). Honest plants of one region share a seasonal profile but not their
+    noise: each plant's own noise σ is the rms of its residual after removing the regional profile
+    (province × coal type, :func:`_seasonal_residual`). For a pair of enterprises over their ``n ≥
+    min_months`` common months, ``q² = Σ(Δ − mean Δ)² / ((n − 1)(σ_a² + σ_b²))`` with ``Δ`` the difference
+    of their demeaned series — a shared profile cancels in ``Δ``, so honest pairs give ``q ≈ 1``
+    (``(n − 1)q² ~ χ²ₙ₋₁`` for independent Gaussian noise) and a copy ``q ≈ 0``. Flag when the lower
+    χ² tail is below ``alpha`` / (number of pairs) (Bonferroni over all pairs nationally) and
+    ``q ≤ q_max``. Plants whose series barely moves (rms < ``move_floor`` × the median; CPY-104/106
+    territory) are not compared — two flat series are "identical" without a copy.
+
+    Source vs copier: the fuel–NCV elasticity (:func:`_ncv_elasticity`) — the owner's coal tracks its
+    NCV (β ≈ −1), the copier's does not (β ≈ 0). Two β more than 2 standard errors apart decide; more
+    than 0.3 apart (a third of the owner–copier gap) decide weakly and the copier is capped ``medium``;
+    otherwise the later-submitted series is the copy (capped ``medium``). The source is capped ``low``. Units of one enterprise are one
+    row and never compared (shared samples are honest). Score 0.5 at the Bonferroni level, 1.0 eight
+    decades below; stake = the copier's copied months' heat × max(peer CC − CC, peer σ) × OF × 44/12.
+    """
+    from scipy.stats import chi2
+
+    keys, x, mm = _log_ncv_matrix(um)
+    if keys.height < 3:
+        return []
+    r = _seasonal_residual(keys, x)
+    with np.errstate(invalid="ignore"):
+        sig_raw = np.sqrt(np.nanmean(x**2, axis=1))
+        sig = np.sqrt(np.nanmean(r**2, axis=1))
+    ok = np.isfinite(sig_raw) & (sig_raw >= move_floor * np.nanmedian(sig_raw)) & (np.isfinite(x).sum(axis=1) >= min_months)
+    sig = np.maximum(np.nan_to_num(sig), move_floor * np.nanmedian(sig))
+    w = np.isfinite(x).astype(float)
+    a = np.nan_to_num(x)
+    n = w @ w.T
+    s1 = a @ w.T - w @ a.T
+    s2 = (a**2) @ w.T + w @ (a**2).T - 2 * a @ a.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ss = np.maximum(s2 - s1**2 / np.maximum(n, 1), 0.0)
+        q2 = ss / (np.maximum(n - 1, 1) * (sig[:, None] ** 2 + sig[None, :] ** 2))
+    ent = keys["enterprise_id"].to_numpy()
+    yr = keys["year"].to_numpy()
+    valid = np.triu(np.ones_like(n, dtype=bool), 1) & (n >= min_months) & ok[:, None] & ok[None, :] & (ent[:, None] != ent[None, :]) & (yr[:, None] == yr[None, :])
+    n_pairs = int(valid.sum())
+    if n_pairs == 0:
+        return []
+    level = alpha / n_pairs
+    ii, jj = np.nonzero(valid & (q2 <= q_max**2))
+    if len(ii) == 0:
+        return []
+    df_ = n[ii, jj] - 1
+    pv = chi2.cdf(df_ * q2[ii, jj], df_)
+    keep = pv < level
+    ii, jj, pv, nn = ii[keep], jj[keep], pv[keep], n[ii, jj][keep]
+    if len(ii) == 0:
+        return []
+    sub = mm.group_by("_i").agg(pl.col("submitted_at").drop_nulls().sort().get(pl.col("submitted_at").drop_nulls().len() // 2, null_on_oob=True).alias("sub"))
+    subm = dict(zip(sub["_i"].to_list(), sub["sub"].to_list(), strict=True))
+    rows = []
+    el: dict[int, tuple[float, float]] = {}
+    for i, j, p, k in zip(ii.tolist(), jj.tolist(), pv.tolist(), nn.tolist(), strict=True):  # loop over flagged pairs (few)
+        for t in (i, j):
+            if t not in el:
+                el[t] = _ncv_elasticity(mm, t)
+        (bi, si), (bj, sj) = el[i], el[j]
+        if np.isfinite(bi) and np.isfinite(bj) and abs(bi - bj) > 2 * np.hypot(si, sj):
+            copier, basis = (i, j) if bi > bj else (j, i), "fuel-NCV elasticity"
+        elif np.isfinite(bi) and np.isfinite(bj) and abs(bi - bj) > 0.3:
+            copier, basis = (i, j) if bi > bj else (j, i), "fuel-NCV elasticity (weak)"
+        elif (subm.get(i) or "") != (subm.get(j) or ""):
+            copier, basis = (i, j) if (subm.get(i) or "") > (subm.get(j) or "") else (j, i), "later submission"
+        else:
+            copier, basis = None, "undetermined"
+        for me, other in ((i, j), (j, i)):
+            role = "undetermined" if copier is None else ("copier" if copier[0] == me else "source")
+            rows.append({
+                "_i": me, "partner_enterprise": str(ent[other]), "role": role, "role_basis": basis, "p_value": p,
+                "q": float(np.sqrt(q2[i, j])), "months": int(k), "elasticity": el[me][0], "partner_elasticity": el[other][0],
+            })
+    hit = pl.DataFrame(rows).sort("p_value").unique("_i", keep="first", maintain_order=True)
+    hit = hit.join(keys.with_row_index("_i").with_columns(pl.col("_i").cast(pl.Int64)), on="_i")
+    stake = um.filter(~pl.col("is_gas") & (pl.col("fuel_consumed_t") > 0)).join(_cc_peer(um), on="coal_type", how="left")
+    stake = stake.group_by("enterprise_id", "year").agg(_copy_stake(stake, None).alias("stake_t"))
+    lvl = -np.log10(level)
+    hit = hit.join(stake, on=["enterprise_id", "year"], how="left").with_columns(
+        pl.Series("score", score_from_z(-np.log10(np.maximum(hit["p_value"].to_numpy(), 1e-300)), lvl, lvl + 8.0)),
+        pl.when(pl.col("role") == "source").then(pl.lit("low"))
+        .when(pl.col("role_basis") == "fuel-NCV elasticity").then(pl.lit("high")).otherwise(pl.lit("medium")).alias("cap"),
+        pl.lit(level).alias("alpha_pair"),
+    )
+    return emit(
+        "CPY-107",
+        hit,
+        params=["enterprise_id", "year", "months", "partner_enterprise", "role"],
+        evidence=["partner_enterprise", "role", "role_basis", "months", "q", "p_value", "alpha_pair", "elasticity", "partner_elasticity"],
+        observed="q",
+        peers="coal enterprises nationally (all pairs of other enterprises; noise scale after the province × coal-type seasonal profile)",
+    )
+
+
 #: PyOD-contract estimators around the function-style detectors (ARCHITECTURE.md convention 5).
 RepeatedLabTuples = wrap(repeated_lab_tuples, "RepeatedLabTuples")
 CrossPlantTuples = wrap(cross_plant_tuples, "CrossPlantTuples")
@@ -388,6 +567,7 @@ AdjacentSubstitution = wrap(adjacent_substitution, "AdjacentSubstitution")
 IdenticalRuns = wrap(identical_runs, "IdenticalRuns")
 TerminalDigits = wrap(terminal_digits, "TerminalDigits")
 TooSmooth = wrap(too_smooth, "TooSmooth")
+ReusedSeries = wrap(reused_series, "ReusedSeries")
 
 
 def run(um: pl.DataFrame, annual: pl.DataFrame | None = None) -> list[Finding]:
@@ -399,4 +579,5 @@ def run(um: pl.DataFrame, annual: pl.DataFrame | None = None) -> list[Finding]:
         *IdenticalRuns().fit(um).findings(),
         *TerminalDigits().fit(um, annual).findings(),
         *TooSmooth().fit(um).findings(),
+        *ReusedSeries().fit(um).findings(),
     ]

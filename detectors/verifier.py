@@ -38,7 +38,7 @@ import polars as pl
 from carbonqa.findings import Finding
 from detectors._common import emit, peer_robust_z, score_from_z, wrap
 
-__all__ = ["AnomalyBurden", "ShortReviews", "TonneExactOnGap", "VerifierProfile", "ConflictOfInterest", "RubberStamps", "AcceptedDespiteGap", 
+__all__ = ["AnomalyBurden", "ShortReviews", "TonneExactOnGap", "VerifierProfile", "ConflictOfInterest", "RubberStamps", "AcceptedDespiteGap", "PooledEvidence", "pooled_evidence",
     "anomaly_burden", "short_reviews", "tonne_exact_on_gap", "verifier_profile", "conflict_of_interest",
     "rubber_stamps", "accepted_despite_gap", "client_anomalies", "run", "burden_frame",
 ]
@@ -382,6 +382,96 @@ def accepted_despite_gap(ver: pl.DataFrame, annual: pl.DataFrame | None, *, min_
     )
 
 
+def _binom_z(k: np.ndarray, n: np.ndarray, p0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One-sided binomial p-value P(X ≥ k | n, p₀) (mid-p, so a discrete null is not conservative) and its z."""
+    from scipy.stats import binom, norm
+
+    p0 = np.clip(p0, 1e-6, 1 - 1e-6)
+    pv = binom.sf(k, n, p0) + 0.5 * binom.pmf(k, n, p0)
+    pv = np.where(n > 0, pv, 0.5)
+    return pv, norm.isf(np.clip(pv, 1e-300, 1.0))
+
+
+def pooled_evidence(ver: pl.DataFrame, annual: pl.DataFrame | None, prior: Sequence[Finding], *, alpha: float = 1e-3, min_ratio: float = 1.5, prior_strength: float = 10.0) -> list[Finding]:
+    """VER-108: per verifier, several weak signals pooled by Stouffer's method (DOMAIN.md §4.4).
+
+    Signals, each a one-sided p-value against all other verifiers, chosen to be independent under the
+    null of an honest verifier (the client mix does not depend on how the verifier reviews, and review
+    length does not depend on either):
+
+    1. *burden* — ``m`` of its ``n`` verifications are on clients the screen finds anomalous
+       (:func:`client_anomalies`), binomial against the leave-one-out pooled rate;
+    2. *stamps given the burden* — ``k`` of those ``m`` are stamps (accepted, verified = reported to the
+       tonne, zero findings), binomial against the leave-one-out pooled stamp rate on anomalous clients;
+    3. *short reviews* — the mean percentile rank ``ū`` of its review lengths among all reviews (low =
+       short); ``z = (½ − ū)·√(12n)`` (mean of ``n`` uniforms).
+
+    Binomial tails use mid-p (the exact tail is conservative for the 1–3 events of a small
+    portfolio). Stouffer ``Z = Σzᵢ/√3``; flagged when ``Z ≥ Φ⁻¹(1 − alpha)`` (3.09 at 1e-3) *and* the
+    empirical-Bayes shrunk rate of stamps on anomalous clients, ``(k + s·p₀)/(m + s)`` with a prior
+    worth ``prior_strength`` verifications at the pooled rate (Efron & Morris 1975), is ≥ ``min_ratio`` ×
+    ``p₀`` — so a small portfolio must show the stamping itself, not only an unlucky client mix or
+    short reviews. Findings go to the flagged verifier's *implicated* clients — anomalous clients it
+    stamped or reviewed in a short (below the 5th percentile) review — with the verifier as evidence;
+    its clean clients stay quiet. Score from Z (0.5 at the threshold, 1.0 at Z = 6); stake as VER-106.
+    """
+    from scipy.stats import norm
+
+    v = _verif(ver, annual)
+    if v.height < 10:
+        return []
+    v = client_anomalies(v, prior).with_columns(
+        (pl.col("anomalies") > 0).alias("anom"),
+        (pl.col("accepted") & pl.col("exact") & (pl.col("findings_count").fill_null(0) == 0)).alias("stamp"),
+        pl.col("review_days").cast(pl.Float64).rank("average").alias("_rk"),
+    )
+    nr = v["review_days"].is_not_null().sum()
+    v = v.with_columns(((pl.col("_rk") - 0.5) / max(nr, 1)).alias("u_days"))
+    short_cut = float(v["review_days"].cast(pl.Float64).quantile(0.05) or 0.0)
+    g = v.group_by("verifier_agency_id").agg(
+        pl.len().alias("n"),
+        pl.col("anom").sum().alias("m"),
+        (pl.col("anom") & pl.col("stamp")).sum().alias("k"),
+        pl.col("u_days").mean().alias("u_mean"),
+        pl.col("u_days").count().alias("n_days"),
+    ).sort("verifier_agency_id")
+    n, m, k = (g[c].to_numpy().astype(float) for c in ("n", "m", "k"))
+    p_anom = (m.sum() - m) / np.maximum(n.sum() - n, 1.0)
+    p_stamp = (k.sum() - k) / np.maximum(m.sum() - m, 1.0)
+    pv1, z1 = _binom_z(m, n, p_anom)
+    pv2, z2 = _binom_z(k, m, p_stamp)
+    nd = g["n_days"].to_numpy().astype(float)
+    z3 = np.where(nd > 0, (0.5 - g["u_mean"].fill_null(0.5).to_numpy()) * np.sqrt(12 * nd), 0.0)
+    zs = (z1 + z2 + z3) / np.sqrt(3.0)
+    p0 = k.sum() / max(m.sum(), 1.0)
+    rate_eb = (k + prior_strength * p0) / (m + prior_strength)
+    z_flag = float(norm.isf(alpha))
+    g = g.with_columns(
+        pl.Series("z_burden", z1), pl.Series("z_stamps", z2), pl.Series("z_short", z3), pl.Series("z_stouffer", zs),
+        pl.Series("p_burden", pv1), pl.Series("p_stamps", pv2), pl.Series("rate_eb", rate_eb), pl.lit(p0).alias("rate_pooled"),
+    )
+    bad = g.filter((pl.col("z_stouffer") >= z_flag) & (pl.col("rate_eb") >= min_ratio * p0) & (pl.col("k") >= 1))
+    if bad.height == 0:
+        return []
+    hit = v.join(bad.drop("n_days"), on="verifier_agency_id").filter(
+        pl.col("anom") & (pl.col("stamp") | (pl.col("review_days").cast(pl.Float64) <= short_cut))
+    ).with_columns(
+        pl.max_horizontal(pl.col("verified_emissions_tco2").fill_null(0.0) * VERIFY_MATERIALITY, pl.col("anomaly_stake_t")).alias("stake_t"),
+    )
+    if hit.height == 0:
+        return []
+    hit = hit.with_columns(pl.Series("score", score_from_z(hit["z_stouffer"].to_numpy(), z_flag, 6.0)))
+    return emit(
+        "VER-108",
+        hit,
+        params=["verifier_agency_id", "z_stouffer", "n", "anomaly_codes"],
+        evidence=["verifier_agency_id", "n", "m", "k", "z_burden", "z_stamps", "z_short", "z_stouffer", "p_burden", "p_stamps",
+                  "rate_eb", "rate_pooled", "review_days", "stamp", "anomaly_codes"],
+        detail_key="verifier_agency_id",
+        peers="all verifiers nationally (leave-one-out pooled rates; Stouffer over burden, stamps | burden, short reviews)",
+    )
+
+
 #: PyOD-contract estimators around the function-style detectors (ARCHITECTURE.md convention 5).
 AnomalyBurden = wrap(anomaly_burden, "AnomalyBurden")
 ShortReviews = wrap(short_reviews, "ShortReviews")
@@ -390,6 +480,7 @@ VerifierProfile = wrap(verifier_profile, "VerifierProfile")
 ConflictOfInterest = wrap(conflict_of_interest, "ConflictOfInterest")
 RubberStamps = wrap(rubber_stamps, "RubberStamps")
 AcceptedDespiteGap = wrap(accepted_despite_gap, "AcceptedDespiteGap")
+PooledEvidence = wrap(pooled_evidence, "PooledEvidence")
 
 
 def run(ver: pl.DataFrame | None, annual: pl.DataFrame | None, um: pl.DataFrame, prior: Sequence[Finding]) -> list[Finding]:
@@ -404,4 +495,5 @@ def run(ver: pl.DataFrame | None, annual: pl.DataFrame | None, um: pl.DataFrame,
         *ConflictOfInterest().fit(ver, annual).findings(),
         *RubberStamps().fit(ver, annual, prior).findings(),
         *AcceptedDespiteGap().fit(ver, annual).findings(),
+        *PooledEvidence().fit(ver, annual, prior).findings(),
     ]

@@ -498,3 +498,66 @@ def test_every_detector_is_a_pyod_style_estimator(base):
     assert ((d.decision_scores_ >= d.threshold_) == (d.labels_ == 1)).all()
     v = verifier.RubberStamps().fit(base["verifications"], base["annual"], [])
     assert v.keys_.height == 0 and v.findings() == []
+
+
+def _ncv_copy(base, pairs: dict[str, str], scale: float) -> dict[str, pl.DataFrame]:
+    """Monthly NCV of each copier unit replaced by its source unit's × ``scale`` (3 dp); coal burnt stays the copier's own."""
+    mon = base["monthly"]
+    src = mon.filter(pl.col("unit_id").is_in(list(pairs.values()))).select(pl.col("unit_id").alias("_src"), "period", pl.col("ncv_gj_per_t").alias("_ncv"))
+    mon = mon.with_columns(pl.col("unit_id").replace_strict(pairs, default=None).alias("_src")).join(src, on=["_src", "period"], how="left")
+    mon = mon.with_columns(pl.coalesce((pl.col("_ncv") * scale).round(3), pl.col("ncv_gj_per_t")).alias("ncv_gj_per_t"))
+    return {**base, "monthly": mon.select(base["monthly"].columns)}
+
+
+def _single_unit_coal(base, k: int, seed: int) -> list[str]:
+    one = base["units"].group_by("enterprise_id").len().filter(pl.col("len") == 1)["enterprise_id"]
+    u = base["units"].filter(pl.col("enterprise_id").is_in(one) & (pl.col("unit_class") != "gas")).sort("unit_id")
+    return u.sample(k, seed=seed)["unit_id"].to_list()
+
+
+def test_cpy107_reused_series_rescaled_copy_and_roles(base):
+    """A rescaled copy of another enterprise's NCV series is found, the copier told from the source."""
+    um0 = _um(base)
+    assert not copied.reused_series(um0), "honest plants share no noise"
+    cand = _single_unit_coal(base, 2 * K, seed=3)
+    pairs = dict(zip(cand[:K], cand[K:], strict=True))  # copier unit -> source unit
+    f = copied.reused_series(_um(_ncv_copy(base, pairs, 1.03)))
+    ent = dict(base["units"].select("unit_id", "enterprise_id").iter_rows())
+    copiers, sources = {ent[u] for u in pairs}, {ent[u] for u in pairs.values()}
+    recall, fp = _quality(f, "CPY-107", copiers, key="enterprise_id")
+    assert recall >= 0.9 and fp == 0, (recall, fp)
+    assert all(x.severity == "low" and x.evidence["role"] == "source" for x in f if x.enterprise_id in sources)
+    assert all(x.evidence["partner_enterprise"] in sources for x in f if x.enterprise_id in copiers)
+
+
+def test_cpy107_shared_regional_seasonality_lookalike(base):
+    """Plants of one province with a strong common seasonal NCV profile (wet season) stay quiet."""
+    prov = base["units"].select("unit_id", "province_code")
+    mon = base["monthly"].join(prov, on="unit_id").with_columns(pl.col("period").str.slice(5, 2).cast(pl.Int32).alias("_m"))
+    season = 1 - 0.06 * ((pl.col("_m") - 1) * 2 * np.pi / 12).cos()  # ±6 %, larger than the plants' own noise (~2 %)
+    mon = mon.with_columns(pl.when(pl.col("province_code") == pl.col("province_code").min()).then((pl.col("ncv_gj_per_t") * season).round(3))
+                           .otherwise(pl.col("ncv_gj_per_t")).alias("ncv_gj_per_t"))
+    assert not copied.reused_series(_um({**base, "monthly": mon.select(base["monthly"].columns)}))
+
+
+def test_ver108_pooled_weak_signals_flag_stamper_and_keep_clean_clients_quiet(base):
+    """Three weak signals of one verifier pool to a flag (Stouffer); honest anomalies alone stay quiet."""
+    ver = base["verifications"]
+    rng = np.random.default_rng(8)
+    ents = ver.sort("enterprise_id")["enterprise_id"].to_list()
+    v3 = ver.filter(pl.col("verifier_agency_id") == "V3").sort("enterprise_id")["enterprise_id"].to_list()
+    honest_anom = [e for e in ents if e not in v3 and rng.random() < 0.12]
+    assert not verifier.pooled_evidence(ver, base["annual"], _cc_prior(honest_anom)), "honest verifiers with anomalous clients"
+    stamped = v3[:4]
+    sel = pl.col("enterprise_id").is_in(stamped)
+    ver2 = ver.with_columns(
+        pl.when(sel).then(pl.lit("accepted")).otherwise(pl.col("conclusion")).alias("conclusion"),
+        pl.when(sel).then(0).otherwise(pl.col("findings_count")).alias("findings_count"),
+        pl.when(sel).then(pl.col("review_started") + dt.timedelta(days=6)).otherwise(pl.col("review_completed")).alias("review_completed"),
+    )
+    prior = _cc_prior(stamped + honest_anom)
+    f = verifier.pooled_evidence(ver2, base["annual"], prior)
+    assert {x.evidence["verifier_agency_id"] for x in f} == {"V3"}
+    assert {x.enterprise_id for x in f} == set(stamped), "only the implicated clients, never V3's clean ones"
+    assert all(x.severity in SERIOUS for x in f)
+    assert f[0].evidence["z_stouffer"] >= 3.09 and min(f[0].evidence[k] for k in ("z_burden", "z_stamps", "z_short")) > 0
