@@ -91,7 +91,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "q.page": ("页码", "Page"),
     "q.page_size": ("每页条数", "Rows per page"),
     "q.matching": ("符合条件的案件", "Matching cases"),
-    "q.matching_stake": ("涉及排放量", "tCO₂ at stake"),
+    "q.matching_stake": ("涉及排放量", "At stake"),
     "q.page_of": ("第 {page}/{pages} 页", "page {page} of {pages}"),
     "q.open_case": ("打开案件", "Open case"),
     "q.open_pick": ("选择案件", "Choose a case"),

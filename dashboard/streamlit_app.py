@@ -57,8 +57,18 @@ def _login() -> None:
         st.rerun()
 
 
+
+
+def _set_lang() -> None:
+    st.session_state["lang"] = st.session_state["lang_radio"]
+
+
+# ``lang`` is a plain session key; the radio has its own key, re-seeded on every run, because Streamlit
+# drops a widget's state when st.switch_page leaves the run early (the language fell back to Chinese).
+st.session_state["lang_radio"] = i18n.lang()
 with st.sidebar:
-    st.radio(t("app.lang"), i18n.LANGS, key="lang", horizontal=True, format_func=lambda x: "中文" if x == "zh" else "English")
+    st.radio(t("app.lang"), i18n.LANGS, key="lang_radio", on_change=_set_lang, horizontal=True,
+             format_func=lambda x: "中文" if x == "zh" else "English")
 
 user = st.session_state.get("user")
 if not user:

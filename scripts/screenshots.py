@@ -1,7 +1,8 @@
 """Take the README's screenshots of a running dashboard with headless Chromium (Playwright).
 
 Usage: ``python scripts/screenshots.py --url http://localhost:8501 --user demo-prov-15 --password … --out docs/screenshots``
-Signs in, and saves ``overview.png``, ``queue.png`` and ``case_evidence.png`` (the top case). Needs
+Signs in, and saves ``overview.png``, ``queue.png`` and ``case_evidence.png`` (the top case, the whole
+evidence tab). Needs
 Debian's ``chromium`` (installed by ``scripts/setup.sh``).
 """
 
@@ -42,7 +43,11 @@ def main() -> None:
         page.get_by_role("button", name="打开案件").click()
         expect(page.get_by_text("月度数据（可疑月份标红）")).to_be_visible(timeout=60_000)
         page.wait_for_timeout(3000)
-        page.screenshot(path=str(a.out / "case_evidence.png"), full_page=True)
+        # Streamlit scrolls inside its main block, so full_page sees one viewport: grow the viewport instead
+        height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+        page.set_viewport_size({"width": 1440, "height": min(int(height) + 40, 6000)})
+        page.wait_for_timeout(3000)
+        page.screenshot(path=str(a.out / "case_evidence.png"))
         browser.close()
     print(f"screenshots → {a.out}")
 

@@ -39,8 +39,8 @@ for r in failed.iter_rows(named=True):
 
 def _digest(counts: str | None) -> str:
     s = run_summary(json.loads(counts or "{}"))
-    return t("run.digest", findings=s["findings"], new=s["new"], parts=s["partitions"], failed=len(s["failed"]),
-             cases=s["cases"].get("created", 0))
+    return t("run.digest", findings=f"{s['findings']:,}", new=f"{s['new']:,}", parts=s["partitions"],
+             failed=len(s["failed"]), cases=f"{s['cases'].get('created', s['cases'].get('cases', 0)):,}")
 
 
 view = runs.with_columns(

@@ -266,3 +266,13 @@ def test_english_labels_are_english_everywhere(app):
     df = at.dataframe[0].value
     assert "Inner Mongolia" in set(df["province"]) and "new" in set(df["status_label"])
     assert not [v for v in df["province"] if any("\u4e00" <= ch <= "\u9fff" for ch in v)]
+
+
+def test_language_radio_is_seeded_from_the_plain_lang_key(app):
+    # st.switch_page (the queue's "open case") drops widget state: the language lives in the plain key
+    # ``lang`` and the radio is re-seeded from it on every run (checked in a browser; AppTest cannot drop it)
+    at = _open(app, "prov15", "app_pages/overview.py", lang="en")
+    assert at.session_state["lang"] == "en" and at.radio(key="lang_radio").value == "en"
+    assert "Latest screening run" in _texts(at)
+    at.radio(key="lang_radio").set_value("zh").run()  # the radio still switches the language
+    assert at.session_state["lang"] == "zh" and "最近一次筛查" in _texts(at)
