@@ -8,11 +8,12 @@ carbon_content     CC-101 peer outlier (NCV-adjusted, one-sided) · CC-102 level
                    default · CC-104 measured/default mixed
 copied_values      CPY-101 lab tuple repeats · CPY-102 across enterprises · CPY-103 adjacent-month
                    activity substitution · CPY-104 identical runs vs EIA-923 base rates · CPY-105
-                   terminal digits · CPY-106 too smooth
+                   terminal digits · CPY-106 too smooth · CPY-107 NCV series reused from another plant
 lab_forensics      LAB-101 reports issued within days · LAB-102 serial vs date · LAB-103 lab throughput
                    · LAB-104 total-moisture inflation · LAB-105 dry-basis moisture consistency
 verifier           VER-101 anomaly burden vs peers · VER-102 short reviews · VER-103 verified = reported
-                   despite a gap · VER-104 lax profile · VER-105 preparer = verifier in one province
+                   despite a gap · VER-104 lax profile · VER-105 preparer = verifier in one province ·
+                   VER-106 rubber stamps · VER-107 accepted despite a material gap · VER-108 pooled evidence
 telemetry          TEL-101 month off own band · TEL-102 level off peers · TEL-103 output without load ·
                    TEL-104 CEMS vs accounting
 =================  =====================================================================================

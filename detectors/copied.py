@@ -1,4 +1,4 @@
-"""Copied-value detectors (family ``copied_values``, codes CPY-101…CPY-106; DOMAIN.md §4.2).
+"""Copied-value detectors (family ``copied_values``, codes CPY-101…CPY-107; DOMAIN.md §4.2).
 
 Published cases: one batch test dressed up as twelve monthly samples (MEE 2022), low-intensity months
 replaced by an adjacent month's data, one plant's series reused by another. Signals and look-alikes:
@@ -16,6 +16,9 @@ replaced by an adjacent month's data, one plant's series reused by another. Sign
   ``low``.
 * CPY-105 :func:`terminal_digits` — terminal-digit preference per lab and per preparer (χ², scipy).
 * CPY-106 :func:`too_smooth` — NCV and Mt moving far less month to month than any honest coal does.
+* CPY-107 :func:`reused_series` — another enterprise's monthly NCV series reused (possibly rescaled):
+  near-identical demeaned log series against the plants' own noise after the regional seasonal
+  profile; the fuel–NCV elasticity tells the copier from the source.
 
 Stake of copied quality data: the copied months' heat × max(peer CC − CC, one peer σ of CC) × OF ×
 44/12 — the tonnes that would move if the true carbon content were one peer spread higher (the copy

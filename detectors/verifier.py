@@ -1,4 +1,4 @@
-"""Verifier detectors (family ``verifier``, codes VER-101…VER-105; DOMAIN.md §4.4).
+"""Verifier detectors (family ``verifier``, codes VER-101…VER-108; DOMAIN.md §4.4).
 
 Verification that rubber-stamps leaves traces per verifier, visible only against its peers and
 against what the *other* detectors and rules of the same run found in its clients' data — so
@@ -21,6 +21,8 @@ against what the *other* detectors and rules of the same run found in its client
   the pooled rate, empirical-Bayes shrinkage). Findings go to those clients, the verifier as evidence.
 * VER-107 :func:`accepted_despite_gap` — accepted although verified and reported emissions differ by
   more than 1,000 t and the EU materiality level (Beijing pilot rule, EU AVR 5 % / 2 % above 500 kt).
+* VER-108 :func:`pooled_evidence` — per verifier, burden, stamps given the burden and short reviews
+  pooled by Stouffer's method (α = 1e-3), EB-shrunk stamp rate; findings to its implicated clients.
 
 Which findings count as a client's anomalies (:func:`client_anomalies`): the verification of year Y
 reviews year Y's report, so the client's findings on year Y count when the run holds any; otherwise
