@@ -33,11 +33,13 @@ def main() -> None:
         page.get_by_label("用户名").fill(a.user)
         page.get_by_label("密码").fill(a.password)
         page.get_by_role("button", name="登录").click()
-        expect(page.get_by_text("各省案件与涉及排放量")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("最近一次筛查")).to_be_visible(timeout=60_000)
+        page.mouse.move(5, 5)  # no hover toolbar over a chart
         page.wait_for_timeout(2500)
         page.screenshot(path=str(a.out / "overview.png"))
         page.get_by_role("link", name="案件队列").click()
         expect(page.get_by_text("符合条件的案件")).to_be_visible(timeout=60_000)
+        page.mouse.move(5, 5)
         page.wait_for_timeout(2500)
         page.screenshot(path=str(a.out / "queue.png"))
         page.get_by_role("button", name="打开案件").click()
@@ -46,6 +48,7 @@ def main() -> None:
         # Streamlit scrolls inside its main block, so full_page sees one viewport: grow the viewport instead
         height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
         page.set_viewport_size({"width": 1440, "height": min(int(height) + 40, 6000)})
+        page.mouse.move(5, 5)
         page.wait_for_timeout(3000)
         page.screenshot(path=str(a.out / "case_evidence.png"))
         browser.close()

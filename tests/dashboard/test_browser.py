@@ -88,7 +88,7 @@ def test_provincial_reviewer_changes_the_top_case(server):
         page.get_by_label("用户名").fill("prov15")
         page.get_by_label("密码").fill(PASSWORD)
         page.get_by_role("button", name="登录").click()
-        expect(page.get_by_text("各省案件与涉及排放量")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("各地市案件与涉及排放量")).to_be_visible(timeout=30_000)  # one province: by city
         page.wait_for_timeout(1500)  # let plotly finish drawing
         page.screenshot(path=str(ARTIFACTS / "overview.png"))
 
