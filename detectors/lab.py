@@ -55,7 +55,12 @@ def clustered_reports(um: pl.DataFrame, *, window_days: int = 10, min_cluster: i
     pairs = r.join(r.select("unit_id", "year", pl.col("period").alias("p2"), pl.col("report_date").alias("d2")), on=["unit_id", "year"])
     pairs = pairs.filter((pl.col("d2") >= pl.col("report_date")) & ((pl.col("d2") - pl.col("report_date")).dt.total_days() <= window_days))
     win = pairs.group_by([*UKEYS, "period", "report_date"]).agg(pl.col("p2").n_unique().alias("cluster"), pl.col("p2").sort().alias("cluster_periods"))
-    best = win.sort("cluster", descending=True).unique(subset=["unit_id", "year"], keep="first").filter(pl.col("cluster") >= min_cluster)
+    # deterministic among tied windows: the earliest window of the largest cluster (stable message/evidence)
+    best = (
+        win.sort(["cluster", "report_date", "period"], descending=[True, False, False])
+        .unique(subset=["unit_id", "year"], keep="first", maintain_order=True)
+        .filter(pl.col("cluster") >= min_cluster)
+    )
     if best.height == 0:
         return []
     stake = r.join(best.select("unit_id", "year", "cluster_periods").explode("cluster_periods"), left_on=["unit_id", "year", "period"], right_on=["unit_id", "year", "cluster_periods"]).group_by("unit_id", "year").agg(pl.col("basis_stake_t").sum().alias("stake_t"))

@@ -280,13 +280,8 @@ def _synth_two_provinces(tmp_path: Path) -> Path:
     return b
 
 
-#: Detectors whose finding id is not yet deterministic: LAB-101 picks the first of tied windows after
-#: an unordered group-by (its first_report_date varies between runs); compared by (code, unit, year).
-_TIE_CODES = {"LAB-101"}
-
-
 def _key(fid: str, code: str, unit: str | None, year: int | None) -> tuple:
-    return (code, unit, year) if code in _TIE_CODES else (fid,)
+    return (fid,)  # every finding id is deterministic (LAB-101 breaks window ties by date, then period)
 
 
 def _ids(url: str, run_id: str) -> set[tuple]:
