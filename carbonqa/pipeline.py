@@ -2,8 +2,10 @@
 
 Stages (the DAG in ``dags/`` calls one function per task; :func:`run_night` runs them in-process)::
 
-    start_run ─► discover_bundles ─► ingest_one (per bundle) ─► partitions ─► screen_partition (per
-    year × province) ─► screen_national (per year) ─► update_cases ─► export ─► finish_run
+    start_run ─► discover_bundles ─► ingest_one (per bundle) ─► partitions ─┬─► screen_partition (per
+    year × province) ─┬─► screen_national (per year) ─► update_cases ─► export ─► finish_run
+                                                                           └─► detect_national (per
+    year) ───────────────┘
 
 Every stage is idempotent and keyed: a run is keyed by ``run_id`` (Airflow's run id, never ``now()``);
 a partition by (year, province); findings by their deterministic id. Re-running a task or the whole
@@ -14,16 +16,21 @@ are imported lazily, and when one is not installed the partition records it unde
 counts instead of failing. Errors *inside* them propagate (the task fails and Airflow retries): a
 silently skipped detector would make its findings look resolved and lower the cases' scores.
 
-**The fan-out is real.** :func:`screen_partition` runs the rules on its own province
-(``checks.run(ctx)`` with ``ctx.provinces = (p,)``; rules are partition-local) and keeps its share of
-the non-verifier detectors, whose peers are national: those run over the country once per *process*
-(the national frames are cheap to load; the detector cost per process is in ``dags/README.md``). The
-verifier detectors pool every client's anomalies per verifier across provinces, so they run once per
-year in :func:`screen_national`, after every partition, with ``prior`` = every rule and detector
-finding the run produced for the year — from memory when the partitions ran in the same process (CLI,
+**What fans out, what runs once per year.** :func:`screen_partition` runs the rules on its own
+province (``checks.run(ctx)`` with ``ctx.provinces = (p,)``; rules are partition-local) plus the tips:
+that is the work that fans out. The detectors compare each unit with *national* peer statistics, so
+they cannot be split by province: :func:`detect_national` runs every non-verifier family once per year
+over the whole country (in parallel with the province screens) and stores every province's share.
+The verifier detectors pool every client's anomalies per verifier across provinces, so they run once
+per year in :func:`screen_national`, after both, with ``prior`` = every rule and detector finding the
+run produced for the year — from memory when the other stages ran in the same process (CLI,
 ``airflow dags test``), else read back from the store (LocalExecutor / Celery: one process per task).
 Both paths give the findings of a whole-country run (same ids; tested). A module-level cache shares
 one national :class:`~carbonqa.screening.ScreenContext` per (run, year, store) within a process.
+
+Per partition the run's ``counts["partitions"]["<year>/<province>"]`` holds the sum of the stages that
+wrote to it (``screen``: rules + tips, ``detect``: the province's detector findings), each kept under
+``stages``; ``counts["detect"]["<year>"]`` and ``counts["national"]["<year>"]`` hold the per-year stages.
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ __all__ = [
     "ingest_one",
     "partitions",
     "screen_partition",
+    "detect_national",
     "screen_national",
     "stored_prior",
     "grid_factor",
@@ -268,9 +276,12 @@ def partitions(year: int | None = None, url: str | None = None) -> list[dict[str
 
 
 # ---- screening ---------------------------------------------------------------------------------------
-#: Key, in a national context's cache, of ``{province: [rule + local detector findings]}`` screened in
-#: this process (pre-suppression): :func:`screen_national` uses it instead of re-reading the store.
+#: Key, in a national context's cache, of ``{province: [rule findings]}`` screened in this process
+#: (pre-suppression): :func:`screen_national` uses it (with :data:`_DETECT_KEY`) instead of re-reading
+#: the store.
 _PRIOR_KEY = "pipeline.prior_by_province"
+#: Key, in a national context's cache, of ``(non-verifier detector findings of every province, missing)``.
+_DETECT_KEY = "pipeline.local_detectors"
 
 
 def grid_factor(year: int, url: str | None = None) -> float:
@@ -351,8 +362,8 @@ def _split_families(mod: Any) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     """(local families, verifier families) of a detectors package that runs subsets, else ``None``.
 
     A package whose ``run`` takes ``families=`` and lists ``FAMILIES_RUN`` is split: every family but
-    ``verifier`` runs per partition, ``verifier`` in :func:`screen_national`. Any other package (an
-    older or a stand-in one) runs whole in the partition stage.
+    ``verifier`` runs in :func:`detect_national`, ``verifier`` in :func:`screen_national`. Any other
+    package (an older or a stand-in one) runs whole in :func:`detect_national`.
     """
     fams = getattr(mod, "FAMILIES_RUN", None)
     if not fams or "families" not in inspect.signature(mod.run).parameters:
@@ -363,13 +374,13 @@ def _split_families(mod: Any) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
 def _local_detector_findings(nat: ScreenContext) -> tuple[list[Finding], list[str]]:
     """The non-verifier detectors over the whole country, once per national context (cached in it).
 
-    Their peer statistics are national, so each process computes them nationally once and every
-    partition it screens keeps its share; the cost per process is measured in ``dags/README.md``.
+    Their peer statistics are national, so they run over the country once per (run, year) in
+    :func:`detect_national`; the cache lets :func:`screen_national` of the same process reuse them.
 
     Returns:
         ``(findings of every province, missing packages)``.
     """
-    key = "pipeline.local_detectors"
+    key = _DETECT_KEY
     if key not in nat._cache:
         missing: list[str] = []
         mod = _import_package("detectors", missing)
@@ -398,31 +409,85 @@ def _apply_suppressions(findings: list[Finding], run_id: str, url: str | None) -
     return out, sum(1 for a, b in zip(findings, out, strict=True) if a is not b)
 
 
+def _merge_stages(year: int, prov: str, stages: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One partition's record in ``counts["partitions"]``: the sum of the stages that wrote to it.
+
+    ``stages`` maps ``screen`` (rules + tips) and ``detect`` (the province's detector findings) to
+    what each recorded; the totals (``findings``, ``new``, ``by_family``, ``by_severity``,
+    ``by_package``, ``missing``, ``suppressed``, ``seconds``, ``phase_seconds``) are recomputed from
+    them on every write, so the record is the same whichever stage finishes first or is retried.
+    """
+    out: dict[str, Any] = {"year": int(year), "province_code": prov}
+    vals = [stages[k] for k in sorted(stages)]
+    for k in ("findings", "new", "suppressed"):
+        out[k] = sum(int(v.get(k) or 0) for v in vals)
+    for k in ("by_family", "by_severity", "by_package"):
+        c: Counter[str] = Counter()
+        for v in vals:
+            c.update(dict(v.get(k) or {}))
+        out[k] = dict(sorted(c.items()))
+    out["missing"] = sorted({str(m) for v in vals for m in v.get("missing") or []})
+    out["seconds"] = round(sum(float(v.get("seconds") or 0.0) for v in vals), 3)
+    ph: Counter[str] = Counter()
+    for v in vals:
+        ph.update({str(k): float(x) for k, x in dict(v.get("phase_seconds") or {}).items()})
+    out["phase_seconds"] = {k: round(x, 3) for k, x in ph.items()}
+    out["stages"] = {k: stages[k] for k in sorted(stages)}
+    return out
+
+
+def _record_partitions(run_id: str, url: str | None, year: int, stage: str, by_prov: dict[str, dict[str, Any]],
+                       extra: Callable[[dict[str, Any]], None] | None = None) -> dict[str, dict[str, Any]]:
+    """Record ``stage``'s counts of each province in the run's ``counts["partitions"]`` (merged; locked).
+
+    Returns the merged partition records written, by province.
+    """
+    merged: dict[str, dict[str, Any]] = {}
+
+    def rec(run: ScreeningRun) -> None:
+        c = dict(run.counts or {})
+        parts = dict(c.get("partitions") or {})
+        for prov, counts in by_prov.items():
+            key = f"{int(year)}/{prov}"
+            stages = dict((parts.get(key) or {}).get("stages") or {})
+            stages[stage] = counts
+            merged[prov] = parts[key] = _merge_stages(year, prov, stages)
+        c["partitions"] = parts
+        missing = {m for v in by_prov.values() for m in v.get("missing") or []}
+        if missing:
+            c["missing"] = sorted(set(c.get("missing") or []) | missing)
+        if extra is not None:
+            extra(c)
+        run.counts = c
+
+    _update_run_json(run_id, url, rec)
+    return merged
+
+
 def screen_partition(year: int, province_code: str, run_id: str, url: str | None = None) -> dict[str, Any]:
-    """Screen one (year, province): rules + local detectors + tips → suppressions → stored findings.
+    """Screen one (year, province): rules + tips → suppressions → stored findings.
 
     * **rules** — ``checks.run(ctx)`` on the province's own partition (``ctx.provinces = (p,)``): the
       rules are partition-local, and give the same findings as a national run restricted to ``p``
-      (tested).
-    * **detectors** — every family but ``verifier`` (``detectors.run(nat, families=…)``) over the whole
-      country, once per process (:func:`_local_detector_findings`); the province keeps its share. The
-      verifier detectors need every province's findings and run in :func:`screen_national`.
+      (tested). This is the work that fans out.
     * **tips** — ``TIP-001`` for complaints naming the province's enterprises.
 
+    The detectors are not run here: their peer statistics are national, so they run once per year in
+    :func:`detect_national` (non-verifier families) and :func:`screen_national` (verifier).
+
     Findings are routed by ``province_code``; one without a province is dropped (except tips). The
-    rule and detector findings (before suppression) are also kept in the national context of this
-    process for :func:`screen_national`. Idempotent per (run, year, province).
+    rule findings (before suppression) are also kept in the national context of this process for
+    :func:`screen_national`. Idempotent per (run, year, province).
 
     Returns:
-        ``{"year", "province_code", "findings", "new", "by_family", "by_severity", "by_package",
-        "missing", "suppressed", "seconds", "phase_seconds"}`` — ``phase_seconds`` =
-        ``{"context", "rules", "detectors", "tips", "store"}`` (``detectors`` is the national
-        computation when this call paid for it, else ~0); also recorded in the run's
-        ``counts["partitions"]["<year>/<province>"]`` (which :func:`update_cases` and
+        This stage's ``{"year", "province_code", "findings", "new", "by_family", "by_severity",
+        "by_package" ({"checks", "tips"}), "missing", "suppressed", "seconds", "phase_seconds"}`` —
+        ``phase_seconds`` = ``{"context", "rules", "tips", "store"}``; recorded as the ``screen`` stage
+        of the run's ``counts["partitions"]["<year>/<province>"]`` (which :func:`update_cases` and
         :func:`screen_national` read to know what was screened).
 
     Raises:
-        Whatever ``checks`` / ``detectors`` raise (the task fails and Airflow retries it).
+        Whatever ``checks`` raises (the task fails and Airflow retries it).
     """
     from carbonqa.cases import store_findings, tip_findings
 
@@ -443,19 +508,13 @@ def screen_partition(year: int, province_code: str, run_id: str, url: str | None
     phase["rules"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    all_dets, det_missing = _local_detector_findings(nat)
-    missing += det_missing
-    dets = [f for f in all_dets if f.province_code == prov]
-    phase["detectors"] = time.perf_counter() - t
-
-    t = time.perf_counter()
     tips = tip_findings(ctx.tips(), int(year))
     tips = [f for f in tips if f.province_code in (prov, None)]
     phase["tips"] = time.perf_counter() - t
 
-    nat._cache.setdefault(_PRIOR_KEY, {})[prov] = [*rules, *dets]
-    findings = [*rules, *dets, *tips]
-    by_pkg = {"checks": len(rules), "detectors": len(dets), "tips": len(tips)}
+    nat._cache.setdefault(_PRIOR_KEY, {})[prov] = list(rules)
+    findings = [*rules, *tips]
+    by_pkg = {"checks": len(rules), "tips": len(tips)}
     t = time.perf_counter()
     findings, supp = _apply_suppressions(findings, run_id, url)
     stored = store_findings(findings, run_id, url)
@@ -473,26 +532,100 @@ def screen_partition(year: int, province_code: str, run_id: str, url: str | None
         "seconds": round(time.perf_counter() - t0, 3),
         "phase_seconds": {k: round(v, 3) for k, v in phase.items()},
     }
-
-    def rec(run: ScreeningRun) -> None:
-        c = dict(run.counts or {})
-        parts = dict(c.get("partitions") or {})
-        parts[f"{int(year)}/{prov}"] = counts
-        c["partitions"] = parts
-        if missing:
-            c["missing"] = sorted(set(c.get("missing") or []) | set(missing))
-        run.counts = c
-
-    _update_run_json(run_id, url, rec)
+    _record_partitions(run_id, url, int(year), "screen", {prov: counts})
     return counts
 
 
-def _screened_provinces(run_id: str, year: int, url: str | None) -> list[str]:
-    """Provinces of ``year`` that run ``run_id`` recorded in ``counts["partitions"]``, sorted."""
+def detect_national(year: int, run_id: str, url: str | None = None, provinces: Iterable[str] | None = None) -> dict[str, Any]:
+    """The non-verifier detectors of ``year``, once over the whole country → every province's share stored.
+
+    The detectors score each unit against *national* peer statistics (same unit class, coal type, …
+    across every province), so their work is one national computation per year, not per province:
+    ``detectors.run(nat, families=<every family but verifier>)`` (a package without ``families=``
+    runs whole here). Runs in parallel with :func:`screen_partition` (it needs only the raw store).
+    Findings are routed to ``provinces`` (default: :func:`partitions` of the year — the plan's
+    provinces); one outside them or without a province is dropped. Suppressed, stored per province;
+    kept in this process's national context for :func:`screen_national`. Idempotent per (run, year).
+
+    Returns:
+        ``{"year", "provinces", "findings", "new", "by_family", "by_severity", "suppressed", "missing",
+        "seconds", "phase_seconds" ({"context", "detectors", "store"})}``, recorded in the run's
+        ``counts["detect"]["<year>"]``; each province's share is recorded as the ``detect`` stage of
+        ``counts["partitions"]["<year>/<province>"]``.
+
+    Raises:
+        Whatever ``detectors`` raises (the task fails and Airflow retries it).
+    """
+    from carbonqa.cases import store_findings
+
+    t0 = time.perf_counter()
+    y = int(year)
+    provs = sorted({str(p) for p in provinces} if provinces is not None else {p["province_code"] for p in partitions(y, url)})
+    phase: dict[str, float] = {}
+    nat = national_context(run_id, y, url)
+    phase["context"] = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    all_dets, missing = _local_detector_findings(nat) if provs else ([], [])
+    phase["detectors"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    keep = set(provs)
+    dets = [f for f in all_dets if f.province_code in keep]
+    dets, _ = _apply_suppressions(dets, run_id, url)
+    per_prov: dict[str, dict[str, Any]] = {}
+    tot_new = tot_supp = tot_find = 0
+    for p in provs:
+        mine = [f for f in dets if f.province_code == p]
+        ts = time.perf_counter()
+        stored = store_findings(mine, run_id, url)
+        supp = sum(1 for f in mine if f.suppression_id is not None)
+        tot_new, tot_supp, tot_find = tot_new + stored["new"], tot_supp + supp, tot_find + stored["total"]
+        per_prov[p] = {
+            "findings": stored["total"],
+            "new": stored["new"],
+            "by_family": dict(sorted(Counter(f.family for f in mine).items())),
+            "by_severity": dict(sorted(Counter(f.severity for f in mine).items())),
+            "by_package": {"detectors": len(mine)},
+            "missing": list(missing),
+            "suppressed": supp,
+            "seconds": round(time.perf_counter() - ts, 3),  # the national computation is in counts["detect"]
+            "phase_seconds": {"store": round(time.perf_counter() - ts, 3)},
+        }
+    phase["store"] = time.perf_counter() - t
+    counts = {
+        "year": y,
+        "provinces": len(provs),
+        "findings": tot_find,
+        "new": tot_new,
+        "by_family": dict(sorted(Counter(f.family for f in dets).items())),
+        "by_severity": dict(sorted(Counter(f.severity for f in dets).items())),
+        "suppressed": tot_supp,
+        "missing": list(missing),
+        "seconds": round(time.perf_counter() - t0, 3),
+        "phase_seconds": {k: round(v, 3) for k, v in phase.items()},
+    }
+
+    def extra(c: dict[str, Any]) -> None:
+        c["detect"] = {**dict(c.get("detect") or {}), str(y): counts}
+
+    _record_partitions(run_id, url, y, "detect", per_prov, extra)
+    return counts
+
+
+def _run_counts(run_id: str, url: str | None) -> dict[str, Any]:
     with session_scope(url) as s:
         run = s.get(ScreeningRun, run_id)
-        parts = dict((run.counts or {}).get("partitions") or {}) if run is not None else {}
-    return sorted({k.split("/", 1)[1] for k in parts if k.split("/", 1)[0] == str(int(year))})
+        return dict(run.counts or {}) if run is not None else {}
+
+
+def _screened_provinces(run_id: str, year: int, url: str | None) -> list[str]:
+    """Provinces of ``year`` whose ``screen`` stage run ``run_id`` recorded in ``counts["partitions"]``."""
+    parts = dict(_run_counts(run_id, url).get("partitions") or {})
+    return sorted(
+        k.split("/", 1)[1] for k, v in parts.items()
+        if k.split("/", 1)[0] == str(int(year)) and "screen" in (dict(v or {}).get("stages") or {"screen": None})
+    )
 
 
 def stored_prior(run_id: str, year: int, provinces: Iterable[str], exclude_codes: Iterable[str] = (), url: str | None = None) -> list[Finding]:
@@ -550,14 +683,14 @@ def _loads(v: str | None) -> Any:
 def screen_national(year: int, run_id: str, url: str | None = None) -> dict[str, Any]:
     """The national stage of ``year``: verifier detectors over every province's findings → stored.
 
-    Runs after every :func:`screen_partition` of (run, year). The verifier detectors
-    (``detectors.run(nat, prior=…, families=("verifier",))``) pool each verifier's clients across
-    provinces, so ``prior`` is every rule and local-detector finding this run produced for the year:
-    kept in memory when the partitions were screened in this process (CLI, ``run_night``,
-    ``airflow dags test``), else read back from the store (:func:`stored_prior`; LocalExecutor /
-    Celery, one process per task). Their findings are routed to the provinces screened, suppressed,
-    stored. Idempotent per (run, year): findings are keyed by id and the prior excludes the verifier
-    detectors' own codes.
+    Runs after every :func:`screen_partition` of (run, year) and after :func:`detect_national` of the
+    year. The verifier detectors (``detectors.run(nat, prior=…, families=("verifier",))``) pool each
+    verifier's clients across provinces, so ``prior`` is every rule and non-verifier detector finding
+    this run produced for the year: kept in memory when both stages ran in this process (CLI,
+    ``run_night``, ``airflow dags test``), else read back from the store (:func:`stored_prior`;
+    LocalExecutor / Celery, one process per task). Their findings are routed to the provinces
+    screened, suppressed, stored. Idempotent per (run, year): findings are keyed by id and the prior
+    excludes the verifier detectors' own codes.
 
     Returns:
         ``{"year", "provinces", "prior", "prior_source" ("memory" | "store" | "none"), "findings",
@@ -565,7 +698,8 @@ def screen_national(year: int, run_id: str, url: str | None = None) -> dict[str,
         ``counts["national"]["<year>"]``.
 
     Raises:
-        Whatever ``detectors`` raises.
+        RuntimeError: when the run recorded no :func:`detect_national` for the year (the prior would
+        silently lack the detector findings); whatever ``detectors`` raises.
     """
     from carbonqa.cases import store_findings
 
@@ -579,10 +713,16 @@ def screen_national(year: int, run_id: str, url: str | None = None) -> dict[str,
     source = "none"
     found: list[Finding] = []
     if split is not None and split[1]:
+        if str(y) not in dict(_run_counts(run_id, url).get("detect") or {}):
+            raise RuntimeError(f"run {run_id}: detect_national({y}) has not run; the verifier prior needs it")
         nat = national_context(run_id, y, url)
         mem: dict[str, list[Finding]] = nat._cache.get(_PRIOR_KEY) or {}
-        if set(provs) <= set(mem):
-            prior, source = [f for p in provs for f in mem[p]], "memory"
+        dets = nat._cache.get(_DETECT_KEY)
+        if set(provs) <= set(mem) and dets is not None:
+            by_prov: dict[str, list[Finding]] = {}
+            for f in dets[0]:
+                by_prov.setdefault(str(f.province_code), []).append(f)
+            prior, source = [f for p in provs for f in (*mem[p], *by_prov.get(p, ()))], "memory"
         else:
             from carbonqa.catalogue import CATALOGUE
 
@@ -649,13 +789,15 @@ def run_night(
 ) -> dict[str, Any]:
     """Run every stage in-process (what the DAG does, without Airflow); returns what each stage said.
 
-    Stages ``ingest``, ``screen`` (every partition), ``national`` (:func:`screen_national` per year),
-    ``cases``, ``export``; partitions and the national stage go year by year, so the verifier
-    detectors take their prior from memory. ``on_stage(name, seconds)`` is called after each stage
-    (the national bench uses it).
+    Stages ``ingest``, ``detect`` (:func:`detect_national` per year), ``screen`` (every partition),
+    ``national`` (:func:`screen_national` per year), ``cases``, ``export``; they go year by year, so
+    the verifier detectors take their prior from memory. ``on_stage(name, seconds)`` is called after
+    each stage (the national bench uses it).
 
     Returns:
-        ``{"run_id", "ingested", "partitions", "national", "cases", "export", "stage_seconds"}``.
+        ``{"run_id", "ingested", "partitions", "detect", "national", "cases", "export",
+        "stage_seconds"}`` — ``partitions`` the run's merged partition records (screen + detect stages,
+        as in ``counts["partitions"]``), in partition order.
     """
     from carbonqa.settings import get_settings
     from carbonqa.store import upgrade
@@ -681,16 +823,23 @@ def run_night(
 
         parts = partitions(year, url=url)
         years = sorted({p["year"] for p in parts})
-        result["partitions"], result["national"] = [], []
-        stage["screen"] = stage["national"] = 0.0
+        result["partitions"], result["detect"], result["national"] = [], [], []
+        stage["detect"] = stage["screen"] = stage["national"] = 0.0
         for y in years:  # year by year: the year's national context stays cached for its national stage
+            provs = [p["province_code"] for p in parts if p["year"] == y]
             t0 = time.perf_counter()
-            result["partitions"] += [screen_partition(y, p["province_code"], run_id, url=url) for p in parts if p["year"] == y]
+            result["detect"].append(detect_national(y, run_id, url=url, provinces=provs))
+            stage["detect"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            for p in provs:
+                screen_partition(y, p, run_id, url=url)
             stage["screen"] += time.perf_counter() - t0
             t0 = time.perf_counter()
             result["national"].append(screen_national(y, run_id, url=url))
             stage["national"] += time.perf_counter() - t0
-        for name in ("screen", "national"):
+        recs = dict(_run_counts(run_id, url).get("partitions") or {})
+        result["partitions"] = [recs[f"{p['year']}/{p['province_code']}"] for p in parts]
+        for name in ("detect", "screen", "national"):
             if on_stage:
                 on_stage(name, stage[name])
 

@@ -3,8 +3,9 @@
 One run = one night, keyed by its **data interval** (never the wall clock):
 
 ```
-start ─► discover ─► ingest[bundle]* ─► plan ─┬─► screen[year × province]* ─┬─► national[year]* ─► cases ─► export ─► finish
-           (inbox)    outlet carbonqa://store/raw └─► years ─────────────────────┘                         outlet carbonqa://exports/cases
+start ─► discover ─► ingest[bundle]* ─► plan ─┬─► screen[year × province]* ──────┬─► national[year]* ─► cases ─► export ─► finish
+           (inbox)    outlet carbonqa://store/raw └─► years ─┬─► detect[year]* ──────┤                         outlet carbonqa://exports/cases
+                                                             └───────────────────────┘
 ```
 
 * **start** — migrates the case store (idempotent) and opens the screening run; `run_id` is derived
@@ -19,11 +20,16 @@ start ─► discover ─► ingest[bundle]* ─► plan ─┬─► screen[yea
   year. Mapped per partition; when there are more than `[core] max_map_length` (1,024) partitions they
   are packed into at most that many chunks.
 * **screen** — dynamically mapped per (year, province), one real unit of work each: the rules on the
-  province's own rows, the non-verifier detectors against national peers (computed once per worker
-  process), tips; the province's findings stored.
-* **years / national** — `national` is mapped per year (`years` lists them), after every `screen` of the run: the verifier detectors, which pool
-  each verifier's clients across provinces, with every finding the run stored for that year as
-  input (`pipeline.screen_national`); their findings stored.
+  province's own rows (partition-local; this is what fans out) and the tips; the province's findings
+  stored (`pipeline.screen_partition`).
+* **years / detect** — `detect` is mapped per year (`years` lists them) and runs in parallel with the
+  province screens (it needs only the plan): the non-verifier detectors once over the whole country —
+  they score each unit against *national* peer statistics, so splitting them by province would only
+  repeat the national computation in every task — and every province's findings stored
+  (`pipeline.detect_national`).
+* **national** — mapped per year, after every `screen` and `detect` of the run: the verifier
+  detectors, which pool each verifier's clients across provinces, with every finding the run stored
+  for that year as input (`pipeline.screen_national`); their findings stored.
 * **cases / export / finish** — scoring and cases (after every `national`), the national case export (asset
   `carbonqa://exports/cases`), the run closed with its stage timings. A task that fails for good marks
   the run `failed` (task `on_failure_callback`).
@@ -189,6 +195,12 @@ def nightly_screening() -> None:
 
         return [pipeline.screen_partition(p["year"], p["province_code"], screening_run) for p in chunk]
 
+    @task(max_active_tis_per_dagrun=SCREEN_CONCURRENCY, map_index_template="{{ year }}")
+    def detect(year: int, screening_run: str) -> dict[str, Any]:
+        from carbonqa import pipeline
+
+        return pipeline.detect_national(int(year), screening_run)
+
     @task(trigger_rule="none_failed", map_index_template="{{ year }}")
     def national(year: int, screening_run: str) -> dict[str, Any]:
         from carbonqa import pipeline
@@ -197,18 +209,22 @@ def nightly_screening() -> None:
 
     @task(trigger_rule="none_failed")
     def cases(
-        screened: list[list[dict[str, Any]]] | None, nationals: list[dict[str, Any]] | None, screening_run: str
+        screened: list[list[dict[str, Any]]] | None,
+        detected: list[dict[str, Any]] | None,
+        nationals: list[dict[str, Any]] | None,
+        screening_run: str,
     ) -> dict[str, Any]:
         from carbonqa import pipeline
 
         done = [c for chunk in (screened or []) for c in chunk]
-        nat = list(nationals or [])
-        years = sorted({int(c["year"]) for c in done} | {int(n["year"]) for n in nat})
+        det, nat = list(detected or []), list(nationals or [])
+        years = sorted({int(c["year"]) for c in done} | {int(d["year"]) for d in det} | {int(n["year"]) for n in nat})
         return {
             "cases": pipeline.update_cases(screening_run, years),
             "partitions": len(done),
-            "findings": sum(int(c.get("findings", 0)) for c in done) + sum(int(n.get("findings", 0)) for n in nat),
+            "findings": sum(int(x.get("findings", 0)) for x in [*done, *det, *nat]),
             "screen_seconds": round(sum(float(c.get("seconds", 0.0)) for c in done), 3),
+            "detect_seconds": round(sum(float(d.get("seconds", 0.0)) for d in det), 3),
             "national_seconds": round(sum(float(n.get("seconds", 0.0)) for n in nat), 3),
         }
 
@@ -224,7 +240,9 @@ def nightly_screening() -> None:
         from carbonqa import pipeline
 
         pipeline.finish_run(
-            screening_run, "success", {"screen": summary["screen_seconds"], "national": summary["national_seconds"]}
+            screening_run,
+            "success",
+            {"screen": summary["screen_seconds"], "detect": summary["detect_seconds"], "national": summary["national_seconds"]},
         )
         return {**summary, "export": path, "screening_run": screening_run}
 
@@ -233,10 +251,12 @@ def nightly_screening() -> None:
     run >> bundles
     ingested = ingest.expand(bundle_dir=bundles)
     chunks = plan(ingested)
-    screened = screen.partial(screening_run=run).expand(chunk=chunks)
-    nationals = national.partial(screening_run=run).expand(year=years(chunks))
-    screened >> nationals  # the verifier detectors need every province's findings of the year
-    summary = cases(screened, nationals, run)
+    screened = screen.partial(screening_run=run).expand(chunk=chunks)  # rules: what fans out
+    per_year = years(chunks)
+    detected = detect.partial(screening_run=run).expand(year=per_year)  # national peers: once per year
+    nationals = national.partial(screening_run=run).expand(year=per_year)
+    [screened, detected] >> nationals  # the verifier detectors need every rule and detector finding of the year
+    summary = cases(screened, detected, nationals, run)
     path = export(run)
     summary >> path
     finish(run, summary, path)

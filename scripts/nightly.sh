@@ -2,8 +2,9 @@
 # Run one night of screening in-process on the embedded default:
 #   scripts/nightly.sh [LOGICAL_DATE]     (default: today 02:00 China Standard Time)
 # Migrates the Airflow metadata database (idempotent) and runs `airflow dags test nightly_screening`:
-# ingest of new bundles in $CARBONQA_INBOX → screen per province (rules, non-verifier detectors) →
-# national per year (verifier detectors over every province's findings) → cases → export.
+# ingest of new bundles in $CARBONQA_INBOX → screen per province (rules, tips) and detect per year
+# (non-verifier detectors, once over the country: national peers) → national per year (verifier
+# detectors over every province's findings) → cases → export.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/airflow_env.sh

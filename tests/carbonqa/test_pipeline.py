@@ -1,4 +1,5 @@
-"""The pipeline end to end on tiny inline bundles: discover → ingest → partitions → screen → cases → export.
+"""The pipeline end to end on tiny inline bundles: discover → ingest → partitions → detect / screen → national →
+cases → export.
 
 ``checks`` / ``detectors`` are replaced by a fake package emitting data-driven findings (a low measured
 carbon content per unit-month), so these tests pin the pipeline's behaviour, not the rules'.
@@ -180,20 +181,28 @@ def test_missing_package_is_recorded_not_fatal(db_url, tmp_path, monkeypatch, fa
     pipeline.start_run("r-miss", url=db_url)
     pipeline.ingest_one(str(b1), url=db_url)
     out = pipeline.screen_partition(2024, "15", "r-miss", url=db_url)
-    assert out["missing"] == ["checks"] and out["by_family"] == {"carbon_content": 2}
+    assert out["missing"] == ["checks"] and out["by_family"] == {}  # rules + tips only
+    det = pipeline.detect_national(2024, "r-miss", url=db_url)
+    assert det["provinces"] == 2 and det["findings"] == 4 and det["missing"] == []
     with session_scope(db_url) as s:
         run = s.get(ScreeningRun, "r-miss")
     assert run.counts["missing"] == ["checks"] and "2024/15" in run.counts["partitions"]
+    rec = run.counts["partitions"]["2024/15"]  # screen + detect merged into one partition record
+    assert rec["missing"] == ["checks"] and rec["by_family"] == {"carbon_content": 2} and rec["findings"] == 2
+    assert set(rec["stages"]) == {"screen", "detect"} and rec["by_package"] == {"checks": 0, "detectors": 2, "tips": 0}
+    assert set(run.counts["partitions"]["2024/37"]["stages"]) == {"detect"}  # not screened yet
+    assert run.counts["detect"]["2024"]["findings"] == 4
 
 
-def test_a_broken_detector_fails_the_partition(db_url, tmp_path, monkeypatch, fakes):
+def test_a_broken_detector_fails_the_detect_stage(db_url, tmp_path, monkeypatch, fakes):
     def boom(ctx):
         raise RuntimeError("detector bug")
 
     monkeypatch.setattr(sys.modules["detectors"], "run", boom)
     pipeline.ingest_one(str(national_bundle(tmp_path / "b1")), url=db_url)
+    pipeline.screen_partition(2024, "15", "r-boom", url=db_url)  # rules only: the detectors are not run here
     with pytest.raises(RuntimeError, match="detector bug"):
-        pipeline.screen_partition(2024, "15", "r-boom", url=db_url)
+        pipeline.detect_national(2024, "r-boom", url=db_url)
 
 
 def test_national_context_is_loaded_once_per_run(db_url, tmp_path, monkeypatch, fakes):
@@ -208,6 +217,7 @@ def test_national_context_is_loaded_once_per_run(db_url, tmp_path, monkeypatch, 
         return real(name, *a, **kw)
 
     monkeypatch.setattr(screening, "current", counting)
+    pipeline.detect_national(2024, "r-ctx", url=db_url)
     for p in pipeline.partitions(url=db_url):
         pipeline.screen_partition(p["year"], p["province_code"], "r-ctx", url=db_url)
     assert calls.count("monthly_reports") == 1 and calls.count("tips") == 1
@@ -295,8 +305,10 @@ def _ids(url: str, run_id: str) -> set[tuple]:
 def test_fanout_gives_the_whole_country_findings(tmp_path, monkeypatch):
     """Rules per province = national rules restricted; both fan-out paths store today's whole-country ids.
 
-    The verifier detectors' ``prior`` is pinned too (memory path = store path = rules + non-verifier
-    detectors of the country), so the test bites even on a bundle where no verifier is flagged.
+    The detectors run once per year (``detect_national``), the rules per province (``screen_partition``),
+    the verifier detectors after both (``screen_national``). The verifier detectors' ``prior`` is
+    pinned too (memory path = store path = rules + non-verifier detectors of the country), so the test
+    bites even on a bundle where no verifier is flagged.
     """
     import checks
     import detectors
@@ -304,10 +316,13 @@ def test_fanout_gives_the_whole_country_findings(tmp_path, monkeypatch):
 
     real_run = detectors.run
     priors: list[set[str]] = []
+    local_runs: list[tuple[int, object]] = []  # (year, provinces of the context) of each non-verifier run
 
     def spy(ctx, prior=(), families=None):  # noqa: ANN001, ANN202
         if families is not None and tuple(families) == ("verifier",):
             priors.append({_key(f.id, f.rule_code, f.unit_id, f.year) for f in prior})
+        else:
+            local_runs.append((ctx.year, ctx.provinces))
         return real_run(ctx, prior=prior, families=families)
 
     url = f"sqlite:///{tmp_path / 'fan.db'}"
@@ -319,6 +334,10 @@ def test_fanout_gives_the_whole_country_findings(tmp_path, monkeypatch):
     assert [n["prior_source"] for n in mem["national"]] == ["memory"]
     provs = [p["province_code"] for p in pipeline.partitions(2024, url=url)]
     assert provs == ["46", "64"]
+    assert local_runs == [(2024, None)]  # the non-verifier detectors: once, nationally
+    assert [d["provinces"] for d in mem["detect"]] == [2]
+    assert all(set(p["stages"]) == {"screen", "detect"} for p in mem["partitions"])
+    assert sum(p["by_package"]["detectors"] for p in mem["partitions"]) == mem["detect"][0]["findings"] > 0
 
     # the reference: today's whole-country run (rules, then every detector with the rules as prior)
     monkeypatch.setattr(detectors, "run", real_run)
@@ -337,10 +356,19 @@ def test_fanout_gives_the_whole_country_findings(tmp_path, monkeypatch):
 
     # one process per task (LocalExecutor / Celery): no shared memory, the prior is read from the store
     monkeypatch.setattr(detectors, "run", spy)
+    local_runs.clear()
     pipeline.start_run("fan", url=url)
     for p in provs:
         pipeline.clear_context_cache()
         pipeline.screen_partition(2024, p, "fan", url=url)
+    pipeline.clear_context_cache()
+    with pytest.raises(RuntimeError, match="detect_national"):  # the verifier prior needs the detect stage
+        pipeline.screen_national(2024, "fan", url=url)
+    assert local_runs == [] and priors == priors[:1]  # screen ran the rules only
+    pipeline.clear_context_cache()
+    det = pipeline.detect_national(2024, "fan", url=url)  # its own process, once per year
+    assert local_runs == [(2024, None)] and det == {**mem["detect"][0], "new": det["new"],
+                                                    "seconds": det["seconds"], "phase_seconds": det["phase_seconds"]}
     pipeline.clear_context_cache()
     out = pipeline.screen_national(2024, "fan", url=url)
     assert out["prior_source"] == "store" and out["prior"] == mem["national"][0]["prior"]
@@ -348,3 +376,21 @@ def test_fanout_gives_the_whole_country_findings(tmp_path, monkeypatch):
     assert len(priors) == 2 and priors[0] == priors[1] == ref_prior  # memory, store, today's prior
     again = pipeline.screen_national(2024, "fan", url=url)  # a retry adds nothing
     assert again["new"] == 0 and again["findings"] == out["findings"] and _ids(url, "fan") == ref
+    pipeline.clear_context_cache()
+    det2 = pipeline.detect_national(2024, "fan", url=url)  # a detect retry adds nothing either
+    assert det2["new"] == 0 and det2["findings"] == det["findings"] and _ids(url, "fan") == ref
+    with session_scope(url) as s:
+        fan = s.get(ScreeningRun, "fan").counts
+        mem_counts = s.get(ScreeningRun, "mem").counts
+
+    def strip(rec: dict) -> dict:  # the partition records without timings or "new" (the second run found them)
+        out = {k: v for k, v in rec.items() if k not in ("seconds", "phase_seconds", "stages", "new")}
+        return out
+
+    assert {k: strip(v) for k, v in fan["partitions"].items()} == {k: strip(v) for k, v in mem_counts["partitions"].items()}
+    # the dashboard's run summary still sees every finding of the run (partitions: screen + detect; national)
+    from carbonqa.queries import run_summary
+
+    summ = run_summary(mem_counts)
+    assert summ["findings"] == len(ref) and summ["partitions"] == 2 and summ["years"] == [2024]
+    assert summ["by_family"] and sum(summ["by_family"].values()) == summ["findings"]

@@ -31,15 +31,21 @@ def test_dag_configuration(dagbag) -> None:  # type: ignore[no-untyped-def]
     assert {"carbonqa", "screening"} <= set(dag.tags)
     assert dag.doc_md and "data interval" in dag.doc_md
     assert dag.max_active_runs == 1 and not dag.catchup
-    assert set(dag.task_ids) == {"start", "discover", "ingest", "plan", "screen", "years", "national", "cases", "export", "finish"}
+    assert set(dag.task_ids) == {
+        "start", "discover", "ingest", "plan", "screen", "years", "detect", "national", "cases", "export", "finish"
+    }
     for t in dag.tasks:
         assert t.retries >= 2, t.task_id
         assert t.retry_delay.total_seconds() > 0
     # dynamic task mapping: per bundle and per (year, province)
     assert dag.get_task("screen").is_mapped and dag.get_task("ingest").is_mapped
-    # the verifier detectors per year, after every province: screen → national → cases
+    # rules per province, non-verifier detectors once per year (national peers), in parallel:
+    # plan → screen, plan → years → detect; both → national (verifier detectors) → cases
+    assert dag.get_task("detect").is_mapped
+    assert dag.get_task("detect").upstream_task_ids == {"years", "start"}
+    assert "screen" not in dag.get_task("detect").upstream_task_ids and "detect" not in dag.get_task("screen").upstream_task_ids
     assert dag.get_task("national").is_mapped
-    assert "screen" in dag.get_task("national").upstream_task_ids
+    assert {"screen", "detect"} <= dag.get_task("national").upstream_task_ids
     assert "national" in dag.get_task("cases").upstream_task_ids
     assert dag.get_task("national").trigger_rule == "none_failed"
     uris = {a.uri for a in dag.get_task("ingest").outlets}

@@ -41,6 +41,7 @@ def test_dag_test_end_to_end(airflow_db: Path, tmp_path: Path, monkeypatch: pyte
     assert states[("ingest", 0)] == "success" and states[("screen", 0)] == "success"
     assert ("screen", 1) not in states  # one partition: 2016 × US-AZ
     assert states[("national", 0)] == "success" and ("national", 1) not in states  # one year
+    assert states[("detect", 0)] == "success" and ("detect", 1) not in states  # detectors once for the year
     run_id = f"airflow-nightly-{night.in_timezone('UTC'):%Y%m%dT%H%M%S}"
     with get_engine().connect() as c:
         row = c.execute(sa.text("select status, trigger, counts, stage_seconds from screening_runs where run_id = :r"), {"r": run_id}).one()
@@ -50,7 +51,10 @@ def test_dag_test_end_to_end(airflow_db: Path, tmp_path: Path, monkeypatch: pyte
         # in-process (dags test): the verifier detectors took the province's findings from memory
         assert counts["national"]["2016"]["provinces"] == 1 and counts["national"]["2016"]["prior_source"] == "memory"
         assert counts["national"]["2016"]["prior"] == counts["partitions"]["2016/US-AZ"]["by_package"]["checks"] + counts["partitions"]["2016/US-AZ"]["by_package"]["detectors"]
-        assert "national" in (row[3] if isinstance(row[3], dict) else json.loads(row[3]))
+        part = counts["partitions"]["2016/US-AZ"]
+        assert set(part["stages"]) == {"screen", "detect"}  # rules + tips, and the province's detector share
+        assert part["by_package"]["detectors"] == part["stages"]["detect"]["findings"] <= counts["detect"]["2016"]["findings"]
+        assert {"screen", "detect", "national"} <= set(row[3] if isinstance(row[3], dict) else json.loads(row[3]))
         bundles = c.execute(sa.text("select bundle_id, outcome from bundles")).all()
         assert [tuple(b) for b in bundles] == [("us-eia923-ampd-az-2011-2020", "landed")]
         n_find = c.execute(sa.text("select count(*) from findings")).scalar_one()
