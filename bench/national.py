@@ -159,25 +159,33 @@ def main(argv: list[str] | None = None) -> int:
     pipeline.start_run(run_id, trigger="bench", url=url)
     ing = timer.run("ingest", lambda: pipeline.ingest_one(str(bundle), url=url),
                     lambda r: f"{r['outcome']}, {len(r['provinces'])} provinces, {r['quarantined']} quarantined")
-    parts = pipeline.partitions(args.year, url=url)
+    parts = pipeline.partitions(None, url=url)  # every year with data (2024 monthly, 2023 annual + verification)
+    years = sorted({int(p["year"]) for p in parts})
     per_prov: list[tuple[str, float, int]] = []
+
+    def detect_all() -> list[dict[str, Any]]:
+        return [pipeline.detect_national(y, run_id, url=url) for y in years]
+
+    timer.run("detect (national, per year)", detect_all, lambda rs: f"{len(rs)} years")
 
     def screen_all() -> list[dict[str, Any]]:
         res = []
         for p in parts:
             t0 = time.perf_counter()
             r = pipeline.screen_partition(p["year"], p["province_code"], run_id, url=url)
-            per_prov.append((p["province_code"], time.perf_counter() - t0, r["findings"]))
+            per_prov.append((f"{p['year']}/{p['province_code']}", time.perf_counter() - t0, r["findings"]))
             res.append(r)
         return res
 
     screened = timer.run(
-        "screen (per province)",
+        "screen (rules per province)",
         screen_all,
         lambda rs: f"{len(rs)} partitions, {sum(r['findings'] for r in rs)} findings"
         + (f", missing {sorted({m for r in rs for m in r['missing']})}" if any(r["missing"] for r in rs) else ""),
     )
-    cases_out = timer.run("cases", lambda: pipeline.update_cases(run_id, [args.year], url=url),
+    timer.run("national (verifier, per year)", lambda: [pipeline.screen_national(y, run_id, url=url) for y in years],
+              lambda rs: f"{len(rs)} years")
+    cases_out = timer.run("cases", lambda: pipeline.update_cases(run_id, years, url=url),
                           lambda c: f"{c['cases']} cases ({c['created']} new)")
     exp_dir = home / "exports"
     timer.run("export (csv + xlsx)", lambda: (pipeline.export(run_id, exp_dir, url=url),
@@ -188,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     pipeline.clear_context_cache()
 
     slow = sorted(per_prov, key=lambda x: -x[1])[:3]
+    by_family = _run_findings_by_family(url, run_id)
     quality = precision_at_k(work / "labels.csv", exp_dir / f"cases_{run_id}.csv")
     if quality:
         print("ranking vs synth labels (evaluation only): " + ", ".join(f"{k} {v}" for k, v in quality.items()))
@@ -196,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "year": args.year, "provinces": provinces or "all", "telemetry": not args.no_telemetry, "total_s": round(total, 1),
         "stages": [s.__dict__ for s in timer.stages], "slowest_provinces": slow, "ingest": ing,
-        "findings": sum(r["findings"] for r in screened), "cases": cases_out, "db": url.split(":", 1)[0].split("+", 1)[0],
+        "findings": sum(by_family.values()), "by_family": by_family, "cases": cases_out, "db": url.split(":", 1)[0].split("+", 1)[0],
         "quality": quality,
     }
     (work / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str))
@@ -245,14 +254,24 @@ def _short(summary: Any) -> str:
             f"{tel / 1e6:.1f} M telemetry rows; {getattr(summary, 'n_injected_enterprises', '?')} enterprises injected")
 
 
+def _run_findings_by_family(url: str, run_id: str) -> dict[str, int]:
+    """Findings the run saw (rules, detectors, tips), by family, read back from the store."""
+    import sqlalchemy as sa
+
+    from carbonqa.store import session_scope
+    from carbonqa.store.models import FindingRow
+
+    with session_scope(url) as s:
+        rows = s.execute(
+            sa.select(FindingRow.family, sa.func.count()).where(FindingRow.last_run_id == run_id).group_by(FindingRow.family)
+        ).all()
+    return dict(sorted((f, int(n)) for f, n in rows))
+
+
 def write_readme(result: dict[str, Any], stages: list[Stage], slow: list[tuple[str, float, int]], screened: list[dict]) -> None:
     """Record this run under its store kind in ``bench/national_results.json`` and re-render the
     national section of ``bench/README.md`` (one table per store; other sections are left alone)."""
-    by_fam: dict[str, int] = {}
-    for r in screened:
-        for k, v in r["by_family"].items():
-            by_fam[k] = by_fam.get(k, 0) + v
-    rec = {**result, "by_family": dict(sorted(by_fam.items())), "slowest_provinces": [list(x) for x in slow],
+    rec = {**result, "slowest_provinces": [list(x) for x in slow],
            "measured": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cores shared, "
            f"Python {platform.python_version()}"}
     allres = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
