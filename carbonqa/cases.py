@@ -16,6 +16,11 @@ nothing. ``Case.last_run_id`` is the last run that *changed* the case. The natio
 inspect first, per reporting year, over all cases of the year, ties broken by tonnes then case id) is
 derived data: it is written without bumping ``lock_version`` and without an event.
 
+Scores learn from inspections: :func:`update_cases` reads the stored inspection labels once and scales
+each finding's confidence by its rule code's factor (:func:`carbonqa.scoring.label_calibration`, 1
+without labels); a new label therefore rescores (with an event) the cases carrying codes whose factor
+moved, and the same labels on a re-run change nothing.
+
 Finding rows keep the severity they were stored with; an approved suppression that came later is
 applied when scoring (the finding then counts as ``info``: nothing), so rows stay immutable and the
 case still reflects the regulator's decision. Suppressions in force are judged at the run's
@@ -103,6 +108,8 @@ from carbonqa.jurisdiction import PermissionDenied, Scope
 from carbonqa.scoring import (
     FAMILY_LABELS,
     CaseScore,
+    CodeCalibration,
+    label_calibration,
     materiality_threshold_t,
     round_tonnes,
     score_case,
@@ -133,6 +140,7 @@ __all__ = [
     "case_id_for",
     "store_findings",
     "update_cases",
+    "load_calibration",
     "CASE_POLICY",
     "opening_reason",
     "opens_case",
@@ -504,6 +512,7 @@ def _update_year(
     ent_map: dict[str, tuple[str | None, str | None]],
     reported: dict[str, float | None],
     out: dict[str, int],
+    calibration: dict[str, CodeCalibration] | None = None,
 ) -> None:
     """One year of :func:`update_cases` in one transaction (counts added to ``out``)."""
     with session_scope(url) as s:
@@ -544,7 +553,7 @@ def _update_year(
                     out["unroutable"] += 1
                     log.warning("findings of enterprise %s cannot be routed: unknown province", ent)
                     continue
-                cs = score_case(fs, reported.get(ent))
+                cs = score_case(fs, reported.get(ent), calibration)
                 vals = _scored_values(year, cs)
                 case = Case(
                     case_id=case_id_for(ent, year),
@@ -571,7 +580,7 @@ def _update_year(
                 out["created"] += 1
                 s.flush()
             else:
-                cs = score_case(fs, reported.get(ent))
+                cs = score_case(fs, reported.get(ent), calibration)
                 vals = _scored_values(year, cs)
                 changed = {k: v for k, v in vals.items() if _differs(getattr(case, k), v)}
                 if changed:
@@ -616,6 +625,25 @@ def _update_year(
         _rerank(s, year)
 
 
+def load_calibration(url: str | None = None) -> dict[str, CodeCalibration]:
+    """Per-rule-code confidence factors from every stored inspection label (empty without labels).
+
+    Labels of all reporting years are pooled (a rule behaves the same from year to year), read in
+    ``label_id`` order so a re-inspected case counts with its latest outcome; see
+    :func:`carbonqa.scoring.label_calibration`.
+    """
+    t = InspectionLabel.__table__
+    with get_engine(url).connect() as conn:
+        rows = conn.execute(
+            sa.select(t.c.label_id, t.c.case_id, t.c.outcome, t.c.rule_codes).order_by(t.c.label_id)
+        ).fetchall()
+    cal = label_calibration(rows)
+    moved = {c: round(v.factor, 2) for c, v in cal.items() if v.factor != 1.0}
+    if moved:
+        log.info("inspection labels: %d cases, factors %s", len({r.case_id for r in rows}), moved)
+    return cal
+
+
 def update_cases(
     run_id: str,
     years: Iterable[int],
@@ -637,6 +665,10 @@ def update_cases(
 
     Each year is one transaction; if a reviewer changes a case while it is being rescored (the
     version check fails), the year is rolled back and redone (up to 3 times) — idempotent.
+
+    The inspection labels are read once (:func:`load_calibration`) and every case of the run is scored
+    with the same per-rule-code factors (:func:`carbonqa.scoring.label_calibration`); the opening
+    policy reads findings only, so labels never change which cases exist.
     """
     from carbonqa.store.read import current
 
@@ -645,13 +677,14 @@ def update_cases(
     ents = current("enterprises", url).select("enterprise_id", "province_code", "city_name")
     ent_map = {r[0]: (r[1], r[2]) for r in ents.iter_rows()}
     ar_all = current("annual_reports", url)
+    calibration = load_calibration(url)
     for year in sorted({int(y) for y in years}):
         ar = ar_all.filter(pl.col("year") == year)
         reported = {r[0]: r[1] for r in ar.select("enterprise_id", "reported_emissions_tco2").iter_rows()}
         for attempt in range(3):
             part = dict.fromkeys(out, 0)
             try:
-                _update_year(run_id, year, url, provinces, ent_map, reported, part)
+                _update_year(run_id, year, url, provinces, ent_map, reported, part, calibration)
                 break
             except StaleDataError:  # a reviewer changed a case meanwhile: the transaction rolled back, redo
                 if attempt == 2:

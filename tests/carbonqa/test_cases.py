@@ -437,14 +437,106 @@ def test_rescoring_while_a_reviewer_acts_loses_nothing(pg_url, monkeypatch):
     real = cases.score_case
     fired = []
 
-    def score_and_interfere(fs, reported=None):
+    def score_and_interfere(fs, reported=None, calibration=None):
         if not fired:
             fired.append(1)
             cases.transition("CQ-2024-E1", "triaged", nm, 1, note="meanwhile")  # another session commits
-        return real(fs, reported)
+        return real(fs, reported, calibration)
 
     monkeypatch.setattr(cases, "score_case", score_and_interfere)
     out = night(pg_url, "r2", NIGHT1 + [F("E1", period="2024-05", t=9_000)])
     assert out["rescored"] == 1 and out["attached"] == 1
     c = cases.get_case("CQ-2024-E1", user(pg_url, "nat"))
     assert c.status == "triaged" and c.tco2_at_stake == 21_000 and c.lock_version == 3
+
+
+# ---- learning from inspections ------------------------------------------------------------------------
+def add_history(url: str, history: dict[str, tuple[int, int]], year: int = 2023) -> None:
+    """Past inspected cases: ``{rule_code: (confirmed, dismissed)}``, one case (and label) each."""
+    with session_scope(url) as s:
+        i = 0
+        for code, (n_conf, n_dis) in history.items():
+            for outcome in ["confirmed"] * n_conf + ["dismissed"] * n_dis:
+                i += 1
+                ent = f"H{len(history)}-{code}-{i}"
+                cid = case_id_for(ent, year)
+                s.add(Case(case_id=cid, enterprise_id=ent, year=year, province_code="15", status=outcome, rule_codes=code))
+                s.flush()
+                s.add(InspectionLabel(case_id=cid, enterprise_id=ent, year=year, outcome=outcome, rule_codes=code,
+                                      reason=None if outcome == "confirmed" else "数据无误", recorded_by="baotou"))
+
+
+EQUAL = [F("E1", code="CC-101", t=5_000), F("E2", code="CC-001", t=5_000)]  # otherwise equal, other codes
+
+
+def ranks(url: str, year: int = 2024) -> dict[str, int]:
+    with session_scope(url) as s:
+        return {c.case_id: c.rank for c in s.scalars(sa.select(Case).where(Case.year == year))}
+
+
+def test_no_labels_scores_exactly_as_before(store):
+    from carbonqa.scoring import score_case
+
+    assert cases.load_calibration(store) == {}
+    night(store, "r1", NIGHT1)
+    with session_scope(store) as s:
+        stored = {c.enterprise_id: (c.risk_score, c.score_reasons) for c in s.scalars(sa.select(Case))}
+    reported = {"E1": 2_000_000.0}
+    for ent in ("E1", "E2", "E3"):
+        cs = score_case([f for f in NIGHT1 if f.enterprise_id == ent], reported.get(ent))
+        assert stored[ent] == (cs.risk_score, [dict(r) for r in cs.reasons])
+        assert all(r["code"] != "inspections" for r in stored[ent][1])
+    # labels about codes no case carries change nothing: no write, no event
+    before = snapshot(store)
+    add_history(store, {"ZZ-001": (8, 2), "ZZ-002": (1, 9)})
+    night(store, "r2", NIGHT1)
+    after = snapshot(store)
+    assert {k: v for k, v in after["cases"].items() if "-2024-" in k} == before["cases"] and after["events"] == before["events"]
+
+
+def test_inspection_labels_rank_a_confirmed_code_above_a_dismissed_one(store):
+    night(store, "r1", EQUAL)
+    r = ranks(store)
+    assert r["CQ-2024-E1"] < r["CQ-2024-E2"]  # equal scores and tonnes: case id breaks the tie
+    add_history(store, {"CC-001": (8, 2), "CC-101": (1, 9), "TEL-101": (5, 5)})
+    out = night(store, "r2", EQUAL)
+    assert out["rescored"] == 2 and out["created"] == 0
+    r = ranks(store)
+    assert r["CQ-2024-E2"] < r["CQ-2024-E1"]  # inspectors confirm CC-001, dismiss CC-101
+    with session_scope(store) as s:
+        c1, c2 = s.get(Case, "CQ-2024-E1"), s.get(Case, "CQ-2024-E2")
+        assert c2.risk_score > c1.risk_score
+        why1 = next(x for x in c1.score_reasons if x["code"] == "inspections")
+        why2 = next(x for x in c2.score_reasons if x["code"] == "inspections")
+        evs = list(s.scalars(sa.select(CaseEvent).where(CaseEvent.action == "rescored")))
+    assert "CC-101 历史核实率 1/10" in why1["zh"] and "下调" in why1["zh"] and why1["points"] < 0
+    assert "CC-001 历史核实率 8/10" in why2["zh"] and "上调" in why2["zh"] and "raised" in why2["en"]
+    assert {e.case_id for e in evs} == {"CQ-2024-E1", "CQ-2024-E2"}
+
+
+def test_same_labels_same_night_is_idempotent(store):
+    add_history(store, {"CC-001": (8, 2), "CC-101": (1, 9)})
+    night(store, "r1", EQUAL)
+    first = snapshot(store)
+    night(store, "r1", EQUAL)  # the same night re-run
+    assert snapshot(store) == first
+    night(store, "r2", EQUAL)  # the next night, same findings, same labels
+    again = snapshot(store)
+    assert again["events"] == first["events"]
+    assert {k: v[:5] for k, v in again["cases"].items()} == {k: v[:5] for k, v in first["cases"].items()}
+
+
+def test_labels_never_change_which_cases_exist(store):
+    # inspectors always dismiss CC-101 and always confirm CPY-001: opening still follows the policy only
+    add_history(store, {"CC-101": (0, 40), "CPY-001": (40, 0)})
+    fs = [
+        F("E1", code="CC-101", t=1_500, sev="medium"),  # material medium of a dismissed code: opens
+        F("E2", code="CPY-001", family="copied_values", t=0, sev="low"),  # low of a confirmed code: no case
+        F("E3", code="CC-101", t=0),  # high of a dismissed code: opens
+    ]
+    out = night(store, "r1", fs)
+    assert out["created"] == 2
+    assert set(ranks(store)) == {"CQ-2024-E1", "CQ-2024-E3"}
+    with session_scope(store) as s:
+        why = {e.case_id: e.after["opened_because"] for e in s.scalars(sa.select(CaseEvent).where(CaseEvent.action == "created"))}
+    assert why == {"CQ-2024-E1": "material:1500t", "CQ-2024-E3": "severity:CC-101"}

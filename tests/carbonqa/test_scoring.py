@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from carbonqa.findings import Finding
-from carbonqa.scoring import PARAMS, materiality_threshold_t, round_tonnes, score_case, stake_by_group
+from carbonqa.scoring import (
+    PARAMS,
+    label_calibration,
+    materiality_threshold_t,
+    round_tonnes,
+    score_case,
+    stake_by_group,
+)
 
 
 def F(code="CC-101", family="carbon_content", severity="high", unit="U1", period="2024-03", score=1.0, t=0.0, **kw):  # noqa: N802
@@ -107,3 +114,96 @@ def test_unit_with_most_stake_or_none_on_tie():
 
 def test_round_tonnes():
     assert round_tonnes(12_345) == 12_300 and round_tonnes(987) == 987 and round_tonnes(0) == 0
+
+
+# ---- learning from inspections ------------------------------------------------------------------------
+class L:
+    """A label as calibration reads it."""
+
+    _n = 0
+
+    def __init__(self, outcome: str, codes: str, case_id: str | None = None) -> None:
+        L._n += 1
+        self.label_id, self.outcome, self.rule_codes = L._n, outcome, codes
+        self.case_id = case_id or f"CQ-{L._n}"
+
+
+def labels(code: str, confirmed: int, dismissed: int) -> list[L]:
+    return [L("confirmed", code) for _ in range(confirmed)] + [L("dismissed", code) for _ in range(dismissed)]
+
+
+def test_calibration_posterior_is_shrunken_beta_mean():
+    # 20 cases, 10 confirmed: p0 = 0.5, prior Beta(2.5, 2.5)
+    cal = label_calibration(labels("CC-101", 8, 2) + labels("TEL-101", 2, 8))
+    a, b = cal["CC-101"], cal["TEL-101"]
+    assert a.base_rate == pytest.approx(0.5) and (a.confirmed, a.dismissed) == (8, 2)
+    assert a.posterior == pytest.approx((2.5 + 8) / 15)  # 0.70, shrunk from the raw 0.8
+    assert a.factor == pytest.approx(1.4)
+    assert b.posterior == pytest.approx((2.5 + 2) / 15)  # 0.30, shrunk from the raw 0.2
+    assert b.factor == pytest.approx(0.6)
+    assert PARAMS["label_prior_strength_cases"]["value"] == 5 and "Efron" in PARAMS["label_prior_strength_cases"]["source"]
+
+
+def test_calibration_bounds_and_degenerate_cases():
+    lo, hi = PARAMS["label_factor_min"]["value"], PARAMS["label_factor_max"]["value"]
+    cal = label_calibration(labels("A", 200, 0) + labels("B", 0, 200) + labels("C", 5, 95))
+    assert cal["A"].factor == hi and cal["B"].factor == lo
+    assert all(lo <= c.factor <= hi for c in cal.values())
+    assert label_calibration([]) == {}
+    # every labelled case the same outcome: nothing tells codes apart, factor 1
+    assert {c.factor for c in label_calibration(labels("A", 3, 0) + labels("B", 4, 0)).values()} == {1.0}
+    assert {c.factor for c in label_calibration(labels("A", 0, 3)).values()} == {1.0}
+    with pytest.raises(ValueError):
+        label_calibration(labels("A", 1, 1), prior_strength=0)
+
+
+def test_calibration_shrinks_few_labels_toward_one():
+    background = labels("X", 50, 50)  # p0 = 0.5 overall
+    one = label_calibration(background + labels("A", 1, 0))["A"].factor
+    five = label_calibration(background + labels("A", 5, 0))["A"].factor
+    many = label_calibration(background + labels("A", 30, 0))["A"].factor
+    assert 1.0 < one < five < many <= PARAMS["label_factor_max"]["value"]
+    assert one < 1.2  # a single label moves a code at most 1/6 of the way from the prior
+    assert label_calibration(background + labels("A", 0, 1))["A"].factor > 0.8
+
+
+def test_calibration_counts_cases_once_with_latest_outcome_and_all_codes():
+    ls = [L("dismissed", "A|B", "C1"), L("confirmed", "A|B", "C1"), L("dismissed", "B", "C2"), L("triaged", "A", "C3")]
+    cal = label_calibration(list(reversed(ls)))  # order-independent: label_id decides
+    assert (cal["A"].confirmed, cal["A"].dismissed) == (1, 0)
+    assert (cal["B"].confirmed, cal["B"].dismissed) == (1, 1)
+    assert label_calibration(ls) == cal  # deterministic
+
+
+def test_no_labels_changes_nothing():
+    cases = [
+        [F(t=12_345, score=0.9)],
+        [F(t=400_000, period=f"2024-{m:02d}") for m in range(1, 13)],
+        [F(t=2_000), F(code="TIP-001", family="tip", severity="medium", unit=None, period=None, t=0, detail_key="T1")],
+        [F(code="TEL-101", family="telemetry", severity="medium", score=0.4, t=800)],
+    ]
+    for fs in cases:
+        base = score_case(fs, 1_000_000)
+        assert score_case(fs, 1_000_000, {}) == base
+        assert score_case(fs, 1_000_000, label_calibration([])) == base
+        # labels about other codes leave this case untouched too
+        assert score_case(fs, 1_000_000, label_calibration(labels("ZZ-999", 9, 1) + labels("YY-1", 1, 9))) == base
+
+
+def test_labels_reorder_otherwise_equal_cases_and_explain_it():
+    cal = label_calibration(labels("CC-001", 8, 2) + labels("CC-101", 1, 9) + labels("ACC-001", 5, 5))
+    trusted = [F(code="CC-001", t=5_000, score=0.6)]
+    doubted = [F(code="CC-101", t=5_000, score=0.6)]
+    assert score_case(trusted).risk_score == score_case(doubted).risk_score  # equal without labels
+    st, sd = score_case(trusted, None, cal), score_case(doubted, None, cal)
+    assert st.risk_score > score_case(trusted).risk_score > sd.risk_score
+    r_up = next(r for r in st.reasons if r["code"] == "inspections")
+    r_dn = next(r for r in sd.reasons if r["code"] == "inspections")
+    assert "历史核实率 8/10" in r_up["zh"] and "上调" in r_up["zh"] and "8 of 10" in r_up["en"] and r_up["points"] > 0
+    assert "历史核实率 1/10" in r_dn["zh"] and "下调" in r_dn["zh"] and "lowered" in r_dn["en"] and r_dn["points"] < 0
+    for cs in (st, sd):
+        assert sum(r["points"] for r in cs.reasons) == pytest.approx(cs.risk_score, abs=0.05)
+        assert cs.tco2_at_stake == 5_000  # tonnes and rule codes are not what labels change
+    # bounded: even the most dismissed code at most halves the confidence
+    worst = label_calibration(labels("X", 500, 0) + labels("CC-101", 0, 500))
+    assert score_case(doubted, None, worst).risk_score == score_case([F(code="CC-101", t=5_000, score=0.3)]).risk_score
