@@ -13,6 +13,7 @@ together with the matrix so keys always travel with the rows.
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -298,7 +299,7 @@ def pyod_scores(x: np.ndarray, method: str = "ecod", *, random_state: int = 0) -
     return ranks / max(n - 1, 1)
 
 
-class FrameDetector:
+class FrameDetector(abc.ABC):
     """Base of the detectors: the PyOD estimator contract on polars frames.
 
     Subclasses take their parameters in ``__init__`` (stored unchanged, as scikit-learn asks),
@@ -308,12 +309,13 @@ class FrameDetector:
     (``n`` ints, 1 = anomalous, i.e. ``decision_scores_ >= threshold_``).
     """
 
-    #: decision threshold on ``score_raw`` (subclasses set it from their parameters)
+    @abc.abstractmethod
     def _threshold(self) -> float:
-        raise NotImplementedError
+        """Decision threshold on ``score_raw`` (subclasses set it from their parameters)."""
 
+    @abc.abstractmethod
     def _fit(self, frame: pl.DataFrame) -> pl.DataFrame:
-        raise NotImplementedError
+        """Score ``frame``: one row per entity with key columns and ``score_raw``."""
 
     def fit(self, frame: pl.DataFrame, y: Any = None) -> FrameDetector:  # noqa: ARG002 - sklearn signature
         """Fit on ``frame`` (unsupervised; ``y`` is ignored, as in PyOD). Returns ``self``."""
