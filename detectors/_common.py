@@ -313,9 +313,13 @@ class FrameDetector(abc.ABC):
     def _threshold(self) -> float:
         """Decision threshold on ``score_raw`` (subclasses set it from their parameters)."""
 
-    @abc.abstractmethod
     def _fit(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """Score ``frame``: one row per entity with key columns and ``score_raw``."""
+        """Score ``frame``: one row per entity with key columns and ``score_raw``.
+
+        Frame-scoring subclasses implement it; :class:`FindingsDetector` overrides :meth:`fit` instead.
+        Raises ``TypeError`` when a subclass does neither.
+        """
+        raise TypeError(f"{type(self).__name__} must implement _fit(frame) or override fit()")
 
     def fit(self, frame: pl.DataFrame, y: Any = None) -> FrameDetector:  # noqa: ARG002 - sklearn signature
         """Fit on ``frame`` (unsupervised; ``y`` is ignored, as in PyOD). Returns ``self``."""
