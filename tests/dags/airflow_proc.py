@@ -1,6 +1,6 @@
 """Helpers for tests that run Airflow 3.3 as real, separate processes (api-server, dag-processor, scheduler, workers).
 
-Used by ``test_celery_worker.py``. Every component is started with ``start_new_session=True`` (its own
+Used by ``test_celery_worker.py`` (CeleryExecutor) and ``test_scheduler_postgres.py`` (LocalExecutor). Every component is started with ``start_new_session=True`` (its own
 process group, like ``setsid``) and stopped by process group — never by name, so other engineers'
 Airflow processes on the same machine are untouched. Metadata lives in a scratch PostgreSQL database
 (``scratch_database``) that is dropped afterwards.
