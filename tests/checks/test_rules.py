@@ -373,3 +373,19 @@ def test_cmp_002_one_late_month_low_a_pattern_medium_with_stake(data, screen):
     found = checks.run_codes(screen(data), ["CMP-002"])
     assert len(found) == 3 and {f.severity for f in found} == {"medium"}
     assert all(f.tco2_at_stake == pytest.approx(_m(data, f.period)["emissions_tco2"]) for f in found)
+
+
+def test_lab_005_honest_neighbours_of_a_moved_report_stay_low(screen):
+    """Another client's report carrying a serial from far later makes its honest neighbours at the same
+    lab look inverted too; they are displaced by one place only, so they stay low (no pattern)."""
+    data = honest()
+    labs = sorted(data["lab_reports"], key=lambda r: r["sample_period"])
+    serials = [r["report_no"] for r in labs]
+    # month 02's report carries month 09's serial; months 03..09 each carry the serial one place
+    # earlier: month 02 sits seven places off, every other report one place
+    moved = [serials[8]] + serials[1:8]
+    for r, s in zip(labs[1:9], moved, strict=True):
+        r["report_no"] = s
+    assert sorted(r["report_no"] for r in labs) == sorted(serials)
+    found = checks.run_codes(screen(data), ["LAB-005"])
+    assert found and all(f.severity == "low" for f in found)
