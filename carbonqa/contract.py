@@ -36,6 +36,7 @@ __all__ = [
     "polars_schema",
     "header_aliases",
     "normalise_header",
+    "period_hours",
     "CO2_PER_C",
 ]
 
@@ -402,6 +403,16 @@ def header_aliases(name: str) -> dict[str, str]:
             out[c.zh.replace(" ", "")] = c.name
             out[c.label_zh.replace(" ", "")] = c.name
     return out
+
+
+def period_hours(period: pl.Expr | str = "period") -> pl.Expr:
+    """Calendar hours of a ``YYYY-MM`` period (24 × days in the month) as a Float64 expression.
+
+    ``period`` is a column name or expression; an unparseable period gives null (never raises).
+    """
+    col = pl.col(period) if isinstance(period, str) else period
+    start = pl.concat_str([col, pl.lit("-01")]).str.to_date("%Y-%m-%d", strict=False)
+    return start.dt.month_end().dt.day().cast(pl.Float64) * 24.0
 
 
 def normalise_header(header: str) -> str:

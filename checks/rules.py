@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import polars as pl
 
+from carbonqa import contract
 from carbonqa.contract import CO2_PER_C
 from carbonqa.screening import ScreenContext
 from checks.emit import Spec
@@ -180,8 +181,7 @@ def rule_cmp_001(ctx: ScreenContext) -> RuleOutput:
     hits = (expected.join(m.select("unit_id", "period"), on=["unit_id", "period"], how="anti")
             .join(mean_e, on="unit_id", how="left")
             .with_columns(pl.lit(ctx.year).alias("year"),
-                          ((pl.col("period") + "-01").str.to_date("%Y-%m-%d").dt.month_end().dt.day() * 24.0)
-                          .alias("hours_in_month")))
+                          contract.period_hours("period").alias("hours_in_month")))
     stake = pl.coalesce(pl.col("mean_e"), pl.col("capacity_mw") * pl.col("hours_in_month") * p.typical_load_factor
                         * p.typical_coal_intensity_tco2_per_mwh)
     spec = Spec(pl.lit("no report"), pl.lit("monthly report"), stake,

@@ -363,7 +363,7 @@ def _registry(eia: pl.DataFrame, um: pl.DataFrame, ampd: pl.DataFrame) -> tuple[
         )
         .select("plant_id_eia", "family", "coal_type")
     )
-    hours = pl.col("period").str.to_date("%Y-%m").dt.month_end().dt.day().cast(pl.Float64) * 24
+    hours = contract.period_hours("period")
     units = (
         um.with_columns((pl.col("net_mwh") / hours).alias("_mean_mw"))
         .group_by("plant_id_eia", "family")

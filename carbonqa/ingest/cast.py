@@ -291,8 +291,7 @@ def cast_table(
                 f"correct the id, or deliver the {ref_table} ({rt.zh}) row for it in the bundle",
                 col.is_not_null() & ~col.is_in(known_refs[c.ref].implode())))
     if "operating_hours" in present_cols and "period" in t.names:
-        month_hours = (pl.concat_str([pl.col("period"), pl.lit("-01")]).str.to_date("%Y-%m-%d", strict=False)
-                       .dt.month_end().dt.day().cast(pl.Float64) * 24.0)
+        month_hours = contract.period_hours("period")
         checks.append(_Check(
             "__bad_hours", "operating_hours", "hours_exceed_month", "≤ the hours in that month (24 × days)",
             "operating hours cannot exceed the calendar hours of the month; check the value and the month",

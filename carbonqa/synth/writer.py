@@ -1,25 +1,19 @@
-"""Bundle writer: contract tables as CSV, telemetry parts as Parquet, ``manifest.json`` (CONTRACT §1)."""
+"""Bundle writer: contract tables as CSV, telemetry parts as Parquet, ``manifest.json`` (CONTRACT §1).
+
+Checksums use the same functions ingest verifies with (:mod:`carbonqa.ingest.manifest`).
+"""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import polars as pl
 
 from carbonqa.contract import CONTRACT_VERSION, polars_schema, table
+from carbonqa.ingest.manifest import combined_sha256, sha256_file
 
 __all__ = ["sha256_file", "conform", "write_csv_table", "write_manifest", "parts_sha256"]
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes (read in 1 MiB blocks)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def conform(df: pl.DataFrame, name: str) -> pl.DataFrame:
@@ -53,8 +47,7 @@ def write_csv_table(df: pl.DataFrame, name: str, out: Path) -> dict:
 
 def parts_sha256(parts: list[dict]) -> str:
     """Return the combined SHA-256 of telemetry parts: one UTF-8 line ``<part file>:<part sha256>`` each (CONTRACT §1)."""
-    text = "".join(f"{p['file']}:{p['sha256']}\n" for p in parts)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return combined_sha256([(p["file"], p["sha256"]) for p in parts])
 
 
 def write_manifest(out: Path, bundle_id: str, created_at: str, tables: dict, extra: dict) -> Path:
