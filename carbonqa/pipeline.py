@@ -203,8 +203,10 @@ def ingest_one(bundle_dir: str, url: str | None = None) -> dict[str, Any]:
     """Ingest one bundle (:func:`carbonqa.ingest.ingest_bundle`) and say which partitions it touched.
 
     Returns:
-        ``{"bundle_id", "outcome", "years", "provinces", "quarantined", "reason"}`` — ``years`` (ints)
-        and ``provinces`` (codes) of the rows this bundle added (empty for a duplicate).
+        ``{"bundle_id", "outcome", "years", "provinces", "quarantined", "warnings", "reason"}`` —
+        ``years`` (ints) and ``provinces`` (codes) of the rows this bundle added (empty for a
+        duplicate); ``quarantined`` rows not ingested (whole files counted by their rows);
+        ``warnings`` report items about data that landed anyway.
     """
     from carbonqa.ingest import ingest_bundle
 
@@ -215,7 +217,8 @@ def ingest_one(bundle_dir: str, url: str | None = None) -> dict[str, Any]:
         "outcome": res.outcome,
         "years": sorted(years),
         "provinces": sorted(provinces),
-        "quarantined": int(getattr(res, "quarantine_count", 0) or 0),
+        "quarantined": sum(t.quarantined for t in res.tables.values()),
+        "warnings": len(res.issues) - len(res.errors),
         "reason": res.reason,
     }
 
