@@ -123,7 +123,7 @@ def make(n_units: int = 300, seed: int = 7, year: int = 2024) -> dict[str, pl.Da
     ents = units_df.select("enterprise_id", "province_code").unique("enterprise_id").sort("enterprise_id")
     n_e = ents.height
     emis_e = pl.DataFrame(monthly).join(units_df.select("unit_id", "enterprise_id"), on="unit_id").group_by("enterprise_id").agg(pl.col("emissions_tco2").sum())
-    ents = ents.join(emis_e, on="enterprise_id")
+    ents = ents.join(emis_e, on="enterprise_id").sort("enterprise_id")  # joins do not keep row order: rng draws below are positional
     annual = ents.select(
         pl.concat_str(pl.lit("AR-"), "enterprise_id").alias("report_id"), "enterprise_id", pl.lit(year).alias("year"),
         pl.col("emissions_tco2").alias("reported_emissions_tco2"),
