@@ -28,6 +28,8 @@ materiality proxy, DOMAIN.md "Materiality").
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import polars as pl
 
@@ -135,8 +137,9 @@ def cross_plant_tuples(um: pl.DataFrame) -> list[Finding]:
     """CPY-102: the same lab tuple in lab reports of units of *different* enterprises.
 
     Units of one enterprise legitimately share one composite sample and report (DOMAIN.md §4.2
-    look-alike): only pairs across enterprises count. The enterprise whose report is dated first is the
-    presumed source and is capped ``low``; the others are copies. Score 0.6 for one shared month, +0.1
+    look-alike): only pairs across enterprises count. The source (physics first: the fuel–NCV
+    elasticity, :func:`_attribute_roles`; else the report dated first) is capped ``low``; the others
+    are copies. Score 0.6 for one shared month, +0.1
     per further month (cap 1).
     """
     lab = _coal_lab(um)
@@ -163,7 +166,9 @@ def cross_plant_tuples(um: pl.DataFrame) -> list[Finding]:
     partners = hit.select(UKEYS + ["tuple_key"]).join(others, on="tuple_key").filter(
         pl.col("other_enterprise") != pl.col("enterprise_id")
     ).group_by(["unit_id", "year"]).agg(pl.col("other_enterprise").unique().sort().alias("other_enterprises"))
-    g = g.join(partners, on=["unit_id", "year"], how="left").with_columns(
+    g = g.join(partners, on=["unit_id", "year"], how="left")
+    g = _attribute_roles(um, g)
+    g = g.with_columns(
         (0.6 + 0.1 * (pl.col("months") - 1)).clip(0, 1).alias("score"),
         pl.when(pl.col("is_source")).then(pl.lit("low")).otherwise(pl.lit("high")).alias("cap"),
     )
@@ -171,9 +176,70 @@ def cross_plant_tuples(um: pl.DataFrame) -> list[Finding]:
         "CPY-102",
         g,
         params=["unit_id", "year", "months", "other_enterprises"],
-        evidence=["months", "periods", "other_enterprises", "is_source", "example_tuple"],
+        evidence=["months", "periods", "other_enterprises", "is_source", "role_basis", "elasticity", "partner_elasticities", "example_tuple"],
         observed="months",
         peers="all lab reports nationally, other enterprises only",
+    )
+
+
+def _elasticities(um: pl.DataFrame, enterprises: list[str], ncv_col: str) -> dict[tuple[str, int], tuple[float, float]]:
+    """Fuel–NCV elasticity ``(β, se)`` per (enterprise, year) of ``enterprises``, NCV taken from ``ncv_col``.
+
+    Enterprise-months of burnt coal: total fuel, median NCV over its units, total supply and heat
+    output; the OLS of :func:`_ncv_elasticity` (the owner of an NCV series has β ≈ −1).
+    """
+    opt = {"power_supply_mwh": pl.Float64, "heat_supply_gj": pl.Float64}
+    d = um.filter(pl.col("enterprise_id").is_in(enterprises)).with_columns(
+        [pl.lit(None, dt).alias(c) for c, dt in opt.items() if c not in um.columns]
+    ).filter(~pl.col("is_gas") & (pl.col("fuel_consumed_t") > 0) & (pl.col(ncv_col) > 0))
+    if d.height == 0:
+        return {}
+    mm = d.group_by("enterprise_id", "year", "month").agg(
+        pl.col(ncv_col).median().log().alias("lncv"),
+        pl.col("fuel_consumed_t").sum().alias("fuel_t"),
+        pl.col("power_supply_mwh").fill_null(0.0).sum().alias("supply_mwh"),
+        pl.col("heat_supply_gj").fill_null(0.0).sum().alias("heat_out_gj"),
+    ).with_columns(pl.struct("enterprise_id", "year").rank("dense").cast(pl.Int64).alias("_i"))
+    keys = mm.select("_i", "enterprise_id", "year").unique("_i")
+    return {(e, int(y)): _ncv_elasticity(mm, i) for i, e, y in keys.iter_rows()}
+
+
+def _attribute_roles(um: pl.DataFrame, g: pl.DataFrame) -> pl.DataFrame:
+    """Decide source vs copier of shared lab tuples (CPY-102) by physics first, report dates second.
+
+    The owner of a lab series burns coal in step with *that* NCV (fuel–NCV elasticity β ≈ −1, from
+    the lab NCV of the shared tuples against the enterprise's own coal and supply: :func:`_elasticities`);
+    a copier's coal follows its own, unreported coal (β ≈ 0). A unit is the source when its β is
+    nearer −1 than every partner's by more than 2 standard errors or 0.3 (a third of the owner–copier
+    gap, as CPY-107), the copier when any partner is so much nearer; otherwise the earliest report
+    date decides (``role_basis`` says which). Adds ``is_source``, ``role_basis``, ``elasticity``,
+    ``partner_elasticities``.
+    """
+    ents = sorted(set(g["enterprise_id"].to_list()) | {e for lst in g["other_enterprises"].to_list() for e in (lst or [])})
+    el = _elasticities(um, ents, "ncv_ar_gj_per_t")
+    src, basis, beta, pbeta = [], [], [], []
+    for e, y, others, dated in g.select("enterprise_id", "year", "other_enterprises", "is_source").iter_rows():
+        b, s = el.get((e, int(y)), (float("nan"), float("inf")))
+        verdicts = []
+        for o in others or []:
+            bo, so = el.get((o, int(y)), (float("nan"), float("inf")))
+            if np.isfinite(b) and np.isfinite(bo) and (abs(b - bo) > 2 * np.hypot(s, so) or abs(b - bo) > 0.3):
+                verdicts.append(abs(b + 1) < abs(bo + 1))
+        if verdicts and not all(verdicts):
+            src.append(False)
+            basis.append("fuel-NCV elasticity")
+        elif verdicts and len(verdicts) == len(others or []):
+            src.append(True)
+            basis.append("fuel-NCV elasticity")
+        else:
+            src.append(bool(dated))
+            basis.append("earliest report date")
+        beta.append(round(b, 3) if np.isfinite(b) else None)
+        pb = [el.get((o, int(y)), (float("nan"), 0.0))[0] for o in others or []]
+        pbeta.append([round(v, 3) if np.isfinite(v) else None for v in pb])
+    return g.with_columns(
+        pl.Series("is_source", src, dtype=pl.Boolean), pl.Series("role_basis", basis, dtype=pl.String),
+        pl.Series("elasticity", beta, dtype=pl.Float64), pl.Series("partner_elasticities", pbeta, dtype=pl.List(pl.Float64)),
     )
 
 
@@ -281,7 +347,9 @@ def identical_runs(um: pl.DataFrame, *, alpha: float = 1e-4) -> list[Finding]:
 def terminal_digits(um: pl.DataFrame, annual: pl.DataFrame | None = None, *, alpha: float = 1e-6, min_n: int = 100) -> list[Finding]:
     """CPY-105: terminal-digit preference per lab (lab tuple) and per preparer (activity data).
 
-    Terminal digit = last digit at the column's modal precision. Each lab's (preparer's) digits are
+    Terminal digit = last digit at the column's modal precision, each distinct value of an
+    enterprise-year counted once (repeats are CPY-101/104's evidence and would otherwise make a copier's
+    honest lab look digit-biased for all its clients). Each lab's (preparer's) digits are
     tested against uniform by Pearson χ² (9 df, ``scipy.stats.chisquare``); a group with ≥ ``min_n``
     digits and p < ``alpha`` is suspect (Nigrini, *Benford's Law*, 2012, ch. on last-digit tests).
     Findings go to the enterprises of a suspect group whose own digits also deviate (χ² p < 0.01),
@@ -304,7 +372,10 @@ def terminal_digits(um: pl.DataFrame, annual: pl.DataFrame | None = None, *, alp
         dig = []
         for c in cols:
             d = modal_decimals(df[c])
-            dig.append(df.select(who, "enterprise_id", "province_code", "year", (pl.col(c) * 10**d).round(0).cast(pl.Int64, strict=False).mod(10).alias("digit")))
+            # a value repeated by one enterprise (copied months: CPY-101/104; units sharing one sample)
+            # is one reading, not many: count each distinct value of an enterprise-year once
+            distinct = df.select(who, "enterprise_id", "province_code", "year", c).unique(subset=[who, "enterprise_id", "year", c])
+            dig.append(distinct.select(who, "enterprise_id", "province_code", "year", (pl.col(c) * 10**d).round(0).cast(pl.Int64, strict=False).mod(10).alias("digit")))
         dg = pl.concat(dig).drop_nulls("digit")
         for grp_key, by in ((who, [who]), ("enterprise", [who, "enterprise_id", "province_code", "year"])):
             counts = dg.group_by([*by, "digit"]).len().pivot(on="digit", index=by, values="len").fill_null(0)
@@ -468,8 +539,9 @@ def reused_series(um: pl.DataFrame, *, alpha: float = 1e-3, q_max: float = 0.2, 
 
     Per coal enterprise-year the 12-month vector of log NCV, demeaned (a rescaled copy — all values
     × c — differs by a constant only). Honest plants of one region share a seasonal profile but not their
-    noise: each plant's own noise σ is the rms of its residual after removing the regional profile
-    (province × coal type, :func:`_seasonal_residual`). For a pair of enterprises over their ``n ≥
+    noise: each plant's own noise σ is the robust scale of the month-to-month moves of its residual
+    after removing the regional profile (province × coal type, :func:`_seasonal_residual`; median
+    |Δ| × 1.4826/√2, so a coal-source switch — one step — is not counted as noise). For a pair of enterprises over their ``n ≥
     min_months`` common months, ``q² = Σ(Δ − mean Δ)² / ((n − 1)(σ_a² + σ_b²))`` with ``Δ`` the difference
     of their demeaned series — a shared profile cancels in ``Δ``, so honest pairs give ``q ≈ 1``
     (``(n − 1)q² ~ χ²ₙ₋₁`` for independent Gaussian noise) and a copy ``q ≈ 0``. Flag when the lower
@@ -478,7 +550,7 @@ def reused_series(um: pl.DataFrame, *, alpha: float = 1e-3, q_max: float = 0.2, 
     territory) are not compared — two flat series are "identical" without a copy.
 
     Source vs copier: the fuel–NCV elasticity (:func:`_ncv_elasticity`) — the owner's coal tracks its
-    NCV (β ≈ −1), the copier's does not (β ≈ 0). Two β more than 2 standard errors apart decide; more
+    NCV (β ≈ −1), the copier's does not (β ≈ 0, or far from −1 either way). Two β more than 2 standard errors apart decide; more
     than 0.3 apart (a third of the owner–copier gap) decide weakly and the copier is capped ``medium``;
     otherwise the later-submitted series is the copy (capped ``medium``). The source is capped ``low``. Units of one enterprise are one
     row and never compared (shared samples are honest). Score 0.5 at the Bonferroni level, 1.0 eight
@@ -490,9 +562,12 @@ def reused_series(um: pl.DataFrame, *, alpha: float = 1e-3, q_max: float = 0.2, 
     if keys.height < 3:
         return []
     r = _seasonal_residual(keys, x)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows (fewer than 2 months) give NaN
         sig_raw = np.sqrt(np.nanmean(x**2, axis=1))
-        sig = np.sqrt(np.nanmean(r**2, axis=1))
+        # the plant's own noise from month-to-month moves (robust: a coal-source switch is one step,
+        # not noise — an rms would count it and make two plants switching in one month look copied)
+        sig = np.nanmedian(np.abs(np.diff(r, axis=1)), axis=1) * MAD_TO_SIGMA / np.sqrt(2.0)
     ok = np.isfinite(sig_raw) & (sig_raw >= move_floor * np.nanmedian(sig_raw)) & (np.isfinite(x).sum(axis=1) >= min_months)
     sig = np.maximum(np.nan_to_num(sig), move_floor * np.nanmedian(sig))
     w = np.isfinite(x).astype(float)
@@ -528,10 +603,11 @@ def reused_series(um: pl.DataFrame, *, alpha: float = 1e-3, q_max: float = 0.2, 
             if t not in el:
                 el[t] = _ncv_elasticity(mm, t)
         (bi, si), (bj, sj) = el[i], el[j]
+        farther = (i, j) if abs(bi + 1) > abs(bj + 1) else (j, i)  # the copier's β is the one farther from −1
         if np.isfinite(bi) and np.isfinite(bj) and abs(bi - bj) > 2 * np.hypot(si, sj):
-            copier, basis = (i, j) if bi > bj else (j, i), "fuel-NCV elasticity"
+            copier, basis = farther, "fuel-NCV elasticity"
         elif np.isfinite(bi) and np.isfinite(bj) and abs(bi - bj) > 0.3:
-            copier, basis = (i, j) if bi > bj else (j, i), "fuel-NCV elasticity (weak)"
+            copier, basis = farther, "fuel-NCV elasticity (weak)"
         elif (subm.get(i) or "") != (subm.get(j) or ""):
             copier, basis = (i, j) if (subm.get(i) or "") > (subm.get(j) or "") else (j, i), "later submission"
         else:
