@@ -874,6 +874,8 @@ def inject(g: Gen, fraud_rate: float) -> None:
     while len(g.injected) < n and i < 10 * n:
         fam, pat, pred, fn = PATTERNS[cat[i % len(cat)]]
         i += 1
+        if pat == "ver_name_only" and name_only_pending:  # one name-only verifier group per bundle
+            continue
         for e in order:
             if e in g.injected or not pred(g, e):
                 continue
