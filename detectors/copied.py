@@ -4,8 +4,9 @@ Published cases: one batch test dressed up as twelve monthly samples (MEE 2022),
 replaced by an adjacent month's data, one plant's series reused by another. Signals and look-alikes:
 
 * CPY-101 :func:`repeated_lab_tuples` — exact or near repeats of a unit's lab tuple (Cad, Mad, Mt,
-  NCV) across months. "Near" is relative to how much honest tuples move month to month (learned from
-  all units of the coal type), so it adapts to any data's precision and noise.
+  NCV) across months. "Near" is relative to how much honest tuples move month to month, and how often
+  honest months come that near is learned from all pairs nationally, so it adapts to any data's
+  precision, noise and jitter size.
 * CPY-102 :func:`cross_plant_tuples` — the same lab tuple at two *different enterprises* (units of one
   plant sharing one composite sample belong to one enterprise and are never compared).
 * CPY-103 :func:`adjacent_substitution` — activity data (coal, generation, supply, hours) equal to the
@@ -83,17 +84,42 @@ def _step_scale(lab: pl.DataFrame) -> dict[str, float]:
     return {c: max(float(d[c].drop_nulls().filter(d[c].drop_nulls() > 0).median() or 0.0), 1e-6) for c in TUPLE}
 
 
-def repeated_lab_tuples(um: pl.DataFrame, *, near_frac: float = 0.05, min_months: int = 3) -> list[Finding]:
+def _near_law(d: np.ndarray, lo_q: float = 0.02, hi_q: float = 0.2) -> tuple[float, float, float]:
+    """Honest near-pair law ``F(τ) = P(d ≤ τ) ≈ f_lo · (τ / τ_lo)^k`` for τ below ``τ_lo``.
+
+    Fitted on the central lower tail of all pairwise distances (the ``lo_q`` and ``hi_q`` quantiles of
+    the non-zero distances, where copies — a percent of pairs at d ≈ 0 — barely weigh; any copy mass
+    there only makes the law more conservative) and extrapolated as a power law: near zero, the joint
+    density of independent-ish component moves makes ``F`` a power of τ (one power per component).
+    Returns ``(τ_lo, f_lo, k)``; ``k`` floored at 1.
+    """
+    nz = d[d > 0]
+    if len(nz) < 50:
+        return 0.0, 1.0, 1.0
+    t_lo, t_hi = float(np.quantile(nz, lo_q)), float(np.quantile(nz, hi_q))
+    k = max(np.log(hi_q / lo_q) / np.log(max(t_hi / max(t_lo, 1e-12), 1.0 + 1e-9)), 1.0)
+    return t_lo, lo_q, float(k)
+
+
+def repeated_lab_tuples(um: pl.DataFrame, *, alpha: float = 0.01, min_months: int = 3, grid: int = 6) -> list[Finding]:
     """CPY-101: a unit's lab tuple repeated (exactly or nearly) across months of one year.
 
-    Two months are a near pair when every component differs by at most ``near_frac`` × the typical
-    honest month-to-month move of that component (median |Δ| over all coal units; 0.05 makes an honest
-    near pair a ~1e-6 event on four components). A unit-year is flagged when ≥ ``min_months`` distinct
-    months belong to near pairs, or 2 months repeat the tuple exactly. Units sharing one plant sample
-    are not compared here (only months of one unit are). Score: 0.5 at 2 exact months, rising with the
-    number of months involved (1.0 at ≥ 8). Shapes: pairwise self-join within unit-year, ≤ 66 pairs
-    per unit-year.
+    Pair distance ``d`` = max over (Cad, Mad, Mt, NCV) of |difference| / that component's typical honest
+    month-to-month move (median |Δ| over all coal units), divided by the unit's own spread factor
+    ``s_u`` = its 80th-percentile pair distance over the national one, clipped to [0.25, 1] — a coal
+    steadier than most is not a copy, while a copy covering even two thirds of the year leaves the 80th
+    percentile honest. A component pinned within the unit-year (one value in ≥ half its months: a
+    clipped or fixed Mad) is left out of ``d`` and of its law. How often honest months come that near is *learned from the data*
+    (:func:`_near_law`, a power law fitted to all pairs nationally), not assumed: for τ on a grid of
+    ``grid`` halvings below the law's anchor, a unit-year with ``N(τ)`` near pairs among its ``P`` pairs
+    has the Poisson tail ``P(X ≥ N | P·F(τ))``; the smallest tail × ``grid`` is its p-value. Flagged when
+    p < ``alpha`` / (number of unit-years nationally) and ≥ ``min_months`` distinct months are near,
+    or when 2 months repeat the tuple exactly. Units sharing one plant sample are not compared here
+    (only months of one unit are). Score 0.5 at the flag level, 1.0 ten decades below (exact repeats:
+    0.5 at 2 months, 1.0 at ≥ 8). Shapes: pairwise self-join within unit-year, ≤ 66 pairs per unit-year.
     """
+    from scipy.stats import poisson
+
     lab = _coal_lab(um)
     if lab.height == 0:
         return []
@@ -102,34 +128,87 @@ def repeated_lab_tuples(um: pl.DataFrame, *, near_frac: float = 0.05, min_months
     pairs = base.join(base.select(["unit_id", "year", "period", *TUPLE]), on=["unit_id", "year"], suffix="_b").filter(
         pl.col("period") < pl.col("period_b")
     )
-    dist = pl.max_horizontal([(pl.col(c) - pl.col(f"{c}_b")).abs() / sc[c] for c in TUPLE])
-    exact = pl.all_horizontal([pl.col(c) == pl.col(f"{c}_b") for c in TUPLE])
-    pairs = pairs.with_columns(dist.alias("d"), exact.alias("exact")).filter(pl.col("d") <= near_frac)
     if pairs.height == 0:
         return []
+    # components pinned within a unit-year (one value in ≥ half its months: a clipped or fixed Mad, …)
+    # carry no evidence of *this* pair being copied; the distance and its law use the others
+    pinned = base.group_by("unit_id", "year").agg(
+        *[(pl.col(c).value_counts(sort=True).struct.field("count").first() * 2 >= pl.len()).alias(f"pin_{i}") for i, c in enumerate(TUPLE)]
+    ).with_columns(pl.sum_horizontal([pl.col(f"pin_{i}").cast(pl.Int32) * 2**i for i in range(len(TUPLE))]).alias("mask"))
+    exact = pl.all_horizontal([pl.col(c) == pl.col(f"{c}_b") for c in TUPLE])
+    pairs = pairs.with_columns(
+        *[((pl.col(c) - pl.col(f"{c}_b")).abs() / sc[c]).alias(f"r_{i}") for i, c in enumerate(TUPLE)], exact.alias("exact")
+    ).join(pinned.select("unit_id", "year", "mask"), on=["unit_id", "year"])
+    laws: dict[int, tuple[float, float, float, float]] = {}
+    parts = []
+    for mask in pairs["mask"].unique().sort().to_list():  # few distinct pinned sets
+        use = [i for i in range(len(TUPLE)) if not (mask >> i) & 1] or list(range(len(TUPLE)))  # all pinned: exact repeats
+        d_all = pl.max_horizontal([pl.col(f"r_{i}") for i in use])
+        if mask not in laws:
+            dn = pairs.select(d_all.alias("d"))["d"].to_numpy()
+            laws[mask] = (*_near_law(dn), float(np.quantile(dn, 0.8)) or 1.0)
+        parts.append(pairs.filter(pl.col("mask") == mask).with_columns(d_all.alias("d0")))
+    pairs = pl.concat(parts).with_columns(
+        pl.col("mask").replace_strict({m: v[3] for m, v in laws.items()}, default=1.0, return_dtype=pl.Float64).alias("p80")
+    ).with_columns(
+        (pl.col("d0").quantile(0.8).over("unit_id", "year") / pl.col("p80")).clip(0.25, 1.0).alias("s_u")
+    ).with_columns((pl.col("d0") / pl.col("s_u")).alias("d"))
+    lawdf = pl.DataFrame(
+        [(m, v[0], v[1], v[2]) for m, v in laws.items()], schema={"mask": pl.Int32, "t_lo": pl.Float64, "f_lo": pl.Float64, "k": pl.Float64}, orient="row"
+    )
+    per = pairs.group_by("unit_id", "year").agg(
+        pl.len().alias("pairs"), pl.col("mask").first(), pl.col("s_u").first(),
+    ).join(lawdf, on="mask", how="left")
+    cnt = pairs.join(per.select("unit_id", "year", "t_lo"), on=["unit_id", "year"]).group_by("unit_id", "year").agg(
+        *[(pl.col("d") <= pl.col("t_lo") * 0.5**j).sum().alias(f"n{j}") for j in range(grid)]
+    )
+    per = per.join(cnt, on=["unit_id", "year"]).sort("unit_id", "year")
+    n_uy = per.height
+    pmin = np.ones(n_uy)
+    best = np.zeros(n_uy, dtype=int)
+    npairs = per["pairs"].to_numpy().astype(float)
+    t_lo, f_lo, k = (per[c].fill_null(0.0).to_numpy() for c in ("t_lo", "f_lo", "k"))
+    for j in range(grid):
+        lam = np.where(t_lo > 0, npairs * f_lo * 0.5 ** (j * k), npairs)
+        nj = per[f"n{j}"].to_numpy()
+        pj = np.where(nj > 0, poisson.sf(nj - 1, lam), 1.0)
+        better = pj < pmin
+        pmin, best = np.where(better, pj, pmin), np.where(better, j, best)
+    level = alpha / max(n_uy, 1)
+    per = per.with_columns(pl.Series("p_value", np.minimum(pmin * grid, 1.0)), pl.Series("tau", t_lo * 0.5**best))
+    near = pairs.join(per.select("unit_id", "year", "tau"), on=["unit_id", "year"]).filter(pl.col("exact") | (pl.col("d") <= pl.col("tau")))
+    if near.height == 0:
+        return []
     months = pl.concat(
-        [pairs.select("unit_id", "year", "period", "exact"), pairs.select("unit_id", "year", pl.col("period_b").alias("period"), "exact")]
+        [near.select("unit_id", "year", "period", "exact"), near.select("unit_id", "year", pl.col("period_b").alias("period"), "exact")]
     ).group_by("unit_id", "year", "period").agg(pl.col("exact").any())
-    per = months.group_by("unit_id", "year").agg(
+    mon = months.group_by("unit_id", "year").agg(
         pl.len().alias("months"), pl.col("exact").sum().alias("exact_months"), pl.col("period").sort().alias("periods")
-    ).filter((pl.col("months") >= min_months) | (pl.col("exact_months") >= 2))
+    )
+    per = per.join(mon, on=["unit_id", "year"]).filter(
+        ((pl.col("p_value") < level) & (pl.col("months") >= min_months)) | (pl.col("exact_months") >= 2)
+    )
     if per.height == 0:
         return []
     involved = months.join(per.select("unit_id", "year"), on=["unit_id", "year"]).join(
         base, on=["unit_id", "year", "period"]
     ).join(_cc_peer(um), on="coal_type", how="left")
     stake = involved.group_by(UKEYS).agg(_copy_stake(involved, None).alias("stake_t"))
-    g = per.join(stake, on=["unit_id", "year"]).with_columns(
-        (0.5 + 0.5 * (pl.col("months") - 2) / 6).clip(0.5, 1.0).alias("score"),
-        pl.lit(near_frac).alias("near_frac"),
+    lvl = -np.log10(level)
+    z = -np.log10(np.maximum(per["p_value"].to_numpy(), 1e-300))
+    per = per.with_columns(
+        pl.Series("score", np.maximum(score_from_z(z, lvl, lvl + 10.0), np.clip(0.5 + 0.5 * (per["exact_months"].to_numpy() - 2) / 6, 0.0, 1.0))),
+        pl.lit(level).alias("alpha_unit_year"),
     )
+    g = per.join(stake, on=["unit_id", "year"])
     return emit(
         "CPY-101",
         g,
         params=["unit_id", "year", "months", "periods"],
-        evidence=["months", "exact_months", "periods", "near_frac"],
+        evidence=["months", "exact_months", "periods", "p_value", "alpha_unit_year", "tau", "s_u", "pairs"],
         observed="months",
-        peers="the unit's own months; 'near' scaled by the median month-to-month move of all coal units",
+        peers="the unit's own months; 'near' scaled by the median month-to-month move of all coal units, "
+        "its rate learned from all pairs nationally",
     )
 
 

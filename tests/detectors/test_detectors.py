@@ -140,6 +140,52 @@ def test_cpy101_one_sample_as_twelve(base):
     assert recall >= 0.9 and fp <= 2, (recall, fp)
 
 
+def _lab_by_unit(d):
+    return d["lab"].join(d["monthly"].select("lab_report_id", "unit_id", "period"), on="lab_report_id", how="left", suffix="_m")
+
+
+def test_cpy101_near_repeats_with_jitter_and_steady_coal_lookalikes(base):
+    """Five months presented as one sample with last digits changed (jitter up to 0.15 × the honest
+    month-to-month move); look-alikes: a coal far steadier than its peers (0.35 × its own spread) and
+    a lab whose Mad is fixed at one value all year. Recall ≥ 0.9, no look-alike ≥ medium."""
+    rng = np.random.default_rng(8)
+    units = sf.coal_measured_units(base, K, seed=5)
+    others = [u for u in sf.coal_measured_units(base, 4 * K, seed=13) if u not in units]
+    steady, pinned = others[:K], others[K : 2 * K]
+    lb = _lab_by_unit(base)
+    um0 = _um(base)
+    step = copied._step_scale(copied._coal_lab(um0))
+    run = [f"2024-{m:02d}" for m in range(5, 10)]
+    src = lb.filter(pl.col("unit_id_m").is_in(units) & (pl.col("period") == run[0])).select(
+        pl.col("unit_id_m").alias("u"), *[pl.col(c).alias(f"{c}_1") for c in copied.TUPLE]
+    )
+    lb = lb.join(src, left_on="unit_id_m", right_on="u", how="left")
+    sel = pl.col("unit_id_m").is_in(units) & pl.col("period").is_in(run) & (pl.col("period") != run[0])
+    dec = {"carbon_ad_pct": 2, "moisture_ad_pct": 2, "total_moisture_pct": 2, "ncv_ar_gj_per_t": 3}
+    lb = lb.with_columns(
+        [
+            pl.when(sel)
+            .then((pl.col(f"{c}_1") + pl.Series(rng.uniform(-0.15, 0.15, lb.height) * step[c])).round(dec[c]))
+            .otherwise(pl.col(c))
+            .alias(c)
+            for c in copied.TUPLE
+        ]
+    )
+    # look-alikes: steadier honest coal, fixed Mad
+    st = pl.col("unit_id_m").is_in(steady)
+    lb = lb.with_columns(
+        [pl.when(st).then((pl.col(c).mean().over("unit_id_m") + 0.35 * (pl.col(c) - pl.col(c).mean().over("unit_id_m"))).round(dec[c])).otherwise(pl.col(c)).alias(c)
+         for c in copied.TUPLE]
+    ).with_columns(
+        pl.when(pl.col("unit_id_m").is_in(pinned)).then(pl.col("moisture_ad_pct").median().over("unit_id_m").round(2)).otherwise(pl.col("moisture_ad_pct")).alias("moisture_ad_pct")
+    )
+    f = copied.repeated_lab_tuples(_um({**base, "lab": lb.select(base["lab"].columns)}))
+    recall, fp = _quality(f, "CPY-101", set(units))
+    assert recall >= 0.9 and fp <= 2, (recall, fp)
+    look = {x.unit_id for x in f if x.rule_code == "CPY-101" and x.severity in SERIOUS} & set(steady + pinned)
+    assert not look, look
+
+
 def test_cpy102_cross_plant_copy_and_shared_sample_lookalike(base):
     um0 = _um(base)
     assert not copied.cross_plant_tuples(um0), "units of one plant sharing one sample must not be flagged"
