@@ -11,8 +11,8 @@ generator's parameters:
   high-carbon anthracite or a conservative unit is not a suspicion. A PyOD ECOD score over the unit's
   (CC residual, NCV, Car, Mt, residual spread) is carried as corroboration.
 * :class:`CarbonLevelShift` (CC-102) — the unit's own residual series steps down within the year
-  (most telling right after a lab change); a step that comes with an NCV step is a coal-source switch
-  and is capped at ``low``.
+  (most telling right after a lab change); a step that comes with a significant NCV step is a
+  coal-source switch and is capped at ``low``.
 * :func:`default_as_measured` (CC-103) — "measured" values sitting exactly on a default
   (0.03085 / 0.03356 Chinese, 0.0258 / 0.0268 / 0.0276 IPCC).
 * :func:`mixed_basis` (CC-104) — measured and default months mixed in one unit-year (the guideline:
@@ -192,8 +192,11 @@ class CarbonLevelShift(FrameDetector):
         min_rel: smallest step flagged, as a share of the unit's CC (1.5 %: below the ±2 % spread of
             honest repeat analyses of elemental carbon, GB/T 476 reproducibility).
         min_months: measured months needed (≥ 3 on each side of a split).
-        ncv_switch_rel: an NCV step at least this large at the same split means a coal-source switch
-            (DOMAIN.md §4.1 look-alike) — capped at ``low`` unless the lab changed too.
+        ncv_switch_rel: an NCV step at least this large at the same split — or one of ≥ ``t_flag``
+            standard errors of the unit's own season-adjusted NCV noise — means a coal-source switch
+            (DOMAIN.md §4.1 look-alike: NCV and CC move together), capped at ``low`` even when the lab
+            changed with the supplier (the fraud pattern lowers carbon, not heat). Units of one
+            enterprise stepping at the same split share the verdict (one plant, one coal).
 
     ``keys_``: one row per unit-year with ``split_period``, ``step`` (tC/GJ, negative = down), ``t``,
     ``lab_changed``, ``ncv_step_rel``, ``stake_t``; ``decision_scores_`` = −t.
@@ -215,12 +218,17 @@ class CarbonLevelShift(FrameDetector):
         m = measured_coal(frame)
         if m.height == 0:
             return pl.DataFrame(schema={"unit_id": pl.String, "score_raw": pl.Float64})
-        m = add_residuals(m).sort("unit_id", "period")
+        m = add_residuals(m).with_columns(pl.col("ncv_gj_per_t").log().alias("lncv"))
+        # NCV against its season's peers (coal type × province × month): a seasonal moisture swing is
+        # not a coal-source switch
+        m = peer_robust_z(m, "lncv", MONTH_PEERS, min_peers=30, floor=1e-4, out="nz")
+        m = m.with_columns((pl.col("lncv") - pl.col("nz_center")).alias("lncv_r")).sort("unit_id", "period")
         keys = ["unit_id", "enterprise_id", "province_code", "year"]
         m = m.with_columns(
             pl.int_range(pl.len()).over(keys).alias("i"),
             pl.len().over(keys).alias("n"),
             (pl.col("r2").diff().abs().median().over(keys) * 1.4826 / np.sqrt(2)).alias("sig_u"),
+            (pl.col("lncv_r").diff().abs().median().over(keys) * 1.4826 / np.sqrt(2)).clip(1e-3).alias("sig_ncv"),
         ).filter(pl.col("n") >= self.min_months)
         if m.height == 0:
             return pl.DataFrame(schema={"unit_id": pl.String, "score_raw": pl.Float64})
@@ -241,10 +249,14 @@ class CarbonLevelShift(FrameDetector):
                 pl.col("ox").mean().alias("ox"),
                 pl.col("carbon_content_tc_per_gj").median().alias("cc_median"),
                 pl.col("sig_u").first().alias("sig_u"),
+                pl.col("sig_ncv").first().alias("sig_ncv"),
+                pl.col("lncv_r").filter(after).median().sub(pl.col("lncv_r").filter(before).median()).alias("ncv_step_log"),
                 pl.col("n").first().alias("months"),
             ).with_columns((pl.col("lab_before") != pl.col("lab_after")).fill_null(False).alias("lab_changed"))
+            se_k = 1.25 * (1.0 / k + 1.0 / (pl.col("months") - k)).sqrt()
             s = s.with_columns(
-                (pl.col("step") / (pl.max_horizontal(pl.col("sig_u"), pl.lit(floor)) * 1.25 * (1.0 / k + 1.0 / (pl.col("months") - k)).sqrt())).alias("t")
+                (pl.col("step") / (pl.max_horizontal(pl.col("sig_u"), pl.lit(floor)) * se_k)).alias("t"),
+                (pl.col("ncv_step_log") / (pl.col("sig_ncv") * se_k)).alias("t_ncv"),
             )
             best = s if best is None else pl.concat([best, s]).sort("t").unique(subset=keys, keep="first")
         if best is None or best.height == 0:
@@ -252,7 +264,13 @@ class CarbonLevelShift(FrameDetector):
         down = -best["t"].to_numpy()
         big = (best["step"].to_numpy() <= -self.min_rel * best["cc_median"].to_numpy())
         raw = np.where(big, down, np.minimum(down, self.t_flag - 1e-6))
-        switch = (best["ncv_step_rel"].abs().to_numpy() >= self.ncv_switch_rel) & ~best["lab_changed"].fill_null(False).to_numpy()
+        # a coal-source switch: NCV steps at the same split, by ≥ ncv_switch_rel or significantly against
+        # the unit's own season-adjusted NCV noise — whether or not the lab changed with the supplier
+        # (units of one plant burn one coal: a switch seen on one unit explains its siblings' step at the same split)
+        plant = best.with_columns(
+            ((pl.col("ncv_step_rel").abs() >= self.ncv_switch_rel) | (pl.col("t_ncv").abs().fill_nan(0.0).fill_null(0.0) >= self.t_flag)).alias("_sw")
+        ).with_columns(pl.col("_sw").any().over("enterprise_id", "year", "split_period").alias("_sw"))
+        switch = plant["_sw"].to_numpy()
         score = score_from_z(raw, self.t_flag, self.t_sure) + np.where(best["lab_changed"].fill_null(False).to_numpy(), 0.15, 0.0)
         return best.with_columns(
             pl.Series("score_raw", raw),
@@ -267,7 +285,7 @@ class CarbonLevelShift(FrameDetector):
             "CC-102",
             self.flagged(),
             params=["unit_id", "split_period", "step", "lab_before", "lab_after"],
-            evidence=["split_period", "step", "t", "sig_u", "lab_changed", "lab_before", "lab_after", "ncv_step_rel", "heat_after_gj", "months"],
+            evidence=["split_period", "step", "t", "sig_u", "lab_changed", "lab_before", "lab_after", "ncv_step_rel", "t_ncv", "heat_after_gj", "months"],
             observed="step",
             peers="the unit's own months before the split",
         )

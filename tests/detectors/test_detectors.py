@@ -121,6 +121,23 @@ def test_cc_lookalikes_coal_switch_and_anthracite_not_high(base):
     assert not any(x.severity == "high" for x in f if x.unit_id in anth)
 
 
+def test_cc102_coal_switch_with_new_lab_is_low(base):
+    """A new supplier with its own lab: NCV falls 8 % and CC falls 3 % from July (off the peer line) —
+    a coal-source switch, not a lab lowering carbon: CC-102 at most ``low``. The same CC step without
+    the NCV step stays flagged."""
+    units = sf.coal_measured_units(base, K, seed=6)
+    frauds = [u for u in sf.coal_measured_units(base, 3 * K, seed=12) if u not in units][:K]
+    d = _scale_cc(base, units + frauds, 0.97, range(7, 13))
+    sel = pl.col("unit_id").is_in(units) & (pl.col("period") >= "2024-07")
+    d["monthly"] = d["monthly"].with_columns(pl.when(sel).then((pl.col("ncv_gj_per_t") * 0.92).round(3)).otherwise(pl.col("ncv_gj_per_t")).alias("ncv_gj_per_t"))
+    ids = d["monthly"].filter(pl.col("unit_id").is_in(units + frauds) & (pl.col("period") >= "2024-07"))["lab_report_id"].to_list()
+    d["lab"] = d["lab"].with_columns(pl.when(pl.col("lab_report_id").is_in(ids)).then(pl.lit("LABX")).otherwise(pl.col("lab_agency_id")).alias("lab_agency_id"))
+    f = cc_mod.CarbonLevelShift().fit(_um(d)).findings()
+    assert not {x.unit_id for x in f if x.severity in SERIOUS} & set(units)
+    recall, _ = _quality(f, "CC-102", set(frauds))
+    assert recall >= 0.9, recall
+
+
 # ---- copied values ---------------------------------------------------------------------------------------
 def _copy_month1(d, units):
     lb = d["lab"].join(d["monthly"].select("lab_report_id", "unit_id", "period"), on="lab_report_id", how="left", suffix="_m")
