@@ -560,6 +560,13 @@ _DETECTORS: tuple[Rule, ...] = (
          ("核算排放量与 CEMS 二氧化碳之比偏离机组自身比值带或同类水平。", "Accounting emissions / CEMS CO₂ leaves the unit's own band or its peers' level."),
          ("机组 {unit_id} {quantity} 核算/CEMS {ratio}，通常 {usual_ratio}", "Unit {unit_id} {quantity}: accounting/CEMS {ratio}, usually {usual_ratio}"),
          "DOMAIN.md §4.5; EU MRR Art. 63 (CEMS against calculation)", "(CEMS × usual ratio − reported) t, paying direction only", "telemetry"),
+    _det("TEL-105", "high", ("皮带秤与 CEMS 同时高于报告", "Belt scales and CEMS both above the report"),
+         ("全年报告入炉煤量低于皮带秤、核算排放低于 CEMS，两套独立计量同向偏离同类机组水平。",
+          "Reported coal below the belt scales and accounting emissions below the CEMS all year: two independent instruments off their peers' level the same way."),
+         ("企业 {enterprise_id} {year}：煤量 报告/皮带秤 为同类的 {coal_ratio_vs_peers} 倍，排放 核算/CEMS 为同类的 {co2_ratio_vs_peers} 倍",
+          "Enterprise {enterprise_id} {year}: coal report/belt scale {coal_ratio_vs_peers}× its peers', emissions accounting/CEMS {co2_ratio_vs_peers}× its peers'"),
+         "DOMAIN.md §4.5; EU MRR Art. 63 (CEMS against calculation; consumption against purchase); Stouffer (1949) combination of independent evidence",
+         "Σ (belt coal × peers' usual ratio − reported coal) × tCO₂ per t", "telemetry"),
 )
 
 # ---- pipeline (owner: carbonqa/cases.py) ----------------------------------------------------------

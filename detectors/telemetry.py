@@ -17,6 +17,9 @@ each unit is **learned from its own months** (median log ratio, MAD) with a floo
   unaffected by one step) floored by its peers'.
 * :func:`output_without_load` — TEL-103: output reported for a month the (fully covering) telemetry
   shows without load.
+* :func:`corroborated_shortfall` — TEL-105: coal below the belt scales *and* emissions below the CEMS
+  at one enterprise, each within its honest spread alone, together beyond it (Stouffer of two
+  independent instruments).
 
 Only months whose telemetry covers ≥ 90 % of the month's hours are compared (partial coverage is an
 honest gap, not a suspicion). Stake is direction-aware: only a deviation in the direction that pays
@@ -39,7 +42,7 @@ import polars as pl
 from carbonqa.findings import Finding
 from detectors._common import FrameDetector, emit, peer_robust_z, wrap
 
-__all__ = ["OutputWithoutLoad", "QUANTITIES", "TelemetryReconciliation", "output_without_load", "reconcile_frame", "run"]
+__all__ = ["CorroboratedShortfall", "OutputWithoutLoad", "QUANTITIES", "corroborated_shortfall", "TelemetryReconciliation", "output_without_load", "reconcile_frame", "run"]
 
 #: (name, reported column, telemetry column, paying direction of log(report/telemetry): -1 = under-report pays)
 QUANTITIES: tuple[tuple[str, str, str, int], ...] = (
@@ -305,8 +308,67 @@ def output_without_load(um: pl.DataFrame, tel: pl.DataFrame) -> list[Finding]:
     )
 
 
+def corroborated_shortfall(
+    rf: pl.DataFrame, *, z_flag: float = 4.0, min_each: float = 1.5, min_rel: float = 0.03, floor_level: float = 0.02, min_months: int = 4
+) -> list[Finding]:
+    """TEL-105: coal reported below the belt scales *and* emissions below the CEMS, at one enterprise.
+
+    Two independent instruments — the belt-scale coal feed and the stack CEMS — each read more than the
+    report. Per unit and quantity, the whole-year median log ratio ln(report/telemetry) is robust-z'd
+    against units of the same class (as TEL-102); per enterprise-year the coal z's of its units are
+    *averaged* (units of one plant may share a calibration bias: no √n pooling across units) and so are
+    the CO₂ z's; the two instruments' meter biases are independent, so ``Z = (z̄_coal + z̄_co2)/√2`` is
+    standard normal for an honest plant (Stouffer). Flagged when ``Z ≤ −z_flag`` (one-sided, 3e-5),
+    each instrument's mean z ≤ ``−min_each`` (both point the paying way) and the coal shortfall is at
+    least ``min_rel`` (3 %: honest sources differ by a few percent, DOMAIN.md §4.5). One instrument alone
+    within its honest spread is what TEL-102/TEL-104 leave quiet (real CEMS/EIA 0.98–1.17×); two
+    agreeing are not meter bias. A carbon-content understatement moves CO₂ only (CC-101's), a
+    coverage shortfall moves the ratios the other way.
+
+    ``rf``: :func:`reconcile_frame` output. Stake: Σ over the enterprise's units of (belt coal × the
+    peers' usual ratio − reported coal) × the unit's tCO₂ per t. Score 0.5 at ``z_flag``, 1.0 at 2×.
+    """
+    f = rf.filter(pl.col("quantity").is_in(["coal", "co2"]))
+    if f.height == 0:
+        return []
+    units = f.group_by("unit_id", "enterprise_id", "province_code", "year", "unit_class", "quantity").agg(
+        pl.col("lr").median().alias("m_u"), pl.len().alias("n_u"),
+        pl.col("reported").sum(), pl.col("telemetry").sum(), (pl.col("t_per_unit") * pl.col("reported")).sum().alias("emis"),
+    ).filter(pl.col("n_u") >= min_months)
+    if units.height == 0:
+        return []
+    units = peer_robust_z(units, "m_u", (["unit_class", "quantity"], ["quantity"]), min_peers=15, floor=floor_level, out="zl")
+    units = units.with_columns(
+        ((pl.col("telemetry") * pl.col("zl_center").exp() - pl.col("reported")).clip(0.0) * pl.col("emis") / pl.col("reported")).fill_nan(0.0).alias("gap_t"),
+        (pl.col("m_u") - pl.col("zl_center")).alias("dev"),
+    )
+    ent = units.group_by("enterprise_id", "province_code", "year").agg(
+        *[pl.col(c).filter(pl.col("quantity") == q).mean().alias(f"{c}_{q}") for q in ("coal", "co2") for c in ("zl", "dev")],
+        pl.col("gap_t").filter(pl.col("quantity") == "coal").sum().alias("stake_t"),
+        pl.col("unit_id").filter(pl.col("quantity") == "coal").n_unique().alias("units"),
+    ).drop_nulls(["zl_coal", "zl_co2"]).with_columns(((pl.col("zl_coal") + pl.col("zl_co2")) / np.sqrt(2.0)).alias("z"))
+    hit = ent.filter(
+        (pl.col("z") <= -z_flag) & (pl.col("zl_coal") <= -min_each) & (pl.col("zl_co2") <= -min_each) & (pl.col("dev_coal") <= -min_rel)
+    )
+    if hit.height == 0:
+        return []
+    hit = hit.with_columns(
+        pl.Series("score", np.clip(0.5 + 0.5 * (-hit["z"].to_numpy() - z_flag) / z_flag, 0, 1)),
+        pl.col("dev_coal").exp().alias("coal_ratio_vs_peers"), pl.col("dev_co2").exp().alias("co2_ratio_vs_peers"),
+    )
+    return emit(
+        "TEL-105",
+        hit,
+        params=["enterprise_id", "year", "coal_ratio_vs_peers", "co2_ratio_vs_peers"],
+        evidence=["z", "zl_coal", "zl_co2", "coal_ratio_vs_peers", "co2_ratio_vs_peers", "units"],
+        observed="z",
+        peers="units of the same class (whole-year report/telemetry ratio), belt scale and CEMS combined",
+    )
+
+
 #: PyOD-contract estimators around the function-style detectors (ARCHITECTURE.md convention 5).
 OutputWithoutLoad = wrap(output_without_load, "OutputWithoutLoad")
+CorroboratedShortfall = wrap(corroborated_shortfall, "CorroboratedShortfall")
 
 
 def run(um: pl.DataFrame, tel: pl.DataFrame | None) -> list[Finding]:
@@ -314,4 +376,4 @@ def run(um: pl.DataFrame, tel: pl.DataFrame | None) -> list[Finding]:
     if tel is None or tel.height == 0:
         return []
     rf = reconcile_frame(um, tel)
-    return [*TelemetryReconciliation().fit(rf).findings(), *OutputWithoutLoad().fit(um, tel).findings()]
+    return [*TelemetryReconciliation().fit(rf).findings(), *OutputWithoutLoad().fit(um, tel).findings(), *CorroboratedShortfall().fit(rf).findings()]

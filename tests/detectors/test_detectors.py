@@ -398,6 +398,27 @@ def test_telemetry_lookalikes_honest_bias_and_partial_coverage(base):
     assert len({x.unit_id for x in f if x.severity in SERIOUS}) <= 2
 
 
+def test_tel105_belt_scale_and_cems_corroborate_a_small_whole_year_shortfall(base):
+    """Coal (and so emissions) reported 7 % low all year at every unit of 10 enterprises — alone within
+    the honest spread of belt-scale bias; look-alikes: belt scales alone reading 7 % high, or the CEMS
+    alone reading 7 % high (one instrument's bias). Recall ≥ 0.9 on the first, no look-alike flagged."""
+    ents = base["units"].filter(pl.col("unit_class") != "gas").select("enterprise_id").unique().sort("enterprise_id")["enterprise_id"].to_list()
+    rng = np.random.default_rng(5)
+    pick = rng.permutation(ents)[: 3 * K].tolist()
+    fraud, belt_only, cems_only = pick[:K], pick[K : 2 * K], pick[2 * K :]
+    ue = base["units"].select("unit_id", "enterprise_id")
+    mon = base["monthly"].join(ue, on="unit_id").with_columns(
+        [pl.when(pl.col("enterprise_id").is_in(fraud)).then(pl.col(c) * 0.93).otherwise(pl.col(c)).alias(c) for c in ("fuel_consumed_t", "emissions_tco2")]
+    ).drop("enterprise_id")
+    tel = base["telemetry_monthly"].join(ue, on="unit_id").with_columns(
+        pl.when(pl.col("enterprise_id").is_in(belt_only)).then(pl.col("coal_feed_t") * 1.07).otherwise(pl.col("coal_feed_t")).alias("coal_feed_t"),
+        pl.when(pl.col("enterprise_id").is_in(cems_only)).then(pl.col("cems_co2_t") * 1.07).otherwise(pl.col("cems_co2_t")).alias("cems_co2_t"),
+    ).drop("enterprise_id")
+    f = telemetry.run(_um({**base, "monthly": mon}), tel)
+    recall, fp = _quality(f, "TEL-105", set(fraud), key="enterprise_id")
+    assert recall >= 0.9 and fp == 0, (recall, fp)
+
+
 def test_tel103_output_without_load(base):
     units = sf.coal_measured_units(base, K, seed=5)
     tel = base["telemetry_monthly"].with_columns(
