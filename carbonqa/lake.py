@@ -93,7 +93,8 @@ def monthly_telemetry(
 
     ``generation_mwh`` = Σ gross_load_mw × interval_hours (MWh); ``coal_feed_t``, ``cems_co2_t`` sums
     (null when the unit has no such measurement that month, not 0); ``hours_with_load`` = Σ
-    interval_hours where gross_load_mw > 0; ``hours_covered`` = Σ interval_hours; ``rows`` = rows.
+    interval_hours where gross_load_mw > 0; ``hours_covered`` = Σ interval_hours of rows carrying at least
+    one measurement (an all-null row is a logger gap, not coverage); ``rows`` = rows.
     """
     lf = scan_telemetry(provinces, periods, lake_dir)
 
@@ -108,7 +109,12 @@ def monthly_telemetry(
             _sum_or_null("coal_feed_t"),
             _sum_or_null("cems_co2_t"),
             pl.col("interval_hours").filter(pl.col("gross_load_mw") > 0).sum().alias("hours_with_load"),
-            pl.col("interval_hours").sum().alias("hours_covered"),
+            # an hour is covered when it carries a measurement: rows whose values are all null (a
+            # logger gap exported as empty cells) cover nothing
+            pl.col("interval_hours")
+            .filter(pl.any_horizontal(pl.col("gross_load_mw").is_not_null(), pl.col("coal_feed_t").is_not_null(), pl.col("cems_co2_t").is_not_null()))
+            .sum()
+            .alias("hours_covered"),
             pl.len().alias("rows"),
         )
         .sort("unit_id", "period")

@@ -52,6 +52,11 @@ def gx_specs(p: RegulationParams) -> dict[str, Spec]:
     comp_val = pl.when(cad_bad).then(cad).when(mad_bad).then(mad).otherwise(mt)
     comp_lo = pl.when(cad_bad).then(pl.col("cad_lo")).when(mad_bad).then(p.mad_range_pct[0]).otherwise(p.mt_range_pct[0])
     comp_hi = pl.when(cad_bad).then(pl.col("cad_hi")).when(mad_bad).then(p.mad_range_pct[1]).otherwise(p.mt_range_pct[1])
+    # direction of materiality (DOMAIN.md §3, Car = Cad·(100 − Mt)/(100 − Mad), E ∝ NCV·CC): a value off
+    # its band on the side that *raises* the reported emissions gains the unit nothing — a data-quality
+    # note (low, 0 t); the side that lowers them keeps the rule's severity and stake
+    comp_conservative = ((comp == "Cad") & (comp_val > comp_hi)) | ((comp == "Mad") & (comp_val > comp_hi)) | ((comp == "Mt") & (comp_val < comp_lo))
+    ncv_conservative = ncv > hi
     up = {"unit_id": pl.col("unit_id"), "period": pl.col("period")}
     lab_id = {"lab_report_id": pl.col("lab_report_id")}
     return {
@@ -65,8 +70,10 @@ def gx_specs(p: RegulationParams) -> dict[str, Spec]:
         "ACC-003": Spec(pl.col("operating_hours"), pl.col("hours_in_month"), pl.lit(0.0),
                         up | {"hours": _r("operating_hours"), "hours_in_month": _r("hours_in_month", 0)}),
         "ACC-004": Spec(ncv, pl.concat_str(lo.cast(pl.String), pl.lit("–"), hi.cast(pl.String)),
-                        (ncv - ncv.clip(lo, hi)).abs() * pl.col("fuel_consumed_t") * cc * pl.col("oxidation_rate") * CO2_PER_C,
-                        up | {"ncv": _r(ncv, 2), "coal_type": pl.col("coal_type"), "low": lo, "high": hi}),
+                        pl.when(ncv_conservative).then(0.0)
+                        .otherwise((ncv - ncv.clip(lo, hi)).abs() * pl.col("fuel_consumed_t") * cc * pl.col("oxidation_rate") * CO2_PER_C),
+                        up | {"ncv": _r(ncv, 2), "coal_type": pl.col("coal_type"), "low": lo, "high": hi},
+                        severity=pl.when(ncv_conservative).then(pl.lit("low")).otherwise(pl.lit("medium"))),
         "ACC-005": Spec(ncv, _r(ncv * KCAL_PER_KG_TO_GJ_PER_T, 3),
                         (pl.col("emissions_tco2") - pl.col("e_corrected_t")).abs(),
                         up | {"ncv": _r(ncv, 1), "ncv_gj": _r(ncv * KCAL_PER_KG_TO_GJ_PER_T, 2)},
@@ -120,8 +127,9 @@ def gx_specs(p: RegulationParams) -> dict[str, Spec]:
                          "pattern": pl.col("qr_pattern")},
                         severity=pl.when(pl.col("qr_pattern")).then(pl.lit("medium")).otherwise(pl.lit("low"))),
         "LAB-006": Spec(comp_val, pl.concat_str(comp_lo.cast(pl.String), pl.lit("–"), comp_hi.cast(pl.String)),
-                        pl.col("stake_default_t"),
-                        lab_id | {"component": comp, "value": _r(comp_val, 2), "low": comp_lo, "high": comp_hi}),
+                        pl.when(comp_conservative).then(0.0).otherwise(pl.col("stake_default_t")),
+                        lab_id | {"component": comp, "value": _r(comp_val, 2), "low": comp_lo, "high": comp_hi},
+                        severity=pl.when(comp_conservative).then(pl.lit("low")).otherwise(pl.lit("medium"))),
         # verifications frame
         "VER-001": Spec(pl.col("verified_emissions_tco2"), pl.col("reported_emissions_tco2"), pl.col("gap_t"),
                         {"enterprise_id": pl.col("enterprise_id"), "year": pl.col("year"),
@@ -333,19 +341,33 @@ def rule_tel_001(ctx: ScreenContext) -> RuleOutput:
     """TEL-001: output reported in a month with no telemetry row, for a unit with telemetry in other months.
 
     Units with no telemetry at all in the year are not flagged (not connected: a registry matter; real
-    US data show partial CEMS coverage is honest).
+    US data show partial CEMS coverage is honest). A month whose rows carry no measurement (all
+    empty) has no telemetry. One such month in a unit-year is ``low`` (a logger outage) unless the
+    month burns ≥ 5 % less coal per MWh than the unit's median month (the month that lacks the meter
+    is the month that looks efficient); two or more are ``medium`` (a pattern: telemetry withheld
+    for the months that matter).
     """
     t = _telemetry(ctx)
     spec = Spec(pl.lit("no telemetry"), pl.col("gross_generation_mwh"), pl.col("emissions_tco2"),
-                {"unit_id": pl.col("unit_id"), "period": pl.col("period"), "generation": _r("gross_generation_mwh", 0)})
+                {"unit_id": pl.col("unit_id"), "period": pl.col("period"), "generation": _r("gross_generation_mwh", 0)},
+                evidence={"months_without_telemetry": pl.col("months_without"), "fuel_per_mwh_vs_usual": pl.col("fuel_per_mwh_rel").round(4)},
+                # one month without telemetry in a unit-year is a logger outage (low) unless that month burns
+                # noticeably less coal per MWh than the unit's other months; a pattern of months is medium
+                severity=pl.when((pl.col("months_without") >= 2) | (pl.col("fuel_per_mwh_rel") <= -0.05))
+                .then(pl.lit("medium")).otherwise(pl.lit("low")))
     m = monthly_frame(ctx)
     if t is None:
-        return m.clear(), spec, "monthly"
-    have = t.filter(pl.col("rows") > 0).select("unit_id", "period").unique()
+        return m.clear().with_columns(pl.lit(0, pl.UInt32).alias("months_without"), pl.lit(0.0).alias("fuel_per_mwh_rel")), spec, "monthly"
+    have = t.filter((pl.col("rows") > 0) & (pl.col("hours_covered").fill_null(1.0) > 0)).select("unit_id", "period").unique()
     connected = have.select("unit_id").unique()
     hits = (m.filter(pl.col("gross_generation_mwh") > 0)
             .join(connected, on="unit_id", how="semi")
-            .join(have, on=["unit_id", "period"], how="anti"))
+            .join(have, on=["unit_id", "period"], how="anti")
+            .with_columns(pl.len().over("unit_id", "year").alias("months_without")))
+    usual = m.filter((pl.col("gross_generation_mwh") > 0) & (pl.col("fuel_consumed_t") > 0)).group_by("unit_id", "year").agg(
+        (pl.col("fuel_consumed_t") / pl.col("gross_generation_mwh")).median().alias("_usual"))
+    hits = hits.join(usual, on=["unit_id", "year"], how="left").with_columns(
+        (pl.col("fuel_consumed_t") / pl.col("gross_generation_mwh") / pl.col("_usual") - 1.0).fill_null(0.0).fill_nan(0.0).alias("fuel_per_mwh_rel"))
     return hits, spec, "monthly"
 
 

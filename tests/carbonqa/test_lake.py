@@ -63,3 +63,16 @@ def test_monthly_interval_and_hours_with_load(tmp_path):
     assert m["generation_mwh"].to_list() == [300.0 * 744, 0.0]
     assert m["hours_with_load"].to_list() == [744.0, 0.0]
     assert m["hours_covered"].to_list() == [744.0, 744.0]
+
+
+def test_all_null_rows_are_a_logger_gap_not_coverage(tmp_path):
+    """Hours exported as rows with every measurement empty do not count as covered (a 5-day gap)."""
+    lake = tmp_path / "lake"
+    t = dt.datetime(2024, 8, 1)
+    rows = _tel("U1", dt.datetime(2024, 7, 1), 744, 100.0, t)
+    gap = (pl.col("ts") >= dt.datetime(2024, 7, 10)) & (pl.col("ts") < dt.datetime(2024, 7, 15))
+    rows = rows.with_columns([pl.when(gap).then(None).otherwise(pl.col(c)).alias(c) for c in ("gross_load_mw", "coal_feed_t")])
+    _put(lake, "15", "2024-07", "a__1.parquet", rows)
+    m = monthly_telemetry(lake_dir=lake)
+    assert m["rows"].to_list() == [744] and m["hours_covered"].to_list() == [744.0 - 120.0]
+    assert m["generation_mwh"].to_list() == [100.0 * 624]

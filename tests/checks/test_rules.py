@@ -353,6 +353,23 @@ def test_lab_006_cad_band_follows_the_coal_type(data, screen):
     assert [(f.period, f.evidence["low"]) for f in found] == [("2024-02", 35.0)]
 
 
+def test_range_rules_grade_by_the_direction_that_pays(data, screen):
+    """Off-band values that raise the reported emissions (Cad or NCV above the band, Mt below) are a
+    data-quality note (low, 0 t); the side that lowers them keeps medium and its stake."""
+    _lab(data, "2024-01")["carbon_ad_pct"] = 79.0
+    _lab(data, "2024-02")["total_moisture_pct"] = 45.0
+    _lab(data, "2024-03")["total_moisture_pct"] = 2.0
+    found = {f.period: f for f in checks.run_codes(screen(data), ["LAB-006"])}
+    assert (found["2024-01"].severity, found["2024-01"].tco2_at_stake) == ("low", 0.0)
+    assert found["2024-02"].severity == "medium" and found["2024-02"].tco2_at_stake > 0
+    assert (found["2024-03"].severity, found["2024-03"].tco2_at_stake) == ("low", 0.0)
+    _m(data, "2024-05")["ncv_gj_per_t"] = 28.5
+    _m(data, "2024-06")["ncv_gj_per_t"] = 16.0
+    found = {f.period: f for f in checks.run_codes(screen(data), ["ACC-004"])}
+    assert (found["2024-05"].severity, found["2024-05"].tco2_at_stake) == ("low", 0.0)
+    assert found["2024-06"].severity == "medium" and found["2024-06"].tco2_at_stake > 0
+
+
 def test_ver_003_is_low_ver_002_critical(data, screen):
     _ver_003(data)
     (f,) = checks.run_codes(screen(data), ["VER-003"])
@@ -389,3 +406,21 @@ def test_lab_005_honest_neighbours_of_a_moved_report_stay_low(screen):
     assert sorted(r["report_no"] for r in labs) == sorted(serials)
     found = checks.run_codes(screen(data), ["LAB-005"])
     assert found and all(f.severity == "low" for f in found)
+
+
+def test_tel_001_one_month_without_telemetry_is_low_a_pattern_medium(data, screen):
+    """A logger outage of one month is noted (low); telemetry missing for several months is a pattern
+    (medium) — and a month whose rows are all empty has no telemetry either."""
+    tel = telemetry_for(data).filter(pl.col("period") != "2024-10")
+    found = checks.run_codes(screen(data, telemetry=tel), ["TEL-001"])
+    assert [(f.period, f.severity) for f in found] == [("2024-10", "low")]
+    m = next(r for r in data["monthly_reports"] if r["period"] == "2024-10")
+    m["fuel_consumed_t"] *= 0.9  # the month without a meter also burns 10 % less coal per MWh
+    found = checks.run_codes(screen(data, telemetry=tel), ["TEL-001"])
+    assert [(f.period, f.severity) for f in found] == [("2024-10", "medium")]
+    m["fuel_consumed_t"] /= 0.9
+    tel = tel.with_columns(
+        pl.when(pl.col("period").is_in(["2024-03", "2024-04"])).then(0.0).otherwise(pl.col("hours_covered")).alias("hours_covered")
+    )
+    found = checks.run_codes(screen(data, telemetry=tel), ["TEL-001"])
+    assert sorted(f.period for f in found) == ["2024-03", "2024-04", "2024-10"] and {f.severity for f in found} == {"medium"}
