@@ -154,6 +154,16 @@ _RULES: tuple[Rule, ...] = (
         source="EU MRR art. 63 (aggregate vs raw); DOMAIN.md §4.6 'monthly sums that do not match the annual report'",
         stake="|Σ monthly − annual reported emissions| (t)",
     ),
+    Rule(
+        code="ACC-009", family="accounting", severity="medium", table="monthly_reports",
+        title_zh="碳氧化率低于指南值", title_en="Oxidation rate below the guideline value",
+        description_zh="燃煤机组月报的碳氧化率低于核算指南规定值；排放量按同比例偏低，而核算恒等式仍成立。",
+        description_en="A coal unit reports a carbon oxidation rate below the guideline value: its emissions are lower by the same ratio while the accounting identity still holds.",
+        message_zh="{unit_id} {period}：碳氧化率 {of}，指南值 {default}",
+        message_en="{unit_id} {period}: oxidation rate {of}, guideline value {default}",
+        source="MRV guideline for power generation facilities (2022 revision): coal oxidation rate 0.99 [verify]; DOMAIN.md §3",
+        stake="emissions × (guideline rate / reported rate − 1) (t)",
+    ),
     # -- completeness --------------------------------------------------------------------------------
     Rule(
         code="CMP-001", family="completeness", severity="medium", table="monthly_reports",

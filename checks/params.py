@@ -43,6 +43,7 @@ class RegulationParams:
     # --- NCV ranges by coal type (GJ/t, as received) ------------------------------------------
     ncv_range_gj_per_t: dict[str, tuple[float, float]] = field(hash=False)
     ncv_unit_error_above_gj_per_t: float = 100.0
+    oxidation_rate_tolerance: float = 0.005
     ipcc_default_cc_tc_per_gj: tuple[float, ...] = (0.0258, 0.0268, 0.0276)
     min_months_equal_ipcc_default: int = 3
     ncv_range_margin_gj_per_t: float = 1.5
@@ -85,6 +86,9 @@ SOURCES: dict[str, str] = {
     "other_default_cc_tc_per_gj": "the other defaults a 'measured' value must not merely copy: the earlier/later "
     "Chinese default; DOMAIN.md §4.1 ('measured values that equal a default')",
     "oxidation_rate_default": "MRV guideline default carbon oxidation rate of coal 0.99 [verify]; DOMAIN.md §3",
+    "oxidation_rate_tolerance": "reporting-precision margin below the default oxidation rate before ACC-009 fires "
+    "(0.005: half a percentage point; a 2026 draft differentiating OF by boiler type and altitude would get its "
+    "own regulation-year row) [verify]; DOMAIN.md §3",
     "cc_measured_min_tc_per_gj": "plausible measured CC 0.0245–0.0290 tC/GJ; DOMAIN.md §3",
     "cc_measured_max_tc_per_gj": "plausible measured CC 0.0245–0.0290 tC/GJ; DOMAIN.md §3",
     "ipcc_default_cc_tc_per_gj": "IPCC 2006 GL vol. 2 table 1.3 defaults: bituminous 0.0258, anthracite 0.0268, "

@@ -197,6 +197,26 @@ def rule_cmp_001(ctx: ScreenContext) -> RuleOutput:
     return hits, spec, "monthly"
 
 
+def rule_acc_009(ctx: ScreenContext) -> RuleOutput:
+    """ACC-009: a coal unit-month reporting a carbon oxidation rate below the guideline value.
+
+    The MRV guideline sets the oxidation rate of coal (0.99 [verify], :mod:`checks.params`); a lower
+    rate lowers the emissions of the same coal one for one, and the accounting identity still holds,
+    so ACC-001 cannot see it. Rates given in percent (> 1) are normalised first (ACC-006 reports the
+    unit error). Stake: emissions × (default / reported rate − 1).
+    """
+    p = params_for(ctx.year)
+    m = monthly_frame(ctx)
+    of = pl.when(pl.col("oxidation_rate") > 1.0).then(pl.col("oxidation_rate") / 100.0).otherwise(pl.col("oxidation_rate"))
+    hits = m.filter(pl.col("is_coal") & (pl.col("fuel_consumed_t") > 0) & (of > 0)
+                    & (of < p.oxidation_rate_default - p.oxidation_rate_tolerance)).with_columns(of.alias("of_fraction"))
+    spec = Spec(pl.col("of_fraction"), pl.lit(p.oxidation_rate_default),
+                pl.col("emissions_tco2") * (p.oxidation_rate_default / pl.col("of_fraction") - 1.0),
+                {"unit_id": pl.col("unit_id"), "period": pl.col("period"), "of": _r("of_fraction", 3),
+                 "default": pl.lit(p.oxidation_rate_default)})
+    return hits, spec, "monthly"
+
+
 def rule_cc_002(ctx: ScreenContext) -> RuleOutput:
     """CC-002: measured and default bases mixed among a coal unit's months with fuel burnt."""
     m = monthly_frame(ctx).filter(pl.col("is_coal") & pl.col("has_fuel") & pl.col("carbon_content_basis").is_not_null())
@@ -401,6 +421,7 @@ def _empty_spec() -> Spec:
 #: Polars rules by code.
 POLARS_RULES: dict[str, Callable[[ScreenContext], RuleOutput]] = {
     "ACC-008": rule_acc_008,
+    "ACC-009": rule_acc_009,
     "CMP-001": rule_cmp_001,
     "CC-002": rule_cc_002,
     "CC-005": rule_cc_005,

@@ -374,7 +374,9 @@ def identical_runs(um: pl.DataFrame, *, alpha: float = 1e-4) -> list[Finding]:
     class/coal type in these data) — :mod:`detectors.baserates`. Flag when P(X ≥ k | n, p) < ``alpha``
     (1e-4 ≈ 0.3 false alarms over 3,000 units). Score: 0.5 at ``alpha``, 1.0 at 1e-10. Units of a fuel
     group that honestly reports fixed annual values (EIA-923 group rate ≥ 0.15: oil, gas) are capped
-    ``low``. Measured CC is tested the same way; default-basis CC is constant by design and skipped.
+    ``low``, and so is one NCV all year on a unit with no measured month (a declared fixed annual value,
+    DOMAIN.md §4.2 look-alike; twelve "monthly tests" passed off as one are CPY-101's, on the lab
+    tuples). Measured CC is tested the same way; default-basis CC is constant by design and skipped.
     """
     rates = eia923_repeat_rates()
     group_rate = dict(zip(rates["fuel_type"].to_list(), rates["group_rate"].to_list(), strict=True))
@@ -390,6 +392,7 @@ def identical_runs(um: pl.DataFrame, *, alpha: float = 1e-4) -> list[Finding]:
         pl.col("pair").sum().alias("pairs"),
         pl.max_horizontal(pl.col("ncv_rep").sum(), pl.col("cc_rep").sum()).alias("repeats"),
         pl.col("ncv_gj_per_t").n_unique().alias("distinct_ncv"),
+        (pl.col("carbon_content_basis") != "measured").fill_null(True).all().alias("all_default"),
         pl.len().alias("months"),
         pl.col("heat_gj").sum().alias("heat_gj"),
         pl.col("ox").mean().alias("ox"),
@@ -408,7 +411,9 @@ def identical_runs(um: pl.DataFrame, *, alpha: float = 1e-4) -> list[Finding]:
         pl.Series("p_base", p),
         pl.Series("p_value", pval),
         pl.Series("score", score_from_z(lg, -np.log10(alpha), 10.0)),
-        pl.Series("cap", np.where(fixed_group, "low", "high")),
+        # one value all year on a unit that claims no measured months is a declared fixed annual value
+        # (DOMAIN.md §4.2 look-alike), not twelve monthly tests passed off: low
+        pl.Series("cap", np.where(fixed_group | ((g["distinct_ncv"].to_numpy() == 1) & g["all_default"].to_numpy()), "low", "high")),
     ).filter(pl.col("p_value") < alpha).join(_cc_peer(um), on="coal_type", how="left")
     g = g.with_columns(
         tco2(pl.col("heat_gj") * pl.col("repeats") / pl.col("months"), pl.max_horizontal(pl.col("cc_peer") - pl.col("carbon_content_tc_per_gj"), pl.col("cc_sigma")).fill_null(0.0), pl.col("ox")).alias("stake_t")
@@ -417,7 +422,7 @@ def identical_runs(um: pl.DataFrame, *, alpha: float = 1e-4) -> list[Finding]:
         "CPY-104",
         g,
         params=["unit_id", "year", "repeats", "pairs", "p_base"],
-        evidence=["repeats", "pairs", "distinct_ncv", "p_base", "p_value", "p_national"],
+        evidence=["repeats", "pairs", "distinct_ncv", "all_default", "p_base", "p_value", "p_national"],
         observed="repeats",
         peers="EIA-923 real repeat base rate of the fuel and the national rate of the unit class/coal type",
     )

@@ -109,6 +109,7 @@ CASES: dict[str, tuple[Callable[[dict], object], tuple[str, str | None]]] = {
     "ACC-005": (_set(lambda d: _m(d, "2024-05"), ncv_gj_per_t=5250.0), ("U1", "2024-05")),
     "ACC-006": (_set(lambda d: _m(d, "2024-06"), oxidation_rate=99.0), ("U1", "2024-06")),
     "ACC-007": (_acc_007, ("U1", "2024-04")),
+    "ACC-009": (_set(lambda d: _m(d, "2024-05"), oxidation_rate=0.93), ("U1", "2024-05")),
     "ACC-008": (lambda d: d["annual_reports"][0].update(reported_emissions_tco2=d["annual_reports"][0]["reported_emissions_tco2"] * 0.8),
                 ("E1", None)),
     "CMP-001": (_cmp_001, ("U1", "2024-05")),

@@ -243,6 +243,15 @@ def test_cpy104_runs_and_fixed_annual_fuel_is_low(base):
     gas = set(base["units"].filter(pl.col("unit_class") == "gas")["unit_id"].to_list())
     assert gas, "fixture must carry gas units with a fixed annual NCV"
     assert all(x.severity == "low" for x in f if x.unit_id in gas)
+    # a coal unit on the default basis declaring one NCV for the year: a fixed annual value, low
+    dflt = base["monthly"].filter(pl.col("carbon_content_basis") == "default").join(
+        base["units"].filter(pl.col("unit_class") != "gas").select("unit_id"), on="unit_id")["unit_id"].unique().sort().to_list()[:K]
+    assert dflt, "fixture must carry default-basis coal units"
+    mon2 = mon.with_columns(
+        pl.when(pl.col("unit_id").is_in(dflt)).then(pl.col("ncv_gj_per_t").first().over("unit_id")).otherwise(pl.col("ncv_gj_per_t")).alias("ncv_gj_per_t")
+    )
+    f2 = copied.identical_runs(_um({**base, "monthly": mon2}))
+    assert {x.unit_id for x in f2} & set(dflt) and all(x.severity == "low" for x in f2 if x.unit_id in dflt)
 
 
 def test_cpy106_too_smooth(base):
