@@ -269,13 +269,13 @@ _RULES: tuple[Rule, ...] = (
     Rule(
         code="LAB-006", family="lab_forensics", severity="medium", table="lab_reports",
         title_zh="煤质指标超出合理范围", title_en="Coal analysis value outside plausible range",
-        description_zh="空干基碳 Cad 50–75%（褐煤下限 35%，煤矸石下限 20%）、空干基水分 Mad 0.5–12%、全水分 Mt 4–40%。",
-        description_en="Cad 50–75 % (lower bound 35 % for lignite, 20 % for waste coal / gangue), Mad 0.5–12 %, Mt 4–40 %.",
+        description_zh="空干基碳 Cad 50–75%（褐煤下限 35%，煤矸石下限 20%，煤种不明取最宽范围）、空干基水分 Mad 0.5–12%、全水分 Mt 4–40%。",
+        description_en="Cad 50–75 % (lower bound 35 % for lignite, 20 % for waste coal / gangue, the widest band for an unknown coal type), Mad 0.5–12 %, Mt 4–40 %.",
         message_zh="检测报告 {lab_report_id}：{component} = {value}% 超出 {low}–{high}%",
         message_en="Lab report {lab_report_id}: {component} = {value}% outside {low}–{high}%",
         source="DOMAIN.md §3 (Cad / Mad / Mt ranges); lignite and waste-coal Cad bands: checks.params "
         "cad_range_by_coal_pct [verify]",
-        stake="(default CC − reported CC)⁺ × FC × NCV × OF × 44/12 summed over the monthly reports citing it (t)",
+        stake="the linked emissions' change were the component on its band edge (Car ∝ Cad·(100 − Mt)/(100 − Mad)); 0 t on the side that raises emissions",
     ),
     # -- verifier ------------------------------------------------------------------------------------
     Rule(

@@ -175,10 +175,13 @@ def _lab_frame(ctx: ScreenContext) -> pl.DataFrame:
     )
     p = params_for(ctx.year)
     coal = ctx.national().units().select("unit_id", "coal_type")
-    cad_lo = pl.col("coal_type").replace_strict({k: v[0] for k, v in p.cad_range_by_coal_pct.items()},
-                                                default=p.cad_range_pct[0], return_dtype=pl.Float64)
-    cad_hi = pl.col("coal_type").replace_strict({k: v[1] for k, v in p.cad_range_by_coal_pct.items()},
-                                                default=p.cad_range_pct[1], return_dtype=pl.Float64)
+    # a unit whose coal type is unknown (GCPT "unknown", or missing) may burn any of them: the widest band
+    bands = [p.cad_range_pct, *p.cad_range_by_coal_pct.values()]
+    widest = (min(b[0] for b in bands), max(b[1] for b in bands))
+    lows = {k: v[0] for k, v in p.cad_range_by_coal_pct.items()} | {"unknown": widest[0], "": widest[0]}
+    highs = {k: v[1] for k, v in p.cad_range_by_coal_pct.items()} | {"unknown": widest[1], "": widest[1]}
+    cad_lo = pl.col("coal_type").fill_null("").replace_strict(lows, default=p.cad_range_pct[0], return_dtype=pl.Float64)
+    cad_hi = pl.col("coal_type").fill_null("").replace_strict(highs, default=p.cad_range_pct[1], return_dtype=pl.Float64)
     lab = ctx.lab_reports().join(coal, on="unit_id", how="left").join(links, on="lab_report_id", how="left").with_columns(
         cad_lo.alias("cad_lo"),
         cad_hi.alias("cad_hi"),

@@ -126,8 +126,14 @@ def gx_specs(p: RegulationParams) -> dict[str, Spec]:
                         {"missing_in_year": pl.col("qr_missing_n"), "lab_other_rate": _r("qr_lab_other_rate", 3),
                          "pattern": pl.col("qr_pattern")},
                         severity=pl.when(pl.col("qr_pattern")).then(pl.lit("medium")).otherwise(pl.lit("low"))),
+        # stake: the linked emissions' change if the component sat on its band edge (Car ∝ Cad·(100 − Mt)/(100 − Mad))
         "LAB-006": Spec(comp_val, pl.concat_str(comp_lo.cast(pl.String), pl.lit("–"), comp_hi.cast(pl.String)),
-                        pl.when(comp_conservative).then(0.0).otherwise(pl.col("stake_default_t")),
+                        pl.when(comp_conservative).then(0.0).otherwise(
+                            pl.when(comp == "Cad").then(comp_lo / comp_val - 1.0)
+                            .when(comp == "Mad").then((100.0 - comp_val) / (100.0 - comp_lo) - 1.0)
+                            .otherwise((100.0 - comp_hi) / (100.0 - comp_val) - 1.0).abs()
+                            * pl.col("linked_heat_of_gj") * pl.col("carbon_ar_pct") / 100.0 / pl.col("ncv_ar_gj_per_t") * CO2_PER_C
+                        ).fill_nan(0.0).fill_null(0.0),
                         lab_id | {"component": comp, "value": _r(comp_val, 2), "low": comp_lo, "high": comp_hi},
                         severity=pl.when(comp_conservative).then(pl.lit("low")).otherwise(pl.lit("medium"))),
         # verifications frame

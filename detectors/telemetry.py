@@ -62,7 +62,8 @@ def _month_hours(period: str) -> int:
 def reconcile_frame(um: pl.DataFrame, tel: pl.DataFrame) -> pl.DataFrame:
     """Long frame of report/telemetry log ratios: one row per unit × period × quantity.
 
-    Columns: keys, ``quantity``, ``reported``, ``telemetry``, ``lr`` = ln(reported / telemetry),
+    Columns: keys, ``quantity``, ``reported``, ``telemetry`` (÷ coverage: extrapolated to the whole
+    month), ``lr`` = ln(reported / telemetry),
     ``direction``, ``coverage`` (hours covered / hours in month; 1.0 when the lake gives no hours),
     ``t_per_unit`` (tCO₂ per unit of the quantity: emissions / quantity — to turn a deviation into
     tonnes), ``unit_class``.
@@ -89,9 +90,11 @@ def reconcile_frame(um: pl.DataFrame, tel: pl.DataFrame) -> pl.DataFrame:
     if not parts:
         return pl.DataFrame()
     out = pl.concat(parts)
+    # a month covered ≥ 90 % is compared with its telemetry extrapolated to the whole month (a day's
+    # logger gap is 3 % of the month: the size of the honest differences this module must tolerate)
     return out.filter((pl.col("reported") > 0) & (pl.col("telemetry") > 0) & (pl.col("coverage") >= MIN_COVERAGE)).with_columns(
-        (pl.col("reported") / pl.col("telemetry")).log().alias("lr")
-    )
+        (pl.col("telemetry") / pl.col("coverage").clip(MIN_COVERAGE, 1.0)).alias("telemetry")
+    ).with_columns((pl.col("reported") / pl.col("telemetry")).log().alias("lr"))
 
 
 class TelemetryReconciliation(FrameDetector):

@@ -363,6 +363,8 @@ def test_range_rules_grade_by_the_direction_that_pays(data, screen):
     found = {f.period: f for f in checks.run_codes(screen(data), ["LAB-006"])}
     assert (found["2024-01"].severity, found["2024-01"].tco2_at_stake) == ("low", 0.0)
     assert found["2024-02"].severity == "medium" and found["2024-02"].tco2_at_stake > 0
+    # proportionate: Mt 45 % against the 40 % edge is (100 − 40)/(100 − 45) − 1 ≈ 9 % of the linked emissions
+    assert found["2024-02"].tco2_at_stake < 0.2 * sum(r["emissions_tco2"] for r in data["monthly_reports"] if r["period"] == "2024-02")
     assert (found["2024-03"].severity, found["2024-03"].tco2_at_stake) == ("low", 0.0)
     _m(data, "2024-05")["ncv_gj_per_t"] = 28.5
     _m(data, "2024-06")["ncv_gj_per_t"] = 16.0
