@@ -142,8 +142,6 @@ class TelemetryReconciliation(FrameDetector):
         other side is the unit's honest level); its months, ratio and expected report are returned.
         """
         g = ["unit_id", "quantity"]
-        # months where every telemetry quantity falls short together are coverage gaps, not a level
-        f = f.filter(~pl.col("shortfall")).with_columns(pl.len().over(g).alias("n_u"))
         f = f.sort("unit_id", "quantity", "period").with_columns(
             pl.int_range(pl.len()).over(g).alias("i"),
             (pl.col("lr").diff().abs().median().over(g) * 1.4826 / np.sqrt(2)).alias("sig_d"),
