@@ -267,18 +267,10 @@ def _elasticities(um: pl.DataFrame, enterprises: list[str], ncv_col: str) -> dic
     Enterprise-months of burnt coal: total fuel, median NCV over its units, total supply and heat
     output; the OLS of :func:`_ncv_elasticity` (the owner of an NCV series has β ≈ −1).
     """
-    opt = {"power_supply_mwh": pl.Float64, "heat_supply_gj": pl.Float64}
-    d = um.filter(pl.col("enterprise_id").is_in(enterprises)).with_columns(
-        [pl.lit(None, dt).alias(c) for c, dt in opt.items() if c not in um.columns]
-    ).filter(~pl.col("is_gas") & (pl.col("fuel_consumed_t") > 0) & (pl.col(ncv_col) > 0))
-    if d.height == 0:
+    mm = _enterprise_months(um.filter(pl.col("enterprise_id").is_in(enterprises)), ncv_col, ["enterprise_id", "year", "month"])
+    if mm.height == 0:
         return {}
-    mm = d.group_by("enterprise_id", "year", "month").agg(
-        pl.col(ncv_col).median().log().alias("lncv"),
-        pl.col("fuel_consumed_t").sum().alias("fuel_t"),
-        pl.col("power_supply_mwh").fill_null(0.0).sum().alias("supply_mwh"),
-        pl.col("heat_supply_gj").fill_null(0.0).sum().alias("heat_out_gj"),
-    ).with_columns(pl.struct("enterprise_id", "year").rank("dense").cast(pl.Int64).alias("_i"))
+    mm = mm.with_columns(pl.struct("enterprise_id", "year").rank("dense").cast(pl.Int64).alias("_i"))
     keys = mm.select("_i", "enterprise_id", "year").unique("_i")
     return {(e, int(y)): _ncv_elasticity(mm, i) for i, e, y in keys.iter_rows()}
 
@@ -541,23 +533,30 @@ def too_smooth(um: pl.DataFrame, *, ratio_flag: float = 0.15, min_months: int = 
     )
 
 
+def _enterprise_months(um: pl.DataFrame, ncv_col: str, by: list[str], *, submitted: bool = False) -> pl.DataFrame:
+    """Coal burnt per enterprise-month, grouped by ``by``.
+
+    Columns: ``lncv`` (log of the median ``ncv_col`` over its units), ``fuel_t``, ``supply_mwh``,
+    ``heat_out_gj`` and, with ``submitted``, the first ``submitted_at``.
+    """
+    opt = {"submitted_at": pl.String, "power_supply_mwh": pl.Float64, "heat_supply_gj": pl.Float64}
+    um = um.with_columns([pl.lit(None, dt).alias(c) for c, dt in opt.items() if c not in um.columns])
+    return um.filter(~pl.col("is_gas") & (pl.col("fuel_consumed_t") > 0) & (pl.col(ncv_col) > 0)).group_by(by).agg(
+        pl.col(ncv_col).median().log().alias("lncv"),
+        pl.col("fuel_consumed_t").sum().alias("fuel_t"),
+        pl.col("power_supply_mwh").fill_null(0.0).sum().alias("supply_mwh"),
+        pl.col("heat_supply_gj").fill_null(0.0).sum().alias("heat_out_gj"),
+        *([pl.col("submitted_at").cast(pl.String).min().alias("submitted_at")] if submitted else []),
+    )
+
+
 def _log_ncv_matrix(um: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, pl.DataFrame]:
     """Per coal enterprise-year: (keys, X (n × 12) log NCV demeaned per row, NaN where not burnt, monthly frame).
 
     The enterprise's NCV of a month is the median over its units burning coal (units of one plant share
     one sample, so the enterprise is the unit of comparison and its own units are never compared).
     """
-    opt = {"submitted_at": pl.String, "power_supply_mwh": pl.Float64, "heat_supply_gj": pl.Float64}
-    um = um.with_columns([pl.lit(None, dt).alias(c) for c, dt in opt.items() if c not in um.columns])
-    m = um.filter(~pl.col("is_gas") & (pl.col("fuel_consumed_t") > 0) & (pl.col("ncv_gj_per_t") > 0)).group_by(
-        "enterprise_id", "province_code", "coal_type", "year", "month"
-    ).agg(
-        pl.col("ncv_gj_per_t").median().log().alias("lncv"),
-        pl.col("fuel_consumed_t").sum().alias("fuel_t"),
-        pl.col("power_supply_mwh").fill_null(0.0).sum().alias("supply_mwh"),
-        pl.col("heat_supply_gj").fill_null(0.0).sum().alias("heat_out_gj"),
-        pl.col("submitted_at").cast(pl.String).min().alias("submitted_at"),
-    )
+    m = _enterprise_months(um, "ncv_gj_per_t", ["enterprise_id", "province_code", "coal_type", "year", "month"], submitted=True)
     keys = m.group_by("enterprise_id", "year").agg(
         pl.col("province_code").first(), pl.col("coal_type").mode().first(), pl.len().alias("months")
     ).sort("enterprise_id", "year")

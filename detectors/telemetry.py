@@ -97,6 +97,22 @@ def reconcile_frame(um: pl.DataFrame, tel: pl.DataFrame) -> pl.DataFrame:
     ).with_columns((pl.col("reported") / pl.col("telemetry")).log().alias("lr"))
 
 
+def unit_levels(f: pl.DataFrame, *, floor_level: float) -> pl.DataFrame:
+    """Whole-year report/telemetry level of each unit × quantity, robust-z'd against its peers.
+
+    ``f``: :func:`reconcile_frame` rows (already restricted to the units with enough months). One row
+    per unit × quantity: ``m_u`` (median ``lr``), ``n_u``, summed ``reported`` / ``telemetry``, ``emis``
+    (tCO₂ behind the reported quantity) and the ``zl*`` columns of :func:`peer_robust_z` against units
+    of the same class (≥ 15), else all units, for that quantity (floor ``floor_level``). Shared by
+    TEL-102/104 (level) and TEL-105.
+    """
+    emis = pl.col("emissions_tco2_sum") if "emissions_tco2_sum" in f.columns else (pl.col("t_per_unit") * pl.col("reported")).sum()
+    units = f.group_by(["unit_id", "enterprise_id", "province_code", "year", "unit_class", "quantity", "direction"]).agg(
+        pl.col("lr").median().alias("m_u"), pl.len().alias("n_u"), pl.col("reported").sum(), pl.col("telemetry").sum(), emis.alias("emis"),
+    )
+    return peer_robust_z(units, "m_u", (["unit_class", "quantity"], ["quantity"]), min_peers=15, floor=floor_level, out="zl")
+
+
 class TelemetryReconciliation(FrameDetector):
     """TEL-101 / TEL-102 / TEL-104: report-vs-telemetry ratios against the unit's own band and its peers.
 
@@ -219,12 +235,7 @@ class TelemetryReconciliation(FrameDetector):
             pl.col("z").abs().alias("score_raw"),
             (pl.col("telemetry") * pl.col("m_u").exp()).alias("expected"),
         )
-        units = f.group_by(["unit_id", "enterprise_id", "province_code", "year", "unit_class", "quantity", "direction"]).agg(
-            pl.col("m_u").first(), pl.col("s_eff").first(), pl.col("n_u").first(),
-            pl.col("reported").sum(), pl.col("telemetry").sum(),
-            (pl.col("emissions_tco2_sum") if "emissions_tco2_sum" in f.columns else (pl.col("t_per_unit") * pl.col("reported")).sum()).alias("emis"),
-        )
-        units = peer_robust_z(units, "m_u", (["unit_class", "quantity"], ["quantity"]), min_peers=15, floor=self.floor_level, out="zl")
+        units = unit_levels(f, floor_level=self.floor_level)
         level = units.filter((pl.col("zl").abs() >= self.z_level) & ((pl.col("m_u") - pl.col("zl_center")).abs() >= self.min_rel)).with_columns(
             pl.lit("level").alias("kind"),
             pl.col("zl").abs().alias("score_raw"),
@@ -334,13 +345,9 @@ def corroborated_shortfall(
     f = rf.filter(pl.col("quantity").is_in(["coal", "co2"]))
     if f.height == 0:
         return []
-    units = f.group_by("unit_id", "enterprise_id", "province_code", "year", "unit_class", "quantity").agg(
-        pl.col("lr").median().alias("m_u"), pl.len().alias("n_u"),
-        pl.col("reported").sum(), pl.col("telemetry").sum(), (pl.col("t_per_unit") * pl.col("reported")).sum().alias("emis"),
-    ).filter(pl.col("n_u") >= min_months)
+    units = unit_levels(f.filter(pl.len().over("unit_id", "quantity") >= min_months), floor_level=floor_level)
     if units.height == 0:
         return []
-    units = peer_robust_z(units, "m_u", (["unit_class", "quantity"], ["quantity"]), min_peers=15, floor=floor_level, out="zl")
     units = units.with_columns(
         ((pl.col("telemetry") * pl.col("zl_center").exp() - pl.col("reported")).clip(0.0) * pl.col("emis") / pl.col("reported")).fill_nan(0.0).alias("gap_t"),
         (pl.col("m_u") - pl.col("zl_center")).alias("dev"),
