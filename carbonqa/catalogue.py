@@ -191,8 +191,11 @@ _RULES: tuple[Rule, ...] = (
     Rule(
         code="CMP-003", family="completeness", severity="high", table="monthly_reports",
         title_zh="实测含碳量无检测报告", title_en="Measured carbon content without a lab report",
-        description_zh="含碳量取值方式为实测，但未关联或找不到对应的煤质检测报告；无报告支撑的实测值应按缺省值计。",
-        description_en="The basis is 'measured' but no lab report is linked or the linked report does not exist; unsupported measurements fall back to the default.",
+        description_zh="含碳量取值方式为实测，但未关联或找不到对应的煤质检测报告；无报告支撑的实测值应按缺省值计。"
+        "分级：低于本机组有报告月份含碳量中位数（超出自身波动）为高；与之相符且仅一个月，或全厂共用煤样的报告所挂机组当月停运，为低（补交报告）；其余为中。",
+        description_en="The basis is 'measured' but no lab report is linked or the linked report does not exist; unsupported measurements fall back to the default. "
+        "Graded: below the median of the unit's documented months (beyond its own variation) → high; consistent with them and a single month, "
+        "or the plant's shared sample filed under a unit idle that month → low (request the report); otherwise medium.",
         message_zh="{unit_id} {period}：实测含碳量 {cc} tC/GJ 无检测报告（报告编号 {lab_report_id}）",
         message_en="{unit_id} {period}: measured carbon content {cc} tC/GJ without lab report (id {lab_report_id})",
         source="MRV guideline (2022 rev.) §carbon content: measured values need test reports, otherwise defaults apply; DOMAIN.md §4.7",

@@ -152,7 +152,46 @@ def _monthly_frame(ctx: ScreenContext) -> pl.DataFrame:
     )
     late = (pl.col("chk_deposit_days") > p.deposit_deadline_days).fill_null(False)
     m = m.with_columns(pl.col("period").filter(late).n_unique().over("enterprise_id").alias("late_months_n"))
+    m = _undocumented_cc(m, p, measured)
     return m.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
+
+
+def _undocumented_cc(m: pl.DataFrame, p: RegulationParams, measured: pl.Expr) -> pl.DataFrame:
+    """CMP-003 grading columns: is a measured month without a lab report hiding a lower value, or a gap?
+
+    A month whose measured CC has no report (``chk_lab_found`` false) is compared with the median CC of the
+    unit's *documented* measured months (the enterprise's when the unit has none): ``undoc_lower`` when it lies
+    below by more than ``undocumented_cc_drop_rel_min`` and ``undocumented_cc_drop_z`` robust standard
+    deviations of those months (the unsupported value pays). ``undoc_explained``: the unit's documented months
+    cite a plant sample filed under another unit (CONTRACT §3 lets units of one plant share one sample) and
+    that unit burnt no coal in the month — the shared report was not deposited with that unit's empty month.
+    ``undoc_months_n``: distinct undocumented months of the enterprise-year.
+
+    Adds ``undoc_months_n``, ``undoc_cc_ref``, ``undoc_lower``, ``undoc_filing_unit``, ``undoc_explained``.
+    """
+    cc = pl.col("carbon_content_tc_per_gj")
+    undoc = (pl.col("chk_lab_found") == False).fill_null(False)  # noqa: E712 - polars expression
+    doc = measured & pl.col("lab_found")
+    m = m.with_columns(
+        pl.col("period").filter(undoc).n_unique().over("enterprise_id", "year").alias("undoc_months_n"),
+        pl.coalesce(cc.filter(doc).median().over("unit_id", "year"),
+                    cc.filter(doc).median().over("enterprise_id", "year")).alias("undoc_cc_ref"),
+        pl.col("lab_unit_id").filter(doc).mode().sort().first().over("unit_id", "year").alias("undoc_filing_unit"),
+    ).with_columns(
+        ((cc - pl.col("undoc_cc_ref")).abs().filter(doc).median().over("unit_id", "year") * 1.4826)
+        .fill_null(0.0).alias("_undoc_sd"),
+    )
+    ran = (m.filter(pl.col("has_fuel")).select(pl.col("unit_id").alias("undoc_filing_unit"), "period")
+           .unique().with_columns(pl.lit(True).alias("_filing_ran")))
+    m = m.join(ran, on=["undoc_filing_unit", "period"], how="left")
+    drop = pl.col("undoc_cc_ref") - cc
+    return m.with_columns(
+        (drop > pl.max_horizontal(pl.col("undoc_cc_ref") * p.undocumented_cc_drop_rel_min,
+                                  pl.col("_undoc_sd") * p.undocumented_cc_drop_z))
+        .fill_null(True).alias("undoc_lower"),
+        ((pl.col("undoc_filing_unit") != pl.col("unit_id")) & pl.col("_filing_ran").is_null())
+        .fill_null(False).alias("undoc_explained"),
+    ).drop("_undoc_sd", "_filing_ran")
 
 
 def lab_frame(ctx: ScreenContext) -> pl.DataFrame:

@@ -53,6 +53,8 @@ class RegulationParams:
         default_factory=lambda: {"lignite": (35.0, 75.0), "waste_coal": (20.0, 75.0)}, hash=False)
     lab_pattern_min_reports: int = 3
     qr_pattern_max_p: float = 0.01
+    undocumented_cc_drop_rel_min: float = 0.01
+    undocumented_cc_drop_z: float = 3.0
     mad_range_pct: tuple[float, float] = (0.5, 12.0)
     mt_range_pct: tuple[float, float] = (4.0, 40.0)
     car_tolerance_pct: float = 0.15
@@ -116,6 +118,12 @@ SOURCES: dict[str, str] = {
     "monthly deposit is a clerical slip (low); at least 3 reports (or months) of one enterprise-year — a quarter "
     "of its monthly reports — are a pattern (medium): published cases edit a template for a whole series "
     "(DOMAIN.md §4.3), and monthly deposit exists to fix data while fresh (DOMAIN.md §2) [design choice]",
+    "undocumented_cc_drop_rel_min": "CMP-003: a measured CC without a lab report 'pays' (graded high) when it lies "
+    "below the median CC of the unit's documented months by more than 1 % — above the repeatability of one "
+    "carbon determination (GB/T 476: 0.5 % absolute on Cad ≈ 0.8 % relative) — and by more than "
+    "undocumented_cc_drop_z robust standard deviations of those months [design choice]",
+    "undocumented_cc_drop_z": "CMP-003: the unit's own month-to-month CC variation, 1.4826 × MAD of its documented "
+    "months (a robust standard deviation), times 3: a conventional outlier bound [design choice]",
     "qr_pattern_max_p": "LAB-004: a lab that often omits QR codes does so for all its clients (a lab-quality "
     "matter); missing codes are an enterprise's pattern only when their count is improbable under the same "
     "lab's omission rate on its other clients (binomial tail, Laplace-smoothed rate) below 1 % [design choice: "

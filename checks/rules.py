@@ -95,8 +95,16 @@ def gx_specs(p: RegulationParams) -> dict[str, Spec]:
                         {"late_months_in_year": pl.col("late_months_n")},
                         severity=pl.when(pl.col("late_months_n") >= p.lab_pattern_min_reports).then(pl.lit("medium"))
                         .otherwise(pl.lit("low"))),
+        # an unsupported value below the unit's documented months pays (high); one that agrees with them is an
+        # evidence gap: isolated, or the plant's shared-sample unit idle that month → low; else medium
         "CMP-003": Spec(pl.col("lab_report_id"), pl.lit("existing lab report"), pl.col("stake_default_t"),
-                        up | {"cc": _r(cc, 5), "lab_report_id": pl.col("lab_report_id").fill_null("—")}),
+                        up | {"cc": _r(cc, 5), "lab_report_id": pl.col("lab_report_id").fill_null("—")},
+                        {"documented_cc_median": _r("undoc_cc_ref", 5), "undocumented_months_in_year": pl.col("undoc_months_n"),
+                         "below_documented": pl.col("undoc_lower"), "sample_filed_under": pl.col("undoc_filing_unit"),
+                         "filing_unit_idle": pl.col("undoc_explained")},
+                        severity=pl.when(pl.col("undoc_lower")).then(pl.lit("high"))
+                        .when((pl.col("undoc_months_n") <= 1) | pl.col("undoc_explained")).then(pl.lit("low"))
+                        .otherwise(pl.lit("medium"))),
         "CMP-004": Spec(pl.concat_str(pl.col("lab_unit_id"), pl.lit("/"), pl.col("lab_period")),
                         pl.concat_str(pl.col("unit_id"), pl.lit("/"), pl.col("period")), pl.col("stake_default_t"),
                         up | lab_id | {"lab_unit_id": pl.col("lab_unit_id"), "lab_period": pl.col("lab_period")},

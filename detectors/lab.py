@@ -189,13 +189,27 @@ class MoistureInflation(FrameDetector):
     as a unit median far above peers (peer z ≥ ``z_flag`` + 1 on the unit median). A single suspect
     month needs 1.5 more z than two or more. Score from the
     z. ``decision_scores_`` = max z per unit-year.
+
+    A wet month is only suspect when its NCV did not fall with it: moisture dilutes heat as it dilutes
+    carbon (GB/T 483 basis conversion, latent heat per GB/T 213 — see :class:`DryBasisMoisture`), so an
+    honestly wetter month (rain on the coal yard, a wetter seam) keeps its dry-basis heat per dry
+    carbon ``R = NCV_d / C_d`` (``NCV_d = (NCV_ar + 0.02443 Mt) × 100/(100 − Mt)``, ``C_d = Cad ×
+    100/(100 − Mad)``; R is a property of the coal rank, so a richer month moves neither), while a
+    fabricated Mt — the only way it lowers Car, hence CC — leaves NCV_ar as measured and so raises
+    the implied NCV_d and R. A month hit also needs
+    ``z_dilution`` (the rise of ln R over the unit-year's months of ordinary moisture, as a share of
+    the rise ``ln((100 − Mt_ref)/(100 − Mt))`` a fabricated Mt would cause) ≥ ``z_dil`` (0.5: closer
+    to fabricated than to honest) and that rise ≥ ``z_dil_sig`` of the unit's month-to-month σ of
+    ln R (floored at half the peers' median σ and 0.5 %): beyond the unit's own NCV noise.
     """
 
-    def __init__(self, z_flag: float = 4.0, z_peer: float = 1.5, z_sure: float = 8.0, min_peers: int = 20) -> None:
+    def __init__(self, z_flag: float = 4.0, z_peer: float = 1.5, z_sure: float = 8.0, min_peers: int = 20, z_dil: float = 0.5, z_dil_sig: float = 2.0) -> None:
         self.z_flag = z_flag
         self.z_peer = z_peer
         self.z_sure = z_sure
         self.min_peers = min_peers
+        self.z_dil = z_dil
+        self.z_dil_sig = z_dil_sig
 
     def _threshold(self) -> float:
         return self.z_flag
@@ -244,9 +258,36 @@ class MoistureInflation(FrameDetector):
         ).with_columns(
             ((pl.col("car_expected") - pl.col("carbon_ar_pct").fill_null(pl.col("carbon_ad_pct") * (100 - pl.col("total_moisture_pct")) / (100 - pl.col("moisture_ad_pct")))) / 100 / pl.col("ncv_ar_gj_per_t")).alias("dcc")
         )
-        month_hit = (pl.col("zo") >= self.z_flag) & (pl.col("zp") >= self.z_peer)
+        # dilution: an honest wet month's dry-basis heat per dry carbon (ln_ncv_d: ln NCV_d/C_d, a property of
+        # the coal's rank, so a richer or leaner coal moves neither) stays at the unit's level; a fabricated Mt
+        # raises it by ln((100 − Mt_ref)/(100 − Mt)). Reference: the unit-year's months of ordinary moisture.
+        ref = pl.col("zo") < self.z_flag
+        m = m.with_columns(
+            ((pl.col("ncv_ar_gj_per_t") + LATENT_GJ_PER_T_PER_PCT * pl.col("total_moisture_pct")) * 100
+             / (100 - pl.col("total_moisture_pct")) / (pl.col("carbon_ad_pct") * 100 / (100 - pl.col("moisture_ad_pct"))))
+            .log().alias("ln_ncv_d"),
+        ).with_columns(
+            pl.coalesce(pl.col("ln_ncv_d").filter(ref).median().over("unit_id", "year"),
+                        pl.col("ln_ncv_d").median().over("unit_id", "year")).alias("ncv_d_ref"),
+            pl.coalesce(pl.col("total_moisture_pct").filter(ref).median().over("unit_id", "year"),
+                        pl.col("total_moisture_pct").median().over("unit_id", "year")).alias("mt_ref"),
+        ).with_columns(
+            (pl.col("ln_ncv_d") - pl.col("ncv_d_ref")).alias("ncv_d_rise"),
+            ((100 - pl.col("mt_ref")) / (100 - pl.col("total_moisture_pct"))).log().clip(0.0).alias("ncv_d_rise_if_fabricated"),
+            (pl.col("ln_ncv_d").diff().abs().median().over("unit_id", "year") * 1.4826 / np.sqrt(2)).alias("ncv_d_sd"),
+        )
+        peer_dsd = float(m.group_by("unit_id").agg(pl.col("ncv_d_sd").first())["ncv_d_sd"].median() or 0.0)
+        m = m.with_columns(
+            # share of the Mt excess not matched by dilution: 0 = honestly wet, 1 = fabricated, NCV as measured
+            (pl.col("ncv_d_rise") / pl.col("ncv_d_rise_if_fabricated")).alias("zd"),
+            (pl.col("ncv_d_rise") / pl.max_horizontal(pl.col("ncv_d_sd").fill_null(0.0), pl.lit(peer_dsd / 2), pl.lit(0.005)))
+            .alias("zd_sig"),
+        )
+        month_hit = ((pl.col("zo") >= self.z_flag) & (pl.col("zp") >= self.z_peer) & (pl.col("zd") >= self.z_dil)
+                     & (pl.col("zd_sig") >= self.z_dil_sig))
         u = m.group_by([*UKEYS, "coal_type"]).agg(
             pl.col("zo").filter(month_hit).max().alias("z_month"),
+            pl.col("zd").filter(month_hit).min().alias("z_dilution"),
             month_hit.sum().alias("months_hit"),
             pl.col("zp").median().alias("z_unit"),
             pl.col("period").filter(month_hit).sort().alias("periods"),
@@ -276,7 +317,7 @@ class MoistureInflation(FrameDetector):
             "LAB-104",
             f,
             params=["unit_id", "year", "mt_median", "score_raw", "peer_group"],
-            evidence=["periods", "mt_median", "z_month", "z_unit", "peer_resid_center", "peer_group", "months"],
+            evidence=["periods", "mt_median", "z_month", "z_dilution", "z_unit", "peer_resid_center", "peer_group", "months"],
             observed="mt_median",
         )
 

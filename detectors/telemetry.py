@@ -22,7 +22,8 @@ each unit is **learned from its own months** (median log ratio, MAD) with a floo
   independent instruments).
 
 Only months whose telemetry covers ≥ 90 % of the month's hours are compared (partial coverage is an
-honest gap, not a suspicion). Stake is direction-aware: only a deviation in the direction that pays
+honest gap, not a suspicion), and a month with a logger gap is read as the interval of ratios the gap
+leaves (idle or running through it), tested at its point nearest the unit's band. Stake is direction-aware: only a deviation in the direction that pays
 (coal or CO₂ reported *below* telemetry; generation or hours reported *above*) carries tonnes; the
 other direction carries no tonnes and is capped ``medium`` for a month or step of generation, coal or
 hours (a report that disagrees with its own meters is still wrong data: the reviewer should see it,
@@ -63,7 +64,10 @@ def reconcile_frame(um: pl.DataFrame, tel: pl.DataFrame) -> pl.DataFrame:
     """Long frame of report/telemetry log ratios: one row per unit × period × quantity.
 
     Columns: keys, ``quantity``, ``reported``, ``telemetry`` (÷ coverage: extrapolated to the whole
-    month), ``lr`` = ln(reported / telemetry),
+    month), ``lr`` = ln(reported / telemetry), ``lr_lo`` / ``lr_hi`` (the interval a logger gap leaves:
+    telemetry between the measured sum — the unit idle through the gap — and the measured sum plus the
+    gap's hours at the unit's average rate per running hour — the unit running through it; equal to
+    ``lr`` for a fully covered month),
     ``direction``, ``coverage`` (hours covered / hours in month; 1.0 when the lake gives no hours),
     ``t_per_unit`` (tCO₂ per unit of the quantity: emissions / quantity — to turn a deviation into
     tonnes), ``unit_class``.
@@ -72,7 +76,8 @@ def reconcile_frame(um: pl.DataFrame, tel: pl.DataFrame) -> pl.DataFrame:
     df = um.join(t, on=["unit_id", "period"], how="inner")
     mh = pl.col("period").map_elements(_month_hours, return_dtype=pl.Int64)
     cov = (pl.col("hours_covered") / mh).fill_null(1.0) if "hours_covered" in df.columns else pl.lit(1.0)
-    df = df.with_columns(cov.alias("coverage"))
+    df = df.with_columns(cov.alias("coverage"), (mh.cast(pl.Float64) * (1.0 - cov.clip(0.0, 1.0))).alias("_gap_h"))
+    run_h = pl.col("hours_with_load").cast(pl.Float64) if "hours_with_load" in df.columns else None
     parts = []
     for name, rep, tcol, direction in QUANTITIES:
         if rep not in df.columns or tcol not in df.columns:
@@ -83,6 +88,10 @@ def reconcile_frame(um: pl.DataFrame, tel: pl.DataFrame) -> pl.DataFrame:
                 pl.lit(name).alias("quantity"),
                 pl.col(rep).cast(pl.Float64).alias("reported"),
                 pl.col(tcol).cast(pl.Float64).alias("telemetry"),
+                # the gap run through at the average rate per running hour (hours: one per gap hour)
+                (pl.col(tcol).cast(pl.Float64) + pl.col("_gap_h") * (
+                    pl.lit(1.0) if tcol == "hours_with_load" or run_h is None
+                    else pl.when(run_h > 0).then(pl.col(tcol).cast(pl.Float64) / run_h).otherwise(0.0))).alias("_tel_hi"),
                 pl.lit(direction).alias("direction"),
                 (pl.col("emissions_tco2") / pl.col(rep)).cast(pl.Float64).alias("t_per_unit"),
             )
@@ -93,8 +102,13 @@ def reconcile_frame(um: pl.DataFrame, tel: pl.DataFrame) -> pl.DataFrame:
     # a month covered ≥ 90 % is compared with its telemetry extrapolated to the whole month (a day's
     # logger gap is 3 % of the month: the size of the honest differences this module must tolerate)
     return out.filter((pl.col("reported") > 0) & (pl.col("telemetry") > 0) & (pl.col("coverage") >= MIN_COVERAGE)).with_columns(
-        (pl.col("telemetry") / pl.col("coverage").clip(MIN_COVERAGE, 1.0)).alias("telemetry")
-    ).with_columns((pl.col("reported") / pl.col("telemetry")).log().alias("lr"))
+        (pl.col("reported") / pl.col("_tel_hi")).log().alias("lr_lo"),
+        (pl.col("reported") / pl.col("telemetry")).log().alias("lr_hi"),
+        (pl.col("telemetry") / pl.col("coverage").clip(MIN_COVERAGE, 1.0)).alias("telemetry"),
+    ).with_columns(
+        (pl.col("reported") / pl.col("telemetry")).log().alias("lr"),
+        pl.min_horizontal("lr_lo", "lr_hi").alias("lr_lo"), pl.max_horizontal("lr_lo", "lr_hi").alias("lr_hi"),
+    ).drop("_tel_hi")
 
 
 def unit_levels(f: pl.DataFrame, *, floor_level: float) -> pl.DataFrame:
@@ -225,6 +239,11 @@ class TelemetryReconciliation(FrameDetector):
             return empty
         peer_s = f.group_by("quantity", "unit_id").agg(pl.col("s_u").first()).group_by("quantity").agg((pl.col("s_u").median() * 0.5).alias("s_peer"))
         f = f.join(peer_s, on="quantity").with_columns(pl.max_horizontal("s_u", "s_peer", pl.lit(self.floor_month)).alias("s_eff"))
+        # a month with a logger gap is an interval of ratios: test the point of it nearest the unit's band
+        # (the gap may have been idle or running time; neither reading alone is evidence)
+        if "lr_lo" in f.columns:
+            f = f.with_columns(pl.col("m_u").clip(pl.col("lr_lo"), pl.col("lr_hi")).alias("lr")).with_columns(
+                (pl.col("reported") / pl.col("lr").exp()).alias("telemetry"))
         f = f.with_columns(((pl.col("lr") - pl.col("m_u")) / pl.col("s_eff")).alias("z"), (pl.col("lr") - pl.col("m_u")).alias("dev"))
         # every telemetry quantity of a unit-month falling short together = telemetry coverage shortfall
         # (e.g. not all units behind a meter carry CEMS: real West Phoenix 2016, 0.18×), not a report anomaly

@@ -427,3 +427,41 @@ def test_tel_001_one_month_without_telemetry_is_low_a_pattern_medium(data, scree
     )
     found = checks.run_codes(screen(data, telemetry=tel), ["TEL-001"])
     assert sorted(f.period for f in found) == ["2024-03", "2024-04", "2024-10"] and {f.severity for f in found} == {"medium"}
+
+
+def test_cmp_003_graded_by_what_the_unsupported_value_hides(data, screen):
+    """A measured CC without a report that agrees with the unit's documented months is an evidence gap: one
+    month low, several medium; one below them pays (high) — whatever the count."""
+    _m(data, "2024-06")["lab_report_id"] = None
+    (f,) = checks.run_codes(screen(data), ["CMP-003"])
+    assert f.severity == "low" and f.evidence["undocumented_months_in_year"] == 1
+    _m(data, "2024-07")["lab_report_id"] = None
+    found = checks.run_codes(screen(data), ["CMP-003"])
+    assert {f.period: f.severity for f in found} == {"2024-06": "medium", "2024-07": "medium"}
+    r = _m(data, "2024-07")
+    r["carbon_content_tc_per_gj"] *= 0.95  # 5 % below the documented months, emissions kept consistent
+    r["emissions_tco2"] *= 0.95
+    found = {f.period: f for f in checks.run_codes(screen(data), ["CMP-003"])}
+    assert (found["2024-06"].severity, found["2024-07"].severity) == ("medium", "high")
+    assert found["2024-07"].evidence["below_documented"] is True
+
+
+def test_cmp_003_shared_sample_filed_under_an_idle_unit_is_low(screen):
+    """Units of one plant may share one sample (CONTRACT §3); when the unit it is filed under burnt no coal
+    that month, its siblings' consistent measured CC without the report is a deposit gap (low)."""
+    data = honest()
+    u2 = dict(data["units"][0], unit_id="U2", unit_name="2号机组")
+    data["units"].append(u2)
+    data["monthly_reports"] += [dict(r, unit_id="U2") for r in copy.deepcopy(data["monthly_reports"])]
+    for r in data["monthly_reports"]:
+        if r["period"] in ("2024-04", "2024-05"):
+            if r["unit_id"] == "U1":
+                r.update(fuel_consumed_t=0.0, emissions_tco2=0.0, gross_generation_mwh=0.0, power_supply_mwh=0.0,
+                         operating_hours=0.0, ncv_gj_per_t=None, carbon_content_tc_per_gj=None,
+                         carbon_content_basis=None, lab_report_id=None)
+            else:
+                r["lab_report_id"] = None
+    data["lab_reports"] = [r for r in data["lab_reports"] if r["sample_period"] not in ("2024-04", "2024-05")]
+    found = checks.run_codes(screen(data), ["CMP-003"])
+    assert sorted((f.unit_id, f.period, f.severity) for f in found) == [("U2", "2024-04", "low"), ("U2", "2024-05", "low")]
+    assert found[0].evidence["sample_filed_under"] == "U1" and found[0].evidence["filing_unit_idle"] is True

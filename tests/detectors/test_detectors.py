@@ -340,14 +340,17 @@ def test_lab104_total_moisture_inflation(base):
 
 
 
-def _wet(d, units: list[str], dmt: float, *, honest: bool) -> dict[str, pl.DataFrame]:
-    """Raise Mt by ``dmt`` on every report of ``units`` (Car recomputed from Cad, GB/T 483).
+def _wet(d, units: list[str], dmt: float, *, honest: bool, months: tuple[str, str] | None = None) -> dict[str, pl.DataFrame]:
+    """Raise Mt by ``dmt`` on every report of ``units`` (``months``: first and last sample period only;
+    Car recomputed from Cad, GB/T 483).
 
     ``honest``: the coal really is wetter, so the NCV as received falls with it (GB/T 213 / ISO 1928:
     NCV_ar = NCV_d (100 − Mt)/100 − 0.02443 Mt at the same dry NCV); else only Mt is fabricated.
     """
     ids = _lab_of(d, units)
     sel = pl.col("lab_report_id").is_in(ids)
+    if months:
+        sel = sel & pl.col("sample_period").is_between(pl.lit(months[0]), pl.lit(months[1]))
     mt0, mt1 = pl.col("total_moisture_pct"), pl.col("total_moisture_pct") + dmt
     ncv_d = (pl.col("ncv_ar_gj_per_t") + lab.LATENT_GJ_PER_T_PER_PCT * mt0) * 100 / (100 - mt0)
     ncv_wet = ncv_d * (100 - mt1) / 100 - lab.LATENT_GJ_PER_T_PER_PCT * mt1
@@ -356,6 +359,18 @@ def _wet(d, units: list[str], dmt: float, *, honest: bool) -> dict[str, pl.DataF
         pl.when(sel).then(mt1).otherwise(mt0).alias("total_moisture_pct"),
     ).with_columns((pl.col("carbon_ad_pct") * (100 - pl.col("total_moisture_pct")) / (100 - pl.col("moisture_ad_pct"))).round(2).alias("carbon_ar_pct"))
     return {**d, "lab": lb}
+
+
+def test_lab104_lookalike_honestly_wet_season(base):
+    """Half a year of honestly wetter coal (Mt + 6, the NCV as received diluted with it, the way rain on
+    an open coal yard does it): wetter than the unit's other months and its peers, yet no LAB-104 — the
+    same six months with Mt fabricated and the NCV left as measured are found."""
+    units = sf.coal_measured_units(base, K, seed=5)
+    f = lab.MoistureInflation().fit(_um(_wet(base, units, 6.0, honest=True, months=("2024-04", "2024-09")))).findings()
+    assert not {x.unit_id for x in f} & set(units), [(x.unit_id, x.evidence) for x in f if x.unit_id in units]
+    f = lab.MoistureInflation().fit(_um(_wet(base, units, 6.0, honest=False, months=("2024-04", "2024-09")))).findings()
+    recall, fp = _quality(f, "LAB-104", set(units))
+    assert recall >= 0.9 and fp <= 2, (recall, fp)
 
 
 def test_lab105_whole_year_moisture_fabrication(base):
@@ -405,6 +420,26 @@ def test_telemetry_lookalikes_honest_bias_and_partial_coverage(base):
     f = telemetry.run(_um(base), tel)
     assert not [x for x in f if x.severity == "high"], [(x.rule_code, x.unit_id, x.evidence) for x in f if x.severity == "high"]
     assert len({x.unit_id for x in f if x.severity in SERIOUS}) <= 2
+
+
+def test_tel101_logger_gap_is_an_interval_not_a_shortfall(base):
+    """A logger gap of 7 % of the month falling in idle hours: the measured sums are the whole truth, so
+    extrapolating them over the gap would make an honest report look 7 % low on every quantity. The gap
+    leaves an interval (idle or running through it); only a report outside it is a finding — coal 15 %
+    below even the measured sum still is."""
+    units = sf.coal_measured_units(base, K, seed=5)
+    gap = pl.col("unit_id").is_in(units) & (pl.col("period") == "2024-06")
+    tel = base["telemetry_monthly"].with_columns(
+        pl.when(gap).then(pl.col("hours_covered") * 0.93).otherwise(pl.col("hours_covered")).alias("hours_covered"))
+    f = telemetry.run(_um(base), tel)
+    assert not [x for x in f if x.unit_id in units and x.period == "2024-06" and x.severity in SERIOUS], \
+        [(x.rule_code, x.unit_id, x.evidence) for x in f if x.unit_id in units and x.period == "2024-06"]
+    mon = base["monthly"].with_columns(
+        [pl.when(gap).then(pl.col(c) * 0.85).otherwise(pl.col(c)).alias(c) for c in ("fuel_consumed_t", "emissions_tco2")])
+    f = telemetry.run(_um({**base, "monthly": mon}), tel)
+    hit = {x.unit_id for x in f if x.rule_code == "TEL-101" and x.period == "2024-06" and x.evidence["quantity"] == "coal"
+           and x.severity == "high" and x.tco2_at_stake > 0}
+    assert len(hit & set(units)) >= 0.9 * len(units), (len(hit & set(units)), len(units))
 
 
 def test_tel105_belt_scale_and_cems_corroborate_a_small_whole_year_shortfall(base):
