@@ -36,11 +36,14 @@ opens when its *live* findings (effective severity, i.e. after approved suppress
    :func:`carbonqa.scoring.stake_by_group` sum, not confidence-weighted) reach the materiality
    threshold of :func:`carbonqa.scoring.materiality_threshold_t` — the Beijing pilot's 1,000 t, or
    the EU AVR's 5 % (2 % above 500 kt) of reported emissions when that is lower; or
-3. a complaint (``TIP-001``) naming the enterprise together with any other non-``info`` finding: the
-   complaint is corroborated by the data (Order 775 makes complaints leads to follow up).
+3. a complaint (``TIP-001``) naming the enterprise together with another finding of severity ``medium``
+   or above, material or not: the complaint is corroborated by a suspicion in the data (Order 775 makes
+   complaints leads to follow up).
 
-``low`` findings never open a case on their own; neither does a complaint alone (it is handled on the
-complaint channel until the data corroborate it). Anchors: the US EPA ECMPS check engine lets
+``low`` findings never open a case on their own; neither does a complaint alone, nor a complaint with
+only ``low`` findings — a ``low`` finding is by definition not a suspicion (a clerical slip, a meter
+gap, a value on the conservative side), so it corroborates nothing; the complaint is handled on the
+complaint channel until the data corroborate it. Anchors: the US EPA ECMPS check engine lets
 non-critical and informational results (NONCRIT, INFORM) through without blocking a submission —
 only critical results stop it; EU AVR art. 23 and the Beijing pilot define what misstatement is
 material. Once a case exists, **every** live finding of its enterprise-year attaches to it and counts
@@ -205,9 +208,10 @@ CASE_POLICY: dict[str, dict[str, Any]] = {
         "case only; info = suppressed by the regulator (carbonqa.suppression)",
     },
     "tip_opens_with": {
-        "value": ("critical", "high", "medium", "low"),
+        "value": ("critical", "high", "medium"),
         "source": "碳排放权交易管理暂行条例 (Order 775, 2024): complaints are leads (投诉举报线索) to follow up — a "
-        "complaint plus any corroborating finding opens a case (DOMAIN.md §4.8)",
+        "complaint plus a corroborating finding opens a case (DOMAIN.md §4.8); a low finding is not a suspicion "
+        "and corroborates nothing [design choice]",
     },
 }
 

@@ -107,8 +107,10 @@ _RULES: tuple[Rule, ...] = (
     Rule(
         code="ACC-004", family="accounting", severity="medium", table="monthly_reports",
         title_zh="低位发热量超出煤种合理范围", title_en="NCV outside the plausible range of the coal type",
-        description_zh="收到基低位发热量不在该煤种的合理区间内（烟煤19–25，无烟煤21–27，褐煤11–16 GJ/t 等）。",
-        description_en="The as-received NCV lies outside the plausible band of the unit's coal type (bituminous 19–25, anthracite 21–27, lignite 11–16 GJ/t, …).",
+        description_zh="收到基低位发热量不在该煤种的合理区间内（烟煤19–25，无烟煤21–27，褐煤11–16 GJ/t 等）。"
+        "偏高一侧（多报排放）或超出幅度不大于发热量测定再现性限（0.30 GJ/t）为低，零吨。",
+        description_en="The as-received NCV lies outside the plausible band of the unit's coal type (bituminous 19–25, anthracite 21–27, lignite 11–16 GJ/t, …). "
+        "Above the band (raises emissions) or beyond it by no more than the method's reproducibility (0.30 GJ/t): low, 0 t.",
         message_zh="{unit_id} {period}：低位发热量 {ncv} GJ/t 超出{coal_type}合理范围 {low}–{high} GJ/t",
         message_en="{unit_id} {period}: NCV {ncv} GJ/t outside the {coal_type} range {low}–{high} GJ/t",
         source="DOMAIN.md §3 NCV ranges by coal type; checks/params.py ncv_range_gj_per_t",
@@ -272,8 +274,10 @@ _RULES: tuple[Rule, ...] = (
     Rule(
         code="LAB-006", family="lab_forensics", severity="medium", table="lab_reports",
         title_zh="煤质指标超出合理范围", title_en="Coal analysis value outside plausible range",
-        description_zh="空干基碳 Cad 50–75%（褐煤下限 35%，煤矸石下限 20%，煤种不明取最宽范围）、空干基水分 Mad 0.5–12%、全水分 Mt 4–40%。",
-        description_en="Cad 50–75 % (lower bound 35 % for lignite, 20 % for waste coal / gangue, the widest band for an unknown coal type), Mad 0.5–12 %, Mt 4–40 %.",
+        description_zh="空干基碳 Cad 50–75%（褐煤下限 35%，煤矸石下限 20%，煤种不明取最宽范围）、空干基水分 Mad 0.5–12%、全水分 Mt 4–40%。"
+        "抬高排放的一侧或超出幅度在检测方法精密度以内（Cad 1.0、Mad 0.2、Mt 0.5 个百分点）为低，零吨。",
+        description_en="Cad 50–75 % (lower bound 35 % for lignite, 20 % for waste coal / gangue, the widest band for an unknown coal type), Mad 0.5–12 %, Mt 4–40 %. "
+        "The side that raises emissions, or beyond the edge within the method's precision (Cad 1.0, Mad 0.2, Mt 0.5 points): low, 0 t.",
         message_zh="检测报告 {lab_report_id}：{component} = {value}% 超出 {low}–{high}%",
         message_en="Lab report {lab_report_id}: {component} = {value}% outside {low}–{high}%",
         source="DOMAIN.md §3 (Cad / Mad / Mt ranges); lignite and waste-coal Cad bands: checks.params "

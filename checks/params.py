@@ -51,6 +51,8 @@ class RegulationParams:
     cad_range_pct: tuple[float, float] = (50.0, 75.0)
     cad_range_by_coal_pct: dict[str, tuple[float, float]] = field(
         default_factory=lambda: {"lignite": (35.0, 75.0), "waste_coal": (20.0, 75.0)}, hash=False)
+    range_method_tolerance: dict[str, float] = field(
+        default_factory=lambda: {"Cad": 1.0, "Mad": 0.2, "Mt": 0.5, "NCV": 0.3}, hash=False)
     lab_pattern_min_reports: int = 3
     qr_pattern_max_p: float = 0.01
     undocumented_cc_drop_rel_min: float = 0.01
@@ -114,6 +116,12 @@ SOURCES: dict[str, str] = {
     "but the class also covers slurry and middlings blends with ordinary carbon [verify: GB/T 5751-2009 classes, "
     "published proximate/ultimate analyses]. These bands only widen the generic band downwards; the upper bound "
     "stays the generic 75 % (no honest coal is above it). Other coal types use cad_range_pct",
+    "range_method_tolerance": "LAB-006 / ACC-004: a value beyond its band edge by no more than the test method's "
+    "precision cannot be told from a value on the edge — graded low with 0 t. Band edges are population values "
+    "(other labs, literature), so the between-lab reproducibility limit applies where the standard gives one: "
+    "carbon 1.00 % absolute (GB/T 476-2008), gross calorific value 300 J/g = 0.30 GJ/t (GB/T 213-2008); "
+    "moisture standards give repeatability only: Mad 0.20 % below 5 % (GB/T 212-2008), Mt 0.5 % at 10 % and "
+    "above (GB/T 211-2017) [verify]",
     "lab_pattern_min_reports": "LAB-004/LAB-005/CMP-002: an isolated missing QR code, serial inversion or late "
     "monthly deposit is a clerical slip (low); at least 3 reports (or months) of one enterprise-year — a quarter "
     "of its monthly reports — are a pattern (medium): published cases edit a template for a whole series "

@@ -57,6 +57,13 @@ def gx_specs(p: RegulationParams) -> dict[str, Spec]:
     # note (low, 0 t); the side that lowers them keeps the rule's severity and stake
     comp_conservative = ((comp == "Cad") & (comp_val > comp_hi)) | ((comp == "Mad") & (comp_val > comp_hi)) | ((comp == "Mt") & (comp_val < comp_lo))
     ncv_conservative = ncv > hi
+    # within the test method's precision of the edge: indistinguishable from a value on it (low, 0 t)
+    tol = p.range_method_tolerance
+    comp_tol = pl.when(comp == "Cad").then(tol["Cad"]).when(comp == "Mad").then(tol["Mad"]).otherwise(tol["Mt"])
+    comp_within = (comp_val >= comp_lo - comp_tol) & (comp_val <= comp_hi + comp_tol)
+    ncv_within = (ncv >= lo - tol["NCV"]) & (ncv <= hi + tol["NCV"])
+    comp_conservative = comp_conservative | comp_within
+    ncv_conservative = ncv_conservative | ncv_within
     up = {"unit_id": pl.col("unit_id"), "period": pl.col("period")}
     lab_id = {"lab_report_id": pl.col("lab_report_id")}
     return {

@@ -206,7 +206,8 @@ def test_opening_reason_policy_table():
     assert cases.opening_reason([F("E1", sev="info", t=90_000)]) is None
     tip = F("E1", code="TIP-001", family="tip", sev="medium", t=0, period=None)
     assert cases.opening_reason([tip]) is None  # an uncorroborated complaint alone
-    assert cases.opening_reason([tip, F("E1", sev="low", t=10)]) == "tip"
+    assert cases.opening_reason([tip, F("E1", sev="medium", t=10)]) == "tip"  # corroborated, however small
+    assert cases.opening_reason([tip, F("E1", sev="low", t=10)]) is None  # a low finding is no suspicion
     assert cases.opening_reason([tip, F("E1", sev="info", t=10)]) is None
     assert cases.opens_case([hi]) and not cases.opens_case([])
 
@@ -226,14 +227,18 @@ def test_low_or_immaterial_findings_open_no_case_but_attach_to_an_open_one(store
     with session_scope(store) as s:
         c1 = s.get(Case, "CQ-2024-E1")
     assert "LAB-004" in c1.rule_codes and "lab_forensics" in c1.families
-    # a complaint corroborated by E2's low finding opens its case
+    # a complaint with only E2's low finding is not corroborated; one with E3's immaterial medium is
     tip = F("E2", code="TIP-001", family="tip", sev="medium", t=0, period=None, detail_key="T9")
     out = night(store, "r3", NIGHT1[:2] + low + [tip])
+    assert out["created"] == 0
+    tip3 = F("E3", code="TIP-001", family="tip", sev="medium", t=0, period=None, detail_key="T10")
+    out = night(store, "r4", NIGHT1[:2] + low + [tip, tip3])
     with session_scope(store) as s:
-        c2 = s.get(Case, "CQ-2024-E2")
-        ev = s.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == "CQ-2024-E2", CaseEvent.action == "created")).one()
-    assert out["created"] == 1 and c2 is not None and ev.after["opened_because"] == "tip"
-    assert set(c2.rule_codes.split("|")) == {"LAB-004", "TIP-001"}
+        assert s.get(Case, "CQ-2024-E2") is None
+        c3 = s.get(Case, "CQ-2024-E3")
+        ev = s.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == "CQ-2024-E3", CaseEvent.action == "created")).one()
+    assert out["created"] == 1 and c3 is not None and ev.after["opened_because"] == "tip"
+    assert "TIP-001" in c3.rule_codes.split("|")
 
 
 def test_policy_never_closes_a_case_and_keeps_reviewers_work(store):

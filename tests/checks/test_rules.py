@@ -465,3 +465,19 @@ def test_cmp_003_shared_sample_filed_under_an_idle_unit_is_low(screen):
     found = checks.run_codes(screen(data), ["CMP-003"])
     assert sorted((f.unit_id, f.period, f.severity) for f in found) == [("U2", "2024-04", "low"), ("U2", "2024-05", "low")]
     assert found[0].evidence["sample_filed_under"] == "U1" and found[0].evidence["filing_unit_idle"] is True
+
+
+def test_range_rules_within_method_precision_of_the_edge_are_low(data, screen):
+    """A value beyond its band edge by less than the test method's precision (Mad 0.4 against 0.5; NCV
+    0.2 GJ/t under the band) cannot be told from one on the edge: low, 0 t; farther out keeps medium."""
+    _lab(data, "2024-01")["moisture_ad_pct"] = 0.4
+    _lab(data, "2024-02")["moisture_ad_pct"] = 0.2
+    found = {f.period: f for f in checks.run_codes(screen(data), ["LAB-006"])}
+    assert (found["2024-01"].severity, found["2024-01"].tco2_at_stake) == ("low", 0.0)
+    assert found["2024-02"].severity == "medium" and found["2024-02"].tco2_at_stake > 0
+    lo = 19.0 - 1.5  # bituminous band less the plausibility margin (checks.params)
+    _m(data, "2024-05")["ncv_gj_per_t"] = lo - 0.2
+    _m(data, "2024-06")["ncv_gj_per_t"] = lo - 1.0
+    found = {f.period: f for f in checks.run_codes(screen(data), ["ACC-004"])}
+    assert (found["2024-05"].severity, found["2024-05"].tco2_at_stake) == ("low", 0.0)
+    assert found["2024-06"].severity == "medium" and found["2024-06"].tco2_at_stake > 0
