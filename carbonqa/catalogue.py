@@ -349,8 +349,9 @@ _RULES: tuple[Rule, ...] = (
     Rule(
         code="CC-003", family="carbon_content", severity="high", table="monthly_reports",
         title_zh="实测含碳量低于合理下限", title_en="Measured carbon content below the plausible range",
-        description_zh="实测单位热值含碳量低于 0.0245 tC/GJ（合理范围 0.0245–0.0290）即少报排放；高于上限不影响配额（高碳无烟煤、褐煤、煤矸石属正常），不在此规则内。",
-        description_en="Measured carbon content below 0.0245 tC/GJ (plausible 0.0245–0.0290) under-reports emissions; values above the range cost the unit money and occur honestly (anthracite, lignite, gangue), so they are not flagged here.",
+        description_zh="实测单位热值含碳量低于 0.0245 tC/GJ（合理范围 0.0245–0.0290）即少报排放；高于上限不影响配额（高碳无烟煤、褐煤、煤矸石属正常），不在此规则内。"
+        "低于下限不足检测再现性（约 2%）者为低，零吨。",
+        description_en="Measured carbon content below 0.0245 tC/GJ (plausible 0.0245–0.0290) under-reports emissions; values above the range cost the unit money and occur honestly (anthracite, lignite, gangue), so they are not flagged here. Below it by no more than the combined reproducibility of Car and NCV (about 2 %): low, 0 t.",
         message_zh="{unit_id} {period}：实测含碳量 {cc} tC/GJ 低于合理下限 {low}（上限 {high}）",
         message_en="{unit_id} {period}: measured carbon content {cc} tC/GJ below the plausible minimum {low} (maximum {high})",
         source="DOMAIN.md §3 (CC measured 0.0245–0.0290) and §4.1 (measured CC too low is the money lever)",

@@ -157,7 +157,7 @@ def _monthly_frame(ctx: ScreenContext) -> pl.DataFrame:
 
 
 def _undocumented_cc(m: pl.DataFrame, p: RegulationParams, measured: pl.Expr) -> pl.DataFrame:
-    """CMP-003 grading columns: is a measured month without a lab report hiding a lower value, or a gap?
+    """Add the CMP-003 grading columns: does a measured month without a lab report hide a lower value.
 
     A month whose measured CC has no report (``chk_lab_found`` false) is compared with the median CC of the
     unit's *documented* measured months (the enterprise's when the unit has none): ``undoc_lower`` when it lies

@@ -46,13 +46,14 @@ class RegulationParams:
     oxidation_rate_tolerance: float = 0.005
     ipcc_default_cc_tc_per_gj: tuple[float, ...] = (0.0258, 0.0268, 0.0276)
     min_months_equal_ipcc_default: int = 3
+    ipcc_default_chance_max_p: float = 0.001
     ncv_range_margin_gj_per_t: float = 1.5
     # --- lab report ranges (%) ----------------------------------------------------------------
     cad_range_pct: tuple[float, float] = (50.0, 75.0)
     cad_range_by_coal_pct: dict[str, tuple[float, float]] = field(
         default_factory=lambda: {"lignite": (35.0, 75.0), "waste_coal": (20.0, 75.0)}, hash=False)
     range_method_tolerance: dict[str, float] = field(
-        default_factory=lambda: {"Cad": 1.0, "Mad": 0.2, "Mt": 0.5, "NCV": 0.3}, hash=False)
+        default_factory=lambda: {"Cad": 1.0, "Mad": 0.2, "Mt": 0.5, "NCV": 0.3, "CC_rel": 0.02}, hash=False)
     lab_pattern_min_reports: int = 3
     qr_pattern_max_p: float = 0.01
     undocumented_cc_drop_rel_min: float = 0.01
@@ -100,6 +101,10 @@ SOURCES: dict[str, str] = {
     "min_months_equal_ipcc_default": "a measured value (6 decimals) equals an IPCC default by chance about once "
     "in 1,500 unit-months (synthetic national 2024: 25 honest rows in ~33,000, never 3 in one unit-year); 3 "
     "months of one unit-year is a copied default, DOMAIN.md §4.1",
+    "ipcc_default_chance_max_p": "CC-005: a unit whose own CC centres on an IPCC default lands on it now and then "
+    "(about 3 % of months at 5 decimals and σ 0.00015); the months on the default must be improbable under the "
+    "unit's own distribution — binomial tail below 0.1 %, about one chance hit in a national year of ~1,000 "
+    "measured units near a default [design choice]",
     "cc_default_tolerance_tc_per_gj": "rounding tolerance of a reported default (half a unit in the 5th decimal)",
     "ncv_range_gj_per_t": "NCV as received by coal type: all coal 12–29, bituminous 19–25, anthracite 21–27, "
     "lignite 11–16 (DOMAIN.md §3); sub-bituminous 15–24 and waste coal/gangue 6–20 from GB/T 5751-2009 "
@@ -121,7 +126,8 @@ SOURCES: dict[str, str] = {
     "(other labs, literature), so the between-lab reproducibility limit applies where the standard gives one: "
     "carbon 1.00 % absolute (GB/T 476-2008), gross calorific value 300 J/g = 0.30 GJ/t (GB/T 213-2008); "
     "moisture standards give repeatability only: Mad 0.20 % below 5 % (GB/T 212-2008), Mt 0.5 % at 10 % and "
-    "above (GB/T 211-2017) [verify]",
+    "above (GB/T 211-2017); CC = Car/NCV (CC-003) combines carbon (1.0 % at Cad ≈ 60 %: 1.7 %) and NCV (0.30 at "
+    "≈ 22 GJ/t: 1.4 %), about 2 % relative [verify]",
     "lab_pattern_min_reports": "LAB-004/LAB-005/CMP-002: an isolated missing QR code, serial inversion or late "
     "monthly deposit is a clerical slip (low); at least 3 reports (or months) of one enterprise-year — a quarter "
     "of its monthly reports — are a pattern (medium): published cases edit a template for a whole series "

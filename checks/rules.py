@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import polars as pl
 
 from carbonqa import contract
@@ -63,6 +64,8 @@ def gx_specs(p: RegulationParams) -> dict[str, Spec]:
     comp_within = (comp_val >= comp_lo - comp_tol) & (comp_val <= comp_hi + comp_tol)
     ncv_within = (ncv >= lo - tol["NCV"]) & (ncv <= hi + tol["NCV"])
     comp_conservative = comp_conservative | comp_within
+    cc_within = ((cc >= p.cc_measured_min_tc_per_gj * (1 - tol["CC_rel"]))
+                 & (cc <= p.cc_measured_max_tc_per_gj * (1 + tol["CC_rel"])))
     ncv_conservative = ncv_conservative | ncv_within
     up = {"unit_id": pl.col("unit_id"), "period": pl.col("period")}
     lab_id = {"lab_report_id": pl.col("lab_report_id")}
@@ -120,9 +123,12 @@ def gx_specs(p: RegulationParams) -> dict[str, Spec]:
                         up | lab_id | {"cc": _r(cc, 5), "lab_cc": _r("lab_cc", 5)}),
         "CC-001": Spec(cc, pl.lit(p.default_cc_tc_per_gj), (pl.lit(p.default_cc_tc_per_gj) - cc).abs() * heat44,
                        up | {"cc": _r(cc, 5), "default": pl.lit(p.default_cc_tc_per_gj)}),
-        "CC-003": Spec(cc, pl.lit(f"{p.cc_measured_min_tc_per_gj}–{p.cc_measured_max_tc_per_gj}"), pl.col("stake_default_t"),
+        # within the combined reproducibility of Car and NCV of the band: indistinguishable from the edge (low, 0 t)
+        "CC-003": Spec(cc, pl.lit(f"{p.cc_measured_min_tc_per_gj}–{p.cc_measured_max_tc_per_gj}"),
+                       pl.when(cc_within).then(0.0).otherwise(pl.col("stake_default_t")),
                        up | {"cc": _r(cc, 5), "low": pl.lit(p.cc_measured_min_tc_per_gj),
-                             "high": pl.lit(p.cc_measured_max_tc_per_gj)}),
+                             "high": pl.lit(p.cc_measured_max_tc_per_gj)},
+                       severity=pl.when(cc_within).then(pl.lit("low")).otherwise(pl.lit("high"))),
         "CC-004": Spec(cc, pl.lit("a measured value, not a default"), pl.col("stake_default_t"), up | {"cc": _r(cc, 5)}),
         # lab_reports frame
         "LAB-001": Spec(pl.concat_str(*[pl.col(c).cast(pl.String) for c in
@@ -258,17 +264,49 @@ def rule_cc_002(ctx: ScreenContext) -> RuleOutput:
 
 
 def rule_cc_005(ctx: ScreenContext) -> RuleOutput:
-    """CC-005: a coal unit's measured CC equals an IPCC default (6 decimals) in ≥ N months of the year."""
+    """CC-005: a coal unit's measured CC equals an IPCC default (6 decimals) in ≥ N months of the year.
+
+    Only more often than chance allows for a unit whose own CC lies near that default counts.
+
+    Chance: with the unit's other measured months' median μ and robust σ (1.4826 × MAD, floored at the
+    reporting resolution), a month lands on the default ``d`` with probability ``p ≈ res × φ((d − μ)/σ)/σ``
+    (``res``: the finest decimal the unit's values use); the hit stands when ``P(X ≥ n | N, p)`` <
+    ``ipcc_default_chance_max_p`` or fewer than 3 other months exist to show variation.
+    """
+    from scipy.stats import binom, norm
+
     p = params_for(ctx.year)
-    m = monthly_frame(ctx).filter(pl.col("chk_cc_measured").is_not_null()
-                                  & pl.col("cc_r6").is_in([round(v, 6) for v in p.ipcc_default_cc_tc_per_gj]))
+    meas = monthly_frame(ctx).filter(pl.col("chk_cc_measured").is_not_null())
+    defaults = [round(v, 6) for v in p.ipcc_default_cc_tc_per_gj]
+    m = meas.filter(pl.col("cc_r6").is_in(defaults))
     agg = m.group_by("unit_id", "enterprise_id", "province_code", "year").agg(
-        pl.len().alias("n_months"), pl.col("cc_r6").mode().first().alias("value"),
+        pl.len().alias("n_months"), pl.col("cc_r6").mode().sort().first().alias("value"),
         pl.col("period").sort().alias("periods"), pl.col("stake_default_t").sum().alias("stake"))
     hits = agg.filter(pl.col("n_months") >= p.min_months_equal_ipcc_default)
+    if hits.height:
+        others = (meas.join(hits.select("unit_id", "year", "value"), on=["unit_id", "year"])
+                  .group_by("unit_id", "year").agg(
+                      pl.len().alias("n_all"), pl.col("cc_r6").filter(pl.col("cc_r6") != pl.col("value")).alias("o")))
+        tails = []
+        for uid, yr, n_all, o in others.iter_rows():
+            v = hits.filter((pl.col("unit_id") == uid) & (pl.col("year") == yr)).row(0, named=True)
+            if len(o) < 3:
+                tails.append((uid, yr, 0.0))
+                continue
+            arr = np.asarray(o, dtype=float)
+            res = next((10.0 ** -k for k in range(2, 7) if np.allclose(arr * 10**k, np.round(arr * 10**k), atol=1e-6)), 1e-6)
+            mu = float(np.median(arr))
+            sd = max(1.4826 * float(np.median(np.abs(arr - mu))), res)
+            chance = min(1.0, res * float(norm.pdf((v["value"] - mu) / sd)) / sd)
+            tails.append((uid, yr, float(binom.sf(v["n_months"] - 1, n_all, chance))))
+        tail = pl.DataFrame(tails, schema={"unit_id": pl.String, "year": pl.Int32, "chance_p": pl.Float64}, orient="row")
+        hits = (hits.join(tail.with_columns(pl.col("year").cast(hits.schema["year"])), on=["unit_id", "year"], how="left")
+                .filter(pl.col("chance_p").fill_null(0.0) < p.ipcc_default_chance_max_p))
+    else:
+        hits = hits.with_columns(pl.lit(None, pl.Float64).alias("chance_p"))
     spec = Spec(pl.col("value"), pl.lit("measured values that vary"), pl.col("stake"),
                 {"unit_id": pl.col("unit_id"), "year": pl.col("year"), "n_months": pl.col("n_months"),
-                 "value": pl.col("value")}, {"periods": pl.col("periods").list.join(",")})
+                 "value": pl.col("value")}, {"periods": pl.col("periods").list.join(","), "chance_p": pl.col("chance_p")})
     return hits, spec, "unit_year"
 
 

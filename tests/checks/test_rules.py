@@ -481,3 +481,26 @@ def test_range_rules_within_method_precision_of_the_edge_are_low(data, screen):
     found = {f.period: f for f in checks.run_codes(screen(data), ["ACC-004"])}
     assert (found["2024-05"].severity, found["2024-05"].tco2_at_stake) == ("low", 0.0)
     assert found["2024-06"].severity == "medium" and found["2024-06"].tco2_at_stake > 0
+
+
+def test_cc_005_a_unit_centred_on_the_default_may_land_on_it(data, screen):
+    """A unit whose own measured CC varies around 0.0258 hits 0.02580 by chance now and then: three such
+    months are not a copied default; three at 0.0258 in a unit that otherwise sits at 0.0262 are."""
+    drift = [0.00004, -0.00012, 0.00015, -0.00003, 0.00009, 0.0, 0.0, 0.0, -0.00016, 0.00011, -0.00007, 0.00013]
+    for r, d in zip(sorted(data["monthly_reports"], key=lambda r: r["period"]), drift, strict=True):
+        r["carbon_content_tc_per_gj"] = round(0.0258 + d, 5)
+    assert checks.run_codes(screen(data), ["CC-005"]) == []
+    data = honest()
+    _cc_005(data)
+    (f,) = checks.run_codes(screen(data), ["CC-005"])
+    assert f.evidence["chance_p"] < 0.001
+
+
+def test_cc_003_within_reproducibility_of_the_bound_is_low(data, screen):
+    """0.0241 tC/GJ is 1.6 % under the 0.0245 bound — within the combined reproducibility of Car and NCV
+    (≈ 2 %): low, 0 t; 0.0230 is not."""
+    for p, v in (("2024-03", 0.0241), ("2024-04", 0.0230)):
+        _m(data, p)["carbon_content_tc_per_gj"] = v
+    found = {f.period: f for f in checks.run_codes(screen(data), ["CC-003"])}
+    assert (found["2024-03"].severity, found["2024-03"].tco2_at_stake) == ("low", 0.0)
+    assert found["2024-04"].severity == "high" and found["2024-04"].tco2_at_stake > 0
