@@ -23,9 +23,9 @@ each unit is **learned from its own months** (median log ratio, MAD) with a floo
 
 Only months whose telemetry covers ≥ 90 % of the month's hours are compared (partial coverage is an
 honest gap, not a suspicion), and a month with a logger gap is read as the interval of ratios the gap
-leaves (idle or running through it), tested at its point nearest the unit's band. Stake is direction-aware: only a deviation in the direction that pays
-(coal or CO₂ reported *below* telemetry; generation or hours reported *above*) carries tonnes; the
-other direction carries no tonnes and is capped ``medium`` for a month or step of generation, coal or
+leaves (idle or running through it), tested at its point nearest the unit's band. Stake is
+direction-aware: only a deviation in the direction that pays (coal or CO₂ reported *below*
+telemetry; generation or hours reported *above*) carries tonnes; the other direction carries no tonnes and is capped ``medium`` for a month or step of generation, coal or
 hours (a report that disagrees with its own meters is still wrong data: the reviewer should see it,
 but it does not lead the ranking) and ``low`` for a whole-year level or CEMS CO₂ (the honest per-unit
 meter bias of real data, CEMS vs EIA-923 fuel heat 0.98–1.17×). A
