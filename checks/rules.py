@@ -284,12 +284,12 @@ def rule_cc_005(ctx: ScreenContext) -> RuleOutput:
         pl.col("period").sort().alias("periods"), pl.col("stake_default_t").sum().alias("stake"))
     hits = agg.filter(pl.col("n_months") >= p.min_months_equal_ipcc_default)
     if hits.height:
-        others = (meas.join(hits.select("unit_id", "year", "value"), on=["unit_id", "year"])
+        others = (meas.join(hits.select("unit_id", "year", "value", "n_months"), on=["unit_id", "year"])
                   .group_by("unit_id", "year").agg(
-                      pl.len().alias("n_all"), pl.col("cc_r6").filter(pl.col("cc_r6") != pl.col("value")).alias("o")))
+                      pl.len().alias("n_all"), pl.col("value").first(), pl.col("n_months").first(),
+                      pl.col("cc_r6").filter(pl.col("cc_r6") != pl.col("value")).alias("o")))
         tails = []
-        for uid, yr, n_all, o in others.iter_rows():
-            v = hits.filter((pl.col("unit_id") == uid) & (pl.col("year") == yr)).row(0, named=True)
+        for uid, yr, n_all, value, n_months, o in others.iter_rows():
             if len(o) < 3:
                 tails.append((uid, yr, 0.0))
                 continue
@@ -297,8 +297,8 @@ def rule_cc_005(ctx: ScreenContext) -> RuleOutput:
             res = next((10.0 ** -k for k in range(2, 7) if np.allclose(arr * 10**k, np.round(arr * 10**k), atol=1e-6)), 1e-6)
             mu = float(np.median(arr))
             sd = max(1.4826 * float(np.median(np.abs(arr - mu))), res)
-            chance = min(1.0, res * float(norm.pdf((v["value"] - mu) / sd)) / sd)
-            tails.append((uid, yr, float(binom.sf(v["n_months"] - 1, n_all, chance))))
+            chance = min(1.0, res * float(norm.pdf((value - mu) / sd)) / sd)
+            tails.append((uid, yr, float(binom.sf(n_months - 1, n_all, chance))))
         tail = pl.DataFrame(tails, schema={"unit_id": pl.String, "year": pl.Int32, "chance_p": pl.Float64}, orient="row")
         hits = (hits.join(tail.with_columns(pl.col("year").cast(hits.schema["year"])), on=["unit_id", "year"], how="left")
                 .filter(pl.col("chance_p").fill_null(0.0) < p.ipcc_default_chance_max_p))

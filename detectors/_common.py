@@ -43,6 +43,7 @@ __all__ = [
     "FindingsDetector",
     "wrap",
     "modal_decimals",
+    "diff_sigma",
 ]
 
 #: Consistency constant of the MAD for a normal distribution, 1/Φ⁻¹(3/4) (Rousseeuw & Croux 1993).
@@ -99,6 +100,15 @@ def to_matrix(df: pl.DataFrame, keys: Sequence[str], features: Sequence[str]) ->
     clean = df.filter(ok) if features else df
     x = clean.select([pl.col(f).cast(pl.Float64) for f in features]).to_numpy() if features else np.empty((clean.height, 0))
     return clean.select(keys), np.asarray(x, dtype=np.float64)
+
+
+def diff_sigma(values: pl.Expr) -> pl.Expr:
+    """Month-to-month robust σ of a series: median |Δ| × 1.4826 / √2 (aggregation expression; apply ``.over``).
+
+    Robust to one level shift (a step moves a single difference), unlike the MAD about the median;
+    the √2 converts the spread of differences of two independent draws back to one draw's.
+    """
+    return values.diff().abs().median() * MAD_TO_SIGMA / np.sqrt(2)
 
 
 def robust_center_scale(values: pl.Expr, floor: pl.Expr | float) -> tuple[pl.Expr, pl.Expr]:

@@ -31,6 +31,7 @@ from detectors._common import (
     IPCC_DEFAULT_CC,
     FrameDetector,
     default_cc,
+    diff_sigma,
     emit,
     modal_decimals,
     peer_robust_z,
@@ -227,8 +228,8 @@ class CarbonLevelShift(FrameDetector):
         m = m.with_columns(
             pl.int_range(pl.len()).over(keys).alias("i"),
             pl.len().over(keys).alias("n"),
-            (pl.col("r2").diff().abs().median().over(keys) * 1.4826 / np.sqrt(2)).alias("sig_u"),
-            (pl.col("lncv_r").diff().abs().median().over(keys) * 1.4826 / np.sqrt(2)).clip(1e-3).alias("sig_ncv"),
+            diff_sigma(pl.col("r2")).over(keys).alias("sig_u"),
+            diff_sigma(pl.col("lncv_r")).over(keys).clip(1e-3).alias("sig_ncv"),
         ).filter(pl.col("n") >= self.min_months)
         if m.height == 0:
             return pl.DataFrame(schema={"unit_id": pl.String, "score_raw": pl.Float64})

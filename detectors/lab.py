@@ -22,7 +22,16 @@ import numpy as np
 import polars as pl
 
 from carbonqa.findings import Finding
-from detectors._common import FrameDetector, default_cc, emit, peer_robust_z, score_from_z, tco2, wrap
+from detectors._common import (
+    FrameDetector,
+    default_cc,
+    diff_sigma,
+    emit,
+    peer_robust_z,
+    score_from_z,
+    tco2,
+    wrap,
+)
 
 __all__ = ["ClusteredReports", "SerialDisorder", "LabThroughput", "clustered_reports", "serial_disorder", "lab_throughput", "MoistureInflation", "DryBasisMoisture", "LATENT_GJ_PER_T_PER_PCT", "run"]
 
@@ -247,7 +256,7 @@ class MoistureInflation(FrameDetector):
         m = m.sort("unit_id", "period").with_columns((pl.col("mt_resid") - pl.col("zp_center")).alias("a"))
         m = m.with_columns(
             pl.col("a").quantile(0.25).over("unit_id", "year").alias("own_base"),
-            (pl.col("a").diff().abs().median().over("unit_id", "year") * 1.4826 / np.sqrt(2)).alias("own_sd"),
+            diff_sigma(pl.col("a")).over("unit_id", "year").alias("own_sd"),
         )
         peer_sd = max(float(m.group_by("unit_id").agg(pl.col("own_sd").first())["own_sd"].median() or 0.0), 0.2)
         # 12 months give a noisy σ: blend it half-and-half with the peers' (empirical-Bayes style shrinkage)
@@ -258,29 +267,25 @@ class MoistureInflation(FrameDetector):
         ).with_columns(
             ((pl.col("car_expected") - pl.col("carbon_ar_pct").fill_null(pl.col("carbon_ad_pct") * (100 - pl.col("total_moisture_pct")) / (100 - pl.col("moisture_ad_pct")))) / 100 / pl.col("ncv_ar_gj_per_t")).alias("dcc")
         )
-        # dilution: an honest wet month's dry-basis heat per dry carbon (ln_ncv_d: ln NCV_d/C_d, a property of
+        # dilution: an honest wet month's dry-basis heat per dry carbon (ln_r: ln NCV_d/C_d, a property of
         # the coal's rank, so a richer or leaner coal moves neither) stays at the unit's level; a fabricated Mt
         # raises it by ln((100 − Mt_ref)/(100 − Mt)). Reference: the unit-year's months of ordinary moisture.
         ref = pl.col("zo") < self.z_flag
-        m = m.with_columns(
-            ((pl.col("ncv_ar_gj_per_t") + LATENT_GJ_PER_T_PER_PCT * pl.col("total_moisture_pct")) * 100
-             / (100 - pl.col("total_moisture_pct")) / (pl.col("carbon_ad_pct") * 100 / (100 - pl.col("moisture_ad_pct"))))
-            .log().alias("ln_ncv_d"),
-        ).with_columns(
-            pl.coalesce(pl.col("ln_ncv_d").filter(ref).median().over("unit_id", "year"),
-                        pl.col("ln_ncv_d").median().over("unit_id", "year")).alias("ncv_d_ref"),
+        m = m.with_columns((_ncv_d() / _carbon_d()).log().alias("ln_r")).with_columns(
+            pl.coalesce(pl.col("ln_r").filter(ref).median().over("unit_id", "year"),
+                        pl.col("ln_r").median().over("unit_id", "year")).alias("r_ref"),
             pl.coalesce(pl.col("total_moisture_pct").filter(ref).median().over("unit_id", "year"),
                         pl.col("total_moisture_pct").median().over("unit_id", "year")).alias("mt_ref"),
         ).with_columns(
-            (pl.col("ln_ncv_d") - pl.col("ncv_d_ref")).alias("ncv_d_rise"),
-            ((100 - pl.col("mt_ref")) / (100 - pl.col("total_moisture_pct"))).log().clip(0.0).alias("ncv_d_rise_if_fabricated"),
-            (pl.col("ln_ncv_d").diff().abs().median().over("unit_id", "year") * 1.4826 / np.sqrt(2)).alias("ncv_d_sd"),
+            (pl.col("ln_r") - pl.col("r_ref")).alias("r_rise"),
+            ((100 - pl.col("mt_ref")) / (100 - pl.col("total_moisture_pct"))).log().clip(0.0).alias("r_rise_if_fabricated"),
+            diff_sigma(pl.col("ln_r")).over("unit_id", "year").alias("r_sd"),
         )
-        peer_dsd = float(m.group_by("unit_id").agg(pl.col("ncv_d_sd").first())["ncv_d_sd"].median() or 0.0)
+        peer_rsd = float(m.group_by("unit_id").agg(pl.col("r_sd").first())["r_sd"].median() or 0.0)
         m = m.with_columns(
             # share of the Mt excess not matched by dilution: 0 = honestly wet, 1 = fabricated, NCV as measured
-            (pl.col("ncv_d_rise") / pl.col("ncv_d_rise_if_fabricated")).alias("zd"),
-            (pl.col("ncv_d_rise") / pl.max_horizontal(pl.col("ncv_d_sd").fill_null(0.0), pl.lit(peer_dsd / 2), pl.lit(0.005)))
+            (pl.col("r_rise") / pl.col("r_rise_if_fabricated")).alias("zd"),
+            (pl.col("r_rise") / pl.max_horizontal(pl.col("r_sd").fill_null(0.0), pl.lit(peer_rsd / 2), pl.lit(0.005)))
             .alias("zd_sig"),
         )
         month_hit = ((pl.col("zo") >= self.z_flag) & (pl.col("zp") >= self.z_peer) & (pl.col("zd") >= self.z_dil)
@@ -327,6 +332,17 @@ class MoistureInflation(FrameDetector):
 LATENT_GJ_PER_T_PER_PCT = 0.02443
 
 
+def _ncv_d() -> pl.Expr:
+    """Dry-basis NCV, GJ/t: ``(NCV_ar + 0.02443 Mt) × 100/(100 − Mt)`` (GB/T 213-2008, ISO 1928:2009)."""
+    mt = pl.col("total_moisture_pct")
+    return (pl.col("ncv_ar_gj_per_t") + LATENT_GJ_PER_T_PER_PCT * mt) * 100 / (100 - mt)
+
+
+def _carbon_d() -> pl.Expr:
+    """Dry-basis carbon, %: ``Cad × 100/(100 − Mad)`` (GB/T 483-2007 basis conversion)."""
+    return pl.col("carbon_ad_pct") * 100 / (100 - pl.col("moisture_ad_pct"))
+
+
 class DryBasisMoisture(FrameDetector):
     """LAB-105: reported total moisture contradicted by the coal's own dry-basis heat-to-carbon ratio.
 
@@ -369,8 +385,8 @@ class DryBasisMoisture(FrameDetector):
             ~pl.col("is_gas") & (pl.col("fuel_consumed_t") > 0) & pl.col("total_moisture_pct").is_between(0, 60)
             & pl.col("moisture_ad_pct").is_between(0, 60) & (pl.col("carbon_ad_pct") > 0) & (pl.col("ncv_ar_gj_per_t") > 0)
         ).with_columns(
-            (pl.col("carbon_ad_pct") * 100 / (100 - pl.col("moisture_ad_pct"))).alias("carbon_d_pct"),
-            ((pl.col("ncv_ar_gj_per_t") + LATENT_GJ_PER_T_PER_PCT * pl.col("total_moisture_pct")) * 100 / (100 - pl.col("total_moisture_pct"))).alias("ncv_d_gj_per_t"),
+            _carbon_d().alias("carbon_d_pct"),
+            _ncv_d().alias("ncv_d_gj_per_t"),
             (pl.col("total_moisture_pct") - pl.col("moisture_ad_pct")).alias("free_moisture_pct"),
         ).with_columns((pl.col("ncv_d_gj_per_t") / pl.col("carbon_d_pct")).alias("heat_per_carbon"))
         empty = pl.DataFrame(schema={"unit_id": pl.String, "score_raw": pl.Float64})

@@ -41,7 +41,7 @@ import numpy as np
 import polars as pl
 
 from carbonqa.findings import Finding
-from detectors._common import FrameDetector, emit, peer_robust_z, wrap
+from detectors._common import FrameDetector, diff_sigma, emit, peer_robust_z, wrap
 
 __all__ = ["CorroboratedShortfall", "OutputWithoutLoad", "QUANTITIES", "corroborated_shortfall", "TelemetryReconciliation", "output_without_load", "reconcile_frame", "run"]
 
@@ -105,10 +105,7 @@ def reconcile_frame(um: pl.DataFrame, tel: pl.DataFrame) -> pl.DataFrame:
         (pl.col("reported") / pl.col("_tel_hi")).log().alias("lr_lo"),
         (pl.col("reported") / pl.col("telemetry")).log().alias("lr_hi"),
         (pl.col("telemetry") / pl.col("coverage").clip(MIN_COVERAGE, 1.0)).alias("telemetry"),
-    ).with_columns(
-        (pl.col("reported") / pl.col("telemetry")).log().alias("lr"),
-        pl.min_horizontal("lr_lo", "lr_hi").alias("lr_lo"), pl.max_horizontal("lr_lo", "lr_hi").alias("lr_hi"),
-    ).drop("_tel_hi")
+    ).with_columns((pl.col("reported") / pl.col("telemetry")).log().alias("lr")).drop("_tel_hi")
 
 
 def unit_levels(f: pl.DataFrame, *, floor_level: float) -> pl.DataFrame:
@@ -174,7 +171,7 @@ class TelemetryReconciliation(FrameDetector):
         g = ["unit_id", "quantity"]
         f = f.sort("unit_id", "quantity", "period").with_columns(
             pl.int_range(pl.len()).over(g).alias("i"),
-            (pl.col("lr").diff().abs().median().over(g) * 1.4826 / np.sqrt(2)).alias("sig_d"),
+            diff_sigma(pl.col("lr")).over(g).alias("sig_d"),
         )
         peer = f.group_by("quantity", "unit_id").agg(pl.col("sig_d").first()).group_by("quantity").agg((pl.col("sig_d").median() * 0.5).alias("sig_peer"))
         f = f.join(peer, on="quantity").with_columns(pl.max_horizontal("sig_d", "sig_peer", pl.lit(self.floor_month)).alias("sig"))
