@@ -240,34 +240,52 @@ def _lab_frame(ctx: ScreenContext) -> pl.DataFrame:
 
 
 def qr_patterns(ctx: ScreenContext) -> pl.DataFrame:
+    """Per (lab, enterprise, year) of the national lab table: :func:`qr_pattern_frame` (LAB-004).
+
+    Computed over the national lab table (labs serve several provinces), with the parameters of
+    ``ctx.year``.
+    """
+    p = params_for(ctx.year)
+    return qr_pattern_frame(ctx.national().lab_reports(), min_reports=p.lab_pattern_min_reports,
+                            max_fdr=p.qr_pattern_max_fdr)
+
+
+def qr_pattern_frame(lab: pl.DataFrame, *, min_reports: int, max_fdr: float) -> pl.DataFrame:
     """Per (lab, enterprise, year): whether the enterprise's missing QR codes are its own pattern (LAB-004).
 
-    Computed over the national lab table (labs serve several provinces). With ``n`` reports of the
-    enterprise at that lab, ``m`` of them without a QR code, and the lab's omission rate on its *other*
-    clients ``q = (m_other + 1) / (n_other + 2)`` (Laplace-smoothed), the missing codes are a pattern
-    when ``m ≥ lab_pattern_min_reports`` and the binomial tail ``P(X ≥ m | n, q) < qr_pattern_max_p``:
-    a lab that omits codes for everyone is a lab-quality matter, deletion aimed at one client is not.
+    ``lab``: lab reports (``lab_agency_id``, ``enterprise_id``, ``sample_period``,
+    ``has_anti_counterfeit_code``). With ``n`` reports of the enterprise at that lab, ``m`` of them
+    without a QR code, and the lab's omission rate on its *other* clients ``q = (m_other + 1) /
+    (n_other + 2)`` (Laplace-smoothed), the missing codes are a pattern when ``m ≥ min_reports`` and
+    the binomial tail ``P(X ≥ m | n, q)``, Benjamini–Hochberg adjusted over all (lab, enterprise)
+    tails of the year (``qr_tail_q``), is below ``max_fdr``: a lab that omits codes for everyone is a
+    lab-quality matter, deletion aimed at one client is not, and the country's ~1 500 tails must not
+    yield chance 'patterns' (sources: ``checks.params`` ``lab_pattern_min_reports``,
+    ``qr_pattern_max_fdr``).
 
     Returns:
-        ``lab_agency_id, enterprise_id, year, qr_missing_n, qr_lab_other_rate, qr_tail_p, qr_pattern``.
+        ``lab_agency_id, enterprise_id, year, qr_missing_n, qr_lab_other_rate, qr_tail_p, qr_tail_q,
+        qr_pattern``.
     """
-    from scipy.stats import binom
+    from scipy.stats import binom, false_discovery_control
 
-    p = params_for(ctx.year)
-    lab = ctx.national().lab_reports().filter(pl.col("lab_agency_id").is_not_null())
-    lab = lab.with_columns(pl.col("sample_period").str.slice(0, 4).cast(pl.Int64, strict=False).alias("year"),
-                           (~pl.col("has_anti_counterfeit_code").fill_null(True)).alias("_miss"))
+    lab = lab.filter(pl.col("lab_agency_id").is_not_null()).with_columns(
+        pl.col("sample_period").str.slice(0, 4).cast(pl.Int64, strict=False).alias("year"),
+        (~pl.col("has_anti_counterfeit_code").fill_null(True)).alias("_miss"))
     per = lab.group_by("lab_agency_id", "enterprise_id", "year").agg(
         pl.len().alias("n"), pl.col("_miss").sum().alias("qr_missing_n"))
     tot = per.group_by("lab_agency_id", "year").agg(pl.col("n").sum().alias("n_lab"),
                                                     pl.col("qr_missing_n").sum().alias("m_lab"))
     per = per.join(tot, on=["lab_agency_id", "year"], how="left").with_columns(
         ((pl.col("m_lab") - pl.col("qr_missing_n") + 1) / (pl.col("n_lab") - pl.col("n") + 2)).alias("qr_lab_other_rate"))
-    tail = binom.sf(per["qr_missing_n"].to_numpy() - 1, per["n"].to_numpy(), per["qr_lab_other_rate"].to_numpy())
-    return per.with_columns(pl.Series("qr_tail_p", tail, dtype=pl.Float64)).with_columns(
-        ((pl.col("qr_missing_n") >= p.lab_pattern_min_reports) & (pl.col("qr_tail_p") < p.qr_pattern_max_p))
-        .alias("qr_pattern")).select("lab_agency_id", "enterprise_id", "year", "qr_missing_n", "qr_lab_other_rate",
-                                     "qr_tail_p", "qr_pattern")
+    tail = binom.sf(per["qr_missing_n"].cast(pl.Int64).to_numpy() - 1, per["n"].to_numpy(), per["qr_lab_other_rate"].to_numpy())
+    per = per.with_columns(pl.Series("qr_tail_p", tail, dtype=pl.Float64)).with_columns(
+        pl.col("qr_tail_p").map_batches(lambda s: pl.Series(false_discovery_control(s.to_numpy(), method="bh")),
+                                        return_dtype=pl.Float64).over("year").alias("qr_tail_q"))
+    return per.with_columns(
+        ((pl.col("qr_missing_n") >= min_reports) & (pl.col("qr_tail_q") < max_fdr)).alias("qr_pattern")).select(
+        "lab_agency_id", "enterprise_id", "year", "qr_missing_n", "qr_lab_other_rate", "qr_tail_p", "qr_tail_q",
+        "qr_pattern")
 
 
 def annual_frame(ctx: ScreenContext) -> pl.DataFrame:

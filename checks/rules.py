@@ -144,7 +144,7 @@ def gx_specs(p: RegulationParams) -> dict[str, Spec]:
         # isolated missing codes: low; a pattern of the enterprise's own (see frames.qr_patterns): medium
         "LAB-004": Spec(pl.col("has_anti_counterfeit_code"), pl.lit(True), pl.col("stake_default_t"),
                         lab_id | {"lab_agency_id": pl.col("lab_agency_id")},
-                        {"missing_in_year": pl.col("qr_missing_n"), "lab_other_rate": _r("qr_lab_other_rate", 3),
+                        {"missing_in_year": pl.col("qr_missing_n"), "lab_other_rate": _r("qr_lab_other_rate", 3), "tail_p_bh": pl.col("qr_tail_q"),
                          "pattern": pl.col("qr_pattern")},
                         severity=pl.when(pl.col("qr_pattern")).then(pl.lit("medium")).otherwise(pl.lit("low"))),
         # stake: the linked emissions' change if the component sat on its band edge (Car ∝ Cad·(100 − Mt)/(100 − Mad))

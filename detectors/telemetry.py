@@ -138,7 +138,11 @@ class TelemetryReconciliation(FrameDetector):
         min_months: months a unit needs before its own band is trusted.
         t_step: two-sample t of a step in the unit's own ratio that flags it (5.0: with ≤ 7 candidate
             splits a Bonferroni-safe cut-off under normal noise, as CC-102).
-        min_side: months needed on each side of a step (3; shorter runs are the month test's job).
+        min_side: months needed on each side of a step, and inside an interior run (3; shorter runs
+            are the month test's job).
+        min_rest: months needed outside an interior run (2: one before it and one after it).
+        t_partner: t of the partner quantity (coal ↔ CO₂) at the same split that makes the meters
+            agree (3.0), so the report — not a meter — moved (see :meth:`_steps`).
 
     ``fit(frame)`` takes :func:`reconcile_frame` output; ``keys_`` holds one row per flagged-candidate
     (unit, quantity, period or ``None`` for a level finding) with ``kind`` ``month``/``level``.
@@ -147,6 +151,7 @@ class TelemetryReconciliation(FrameDetector):
     def __init__(
         self, z_month: float = 4.0, z_level: float = 4.0, z_sure: float = 8.0, min_rel: float = 0.03,
         floor_month: float = 0.01, floor_level: float = 0.02, min_months: int = 4, t_step: float = 5.0, min_side: int = 3,
+        min_rest: int = 2, t_partner: float = 3.0,
     ) -> None:
         self.z_month = z_month
         self.z_level = z_level
@@ -157,16 +162,43 @@ class TelemetryReconciliation(FrameDetector):
         self.min_months = min_months
         self.t_step = t_step
         self.min_side = min_side
+        self.min_rest = min_rest
+        self.t_partner = t_partner
 
     def _threshold(self) -> float:
         return min(self.z_month, self.z_level, self.t_step)
 
+    def _segments(self, n: int) -> list[tuple[int, int]]:
+        """Candidate runs ``[a, b)`` of a unit's ``n`` months: steps and interior runs.
+
+        A step (run touching either end) needs ``min_side`` months on both sides; an interior run needs
+        ``min_side`` months inside and ``min_rest`` outside (one before it, one after it at least): an
+        under-report of February–November leaves two honest months, one at each end of the year.
+        """
+        out = []
+        for a in range(n):
+            for b in range(a + self.min_side, n + 1):
+                rest = n - (b - a)
+                if (a == 0) != (b == n):  # a step: one contiguous rest
+                    if rest >= self.min_side:
+                        out.append((a, b))
+                elif 0 < a and b < n and rest >= self.min_rest:  # an interior run
+                    out.append((a, b))
+        return out
+
     def _steps(self, f: pl.DataFrame, centers: pl.DataFrame) -> pl.DataFrame:
-        """Best step per unit × quantity (split with the largest |t|) and its suspect segment.
+        """Best run per unit × quantity (the step or interior run with the largest |t|) and its suspect side.
 
         ``f``: the month frame of :meth:`_fit` (``lr``, ``n_u``); ``centers``: peer centre ``zl_center``
-        per (unit_class, quantity). The suspect segment is the side farther from the peers' level (the
-        other side is the unit's honest level); its months, ratio and expected report are returned.
+        per (unit_class, quantity). Which side of the split is the suspect one:
+
+        * coal and CO₂ shifted *together* at the split (the partner quantity's t at the same split has
+          the same sign and ``|t| ≥ t_partner``): the report moved against two independent meters (belt
+          scale, CEMS) — reported CO₂ is computed from the reported coal, a meter recalibration moves
+          one ratio only — so the suspect side is the one where the report is low (the paying side);
+        * otherwise the side farther from the peers' level (the other side is the unit's honest level).
+
+        The suspect side's months, ratio and expected report are returned.
         """
         g = ["unit_id", "quantity"]
         f = f.sort("unit_id", "quantity", "period").with_columns(
@@ -176,40 +208,50 @@ class TelemetryReconciliation(FrameDetector):
         peer = f.group_by("quantity", "unit_id").agg(pl.col("sig_d").first()).group_by("quantity").agg((pl.col("sig_d").median() * 0.5).alias("sig_peer"))
         f = f.join(peer, on="quantity").with_columns(pl.max_horizontal("sig_d", "sig_peer", pl.lit(self.floor_month)).alias("sig"))
         keys = ["unit_id", "enterprise_id", "province_code", "year", "unit_class", "quantity", "direction"]
-        best = None
-        for k in range(self.min_side, int(f["n_u"].max() or 0) - self.min_side + 1):
-            b, a = pl.col("i") < k, pl.col("i") >= k
-            s = f.filter(pl.col("n_u") - k >= self.min_side).group_by(keys).agg(
-                pl.col("lr").filter(b).median().alias("lvl_b"),
-                pl.col("lr").filter(a).median().alias("lvl_a"),
-                pl.col("sig").first(),
-                pl.col("n_u").first(),
-                pl.lit(k).alias("k"),
-            )
-            s = s.with_columns(((pl.col("lvl_a") - pl.col("lvl_b")) / (pl.col("sig") * 1.25 * (1.0 / k + 1.0 / (pl.col("n_u") - k)).sqrt())).alias("t"))
-            best = s if best is None else pl.concat([best, s]).sort(pl.col("t").abs(), descending=True).unique(subset=g, keep="first")
-        if best is None or best.height == 0:
+        cands = []
+        for n in sorted(f["n_u"].unique().to_list()):
+            fn = f.filter(pl.col("n_u") == n)
+            for a, b in self._segments(int(n)):
+                inside = (pl.col("i") >= a) & (pl.col("i") < b)
+                cands.append(fn.group_by(keys).agg(
+                    pl.col("lr").filter(inside).median().alias("lvl_in"),
+                    pl.col("lr").filter(~inside).median().alias("lvl_out"),
+                    pl.col("sig").first(),
+                    pl.col("n_u").first(),
+                    pl.lit(a).alias("a"),
+                    pl.lit(b).alias("b"),
+                ))
+        if not cands:
             return pl.DataFrame()
-        best = best.filter((pl.col("t").abs() >= self.t_step) & ((pl.col("lvl_a") - pl.col("lvl_b")).abs() >= self.min_rel))
+        c = pl.concat(cands).with_columns(
+            ((pl.col("lvl_in") - pl.col("lvl_out"))
+             / (pl.col("sig") * 1.25 * (1.0 / (pl.col("b") - pl.col("a")) + 1.0 / (pl.col("n_u") - pl.col("b") + pl.col("a"))).sqrt())).alias("t"))
+        best = c.sort(pl.col("t").abs(), descending=True).unique(subset=g, keep="first")
+        best = best.filter((pl.col("t").abs() >= self.t_step) & ((pl.col("lvl_in") - pl.col("lvl_out")).abs() >= self.min_rel))
         if best.height == 0:
             return best
-        best = best.join(centers, on=["unit_class", "quantity"], how="left").with_columns(pl.col("zl_center").fill_null(0.0))
-        after_odd = (pl.col("lvl_a") - pl.col("zl_center")).abs() > (pl.col("lvl_b") - pl.col("zl_center")).abs()
-        best = best.with_columns(
-            after_odd.alias("suspect_after"),
-            pl.when(after_odd).then(pl.col("lvl_a")).otherwise(pl.col("lvl_b")).alias("lvl_s"),
-            pl.when(after_odd).then(pl.col("lvl_b")).otherwise(pl.col("lvl_a")).alias("lvl_o"),
+        partner = {"coal": "co2", "co2": "coal"}
+        pc = c.filter(pl.col("quantity").is_in(list(partner))).select(
+            "unit_id", pl.col("quantity").replace(partner).alias("quantity"), "a", "b", pl.col("t").alias("t_partner"))
+        best = best.join(pc, on=["unit_id", "quantity", "a", "b"], how="left").join(centers, on=["unit_class", "quantity"], how="left").with_columns(
+            pl.col("zl_center").fill_null(0.0))
+        together = (pl.col("t_partner") * pl.col("t") > 0) & (pl.col("t_partner").abs() >= self.t_partner)
+        in_pays = pl.col("direction") * (pl.col("lvl_in") - pl.col("lvl_out")) > 0
+        in_odd = (pl.col("lvl_in") - pl.col("zl_center")).abs() > (pl.col("lvl_out") - pl.col("zl_center")).abs()
+        best = best.with_columns(pl.when(together.fill_null(False)).then(in_pays).otherwise(in_odd).alias("suspect_in")).with_columns(
+            pl.when(pl.col("suspect_in")).then(pl.col("lvl_in")).otherwise(pl.col("lvl_out")).alias("lvl_s"),
+            pl.when(pl.col("suspect_in")).then(pl.col("lvl_out")).otherwise(pl.col("lvl_in")).alias("lvl_o"),
+            together.fill_null(False).alias("meters_agree"),
         )
-        seg = f.join(best.select("unit_id", "quantity", "k", "suspect_after", "lvl_s", "lvl_o", "t"), on=g).filter(
-            pl.when(pl.col("suspect_after")).then(pl.col("i") >= pl.col("k")).otherwise(pl.col("i") < pl.col("k"))
-        )
+        inside = (pl.col("i") >= pl.col("a")) & (pl.col("i") < pl.col("b"))
+        seg = f.join(best.select(*g, "a", "b", "suspect_in", "lvl_s", "lvl_o", "t", "meters_agree"), on=g).filter(inside == pl.col("suspect_in"))
         return seg.group_by(keys).agg(
             pl.col("period").min().alias("period"),
             pl.col("period").sort().alias("periods"),
             pl.col("reported").sum(),
             pl.col("telemetry").sum(),
             (pl.col("t_per_unit") * pl.col("reported")).sum().alias("emis"),
-            pl.col("lvl_s").first(), pl.col("lvl_o").first(), pl.col("t").first(),
+            pl.col("lvl_s").first(), pl.col("lvl_o").first(), pl.col("t").first(), pl.col("meters_agree").first(),
             pl.col("shortfall").mean().alias("shortfall_share"),
         ).with_columns(
             pl.lit("step").alias("kind"),
@@ -242,14 +284,19 @@ class TelemetryReconciliation(FrameDetector):
             f = f.with_columns(pl.col("m_u").clip(pl.col("lr_lo"), pl.col("lr_hi")).alias("lr")).with_columns(
                 (pl.col("reported") / pl.col("lr").exp()).alias("telemetry"))
         f = f.with_columns(((pl.col("lr") - pl.col("m_u")) / pl.col("s_eff")).alias("z"), (pl.col("lr") - pl.col("m_u")).alias("dev"))
-        # every telemetry quantity of a unit-month falling short together = telemetry coverage shortfall
-        # (e.g. not all units behind a meter carry CEMS: real West Phoenix 2016, 0.18×), not a report anomaly
-        up = ((pl.col("z") >= self.z_month) & (pl.col("dev") >= self.min_rel)).cast(pl.Int32)
-        f = f.with_columns((up.sum().over("unit_id", "period") >= 2).alias("shortfall"))
+        # telemetry quantities of a unit-month falling short together, the load side (generation or hours)
+        # among them = telemetry coverage shortfall (e.g. not all units behind a meter carry CEMS: real West
+        # Phoenix 2016, 0.18×), not a report anomaly. Coal and CO₂ alone moving together is the report's
+        # fuel moving (reported CO₂ is computed from reported coal), not missing telemetry.
+        up = (pl.col("z") >= self.z_month) & (pl.col("dev") >= self.min_rel)
+        load = up & pl.col("quantity").is_in(["generation", "hours"])
+        f = f.with_columns(((up.cast(pl.Int32).sum().over("unit_id", "period") >= 2) & load.any().over("unit_id", "period")).alias("shortfall"))
         month = f.filter((pl.col("z").abs() >= self.z_month) & (pl.col("dev").abs() >= self.min_rel)).with_columns(
             pl.lit("month").alias("kind"),
             pl.col("z").abs().alias("score_raw"),
             (pl.col("telemetry") * pl.col("m_u").exp()).alias("expected"),
+            pl.concat_list("period").alias("periods"),
+            pl.lit(False).alias("meters_agree"),
         )
         units = unit_levels(f, floor_level=self.floor_level)
         level = units.filter((pl.col("zl").abs() >= self.z_level) & ((pl.col("m_u") - pl.col("zl_center")).abs() >= self.min_rel)).with_columns(
@@ -261,8 +308,9 @@ class TelemetryReconciliation(FrameDetector):
             (pl.col("m_u") - pl.col("zl_center")).alias("dev"),
             pl.col("zl").alias("z"),
         )
-        level = level.with_columns(pl.lit(False).alias("shortfall"))
-        cols = ["unit_id", "enterprise_id", "province_code", "year", "period", "quantity", "direction", "kind", "reported", "telemetry", "expected", "dev", "z", "m_u", "score_raw", "t_per_unit", "shortfall"]
+        level = level.with_columns(pl.lit(False).alias("shortfall"), pl.lit(None, pl.List(pl.String)).alias("periods"), pl.lit(False).alias("meters_agree"))
+        cols = ["unit_id", "enterprise_id", "province_code", "year", "period", "periods", "quantity", "direction", "kind", "reported", "telemetry", "expected", "dev", "z", "m_u",
+                "score_raw", "t_per_unit", "shortfall", "meters_agree"]
         parts = [month.select(cols), level.select(cols)]
         steps = self._steps(f, units.select("unit_class", "quantity", "zl_center").unique(["unit_class", "quantity"]))
         if steps.height:
@@ -292,7 +340,7 @@ class TelemetryReconciliation(FrameDetector):
         thr = np.where(kind == "month", self.z_month, np.where(kind == "step", self.t_step, self.z_level))
         f = f.with_columns(pl.Series("score", np.clip(0.5 + 0.5 * (f["score_raw"].to_numpy() - thr) / (self.z_sure - thr), 0, 1)))
         out: list[Finding] = []
-        ev = ["quantity", "kind", "ratio", "usual_ratio", "z", "reported", "telemetry", "expected", "shortfall"]
+        ev = ["quantity", "kind", "periods", "ratio", "usual_ratio", "z", "reported", "telemetry", "expected", "shortfall", "meters_agree"]
         for code, sel in (
             ("TEL-101", pl.col("kind").is_in(["month", "step"]) & (pl.col("quantity") != "co2")),
             ("TEL-102", (pl.col("kind") == "level") & (pl.col("quantity") != "co2")),

@@ -6,6 +6,7 @@ import copy
 import datetime as dt
 from collections.abc import Callable
 
+import numpy as np
 import polars as pl
 import pytest
 from rule_frames import codes, honest, lab_row, month_end, monthly_row, telemetry_for
@@ -504,3 +505,22 @@ def test_cc_003_within_reproducibility_of_the_bound_is_low(data, screen):
     found = {f.period: f for f in checks.run_codes(screen(data), ["CC-003"])}
     assert (found["2024-03"].severity, found["2024-03"].tco2_at_stake) == ("low", 0.0)
     assert found["2024-04"].severity == "high" and found["2024-04"].tco2_at_stake > 0
+
+
+def test_lab_004_national_tails_are_fdr_adjusted():
+    """1 500 honest (lab, enterprise) tails at a 5 % omission rate: at a fixed 1 % level several honest
+    clients' three or four missing codes look like a pattern by chance; after Benjamini–Hochberg none
+    does, while six of twelve reports stripped at one client of the same lab still are."""
+    from checks.frames import qr_pattern_frame
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for e in range(1500):
+        miss = rng.random(12) < 0.05
+        for m in range(12):
+            rows.append(dict(lab_agency_id=f"L{e % 30}", enterprise_id=f"E{e}", sample_period=f"2024-{m + 1:02d}",
+                             has_anti_counterfeit_code=not (miss[m] or (e == 7 and m < 6))))
+    out = qr_pattern_frame(pl.DataFrame(rows), min_reports=3, max_fdr=0.05)
+    chance = out.filter((pl.col("enterprise_id") != "E7") & (pl.col("qr_missing_n") >= 3) & (pl.col("qr_tail_p") < 0.01))
+    assert chance.height >= 3  # what a fixed 1 % level would have called patterns
+    assert out.filter(pl.col("qr_pattern"))["enterprise_id"].to_list() == ["E7"]

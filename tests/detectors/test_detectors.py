@@ -606,6 +606,30 @@ def test_tel101_step_over_half_the_year(base):
     assert all(x.tco2_at_stake > 0 and x.evidence["quantity"] in ("coal", "co2") for x in f if x.unit_id in units and x.severity == "high")
 
 
+def test_tel101_interior_run_most_of_the_year_against_both_meters(base):
+    """Coal (and so CO₂) reported 6 % low February–November: the under-report *is* the unit's median
+    band, and only January and December are honest. The two honest months must not be read as a
+    telemetry shortfall (generation and hours agree), and the run is found as an interior run whose
+    suspect side is the low one, because belt scale and CEMS moved together against the report.
+    Look-alike: the belt scale alone drifting 6 % high over the same months (a meter, not the report)
+    — no paying run backed by both meters."""
+    units = sf.coal_measured_units(base, K, seed=5)
+    run = [f"2024-{m:02d}" for m in range(2, 12)]
+    sel = pl.col("unit_id").is_in(units) & pl.col("period").is_in(run)
+    mon = base["monthly"].with_columns(
+        pl.when(sel).then(pl.col(c) * 0.94).otherwise(pl.col(c)).alias(c) for c in ("fuel_consumed_t", "emissions_tco2"))
+    f = telemetry.run(_um({**base, "monthly": mon}), base["telemetry_monthly"])
+    steps = [x for x in f if x.evidence.get("kind") == "step" and x.evidence["quantity"] == "coal" and x.unit_id in units]
+    paying = {x.unit_id for x in steps if x.tco2_at_stake > 0 and x.evidence["meters_agree"] and x.severity in SERIOUS
+              and len(set(x.evidence["periods"]) & set(run)) >= 8 and not set(x.evidence["periods"]) - set(run)}
+    assert len(paying) >= 0.9 * len(units), (len(paying), [(x.unit_id, x.severity, x.evidence["periods"]) for x in steps])
+    assert not [x for x in f if x.unit_id in units and x.evidence.get("shortfall")]
+    tel = base["telemetry_monthly"].with_columns(
+        pl.when(sel).then(pl.col("coal_feed_t") * 1.06).otherwise(pl.col("coal_feed_t")).alias("coal_feed_t"))
+    f = telemetry.run(_um(base), tel)
+    assert not [x for x in f if x.unit_id in units and x.evidence.get("meters_agree")]
+
+
 def test_every_detector_is_a_pyod_style_estimator(base):
     """Function-style detectors are wrapped: params in __init__, fitted state ending in _, keys travel with scores."""
     from detectors import carbon_content as ccm
