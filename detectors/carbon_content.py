@@ -111,20 +111,57 @@ class PeerCarbonContent(FrameDetector):
         min_peers: units a peer group needs before falling back to a broader one.
         floor_rel: scale floor as a share of the peer median CC (1 %: measured CC honestly spans
             0.0245–0.0290 tC/GJ, DOMAIN.md §3, so peers tighter than ±1 % are an artefact of few peers).
+        switch_rel, switch_t: a coal-source switch within the year — the unit's season-adjusted NCV
+            steps by ≥ ``switch_rel`` (3 %, as CC-102's ``ncv_switch_rel``) *and* by ≥ ``switch_t``
+            standard errors of its own month-to-month NCV noise (5, as CC-102's ``t_flag``), with ≥ 2
+            months on each side. The unit then burnt two coals, and the registered coal type's peers
+            and CC-on-NCV line describe at most one of them (a jump of 10 % in NCV leaves the peers'
+            NCV range): the unit-year is scored by the *less* extreme of its two coals' z's, so it is
+            flagged only when both look low (DOMAIN.md §4.1 look-alike: honest coal-source switch).
 
     ``fit(frame)`` takes :func:`detectors.frames.unit_months` output. ``keys_``: one row per unit-year
     with ``u`` (median residual, tC/GJ), ``z``, ``gap`` (tC/GJ below the peer level), ``ecod_pct``,
-    ``stake_t``, ``score``; ``decision_scores_`` = −z.
+    ``switch_period`` / ``z_before`` / ``z_after`` (coal-source switch, else null), ``stake_t``,
+    ``score``; ``decision_scores_`` = −z.
     """
 
     def __init__(
-        self, z_flag: float = 4.0, z_sure: float = 8.0, min_months: int = 3, min_peers: int = 15, floor_rel: float = 0.01
+        self, z_flag: float = 4.0, z_sure: float = 8.0, min_months: int = 3, min_peers: int = 15, floor_rel: float = 0.01,
+        switch_rel: float = 0.03, switch_t: float = 5.0,
     ) -> None:
         self.z_flag = z_flag
         self.z_sure = z_sure
         self.min_months = min_months
         self.min_peers = min_peers
         self.floor_rel = floor_rel
+        self.switch_rel = switch_rel
+        self.switch_t = switch_t
+
+    def _switches(self, m: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+        """Per unit-year with a coal-source switch: ``switch_period`` and the residual medians ``u_before`` / ``u_after``.
+
+        ``m``: measured months with ``r2`` (:func:`add_residuals`). NCV is season-adjusted against its
+        month's peers (a seasonal moisture swing is not a switch), as in CC-102; the split is the one
+        with the largest NCV step (≥ 2 months each side).
+        """
+        m = peer_robust_z(m.with_columns(pl.col("ncv_gj_per_t").log().alias("lncv")), "lncv", MONTH_PEERS, min_peers=30, floor=1e-4, out="nz")
+        m = m.with_columns((pl.col("lncv") - pl.col("nz_center")).alias("lncv_r")).sort("unit_id", "period").with_columns(
+            pl.int_range(pl.len()).over(keys).alias("i"), pl.len().over(keys).alias("n"),
+            diff_sigma(pl.col("lncv_r")).over(keys).clip(1e-3).alias("sig_ncv"))
+        best = None
+        for k in range(2, int(m["n"].max() or 0) - 1):
+            b, a = pl.col("i") < k, pl.col("i") >= k
+            s = m.filter(pl.col("n") - k >= 2).group_by(keys).agg(
+                (pl.col("lncv_r").filter(a).median() - pl.col("lncv_r").filter(b).median()).alias("ncv_step"),
+                pl.col("sig_ncv").first(), pl.col("n").first(),
+                pl.col("period").filter(pl.col("i") == k).first().alias("switch_period"),
+                pl.col("r2").filter(b).median().alias("u_before"), pl.col("r2").filter(a).median().alias("u_after"),
+            ).with_columns((pl.col("ncv_step") / (pl.col("sig_ncv") * 1.25 * (1.0 / k + 1.0 / (pl.col("n") - k)).sqrt())).alias("t_ncv"))
+            best = s if best is None else pl.concat([best, s]).sort(pl.col("ncv_step").abs(), descending=True).unique(subset=keys, keep="first")
+        if best is None:
+            return pl.DataFrame(schema={**{k: m.schema[k] for k in keys}, "switch_period": pl.String, "u_before": pl.Float64, "u_after": pl.Float64})
+        return best.filter((pl.col("ncv_step").abs() >= self.switch_rel) & (pl.col("t_ncv").abs() >= self.switch_t)).select(
+            *keys, "switch_period", "u_before", "u_after")
 
     def _threshold(self) -> float:
         return self.z_flag
@@ -148,6 +185,12 @@ class PeerCarbonContent(FrameDetector):
             pl.len().alias("months"),
         ).filter(pl.col("months") >= self.min_months)
         u = peer_robust_z(u, "u", UNIT_PEERS, min_peers=self.min_peers, floor=self.floor_rel * cc_med, out="z")
+        # a coal-source switch: scored by the less extreme of the two coals (both must look low)
+        u = u.join(self._switches(m, ["unit_id", "year"]), on=["unit_id", "year"], how="left").with_columns(
+            ((pl.col("u_before") - pl.col("z_center")) / pl.col("z_scale")).alias("z_before"),
+            ((pl.col("u_after") - pl.col("z_center")) / pl.col("z_scale")).alias("z_after"),
+        ).with_columns(
+            pl.when(pl.col("switch_period").is_not_null()).then(pl.max_horizontal("z_before", "z_after")).otherwise(pl.col("z")).alias("z"))
         u = u.with_columns((pl.col("z_center") - pl.col("u")).alias("gap"))
         # PyOD ECOD over the unit's profile, per coal type: corroboration only (two-sided by nature).
         u = u.with_columns(pl.lit(0.0).alias("ecod_pct"))
@@ -177,7 +220,8 @@ class PeerCarbonContent(FrameDetector):
             "CC-101",
             f,
             params=["unit_id", "year", "cc_median", "z_center", "z", "peer_group"],
-            evidence=["cc_median", "ncv_median", "u", "z", "z_center", "z_scale", "z_n", "peer_group", "gap", "heat_gj", "ecod_pct", "months"],
+            evidence=["cc_median", "ncv_median", "u", "z", "z_center", "z_scale", "z_n", "peer_group", "gap", "heat_gj", "ecod_pct", "months",
+                      "switch_period", "z_before", "z_after"],
             observed="cc_median",
             expected="z_center",
         )

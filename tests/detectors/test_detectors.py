@@ -68,6 +68,29 @@ def test_cc101_planted_low_carbon(base):
     assert all(x.tco2_at_stake > 0 and "peer_group" in x.evidence for x in top)
 
 
+def _switch_coal(d, units: list[str], ncv_f: float, cc_f: float, first_month: int = 3) -> dict[str, pl.DataFrame]:
+    """From ``first_month`` on, the units burn another coal: NCV × ``ncv_f`` and CC × ``cc_f`` (lab untouched)."""
+    sel = pl.col("unit_id").is_in(units) & (pl.col("period") >= f"2024-{first_month:02d}")
+    mon = d["monthly"].with_columns(
+        pl.when(sel).then((pl.col("ncv_gj_per_t") * ncv_f).round(3)).otherwise(pl.col("ncv_gj_per_t")).alias("ncv_gj_per_t"),
+        pl.when(sel).then((pl.col("carbon_content_tc_per_gj") * cc_f).round(6)).otherwise(pl.col("carbon_content_tc_per_gj")).alias("carbon_content_tc_per_gj"),
+    )
+    return {**d, "monthly": mon}
+
+
+def test_cc101_coal_source_switch_is_judged_on_both_coals(base):
+    """An honest switch in March to a coal 12 % richer in heat and 5 % poorer in carbon per GJ (a higher
+    rank, outside the registered type's NCV range): the year's median alone looks low against the
+    peers; each coal is judged on its own, and only a unit low on both is flagged. Planted: the same
+    switch at units whose CC was already lowered 8 % all year — still found."""
+    units = sf.coal_measured_units(base, K, seed=5)
+    f = cc_mod.PeerCarbonContent().fit(_um(_switch_coal(base, units, 1.12, 0.95))).findings()
+    assert not [x for x in f if x.unit_id in units and x.severity in SERIOUS], [(x.unit_id, x.evidence) for x in f if x.unit_id in units]
+    f = cc_mod.PeerCarbonContent().fit(_um(_switch_coal(_scale_cc(base, units, 0.92), units, 1.12, 0.95))).findings()
+    recall, fp = _quality(f, "CC-101", set(units))
+    assert recall >= 0.9 and fp <= 2, (recall, fp)
+
+
 def test_cc102_planted_step_after_lab_change(base):
     units = sf.coal_measured_units(base, K, seed=5)
     d = _scale_cc(base, units, 0.94, range(7, 13))
