@@ -322,12 +322,30 @@ def adjacent_substitution(um: pl.DataFrame, *, min_equal: int = 2) -> list[Findi
 
     A month counts when at least ``min_equal`` of the non-zero activity columns (:data:`ACTIVITY`)
     equal the adjacent month's exactly. Honest continuous quantities metered to the tonne or MWh do
-    not repeat; outage months (zeros) are ignored. Score 0.6 + 0.1 per further equal column; stake 10 %
-    of the month's reported emissions (materiality proxy).
+    not repeat; outage months (zeros) are ignored. Equalities must be independent: a unit whose
+    generation is a fixed multiple of its operating hours in every running month (≥ 4; generation
+    estimated as capacity × hours × a constant rather than metered) repeats its generation whenever
+    its hours repeat, so for it the generation column does not count — two equal integers of hours
+    are one coincidence, not two. Score 0.6 + 0.1 per further equal column; stake 10 % of the month's
+    reported emissions (materiality proxy).
     """
     df = um.sort("unit_id", "period").with_columns(pl.col("period").str.replace("-", "").cast(pl.Int32, strict=False).alias("_p"))
-    eq_prev = [((pl.col(c) == pl.col(c).shift(1).over("unit_id")) & (pl.col(c) > 0)).fill_null(False).cast(pl.Int32) for c in ACTIVITY if c in df.columns]
-    eq_next = [((pl.col(c) == pl.col(c).shift(-1).over("unit_id")) & (pl.col(c) > 0)).fill_null(False).cast(pl.Int32) for c in ACTIVITY if c in df.columns]
+    cols = [c for c in ACTIVITY if c in df.columns]
+    if "gross_generation_mwh" in cols and "operating_hours" in cols:
+        run = pl.col("operating_hours") > 0
+        per_h = (pl.col("gross_generation_mwh") / pl.col("operating_hours")).round(3).filter(run)
+        df = df.with_columns(((per_h.n_unique() == 1) & (run.sum() >= 4)).over("unit_id").alias("_gen_from_hours"))
+    else:
+        df = df.with_columns(pl.lit(False).alias("_gen_from_hours"))
+
+    def _eq(c: str, shift: int) -> pl.Expr:
+        e = (pl.col(c) == pl.col(c).shift(shift).over("unit_id")) & (pl.col(c) > 0)
+        if c == "gross_generation_mwh":
+            e = e & ~pl.col("_gen_from_hours")
+        return e.fill_null(False).cast(pl.Int32)
+
+    eq_prev = [_eq(c, 1) for c in cols]
+    eq_next = [_eq(c, -1) for c in cols]
     df = df.with_columns(pl.sum_horizontal(eq_prev).alias("eq_prev"), pl.sum_horizontal(eq_next).alias("eq_next"))
     hit = df.filter(pl.max_horizontal("eq_prev", "eq_next") >= min_equal).with_columns(
         pl.max_horizontal("eq_prev", "eq_next").alias("equal_columns"),

@@ -255,6 +255,24 @@ def test_cpy103_adjacent_month_substitution(base):
     assert recall >= 0.9 and fp <= 2, (recall, fp)
 
 
+def test_cpy103_generation_derived_from_hours_is_one_coincidence(base):
+    """Look-alike: units reporting generation as capacity × hours × a constant, whose integer hours
+    happen to repeat in May: the generation repeats with them, which is one coincidence, not two
+    equal columns. The same units with coal copied too (a second, independent equality) still count."""
+    units = sf.coal_measured_units(base, K, seed=5)
+    mon = base["monthly"].sort("unit_id", "period")
+    derived = pl.col("unit_id").is_in(units)
+    hours = pl.when(derived & (pl.col("period") == "2024-05")).then(pl.col("operating_hours").shift(1).over("unit_id")).otherwise(pl.col("operating_hours"))
+    mon = mon.with_columns(hours.round(0).alias("operating_hours")).with_columns(
+        pl.when(derived).then(pl.col("operating_hours") * 228.0).otherwise(pl.col("gross_generation_mwh")).alias("gross_generation_mwh"))
+    f = copied.adjacent_substitution(_um({**base, "monthly": mon}))
+    assert not [x for x in f if x.unit_id in units], [(x.unit_id, x.evidence) for x in f if x.unit_id in units]
+    sel = derived & (pl.col("period") == "2024-05")
+    mon = mon.with_columns(pl.when(sel).then(pl.col("fuel_consumed_t").shift(1).over("unit_id")).otherwise(pl.col("fuel_consumed_t")).alias("fuel_consumed_t"))
+    recall, fp = _quality(copied.adjacent_substitution(_um({**base, "monthly": mon})), "CPY-103", set(units))
+    assert recall >= 0.9 and fp <= 2, (recall, fp)
+
+
 def test_cpy104_runs_and_fixed_annual_fuel_is_low(base):
     units = sf.coal_measured_units(base, K, seed=5)
     mon = base["monthly"].sort("unit_id", "period").with_columns(
