@@ -12,9 +12,14 @@ each unit is **learned from its own months** (median log ratio, MAD) with a floo
   against the reported (accounting) emissions.
   TEL-101 also carries a **step** in the unit's own ratio: a run of months whose ratio shifted
   against the rest of the unit's months (a mid-year change of what is reported, invisible to the
-  median band when the shifted run is half the year). The step is tested like CC-102: the split with
-  the largest two-sample t, with the unit's month-to-month noise (robust: median |Δ| × 1.4826/√2,
-  unaffected by one step) floored by its peers'.
+  median band when the shifted run is half the year or more). The run may touch either end of the
+  year (a step) or lie inside it (an under-report of February–November leaves one honest month at
+  each end). It is tested like CC-102: the run with the largest two-sample t, with the unit's
+  month-to-month noise (robust: median |Δ| × 1.4826/√2, unaffected by one step) floored by its
+  peers'. Which side is the suspect one: when coal and CO₂ shifted together (the report moved
+  against two independent meters, belt scale and CEMS — reported CO₂ is computed from reported
+  coal, a recalibrated meter moves one ratio), the side where the report is low; otherwise the side
+  farther from the peers' level.
 * :func:`output_without_load` — TEL-103: output reported for a month the (fully covering) telemetry
   shows without load.
 * :func:`corroborated_shortfall` — TEL-105: coal below the belt scales *and* emissions below the CEMS
@@ -30,7 +35,10 @@ hours (a report that disagrees with its own meters is still wrong data: the revi
 but it does not lead the ranking) and ``low`` for a whole-year level or CEMS CO₂ (the honest per-unit
 meter bias of real data, CEMS vs EIA-923 fuel heat 0.98–1.17×). A
 unit-month where *every* telemetry quantity falls short of the report together is a
-metering/coverage shortfall, not a report anomaly, and is capped ``low``.
+metering/coverage shortfall, not a report anomaly, and is capped ``low`` — provided the load side
+(generation or hours) is among them: coal and CO₂ alone moving together is the report's fuel moving.
+One month of the CEMS alone (the belt scale of the month not moving with it, ``cems_alone``) is also
+``low``: the CEMS is the noisiest of the meters, and a report that moved shows on both.
 """
 
 from __future__ import annotations
@@ -262,6 +270,7 @@ class TelemetryReconciliation(FrameDetector):
             pl.col("t").alias("z"),
             pl.col("lvl_o").alias("m_u"),
             (pl.col("shortfall_share") > 0.5).alias("shortfall"),
+            pl.lit(False).alias("cems_alone"),
         )
 
     def _fit(self, frame: pl.DataFrame) -> pl.DataFrame:
@@ -291,13 +300,18 @@ class TelemetryReconciliation(FrameDetector):
         up = (pl.col("z") >= self.z_month) & (pl.col("dev") >= self.min_rel)
         load = up & pl.col("quantity").is_in(["generation", "hours"])
         f = f.with_columns(((up.cast(pl.Int32).sum().over("unit_id", "period") >= 2) & load.any().over("unit_id", "period")).alias("shortfall"))
-        month = f.filter((pl.col("z").abs() >= self.z_month) & (pl.col("dev").abs() >= self.min_rel)).with_columns(
+        # the partner meter of the same unit-month (coal ↔ CO₂): both moving the same way = the report moved
+        zq = {q: pl.col("z").filter(pl.col("quantity") == q).first().over("unit_id", "period") for q in ("coal", "co2")}
+        z_partner = pl.when(pl.col("quantity") == "coal").then(zq["co2"]).when(pl.col("quantity") == "co2").then(zq["coal"])
+        month = f.with_columns(z_partner.alias("z_partner")).filter((pl.col("z").abs() >= self.z_month) & (pl.col("dev").abs() >= self.min_rel)).with_columns(
             pl.lit("month").alias("kind"),
             pl.col("z").abs().alias("score_raw"),
             (pl.col("telemetry") * pl.col("m_u").exp()).alias("expected"),
             pl.concat_list("period").alias("periods"),
-            pl.lit(False).alias("meters_agree"),
-        )
+            ((pl.col("z_partner") * pl.col("z") > 0) & (pl.col("z_partner").abs() >= self.t_partner)).fill_null(False).alias("meters_agree"),
+            # one month of the CEMS alone, the belt scale of that month not agreeing: the noisiest meter
+            ((pl.col("quantity") == "co2") & pl.col("z_partner").is_not_null()).alias("_cems_alone"),
+        ).with_columns((pl.col("_cems_alone") & ~pl.col("meters_agree")).alias("cems_alone"))
         units = unit_levels(f, floor_level=self.floor_level)
         level = units.filter((pl.col("zl").abs() >= self.z_level) & ((pl.col("m_u") - pl.col("zl_center")).abs() >= self.min_rel)).with_columns(
             pl.lit("level").alias("kind"),
@@ -308,9 +322,10 @@ class TelemetryReconciliation(FrameDetector):
             (pl.col("m_u") - pl.col("zl_center")).alias("dev"),
             pl.col("zl").alias("z"),
         )
-        level = level.with_columns(pl.lit(False).alias("shortfall"), pl.lit(None, pl.List(pl.String)).alias("periods"), pl.lit(False).alias("meters_agree"))
+        level = level.with_columns(pl.lit(False).alias("shortfall"), pl.lit(None, pl.List(pl.String)).alias("periods"), pl.lit(False).alias("meters_agree"),
+                                   pl.lit(False).alias("cems_alone"))
         cols = ["unit_id", "enterprise_id", "province_code", "year", "period", "periods", "quantity", "direction", "kind", "reported", "telemetry", "expected", "dev", "z", "m_u",
-                "score_raw", "t_per_unit", "shortfall", "meters_agree"]
+                "score_raw", "t_per_unit", "shortfall", "meters_agree", "cems_alone"]
         parts = [month.select(cols), level.select(cols)]
         steps = self._steps(f, units.select("unit_class", "quantity", "zl_center").unique(["unit_class", "quantity"]))
         if steps.height:
@@ -321,7 +336,7 @@ class TelemetryReconciliation(FrameDetector):
         gap = (pl.col("expected") - pl.col("reported")).abs() * pl.col("t_per_unit").fill_null(0.0)
         return out.with_columns(
             pl.when(pays).then(gap).otherwise(0.0).alias("stake_t"),
-            pl.when(pl.col("shortfall")).then(pl.lit("low")).when(pays).then(pl.lit("high"))
+            pl.when(pl.col("shortfall") | pl.col("cems_alone")).then(pl.lit("low")).when(pays).then(pl.lit("high"))
             # non-paying: a within-unit month/step of a reported quantity is wrong data (medium); a whole-year
             # level or a CEMS ratio in that direction is the honest meter bias real data show (low)
             .when((pl.col("kind") != "level") & (pl.col("quantity") != "co2")).then(pl.lit("medium"))
@@ -340,7 +355,7 @@ class TelemetryReconciliation(FrameDetector):
         thr = np.where(kind == "month", self.z_month, np.where(kind == "step", self.t_step, self.z_level))
         f = f.with_columns(pl.Series("score", np.clip(0.5 + 0.5 * (f["score_raw"].to_numpy() - thr) / (self.z_sure - thr), 0, 1)))
         out: list[Finding] = []
-        ev = ["quantity", "kind", "periods", "ratio", "usual_ratio", "z", "reported", "telemetry", "expected", "shortfall", "meters_agree"]
+        ev = ["quantity", "kind", "periods", "ratio", "usual_ratio", "z", "reported", "telemetry", "expected", "shortfall", "meters_agree", "cems_alone"]
         for code, sel in (
             ("TEL-101", pl.col("kind").is_in(["month", "step"]) & (pl.col("quantity") != "co2")),
             ("TEL-102", (pl.col("kind") == "level") & (pl.col("quantity") != "co2")),
