@@ -445,6 +445,11 @@ def test_cmp_003_graded_by_what_the_unsupported_value_hides(data, screen):
     found = {f.period: f for f in checks.run_codes(screen(data), ["CMP-003"])}
     assert (found["2024-06"].severity, found["2024-07"].severity) == ("medium", "high")
     assert found["2024-07"].evidence["below_documented"] is True
+    # 1.5 % below: within the between-lab reproducibility of CC (≈ 2 %) — the lab is unknown — an evidence gap
+    r["carbon_content_tc_per_gj"] *= 0.985 / 0.95
+    r["emissions_tco2"] *= 0.985 / 0.95
+    found = {f.period: f for f in checks.run_codes(screen(data), ["CMP-003"])}
+    assert found["2024-07"].severity == "medium" and found["2024-07"].evidence["below_documented"] is False
 
 
 def test_cmp_003_shared_sample_filed_under_an_idle_unit_is_low(screen):
