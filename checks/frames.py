@@ -153,7 +153,36 @@ def _monthly_frame(ctx: ScreenContext) -> pl.DataFrame:
     late = (pl.col("chk_deposit_days") > p.deposit_deadline_days).fill_null(False)
     m = m.with_columns(pl.col("period").filter(late).n_unique().over("enterprise_id").alias("late_months_n"))
     m = _undocumented_cc(m, p, measured)
+    m = _ncv_energy_balance(m, p)
     return m.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
+
+
+def _ncv_energy_balance(m: pl.DataFrame, p: RegulationParams) -> pl.DataFrame:
+    """Add ``ncv_eff_dev`` and ``ncv_energy_consistent`` (ACC-004 grading): does an off-band NCV keep the energy balance.
+
+    A month's conversion efficiency η = (gross generation × 3.6 + heat supplied) / (coal × NCV), GJ out per
+    GJ in, against the median η of the unit-year's months whose NCV lies within the band (≥ 3 of them):
+    an honest coal outside the registered type's band is burnt in proportion — more tonnes of a leaner
+    coal for the same output — so η holds; an NCV written down with the tonnes unchanged raises η by
+    the same factor. ``ncv_energy_consistent`` when |η / η_ref − 1| ≤ max(``ncv_energy_rel_tol``, 3 robust σ of the
+    reference months' η). Null η (no output, no coal) is not consistent.
+    """
+    out_gj = pl.col("gross_generation_mwh").fill_null(0.0) * 3.6 + pl.col("heat_supply_gj").fill_null(0.0)
+    heat_in = pl.col("fuel_consumed_t") * pl.col("ncv_gj_per_t")
+    eff = pl.when((out_gj > 0) & (heat_in > 0)).then(out_gj / heat_in)
+    in_band = (pl.col("chk_ncv_range_excess") == 0).fill_null(False)
+    keys = ["unit_id", "year"]
+    m = m.with_columns(eff.alias("_eff")).with_columns(
+        pl.col("_eff").filter(in_band & pl.col("_eff").is_not_null()).median().over(keys).alias("_eff_ref"),
+        (in_band & pl.col("_eff").is_not_null()).sum().over(keys).alias("_eff_n"),
+    ).with_columns(
+        ((pl.col("_eff") / pl.col("_eff_ref") - 1.0).abs().filter(in_band & pl.col("_eff").is_not_null()).median().over(keys)
+         * 1.4826).alias("_eff_sd"),
+        (pl.col("_eff") / pl.col("_eff_ref") - 1.0).alias("ncv_eff_dev"),
+    )
+    ok = ((pl.col("_eff_n") >= 3) & (pl.col("ncv_eff_dev").abs()
+                                    <= pl.max_horizontal(pl.lit(p.ncv_energy_rel_tol), pl.col("_eff_sd") * 3.0)))
+    return m.with_columns(ok.fill_null(False).alias("ncv_energy_consistent")).drop("_eff", "_eff_ref", "_eff_n", "_eff_sd")
 
 
 def _undocumented_cc(m: pl.DataFrame, p: RegulationParams, measured: pl.Expr) -> pl.DataFrame:

@@ -57,6 +57,7 @@ class RegulationParams:
     lab_pattern_min_reports: int = 3
     qr_pattern_max_fdr: float = 0.05
     undocumented_cc_drop_rel_min: float = 0.02
+    ncv_energy_rel_tol: float = 0.03
     undocumented_cc_drop_z: float = 3.0
     mad_range_pct: tuple[float, float] = (0.5, 12.0)
     mt_range_pct: tuple[float, float] = (4.0, 40.0)
@@ -139,6 +140,11 @@ SOURCES: dict[str, str] = {
     "carbon 1.00 % absolute (GB/T 476-2008) at Cad ≈ 60 % = 1.7 % and NCV 0.30 GJ/t (GB/T 213-2008) at ≈ 22 GJ/t = "
     "1.4 %, about 2 % relative; the repeatability within one lab (≈ 1 %) would read two honest laboratories' "
     "difference as a drop [verify]",
+    "ncv_energy_rel_tol": "ACC-004: an NCV outside the registered coal type's band whose month keeps the unit's "
+    "conversion efficiency (output GJ per GJ of coal heat, against its in-band months) is a genuinely different coal "
+    "burnt in proportion (low, 0 t); a written-down NCV with unchanged tonnes raises the efficiency by the same factor. "
+    "3 %: a unit's monthly efficiency moves by a few percent with load (supply coal consumption of one technology "
+    "spans ≈ 7 %, DOMAIN.md §3), widened to 3 robust σ of its own in-band months [design choice]",
     "undocumented_cc_drop_z": "CMP-003: the unit's own month-to-month CC variation, 1.4826 × MAD of its documented "
     "months (a robust standard deviation), times 3: a conventional outlier bound [design choice]",
     "qr_pattern_max_fdr": "LAB-004: a lab that often omits QR codes does so for all its clients (a lab-quality "

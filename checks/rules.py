@@ -79,11 +79,14 @@ def gx_specs(p: RegulationParams) -> dict[str, Spec]:
                         up | {"supply": _r("power_supply_mwh"), "generation": _r("gross_generation_mwh")}),
         "ACC-003": Spec(pl.col("operating_hours"), pl.col("hours_in_month"), pl.lit(0.0),
                         up | {"hours": _r("operating_hours"), "hours_in_month": _r("hours_in_month", 0)}),
+        # below the band: low when the month keeps the unit's conversion efficiency (a leaner coal burnt in
+        # proportion: frames._ncv_energy_balance), medium when the NCV fell without the tonnes rising
         "ACC-004": Spec(ncv, pl.concat_str(lo.cast(pl.String), pl.lit("–"), hi.cast(pl.String)),
-                        pl.when(ncv_conservative).then(0.0)
+                        pl.when(ncv_conservative | pl.col("ncv_energy_consistent")).then(0.0)
                         .otherwise((ncv - ncv.clip(lo, hi)).abs() * pl.col("fuel_consumed_t") * cc * pl.col("oxidation_rate") * CO2_PER_C),
                         up | {"ncv": _r(ncv, 2), "coal_type": pl.col("coal_type"), "low": lo, "high": hi},
-                        severity=pl.when(ncv_conservative).then(pl.lit("low")).otherwise(pl.lit("medium"))),
+                        {"efficiency_vs_in_band_months": _r("ncv_eff_dev", 4), "energy_balance_holds": pl.col("ncv_energy_consistent")},
+                        severity=pl.when(ncv_conservative | pl.col("ncv_energy_consistent")).then(pl.lit("low")).otherwise(pl.lit("medium"))),
         "ACC-005": Spec(ncv, _r(ncv * KCAL_PER_KG_TO_GJ_PER_T, 3),
                         (pl.col("emissions_tco2") - pl.col("e_corrected_t")).abs(),
                         up | {"ncv": _r(ncv, 1), "ncv_gj": _r(ncv * KCAL_PER_KG_TO_GJ_PER_T, 2)},

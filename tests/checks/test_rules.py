@@ -529,3 +529,17 @@ def test_lab_004_national_tails_are_fdr_adjusted():
     chance = out.filter((pl.col("enterprise_id") != "E7") & (pl.col("qr_missing_n") >= 3) & (pl.col("qr_tail_p") < 0.01))
     assert chance.height >= 3  # what a fixed 1 % level would have called patterns
     assert out.filter(pl.col("qr_pattern"))["enterprise_id"].to_list() == ["E7"]
+
+
+def test_acc_004_leaner_coal_burnt_in_proportion_is_low(data, screen):
+    """An NCV under the band with the tonnes unchanged raises the month's conversion efficiency (output per
+    GJ of coal heat) by the same factor — the NCV was written down: medium with tonnes. The same NCV with
+    proportionally more coal (a leaner coal genuinely burnt) keeps the unit's efficiency: low, 0 t."""
+    r = _m(data, "2024-07")
+    ncv0 = r["ncv_gj_per_t"]
+    r["ncv_gj_per_t"] = 16.0
+    (f,) = [x for x in checks.run_codes(screen(data), ["ACC-004"]) if x.period == "2024-07"]
+    assert f.severity == "medium" and f.tco2_at_stake > 0 and f.evidence["energy_balance_holds"] is False
+    r["fuel_consumed_t"] = round(r["fuel_consumed_t"] * ncv0 / 16.0, 2)
+    (f,) = [x for x in checks.run_codes(screen(data), ["ACC-004"]) if x.period == "2024-07"]
+    assert (f.severity, f.tco2_at_stake) == ("low", 0.0) and f.evidence["energy_balance_holds"] is True
