@@ -37,8 +37,10 @@ meter bias of real data, CEMS vs EIA-923 fuel heat 0.98–1.17×). A
 unit-month where *every* telemetry quantity falls short of the report together is a
 metering/coverage shortfall, not a report anomaly, and is capped ``low`` — provided the load side
 (generation or hours) is among them: coal and CO₂ alone moving together is the report's fuel moving.
-One month of the CEMS alone (the belt scale of the month not moving with it, ``cems_alone``) is also
-``low``: the CEMS is the noisiest of the meters, and a report that moved shows on both.
+One month of the CEMS alone (the belt scale of the month not moving with it, no other month of the
+unit's CEMS off the same way, ``|z| < z_sure``: ``cems_alone``) is also ``low``: the CEMS is the noisiest
+of the meters, and a report whose coal moved shows on both; several such months, or one far out, stay
+graded (a carbon content lowered in some months moves the CO₂ ratio only).
 """
 
 from __future__ import annotations
@@ -309,9 +311,12 @@ class TelemetryReconciliation(FrameDetector):
             (pl.col("telemetry") * pl.col("m_u").exp()).alias("expected"),
             pl.concat_list("period").alias("periods"),
             ((pl.col("z_partner") * pl.col("z") > 0) & (pl.col("z_partner").abs() >= self.t_partner)).fill_null(False).alias("meters_agree"),
-            # one month of the CEMS alone, the belt scale of that month not agreeing: the noisiest meter
-            ((pl.col("quantity") == "co2") & pl.col("z_partner").is_not_null()).alias("_cems_alone"),
-        ).with_columns((pl.col("_cems_alone") & ~pl.col("meters_agree")).alias("cems_alone"))
+            # one month of the CEMS alone — the belt scale of that month not agreeing, no other month of the
+            # unit's CEMS off the same way, not beyond z_sure — is the noisiest meter's chance, not a pattern
+            ((pl.col("quantity") == "co2") & pl.col("z_partner").is_not_null() & (pl.col("z").abs() < self.z_sure)).alias("_cems_alone"),
+        ).with_columns(
+            (pl.col("_cems_alone") & ~pl.col("meters_agree")
+             & (pl.len().over("unit_id", "quantity", pl.col("dev").sign()) == 1)).alias("cems_alone"))
         units = unit_levels(f, floor_level=self.floor_level)
         level = units.filter((pl.col("zl").abs() >= self.z_level) & ((pl.col("m_u") - pl.col("zl_center")).abs() >= self.min_rel)).with_columns(
             pl.lit("level").alias("kind"),

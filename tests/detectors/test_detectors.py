@@ -672,19 +672,26 @@ def test_tel101_interior_run_most_of_the_year_against_both_meters(base):
 
 
 def test_tel104_one_cems_month_alone_is_low_with_the_belt_scale_it_is_not(base):
-    """The CEMS of one month reading 10 % high while the belt scale of that month agrees with the report:
+    """The CEMS of one month reading 5 % high while the belt scale of that month agrees with the report:
     one month of the noisiest meter alone stays ``low``. Coal and CO₂ reported 10 % low in that month —
-    both meters above the report — is a ``high`` month with tonnes."""
+    both meters above the report — is a ``high`` month with tonnes; CO₂ alone 8 % low in four months (a
+    carbon content lowered there) is a pattern and stays graded."""
     units = sf.coal_measured_units(base, K, seed=5)
     sel = pl.col("unit_id").is_in(units) & (pl.col("period") == "2024-07")
-    tel = base["telemetry_monthly"].with_columns(pl.when(sel).then(pl.col("cems_co2_t") * 1.10).otherwise(pl.col("cems_co2_t")).alias("cems_co2_t"))
+    tel = base["telemetry_monthly"].with_columns(pl.when(sel).then(pl.col("cems_co2_t") * 1.05).otherwise(pl.col("cems_co2_t")).alias("cems_co2_t"))
     f = telemetry.run(_um(base), tel)
     hit = [x for x in f if x.unit_id in units and x.period == "2024-07" and x.rule_code == "TEL-104"]
-    assert len(hit) >= 0.9 * K and all(x.severity == "low" and x.evidence["cems_alone"] for x in hit), [(x.severity, x.evidence) for x in hit]
+    assert len(hit) >= K // 2 and all(x.severity == "low" and x.evidence["cems_alone"] for x in hit), [(x.severity, x.evidence) for x in hit]
     mon = base["monthly"].with_columns(pl.when(sel).then(pl.col(c) * 0.90).otherwise(pl.col(c)).alias(c) for c in ("fuel_consumed_t", "emissions_tco2"))
     f = telemetry.run(_um({**base, "monthly": mon}), base["telemetry_monthly"])
     hit = {x.unit_id for x in f if x.period == "2024-07" and x.rule_code == "TEL-104" and x.severity == "high" and x.evidence["meters_agree"] and x.tco2_at_stake > 0}
     assert len(hit & set(units)) >= 0.9 * K, len(hit & set(units))
+    # CO₂ alone reported 8 % low in four months (carbon content lowered there): a pattern, graded
+    four = pl.col("unit_id").is_in(units) & pl.col("period").is_in(["2024-03", "2024-06", "2024-07", "2024-10"])
+    mon = base["monthly"].with_columns(pl.when(four).then(pl.col("emissions_tco2") * 0.92).otherwise(pl.col("emissions_tco2")).alias("emissions_tco2"))
+    f = telemetry.run(_um({**base, "monthly": mon}), base["telemetry_monthly"])
+    hit = {x.unit_id for x in f if x.rule_code == "TEL-104" and x.severity in SERIOUS and not x.evidence["cems_alone"] and x.tco2_at_stake > 0}
+    assert len(hit & set(units)) >= 0.7 * K, len(hit & set(units))  # the rest: months under z_month at this noise
 
 
 def test_every_detector_is_a_pyod_style_estimator(base):
