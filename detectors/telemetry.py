@@ -146,8 +146,9 @@ class TelemetryReconciliation(FrameDetector):
         floor_month: minimal within-unit scale on the log scale (0.01), raised to half the peers'
             median within-unit scale; floor_level: minimal between-unit scale (0.02).
         min_months: months a unit needs before its own band is trusted.
-        t_step: two-sample t of a step in the unit's own ratio that flags it (5.0: with ≤ 7 candidate
-            splits a Bonferroni-safe cut-off under normal noise, as CC-102).
+        t_step: two-sample t of a run in the unit's own ratio that flags it (5.0, as CC-102: with the
+            ≈ 50 candidate steps and interior runs of a 12-month year still Bonferroni-safe under normal
+            noise, 50 × 5.7e-7 ≈ 3e-5 per unit and quantity).
         min_side: months needed on each side of a step, and inside an interior run (3; shorter runs
             are the month test's job).
         min_rest: months needed outside an interior run (2: one before it and one after it).
