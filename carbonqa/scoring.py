@@ -50,7 +50,7 @@ Every constant is in :data:`PARAMS` with its source.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -200,11 +200,16 @@ def materiality_threshold_t(reported_emissions_t: float | None) -> float:
     return thr
 
 
-def stake_by_group(findings: Iterable[FindingLike]) -> dict[tuple[str, str | None, str | None], tuple[float, float]]:
+def stake_by_group(
+    findings: Iterable[FindingLike], confidence: Callable[[FindingLike], float] | None = None
+) -> dict[tuple[str, str | None, str | None], tuple[float, float]]:
     """Max tonnes per (family, unit, period) over counted (non-``info``, non-tip) findings.
 
+    ``confidence``: a finding's confidence (default its ``score``; :func:`score_case` passes the
+    inspection-calibrated one).
+
     Returns:
-        ``{(family, unit_id, period): (max tco2_at_stake, max tco2_at_stake × score)}`` in tCO₂.
+        ``{(family, unit_id, period): (max tco2_at_stake, max tco2_at_stake × confidence)}`` in tCO₂.
     """
     out: dict[tuple[str, str | None, str | None], tuple[float, float]] = {}
     for f in findings:
@@ -212,7 +217,7 @@ def stake_by_group(findings: Iterable[FindingLike]) -> dict[tuple[str, str | Non
             continue
         key = (f.family, f.unit_id, f.period)
         t = float(f.tco2_at_stake or 0.0)
-        e = t * float(f.score)
+        e = t * (float(f.score) if confidence is None else confidence(f))
         old = out.get(key, (0.0, 0.0))
         out[key] = (max(old[0], t), max(old[1], e))
     return out
@@ -340,17 +345,14 @@ def _calibration_text(cals: list[CodeCalibration]) -> tuple[str, str]:
     return "检查反馈：" + "；".join(zh), "inspection feedback: " + "; ".join(en)
 
 
-def _confidence_pts(findings: list[Any], scores: list[float], reported_emissions_t: float | None) -> float:
-    """Materiality + severity points of counted non-tip findings with the given confidences."""
-    groups: dict[tuple[str, str | None, str | None], tuple[float, float]] = {}
+def _confidence_pts(findings: list[Any], factors: Mapping[str, float], reported_emissions_t: float | None) -> float:
+    """Materiality + severity points of counted non-tip findings, each confidence × its code's factor (default 1)."""
+    def conf(f: Any) -> float:
+        return float(f.score) * factors.get(f.rule_code, 1.0)
+
+    groups = stake_by_group(findings, conf)
     weights: Mapping[str, float] = _p("severity_weight_pts")
-    sev = 0.0
-    for f, w in zip(findings, scores, strict=True):
-        key = (f.family, f.unit_id, f.period)
-        t = float(f.tco2_at_stake or 0.0)
-        old = groups.get(key, (0.0, 0.0))
-        groups[key] = (max(old[0], t), max(old[1], t * w))
-        sev = max(sev, weights.get(f.severity, 0.0) * w)
+    sev = max((weights.get(f.severity, 0.0) * conf(f) for f in findings), default=0.0)
     stake = sum(v[0] for v in groups.values())
     expected = sum(v[1] for v in groups.values())
     if reported_emissions_t is not None and reported_emissions_t > 0 and stake > reported_emissions_t:
@@ -466,10 +468,8 @@ def score_case(
     )
     if moved:
         factors = {c.rule_code: c.factor for c in moved}
-        raw = [float(f.score) for f in data]
-        cal = [float(f.score) * factors.get(f.rule_code, 1.0) for f in data]
         pts_cal = round(
-            _confidence_pts(data, cal, reported_emissions_t) - _confidence_pts(data, raw, reported_emissions_t), 2
+            _confidence_pts(data, factors, reported_emissions_t) - _confidence_pts(data, {}, reported_emissions_t), 2
         )
         zh, en = _calibration_text(moved)
         reasons.append({"code": "inspections", "points": pts_cal, "zh": zh, "en": en})

@@ -44,6 +44,7 @@ __all__ = [
     "wrap",
     "modal_decimals",
     "diff_sigma",
+    "step_se",
 ]
 
 #: Consistency constant of the MAD for a normal distribution, 1/Φ⁻¹(3/4) (Rousseeuw & Croux 1993).
@@ -109,6 +110,16 @@ def diff_sigma(values: pl.Expr) -> pl.Expr:
     the √2 converts the spread of differences of two independent draws back to one draw's.
     """
     return values.diff().abs().median() * MAD_TO_SIGMA / np.sqrt(2)
+
+
+def step_se(n_a: pl.Expr | float, n_b: pl.Expr | float) -> pl.Expr:
+    """Standard error, in units of one month's σ, of the difference of two segment *medians* of sizes ``n_a``, ``n_b``.
+
+    ``1.25 × √(1/n_a + 1/n_b)``: 1.25 ≈ √(π/2), the large-sample efficiency loss of a median against a
+    mean under normal noise. Divide a step between segment medians by ``σ × step_se`` for its t (CC-101's
+    coal switch, CC-102, the telemetry runs).
+    """
+    return (pl.lit(1.0) / n_a + pl.lit(1.0) / n_b).sqrt() * 1.25
 
 
 def robust_center_scale(values: pl.Expr, floor: pl.Expr | float) -> tuple[pl.Expr, pl.Expr]:

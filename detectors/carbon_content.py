@@ -37,6 +37,7 @@ from detectors._common import (
     peer_robust_z,
     pyod_scores,
     score_from_z,
+    step_se,
     tco2,
     to_matrix,
     wrap,
@@ -59,6 +60,16 @@ def measured_coal(um: pl.DataFrame) -> pl.DataFrame:
         & (pl.col("carbon_content_tc_per_gj") > 0)
         & (pl.col("ncv_gj_per_t") > 0)
     )
+
+
+def season_adjusted_lncv(m: pl.DataFrame) -> pl.DataFrame:
+    """Add ``lncv`` (ln NCV) and ``lncv_r`` (ln NCV minus its month's peer median: coal type × province × month).
+
+    A seasonal moisture swing moves every plant of a region alike and is not a coal-source switch; what
+    is left in ``lncv_r`` is the plant's own coal (CC-101's switch, CC-102's NCV step).
+    """
+    m = peer_robust_z(m.with_columns(pl.col("ncv_gj_per_t").log().alias("lncv")), "lncv", MONTH_PEERS, min_peers=30, floor=1e-4, out="nz")
+    return m.with_columns((pl.col("lncv") - pl.col("nz_center")).alias("lncv_r"))
 
 
 def add_residuals(m: pl.DataFrame, *, min_peers: int = 30) -> pl.DataFrame:
@@ -144,22 +155,21 @@ class PeerCarbonContent(FrameDetector):
         month's peers (a seasonal moisture swing is not a switch), as in CC-102; the split is the one
         with the largest NCV step (≥ 2 months each side).
         """
-        m = peer_robust_z(m.with_columns(pl.col("ncv_gj_per_t").log().alias("lncv")), "lncv", MONTH_PEERS, min_peers=30, floor=1e-4, out="nz")
-        m = m.with_columns((pl.col("lncv") - pl.col("nz_center")).alias("lncv_r")).sort("unit_id", "period").with_columns(
+        m = season_adjusted_lncv(m).sort("unit_id", "period").with_columns(
             pl.int_range(pl.len()).over(keys).alias("i"), pl.len().over(keys).alias("n"),
             diff_sigma(pl.col("lncv_r")).over(keys).clip(1e-3).alias("sig_ncv"))
-        best = None
+        cands = []
         for k in range(2, int(m["n"].max() or 0) - 1):
             b, a = pl.col("i") < k, pl.col("i") >= k
-            s = m.filter(pl.col("n") - k >= 2).group_by(keys).agg(
+            cands.append(m.filter(pl.col("n") - k >= 2).group_by(keys).agg(
                 (pl.col("lncv_r").filter(a).median() - pl.col("lncv_r").filter(b).median()).alias("ncv_step"),
                 pl.col("sig_ncv").first(), pl.col("n").first(),
                 pl.col("period").filter(pl.col("i") == k).first().alias("switch_period"),
                 pl.col("r2").filter(b).median().alias("u_before"), pl.col("r2").filter(a).median().alias("u_after"),
-            ).with_columns((pl.col("ncv_step") / (pl.col("sig_ncv") * 1.25 * (1.0 / k + 1.0 / (pl.col("n") - k)).sqrt())).alias("t_ncv"))
-            best = s if best is None else pl.concat([best, s]).sort(pl.col("ncv_step").abs(), descending=True).unique(subset=keys, keep="first")
-        if best is None:
+            ).with_columns((pl.col("ncv_step") / (pl.col("sig_ncv") * step_se(k, pl.col("n") - k))).alias("t_ncv")))
+        if not cands:
             return pl.DataFrame(schema={**{k: m.schema[k] for k in keys}, "switch_period": pl.String, "u_before": pl.Float64, "u_after": pl.Float64})
+        best = pl.concat(cands).sort(pl.col("ncv_step").abs(), descending=True, maintain_order=True).unique(subset=keys, keep="first", maintain_order=True)
         return best.filter((pl.col("ncv_step").abs() >= self.switch_rel) & (pl.col("t_ncv").abs() >= self.switch_t)).select(
             *keys, "switch_period", "u_before", "u_after")
 
@@ -263,11 +273,7 @@ class CarbonLevelShift(FrameDetector):
         m = measured_coal(frame)
         if m.height == 0:
             return pl.DataFrame(schema={"unit_id": pl.String, "score_raw": pl.Float64})
-        m = add_residuals(m).with_columns(pl.col("ncv_gj_per_t").log().alias("lncv"))
-        # NCV against its season's peers (coal type × province × month): a seasonal moisture swing is
-        # not a coal-source switch
-        m = peer_robust_z(m, "lncv", MONTH_PEERS, min_peers=30, floor=1e-4, out="nz")
-        m = m.with_columns((pl.col("lncv") - pl.col("nz_center")).alias("lncv_r")).sort("unit_id", "period")
+        m = season_adjusted_lncv(add_residuals(m)).sort("unit_id", "period")
         keys = ["unit_id", "enterprise_id", "province_code", "year"]
         m = m.with_columns(
             pl.int_range(pl.len()).over(keys).alias("i"),
@@ -298,7 +304,7 @@ class CarbonLevelShift(FrameDetector):
                 pl.col("lncv_r").filter(after).median().sub(pl.col("lncv_r").filter(before).median()).alias("ncv_step_log"),
                 pl.col("n").first().alias("months"),
             ).with_columns((pl.col("lab_before") != pl.col("lab_after")).fill_null(False).alias("lab_changed"))
-            se_k = 1.25 * (1.0 / k + 1.0 / (pl.col("months") - k)).sqrt()
+            se_k = step_se(k, pl.col("months") - k)
             s = s.with_columns(
                 (pl.col("step") / (pl.max_horizontal(pl.col("sig_u"), pl.lit(floor)) * se_k)).alias("t"),
                 (pl.col("ncv_step_log") / (pl.col("sig_ncv") * se_k)).alias("t_ncv"),

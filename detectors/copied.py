@@ -275,6 +275,24 @@ def _elasticities(um: pl.DataFrame, enterprises: list[str], ncv_col: str) -> dic
     return {(e, int(y)): _ncv_elasticity(mm, i) for i, e, y in keys.iter_rows()}
 
 
+#: β difference that decides owner vs copier without a significant one: a third of the owner–copier gap (−1 vs 0).
+ELASTICITY_GAP_MIN = 0.3
+
+
+def _owner_by_elasticity(b1: float, s1: float, b2: float, s2: float) -> tuple[bool, bool] | None:
+    """Which of two fuel–NCV elasticities ``(β, se)`` is the owner's (nearer −1), and how surely.
+
+    Returns ``(first_is_owner, significant)`` when both β are finite and differ by more than 2 combined
+    standard errors (``significant``) or by more than :data:`ELASTICITY_GAP_MIN`; else ``None`` (undecided).
+    """
+    if not (np.isfinite(b1) and np.isfinite(b2)):
+        return None
+    significant = abs(b1 - b2) > 2 * np.hypot(s1, s2)
+    if not (significant or abs(b1 - b2) > ELASTICITY_GAP_MIN):
+        return None
+    return abs(b1 + 1) < abs(b2 + 1), bool(significant)
+
+
 def _attribute_roles(um: pl.DataFrame, g: pl.DataFrame) -> pl.DataFrame:
     """Decide source vs copier of shared lab tuples (CPY-102) by physics first, report dates second.
 
@@ -293,9 +311,9 @@ def _attribute_roles(um: pl.DataFrame, g: pl.DataFrame) -> pl.DataFrame:
         b, s = el.get((e, int(y)), (float("nan"), float("inf")))
         verdicts = []
         for o in others or []:
-            bo, so = el.get((o, int(y)), (float("nan"), float("inf")))
-            if np.isfinite(b) and np.isfinite(bo) and (abs(b - bo) > 2 * np.hypot(s, so) or abs(b - bo) > 0.3):
-                verdicts.append(abs(b + 1) < abs(bo + 1))
+            v = _owner_by_elasticity(b, s, *el.get((o, int(y)), (float("nan"), float("inf"))))
+            if v is not None:
+                verdicts.append(v[0])
         if verdicts and not all(verdicts):
             src.append(False)
             basis.append("fuel-NCV elasticity")
@@ -703,12 +721,9 @@ def reused_series(um: pl.DataFrame, *, alpha: float = 1e-3, q_max: float = 0.2, 
         for t in (i, j):
             if t not in el:
                 el[t] = _ncv_elasticity(mm, t)
-        (bi, si), (bj, sj) = el[i], el[j]
-        farther = (i, j) if abs(bi + 1) > abs(bj + 1) else (j, i)  # the copier's β is the one farther from −1
-        if np.isfinite(bi) and np.isfinite(bj) and abs(bi - bj) > 2 * np.hypot(si, sj):
-            copier, basis = farther, "fuel-NCV elasticity"
-        elif np.isfinite(bi) and np.isfinite(bj) and abs(bi - bj) > 0.3:
-            copier, basis = farther, "fuel-NCV elasticity (weak)"
+        v = _owner_by_elasticity(*el[i], *el[j])
+        if v is not None:  # the copier's β is the one farther from −1
+            copier, basis = (j, i) if v[0] else (i, j), "fuel-NCV elasticity" if v[1] else "fuel-NCV elasticity (weak)"
         elif (subm.get(i) or "") != (subm.get(j) or ""):
             copier, basis = (i, j) if (subm.get(i) or "") > (subm.get(j) or "") else (j, i), "later submission"
         else:

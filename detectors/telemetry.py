@@ -45,13 +45,12 @@ graded (a carbon content lowered in some months moves the CO₂ ratio only).
 
 from __future__ import annotations
 
-import calendar
-
 import numpy as np
 import polars as pl
 
+from carbonqa.contract import period_hours
 from carbonqa.findings import Finding
-from detectors._common import FrameDetector, diff_sigma, emit, peer_robust_z, wrap
+from detectors._common import FrameDetector, diff_sigma, emit, peer_robust_z, step_se, wrap
 
 __all__ = ["CorroboratedShortfall", "OutputWithoutLoad", "QUANTITIES", "corroborated_shortfall", "TelemetryReconciliation", "output_without_load", "reconcile_frame", "run"]
 
@@ -63,11 +62,6 @@ QUANTITIES: tuple[tuple[str, str, str, int], ...] = (
     ("co2", "emissions_tco2", "cems_co2_t", -1),
 )
 MIN_COVERAGE = 0.9
-
-
-def _month_hours(period: str) -> int:
-    y, m = int(period[:4]), int(period[5:7])
-    return calendar.monthrange(y, m)[1] * 24
 
 
 def reconcile_frame(um: pl.DataFrame, tel: pl.DataFrame) -> pl.DataFrame:
@@ -84,9 +78,9 @@ def reconcile_frame(um: pl.DataFrame, tel: pl.DataFrame) -> pl.DataFrame:
     """
     t = tel.select([c for c in ("unit_id", "period", "generation_mwh", "coal_feed_t", "cems_co2_t", "hours_with_load", "hours_covered") if c in tel.columns])
     df = um.join(t, on=["unit_id", "period"], how="inner")
-    mh = pl.col("period").map_elements(_month_hours, return_dtype=pl.Int64)
+    mh = period_hours("period")
     cov = (pl.col("hours_covered") / mh).fill_null(1.0) if "hours_covered" in df.columns else pl.lit(1.0)
-    df = df.with_columns(cov.alias("coverage"), (mh.cast(pl.Float64) * (1.0 - cov.clip(0.0, 1.0))).alias("_gap_h"))
+    df = df.with_columns(cov.alias("coverage"), (mh * (1.0 - cov.clip(0.0, 1.0))).alias("_gap_h"))
     run_h = pl.col("hours_with_load").cast(pl.Float64) if "hours_with_load" in df.columns else None
     parts = []
     for name, rep, tcol, direction in QUANTITIES:
@@ -236,7 +230,7 @@ class TelemetryReconciliation(FrameDetector):
             return pl.DataFrame()
         c = pl.concat(cands).with_columns(
             ((pl.col("lvl_in") - pl.col("lvl_out"))
-             / (pl.col("sig") * 1.25 * (1.0 / (pl.col("b") - pl.col("a")) + 1.0 / (pl.col("n_u") - pl.col("b") + pl.col("a"))).sqrt())).alias("t"))
+             / (pl.col("sig") * step_se(pl.col("b") - pl.col("a"), pl.col("n_u") - pl.col("b") + pl.col("a")))).alias("t"))
         best = c.sort(pl.col("t").abs(), descending=True).unique(subset=g, keep="first")
         best = best.filter((pl.col("t").abs() >= self.t_step) & ((pl.col("lvl_in") - pl.col("lvl_out")).abs() >= self.min_rel))
         if best.height == 0:
@@ -389,7 +383,7 @@ def output_without_load(um: pl.DataFrame, tel: pl.DataFrame) -> list[Finding]:
     if tel.height == 0:
         return []
     df = um.join(tel, on=["unit_id", "period"], how="inner").with_columns(
-        (pl.col("hours_covered") / pl.col("period").map_elements(_month_hours, return_dtype=pl.Int64)).fill_null(1.0).alias("coverage")
+        (pl.col("hours_covered") / period_hours("period")).fill_null(1.0).alias("coverage")
     )
     intensity = um.filter(pl.col("gross_generation_mwh") > 0).group_by("unit_id").agg(
         (pl.col("emissions_tco2").sum() / pl.col("gross_generation_mwh").sum()).alias("intensity")

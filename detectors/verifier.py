@@ -144,10 +144,12 @@ def _verif(ver: pl.DataFrame, annual: pl.DataFrame | None) -> pl.DataFrame:
         v = v.join(a, on=["enterprise_id", "year"], how="left")
     else:
         v = v.with_columns(pl.lit(None, pl.Float64).alias("reported_emissions_tco2"), pl.lit(None, pl.String).alias("preparer_agency_id"))
-    return v.with_columns(
+    v = v.with_columns(
         ((pl.col("verified_emissions_tco2") - pl.col("reported_emissions_tco2")).abs() < 0.5).fill_null(False).alias("exact"),
         (pl.col("conclusion") == "accepted").alias("accepted"),
     )
+    # a stamp: accepted, verified = reported to the tonne, and not one finding raised (VER-106/108)
+    return v.with_columns((pl.col("accepted") & pl.col("exact") & (pl.col("findings_count").fill_null(0) == 0)).alias("stamp"))
 
 
 def anomaly_burden(ver: pl.DataFrame, annual: pl.DataFrame | None, prior: Sequence[Finding], *, alpha: float = 1e-3, min_ratio: float = 2.0) -> list[Finding]:
@@ -333,7 +335,7 @@ def rubber_stamps(ver: pl.DataFrame, annual: pl.DataFrame | None, prior: Sequenc
     if v.height == 0:
         return []
     v = client_anomalies(v, prior).with_columns(
-        (pl.col("accepted") & pl.col("exact") & (pl.col("findings_count").fill_null(0) == 0) & (pl.col("anomalies") > 0)).alias("stamp_on_anomaly")
+        (pl.col("stamp") & (pl.col("anomalies") > 0)).alias("stamp_on_anomaly")
     )
     bad = _binomial_outliers(v, "stamp_on_anomaly", alpha=alpha, min_ratio=2.0, min_k=min_k)
     if bad.height == 0:
@@ -424,7 +426,6 @@ def pooled_evidence(ver: pl.DataFrame, annual: pl.DataFrame | None, prior: Seque
         return []
     v = client_anomalies(v, prior).with_columns(
         (pl.col("anomalies") > 0).alias("anom"),
-        (pl.col("accepted") & pl.col("exact") & (pl.col("findings_count").fill_null(0) == 0)).alias("stamp"),
         pl.col("review_days").cast(pl.Float64).rank("average").alias("_rk"),
     )
     nr = v["review_days"].is_not_null().sum()
