@@ -1,6 +1,6 @@
 """Clean-room generator of CONTRACT.md v1 submission bundles with injected fraud (cross-generator check).
 
-Written only from ``shared/contract/CONTRACT.md`` and ``shared/docs/DOMAIN.md`` (§3 quantities, §4 pattern
+Written only from ``docs/contract/CONTRACT.md`` and ``docs/DOMAIN.md`` (§3 quantities, §4 pattern
 catalogue) and the real GCPT registry; it shares no code or constants with ``carbonqa.synth``. Its purpose is
 to measure how the screening generalises to fraud drawn by somebody else.
 
@@ -57,9 +57,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-GCPT = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "gcpt_2024-07_china_coal_units.csv"
-if not GCPT.exists():  # repo checked out elsewhere
-    GCPT = Path("/work/shared/data/real/gcpt_2024-07_china_coal_units.csv")
+GCPT = Path(__file__).resolve().parents[1] / "carbonqa" / "data" / "real" / "gcpt_2024-07_china_coal_units.csv"
 
 GRID_FACTOR = 0.5703  # tCO2/MWh, CONTRACT §3 v1 default
 CC_DEFAULT = 0.03085  # tC/GJ, DOMAIN §3 (2022 revision)

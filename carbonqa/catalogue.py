@@ -468,7 +468,7 @@ _DETECTORS: tuple[Rule, ...] = (
           "NCV or measured CC identical month after month beyond the fuel's honest repeat rate (real EIA-923 base rates)."),
          ("机组 {unit_id} {year} 年 {pairs} 组相邻月中 {repeats} 组相同（基准率 {p_base}）",
           "Unit {unit_id} {year}: {repeats} of {pairs} consecutive month pairs identical (base rate {p_base})"),
-         "DOMAIN.md §4.2; real EIA-923 2011-2020 repeat base rates (shared/data/real/README.md)",
+         "DOMAIN.md §4.2; real EIA-923 2011-2020 repeat base rates (carbonqa/data/real/README.md)",
          "repeated months' heat × max(peer CC − CC, peer σ) × OF × 44/12", "monthly_reports"),
     _det("CPY-105", "medium", ("末位数字偏好", "Terminal-digit preference"),
          ("某检测机构或编制机构报告数值末位数字分布显著偏离均匀分布，本企业数据亦然。",

@@ -1,4 +1,4 @@
-"""The submission contract v1 (``shared/contract/CONTRACT.md``) as data.
+"""The submission contract v1 (``docs/contract/CONTRACT.md``) as data.
 
 Every table, column, dtype, unit, enum, constraint and Chinese header alias lives here once; polars
 schemas, database columns, basic expectations and dashboard labels are derived from it (anchor: PUDL

@@ -5,7 +5,7 @@
 | ``CARBONQA_HOME`` | ``./var`` | root of everything the service writes on one machine |
 | ``CARBONQA_DATABASE_URL`` | ``sqlite:///$CARBONQA_HOME/carbonqa.db`` | the case store (PostgreSQL in production) |
 | ``CARBONQA_DATA_DIR`` | ``$CARBONQA_HOME/data`` | telemetry lake, quarantine, exports |
-| ``CARBONQA_REAL_DATA_DIR`` | ``../shared/data/real`` | the real public data files |
+| ``CARBONQA_REAL_DATA_DIR`` | ``carbonqa/data/real`` (shipped in the package) | the real public data files |
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     home: Path = Path("var")
     database_url: str | None = None
     data_dir: Path | None = None
-    real_data_dir: Path = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
+    real_data_dir: Path = Path(__file__).resolve().parent / "data" / "real"
 
     @property
     def db_url(self) -> str:

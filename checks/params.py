@@ -182,7 +182,7 @@ SOURCES: dict[str, str] = {
     "materiality_large_above_t": "EU AVR art. 23 threshold 500 kt",
     "typical_coal_intensity_tco2_per_mwh": "coal intensity about 0.78–0.98 tCO2/MWh (DOMAIN.md §3); mid value "
     "used only to estimate stakes where the unit's own intensity is unknown",
-    "typical_load_factor": "GCPT capacity factor 0.53 (shared/data/real/README.md); used only to estimate the "
+    "typical_load_factor": "GCPT capacity factor 0.53 (carbonqa/data/real/README.md); used only to estimate the "
     "stake of a unit with no report at all",
 }
 

@@ -1,6 +1,6 @@
 """Honest repeat base rates of monthly fuel-quality values, derived from real US EIA-923 data.
 
-The real EIA-923 monthly file (``shared/data/real/eia923_monthly_generation_fuel_AZ_CA_2011-2020.csv``,
+The real EIA-923 monthly file (``carbonqa/data/real/eia923_monthly_generation_fuel_AZ_CA_2011-2020.csv``,
 Catalyst Cooperative PUDL cleaning; README there) shows how often an *honest* operator reports the same
 heat content (``fuel_mmbtu_per_unit``, the NCV analogue) in two consecutive months: oil almost always
 (a fixed annual value), sub-bituminous coal almost never. :func:`eia923_repeat_rates` recomputes that
@@ -21,8 +21,9 @@ import polars as pl
 
 __all__ = ["EIA923_FILE", "eia923_repeat_rates", "repeat_rate_for", "FUEL_GROUP", "COAL_TYPE_TO_EIA"]
 
-#: Default location of the real file (``/work/shared/data/real`` next to the repository).
-EIA923_FILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "eia923_monthly_generation_fuel_AZ_CA_2011-2020.csv"
+#: Default location of the real file: shipped inside the ``carbonqa`` package (``carbonqa/data/real``,
+#: licences and checksums in its README), so a clone or a wheel runs without anything beside it.
+EIA923_FILE = Path(__file__).resolve().parents[1] / "carbonqa" / "data" / "real" / "eia923_monthly_generation_fuel_AZ_CA_2011-2020.csv"
 
 #: EIA fuel code → fuel group (EIA-923 instructions: AER fuel codes).
 FUEL_GROUP: dict[str, str] = {"BIT": "coal", "SUB": "coal", "LIG": "coal", "ANT": "coal", "WC": "coal", "DFO": "oil", "RFO": "oil", "NG": "gas"}

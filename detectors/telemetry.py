@@ -3,7 +3,7 @@
 Reported monthly quantities against monthly aggregates of plant telemetry
 (:func:`carbonqa.lake.monthly_telemetry`). Honest sources disagree by a few percent and coverage has
 gaps (real EIA-923 fuel vs EPA CEMS heat input run 0.98–1.17× at one plant, and 0.18× where not all
-units carry CEMS, ``shared/data/real/README.md``), so nothing here uses a fixed tolerance: the band of
+units carry CEMS, ``carbonqa/data/real/README.md``), so nothing here uses a fixed tolerance: the band of
 each unit is **learned from its own months** (median log ratio, MAD) with a floor from its peers.
 
 * :class:`TelemetryReconciliation` — per unit and quantity (generation, coal, hours, CEMS CO₂):

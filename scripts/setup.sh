@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Set up carbonqa on a fresh machine: uv, a Python 3.11 venv with the pinned stack (tested lock in
-# ../shared/constraints), and the Debian packages the dashboard's PDF and browser test need.
+# constraints/, inside the repository), and the Debian packages the dashboard's PDF and browser test need.
 # Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export UV_COMPILE_BYTECODE=1   # PYTHONDONTWRITEBYTECODE is set on these machines: compile once here
-CONSTRAINTS="../shared/constraints/py311-airflow-3.3.2.txt"
+CONSTRAINTS="constraints/py311-airflow-3.3.2.txt"
 
 if ! command -v uv >/dev/null 2>&1; then
   python3 -m pip install --quiet uv
@@ -13,11 +13,7 @@ fi
 if [ ! -x .venv/bin/python ]; then
   uv venv --quiet .venv --python 3.11
 fi
-if [ -f "$CONSTRAINTS" ]; then
-  uv pip install --quiet --python .venv/bin/python -e ".[airflow,dashboard,dev]" --constraint "$CONSTRAINTS"
-else
-  uv pip install --quiet --python .venv/bin/python -e ".[airflow,dashboard,dev]"
-fi
+uv pip install --quiet --python .venv/bin/python -e ".[airflow,dashboard,dev]" --constraint "$CONSTRAINTS"
 
 # Debian packages: CJK fonts for the PDF brief and charts, Chromium for the browser test,
 # poppler-utils to check the brief's extracted Chinese text.

@@ -17,8 +17,7 @@ import pytest
 
 PG_BASE = os.environ.get("CARBONQA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-REAL_DIR = SHARED / "data" / "real"
+REAL_DIR = REPO / "carbonqa" / "data" / "real"
 
 
 def _pg_available() -> str | None:
@@ -121,7 +120,7 @@ def pg_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def real_dir() -> Path:
-    """Folder of the real public data files (shared/data/real)."""
+    """Folder of the real public data files shipped in the package (carbonqa/data/real)."""
     if not REAL_DIR.exists():
         pytest.fail(f"real data folder missing: {REAL_DIR}")
     return REAL_DIR

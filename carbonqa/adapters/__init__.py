@@ -1,6 +1,6 @@
 """Adapters: real public data files → contract bundles (CONTRACT.md §1).
 
-Each adapter reads files from ``shared/data/real/`` (``get_settings().real_data_dir``), writes a bundle
+Each adapter reads files from ``carbonqa/data/real/`` (``get_settings().real_data_dir``), writes a bundle
 directory holding only contract table files and ``manifest.json``, and puts whatever it could not or
 did not carry over into ``<bundle>.adapter_report.csv`` beside the bundle:
 

@@ -1,6 +1,6 @@
 """US EIA-923 monthly generation & fuel + EPA AMPD monthly CEMS → a contract bundle.
 
-Inputs (``shared/data/real/``, see its README):
+Inputs (``carbonqa/data/real/``, see its README):
 
 * ``eia923_monthly_generation_fuel_AZ_CA_2011-2020.csv`` — PUDL-cleaned EIA Form 923, one row per
   plant × month × prime mover × fuel, two PowerGenome test-database releases stacked (``source_db``).

@@ -1,7 +1,7 @@
 """Every constant of the synthetic generator, in one place (house rule: one parameter table).
 
-Sources are named per constant: ``DOMAIN`` = ``shared/docs/DOMAIN.md`` (section), ``CONTRACT`` =
-``shared/contract/CONTRACT.md``, ``MRV`` = 企业温室气体排放核算与报告指南 发电设施 (power-sector MRV
+Sources are named per constant: ``DOMAIN`` = ``docs/DOMAIN.md`` (section), ``CONTRACT`` =
+``docs/contract/CONTRACT.md``, ``MRV`` = 企业温室气体排放核算与报告指南 发电设施 (power-sector MRV
 guideline, 2022 revision), ``IPCC`` = 2006 IPCC Guidelines vol. 2 ch. 1 table 1.3. Values marked
 **[verify]** in DOMAIN.md are marked the same here. Everything that is *not* from a document is a
 modelling choice of the generator and says so ("model").

@@ -6,7 +6,7 @@ import pytest
 
 from carbonqa import contract
 
-CONTRACT_MD = Path(__file__).resolve().parents[3] / "shared" / "contract" / "CONTRACT.md"
+CONTRACT_MD = Path(__file__).resolve().parents[2] / "docs" / "contract" / "CONTRACT.md"
 
 
 def _md_tables() -> dict[str, list[tuple[str, str]]]:
