@@ -1,4 +1,4 @@
-"""The ``carbonqa`` command line: ``synth | ingest | screen | cases | adapt | users | db``.
+"""The ``carbonqa`` command line: ``synth | ingest | screen | cases | adapt | users | db | verify``.
 
 Every command is a thin wrapper: it parses options, imports its module lazily (so ``carbonqa --help``
 stays fast) and calls one function. Exit codes: 0 success, 1 nothing could be done (the reason is
@@ -34,6 +34,37 @@ def db_upgrade() -> None:
 
     upgrade()
     typer.echo(f"case store at head: {get_settings().db_url}")
+
+
+# ---- verify (owner: carbonqa/store/chain) ---------------------------------------------------------
+@app.command()
+def verify() -> None:
+    """Recompute every hash chain (raw tables, case events, chain heads); exit 1 at a broken link.
+
+    Prints each chain's row count and head, then every chain's first broken link (table, row id,
+    expected vs found), recorded heads that no longer match and missing append-only triggers.
+    """
+    from carbonqa.settings import get_settings
+    from carbonqa.store import chain, get_engine, upgrade
+
+    upgrade()
+    with get_engine().connect() as conn:
+        rep = chain.verify(conn)
+        last = chain.latest_head(conn)
+    typer.echo(f"case store: {get_settings().db_url}")
+    for st in rep.chains.values():
+        mark = "ok" if st.n_breaks == 0 else f"BROKEN ({st.n_breaks} link(s))"
+        typer.echo(f"  {st.table:<22} {st.rows:>9,} rows  head {st.head[:16]}  {mark}")
+    if last is not None:
+        typer.echo(f"latest recorded head: run {last[0]} at {last[2]:%Y-%m-%d %H:%M:%S} → {last[1]}")
+    if rep.ok:
+        typer.echo("all chains intact")
+        return
+    breaks = [st.first_break for st in rep.chains.values() if st.first_break is not None] + rep.other
+    typer.echo(f"TAMPERING DETECTED — first broken link: {breaks[0].describe()}")
+    for b in breaks[1:]:
+        typer.echo(f"  also: {b.describe()}")
+    raise typer.Exit(code=1)
 
 
 # ---- synth (owner: carbonqa/synth) ----------------------------------------------------------------

@@ -48,8 +48,10 @@ import sqlalchemy as sa
 
 from carbonqa.findings import Finding
 from carbonqa.screening import ScreenContext
+from carbonqa.store import chain
 from carbonqa.store.db import get_engine, session_scope
 from carbonqa.store.models import Bundle, FindingRow, ScreeningRun, now_cst, raw_table
+from carbonqa.store.runs import close_interrupted
 
 __all__ = [
     "discover_bundles",
@@ -94,6 +96,7 @@ def start_run(
     clear_context_cache()
     dis, die = _naive_cst(data_interval_start), _naive_cst(data_interval_end)
     with session_scope(url) as s:
+        close_interrupted(s, run_id)  # a run a killed process left "running" is closed as failed
         run = s.get(ScreeningRun, run_id)
         if run is None:
             s.add(
@@ -134,6 +137,7 @@ def finish_run(
         if stage_seconds:
             run.stage_seconds = {**(run.stage_seconds or {}), **{k: round(float(v), 3) for k, v in stage_seconds.items()}}
         run.error = error
+        chain.record_heads(s.connection(), run_id)  # the night's hash-chain heads (carbonqa verify)
 
 
 def _naive_cst(v: Any) -> Any:

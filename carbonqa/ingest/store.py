@@ -7,7 +7,11 @@ canonical content (contract-ordered values, see :func:`row_sha256`). Per contrac
 * key's latest stored row has the same hash → skipped (nothing written);
 * key exists with different content → inserted with ``record_version = latest + 1``.
 
-Nothing is ever updated or deleted. Inserts are executemany in chunks (SQLAlchemy's insertmanyvalues
+"The same hash" is recomputed from the latest stored row's content, never read from its stored
+``row_sha256``: a row altered in the database (behind the triggers' back) no longer matches, so a
+re-delivery of the true data lands as the new current version. Every inserted row is linked into its
+table's hash chain (:func:`carbonqa.store.chain.link_rows`). Nothing is ever updated or deleted.
+Inserts are executemany in chunks (SQLAlchemy's insertmanyvalues
 batches them into multi-row ``INSERT`` statements on PostgreSQL).
 """
 
@@ -15,15 +19,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from carbonqa import contract
+from carbonqa.store.chain import link_rows
 from carbonqa.store.models import raw_table
 
 __all__ = ["row_sha256", "latest_keys", "append_versioned", "current_registry", "REGISTRY_REFS"]
+
+log = logging.getLogger(__name__)
 
 _CHUNK = 5000
 _IN_CHUNK = 900
@@ -55,11 +63,12 @@ def row_sha256(df: pl.DataFrame, table: str) -> pl.Series:
 
 
 def latest_keys(conn: Connection, table: str, keys: pl.DataFrame) -> pl.DataFrame:
-    """Latest stored ``record_version`` and ``row_sha256`` of every key of ``table`` present in ``keys``.
+    """Latest stored ``record_version`` of every key of ``table`` in ``keys``, with its content hash.
 
     ``keys``: frame with the contract key columns. Returns the key columns plus ``__latest_version``
-    (Int64) and ``__latest_sha`` (String), one row per stored key found. Queries by the first key column
-    in chunks of ``IN (...)`` lists.
+    (Int64) and ``__latest_sha`` (String): :func:`row_sha256` recomputed from the latest row's stored
+    content (not its stored ``row_sha256``, which a tampered row would still carry), one row per stored
+    key found. Queries by the first key column in chunks of ``IN (...)`` lists.
     """
     t = contract.table(table)
     key = list(t.key)
@@ -68,15 +77,22 @@ def latest_keys(conn: Connection, table: str, keys: pl.DataFrame) -> pl.DataFram
     out_schema = {**{k: schema[k] for k in key}, "__latest_version": pl.Int64, "__latest_sha": pl.String}
     firsts = keys.get_column(key[0]).drop_nulls().unique().to_list()
     rows: list[tuple] = []
-    cols = [rt.c[k] for k in key] + [rt.c.record_version, rt.c.row_sha256]
+    names = list(schema)
+    cols = [rt.c[c] for c in names] + [rt.c.record_version, rt.c.row_sha256]
     for i in range(0, len(firsts), _IN_CHUNK):
         q = sa.select(*cols).where(rt.c[key[0]].in_(firsts[i:i + _IN_CHUNK]))
         rows.extend(tuple(r) for r in conn.execute(q))
     if not rows:
         return pl.DataFrame(schema=out_schema)
-    stored = pl.DataFrame(rows, schema=out_schema, orient="row")
-    return (stored.sort("__latest_version")
-            .group_by(key).agg(pl.col("__latest_version").last(), pl.col("__latest_sha").last()))
+    stored = pl.DataFrame(rows, schema={**schema, "__latest_version": pl.Int64, "__stored_sha": pl.String},
+                          orient="row")
+    latest = stored.sort("__latest_version").group_by(key, maintain_order=True).last()
+    latest = latest.with_columns(row_sha256(latest, table).alias("__latest_sha"))
+    n_bad = latest.filter(pl.col("__latest_sha") != pl.col("__stored_sha")).height
+    if n_bad:
+        log.warning("%s: %d stored row(s) no longer match their row_sha256 (altered in the database?); "
+                    "run `carbonqa verify`", table, n_bad)
+    return latest.select(*key, "__latest_version", "__latest_sha")
 
 
 def append_versioned(
@@ -101,6 +117,7 @@ def append_versioned(
     ).drop("__latest_version", "__latest_sha")
     rt = raw_table(table)
     records = new.to_dicts()
+    link_rows(conn, rt, records)
     for i in range(0, len(records), _CHUNK):
         conn.execute(rt.insert(), records[i:i + _CHUNK])
     return new.height, unchanged

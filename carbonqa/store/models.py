@@ -7,9 +7,13 @@ Two kinds of tables share one ``MetaData``:
   versioned: each row carries ``record_version`` (1, 2, … per contract key, assigned by ingest when a
   key is resubmitted with different content), the ``bundle_id`` it came in, the SHA-256 of its
   canonical content and when it landed. "Current" = the highest ``record_version`` of a key (for
-  ``monthly_reports`` the highest submitter ``version`` first). Nothing is ever updated or deleted.
+  ``monthly_reports`` the highest submitter ``version`` first). Nothing is ever updated or deleted:
+  database triggers refuse UPDATE and DELETE, and each row carries ``prev_hash`` / ``row_hash`` of a
+  hash chain in insert order (:mod:`carbonqa.store.chain`).
 * **service tables**: bundles, quarantine, screening runs, findings, cases, case events (append-only
-  audit trail), inspection labels, users with their jurisdiction, and suppressions.
+  audit trail, hash-chained like the raw tables), chain heads (the head of every chain recorded at the
+  end of each run, itself a chain), inspection labels, users with their jurisdiction and sign-in
+  throttling state, and suppressions.
 
 Timestamps are naive China Standard Time wall clock (see :mod:`carbonqa.contract`).
 """
@@ -51,6 +55,7 @@ __all__ = [
     "Case",
     "CaseFinding",
     "CaseEvent",
+    "ChainHead",
     "InspectionLabel",
     "User",
     "Suppression",
@@ -91,6 +96,15 @@ _SA_TYPES = {
 }
 
 
+def _chain_columns() -> list[Column]:
+    """``prev_hash`` / ``row_hash`` of the tamper-evident hash chain (:mod:`carbonqa.store.chain`).
+
+    Nullable in the schema so the migration can add them to stored rows; every writer fills them, and
+    ``carbonqa verify`` reports a row without them as a broken link.
+    """
+    return [Column("prev_hash", String(64)), Column("row_hash", String(64))]
+
+
 def _make_raw_table(t: contract.Table) -> Table:
     cols: list[Any] = [Column("id", Integer, primary_key=True, autoincrement=True)]
     for c in t.columns:
@@ -103,6 +117,7 @@ def _make_raw_table(t: contract.Table) -> Table:
         Column("bundle_id", String(200), nullable=False, index=True),
         Column("row_sha256", String(64), nullable=False),
         Column("ingested_at", DateTime, nullable=False, default=now_cst),
+        *_chain_columns(),
     ]
     key = list(t.key)
     cols.append(UniqueConstraint(*key, "record_version", name=f"uq_raw_{t.name}_key_version"))
@@ -272,8 +287,31 @@ class CaseEvent(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text)
+    #: hash chain over all case events in ``event_id`` order (:mod:`carbonqa.store.chain`)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
 
     case: Mapped[Case] = relationship(back_populates="events")
+
+
+class ChainHead(Base):
+    """The head of one hash chain (a raw table or ``case_events``) when a run finished; append-only.
+
+    The rows of this table form a chain of their own, so the ``row_hash`` of a run's last head row
+    commits to every chained row stored until then: that one value is the run's published head.
+    """
+
+    __tablename__ = "chain_heads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(100), index=True)
+    table_name: Mapped[str] = mapped_column(String(64))
+    last_row_id: Mapped[int | None] = mapped_column(Integer)  # None: the chain was empty
+    n_rows: Mapped[int] = mapped_column(Integer)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_cst)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class InspectionLabel(Base):
@@ -309,6 +347,10 @@ class User(Base):
     city_name: Mapped[str | None] = mapped_column(String(100))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_cst)
+    #: consecutive failed sign-ins since the last success or lockout (:mod:`carbonqa.auth`)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: sign-in refused until then (naive CST); None = not locked
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class Suppression(Base):
