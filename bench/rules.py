@@ -29,7 +29,6 @@ def main() -> None:
     ap.add_argument("--labels", type=Path, required=True)
     ap.add_argument("--lookalikes", type=Path, required=True)
     ap.add_argument("--per-province", action="store_true")
-    ap.add_argument("--partition", choices=["province_period", "province"], default="province_period")
     ap.add_argument("--out", type=Path, default=Path("bench/rules_result.json"))
     a = ap.parse_args()
 
@@ -39,11 +38,9 @@ def main() -> None:
     from carbonqa.settings import get_settings
     from checks.gx_results import gx_seconds, reset_gx_seconds
 
-    if a.partition == "province":
-        checks.PARTITIONS.update({"monthly_reports": ("province_code",), "lab_reports": ("province_code",)})
     import_s = time.perf_counter() - t_imp
     s = get_settings()
-    res: dict = {"year": a.year, "partition": a.partition, "import_s": round(import_s, 2)}
+    res: dict = {"year": a.year, "import_s": round(import_s, 2)}
 
     reset_gx_seconds()
     t0 = time.perf_counter()

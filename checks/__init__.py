@@ -6,7 +6,8 @@ family (:func:`accounting`, :func:`completeness`, :func:`lab_forensics`, :func:`
 
     ScreenContext ──► checks.frames (polars: joins + derived columns, cached on the context)
                         ├─► checks.suites (GX suites, one per table) ──► checks.gx_results
-                        │        per partition (province × period), pandas copy, COMPLETE results
+                        │        once per table per night (national batch, cached), split back to the
+                        │        partition by the rows' keys
                         └─► checks.rules (cross-table / cross-row rules in polars)
                      ──► checks.emit (failing rows → Findings via carbonqa.catalogue.make_finding)
 
@@ -34,22 +35,66 @@ __all__ = [
     "carbon_content",
     "telemetry",
     "RULE_CODES",
-    "PARTITIONS",
+    "ROW_KEYS",
+    "validated",
 ]
 
-#: Partition columns each table's suite is validated over (one GX batch per distinct value tuple).
-PARTITIONS: dict[str, tuple[str, ...]] = {
-    "monthly_reports": ("province_code", "period"),
-    "lab_reports": ("province_code", "sample_period"),
-    "verifications": ("province_code",),
+#: Key columns of each GX-validated table's rows (the contract key that "current" is taken over,
+#: :data:`carbonqa.store.read.CURRENT_KEYS`): the national validation's failing rows are mapped back
+#: to a partition's frame by them.
+ROW_KEYS: dict[str, tuple[str, ...]] = {
+    "monthly_reports": ("unit_id", "period"),
+    "lab_reports": ("lab_report_id",),
+    "verifications": ("verification_id",),
 }
 
 #: Every rule code this package emits (the ``kind == "rule"`` entries of the catalogue).
 RULE_CODES: tuple[str, ...] = tuple(sorted(c for c, r in CATALOGUE.items() if r.kind == "rule"))
 
 
+def validated(ctx: ScreenContext, table: str) -> pl.DataFrame:
+    """Failing rows of ``table``'s whole suite over the *national* year, validated once per (context, table).
+
+    Great Expectations' cost is per batch (building the metric graph), not per row (STACK.md): the
+    national year is one batch per table (38 k monthly rows, 12 k lab reports), validated on the first
+    call and cached on ``ctx.national()``, so a night's province screens share it. Whether a row fails
+    depends on the row alone (and on national lookups: units, lab reports), never on the partition, so
+    the national verdicts are each partition's.
+
+    Args:
+        ctx: any screening context of the year (its national context holds the cache).
+        table: ``monthly_reports`` | ``lab_reports`` | ``verifications``.
+
+    Returns:
+        Frame ``code: str`` + the :data:`ROW_KEYS` columns of ``table``, one row per failing (code, row).
+
+    Raises:
+        KeyError: ``table`` has no suite.
+        checks.errors.ExpectationCrashed: an expectation raised inside GX.
+    """
+    from checks import frames, suites
+    from checks.gx_results import failing_rows
+    from checks.params import params_for
+
+    builders = {
+        "monthly_reports": (frames.monthly_frame, suites.build_monthly_reports_suite),
+        "lab_reports": (frames.lab_frame, suites.build_lab_reports_suite),
+        "verifications": (frames.verification_frame, suites.build_verifications_suite),
+    }
+    frame_fn, build = builders[table]
+    nat = ctx.national()
+
+    def compute() -> pl.DataFrame:
+        frame = frame_fn(nat)
+        fails = failing_rows(frame, build(params_for(nat.year)))
+        keys = list(ROW_KEYS[table])
+        return fails.join(frame.select("_row", *keys), on="_row", how="inner").select("code", *keys)
+
+    return nat._cached(f"checks.validated.{table}", compute)
+
+
 def run_codes(ctx: ScreenContext, codes: Iterable[str]) -> list[Finding]:
-    """Run the given rule codes on ``ctx``; each table's suite is validated once for all its codes.
+    """Run the given rule codes on ``ctx``; each table's suite is validated once per night (national).
 
     Args:
         ctx: the screening partition (year, provinces).
@@ -57,10 +102,13 @@ def run_codes(ctx: ScreenContext, codes: Iterable[str]) -> list[Finding]:
 
     Returns:
         Findings, all failing rows of all codes, ordered by code then keys.
+
+    Raises:
+        KeyError: an unknown or non-rule code.
+        checks.errors.ExpectationCrashed: an expectation raised inside GX.
     """
     from checks import frames, suites
     from checks.emit import emit
-    from checks.gx_results import failing_rows
     from checks.params import params_for
     from checks.rules import GX_KIND, POLARS_RULES, gx_specs
 
@@ -70,21 +118,22 @@ def run_codes(ctx: ScreenContext, codes: Iterable[str]) -> list[Finding]:
         raise KeyError(f"not rule codes of checks: {sorted(unknown)}; known: {', '.join(RULE_CODES)}")
     p = params_for(ctx.year)
     specs = gx_specs(p)
-    builders = {
-        "monthly_reports": (frames.monthly_frame, suites.build_monthly_reports_suite),
-        "lab_reports": (frames.lab_frame, suites.build_lab_reports_suite),
-        "verifications": (frames.verification_frame, suites.build_verifications_suite),
+    frame_fns = {
+        "monthly_reports": frames.monthly_frame,
+        "lab_reports": frames.lab_frame,
+        "verifications": frames.verification_frame,
     }
     out: list[Finding] = []
-    for table, (frame_fn, build) in builders.items():
+    for table, frame_fn in frame_fns.items():
         table_codes = [c for c in suites.SUITE_CODES[table] if c in wanted]
         if not table_codes:
             continue
+        fails = validated(ctx, table)
         frame = frame_fn(ctx)
-        fails = failing_rows(frame, build(p, table_codes), PARTITIONS[table])
+        keys = list(ROW_KEYS[table])
         for code in table_codes:
-            rows = fails.filter(pl.col("code") == code).select("_row")
-            hits = frame.join(rows, on="_row", how="semi").sort("_row")
+            rows = fails.filter(pl.col("code") == code).select(keys).unique()
+            hits = frame.join(rows, on=keys, how="semi").sort("_row")
             out += emit(code, hits, specs[code], GX_KIND[table])
     for code, fn in POLARS_RULES.items():
         if code in wanted:

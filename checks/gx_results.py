@@ -1,8 +1,9 @@
 """The one module that runs GX and reads its result objects (ARCHITECTURE.md convention 4).
 
-:func:`failing_rows` validates a suite on a polars frame *partition by partition* (province × period
-by default), each partition as a pandas copy (GX has no polars engine), in two phases: the whole suite
-with ``BOOLEAN_ONLY`` (which expectations fail — about half the cost of COMPLETE), then only the
+:func:`failing_rows` validates a suite on a polars frame as **one batch** (the caller hands it a whole
+table of the night: GX's cost is per batch — building the metric dependency graph — not per row;
+STACK.md), as a pandas copy (GX has no polars engine), in two phases: the whole suite with
+``BOOLEAN_ONLY`` (which expectations fail — about half the cost of COMPLETE), then only the
 failing expectations with ``result_format`` ``COMPLETE`` and
 ``unexpected_index_column_names=["_row"]`` so that **every** failing row comes back, not GX's first
 20/200. It returns a plain polars frame ``(code, _row)``; nothing outside this module
@@ -95,18 +96,17 @@ def _raise_if_crashed(r: Any, where: dict[str, Any]) -> None:
     crash = _crash_message(r.exception_info)
     if crash:
         raise ExpectationCrashed(
-            f"{r.expectation_config.meta.get('code')} ({r.expectation_config.type}) crashed on partition {where}: {crash}"
+            f"{r.expectation_config.meta.get('code')} ({r.expectation_config.type}) crashed on {where}: {crash}"
         )
 
 
-def failing_rows(frame: pl.DataFrame, suite: Any, partition_by: tuple[str, ...] = ()) -> pl.DataFrame:
-    """Rows of ``frame`` that fail each expectation of ``suite``, over all partitions.
+def failing_rows(frame: pl.DataFrame, suite: Any) -> pl.DataFrame:
+    """Rows of ``frame`` that fail each expectation of ``suite``, validated as one GX batch.
 
     Args:
-        frame: derived frame with an integer ``_row`` id column and every column the suite names.
+        frame: derived frame with an integer ``_row`` id column and every column the suite names
+            (a whole table of the night; only the columns the suite names are copied to pandas).
         suite: ``ExpectationSuite`` whose expectations carry ``meta={"code": ...}``.
-        partition_by: columns whose distinct values form the partitions validated one by one
-            (``()`` = the frame is one partition).
 
     Returns:
         Frame ``code: str, _row: int64``, one row per failing (code, row) — deduplicated when two
@@ -119,34 +119,26 @@ def failing_rows(frame: pl.DataFrame, suite: Any, partition_by: tuple[str, ...] 
     if frame.height == 0 or not suite.expectations:
         return empty
     used = _columns_used(suite, frame.columns)
-    parts = frame.partition_by(list(partition_by), as_dict=True, maintain_order=False) if partition_by else {(): frame}
     bd = _batch_definition()
     codes: list[str] = []
     rows: list[int] = []
-    subsuites: dict[tuple[int, ...], Any] = {}
+    where = {"rows": frame.height}
     t0 = time.perf_counter()
     try:
-        for key, part in parts.items():
-            where = dict(zip(partition_by, key, strict=False))
-            batch = bd.get_batch(batch_parameters={"dataframe": part.select(used).to_pandas()})
-            # phase 1: which expectations fail (cheap); phase 2: all failing rows of those only
-            # (GX does not return results in suite order: select the phase-2 expectations by code)
-            first = batch.validate(suite, result_format="BOOLEAN_ONLY")
-            failed_codes: set[str] = set()
-            for r in first.results:
-                _raise_if_crashed(r, where)
-                if not r.success:
-                    failed_codes.add(r.expectation_config.meta["code"])
-            if not failed_codes:
-                continue
-            failed = tuple(i for i, e in enumerate(suite.expectations) if e.meta["code"] in failed_codes)
-            sub = subsuites.get(failed)
-            if sub is None:
-                import great_expectations as gx
+        batch = bd.get_batch(batch_parameters={"dataframe": frame.select(used).to_pandas()})
+        # phase 1: which expectations fail (cheap); phase 2: all failing rows of those only
+        # (GX does not return results in suite order: select the phase-2 expectations by code)
+        first = batch.validate(suite, result_format="BOOLEAN_ONLY")
+        failed_codes: set[str] = set()
+        for r in first.results:
+            _raise_if_crashed(r, where)
+            if not r.success:
+                failed_codes.add(r.expectation_config.meta["code"])
+        if failed_codes:
+            import great_expectations as gx
 
-                sub = gx.ExpectationSuite(name=f"{suite.name}-failing-{len(subsuites)}",
-                                          expectations=[suite.expectations[i].copy() for i in failed])
-                subsuites[failed] = sub
+            sub = gx.ExpectationSuite(name=f"{suite.name}-failing",
+                                      expectations=[e.copy() for e in suite.expectations if e.meta["code"] in failed_codes])
             for r in batch.validate(sub, result_format=_RESULT_FORMAT).results:
                 _raise_if_crashed(r, where)
                 idx = (r.result or {}).get("unexpected_index_list") or []
