@@ -29,6 +29,7 @@ __all__ = [
     "SEVERITIES",
     "CASE_STATUSES",
     "CASE_EXPORT_COLUMNS",
+    "CASE_EXPORT_COLUMNS_V11",
     "TABLES",
     "Column",
     "Table",
@@ -38,6 +39,17 @@ __all__ = [
     "normalise_header",
     "period_hours",
     "CO2_PER_C",
+    "MAX_CAPACITY_MW",
+    "MAX_EMISSION_FACTOR_TCO2_PER_MWH",
+    "UNIT_ERROR_MARGIN",
+    "MONTH_HOURS_MAX",
+    "YEAR_HOURS_MAX",
+    "DATE_MIN",
+    "DATE_MAX",
+    "PROVINCE_CODE_PATTERN",
+    "PERIOD_PATTERN",
+    "is_province_code",
+    "is_period",
 ]
 
 CONTRACT_VERSION = "1"
@@ -48,6 +60,66 @@ DEFAULT_GRID_FACTOR_TCO2_PER_MWH = 0.5703
 
 #: Molar-mass ratio CO2/C = 44/12 (IPCC 2006 GL vol. 2 eq. 2.1; MRV guideline for power generation).
 CO2_PER_C = 44.0 / 12.0
+
+# ---- bounds of what one row can hold (issue 14: a value the store can hold and physics allows) --------
+# Every extensive quantity of one unit-month (or enterprise-year) is bounded by the energy the largest
+# power station on Earth could turn over in that time, times a margin for the unit confusions the
+# accounting rules screen (kWh for MWh, kg for t, kcal/kg for GJ/t): such a row must still land so that
+# a rule can flag it, while 1e308, an overflow or a pasted serial number is quarantined at ingest.
+
+#: Largest generating capacity one row can describe (MW): Three Gorges, 22,500 MW, the largest power
+#: station on Earth (China Three Gorges Corp.), rounded up. The largest coal unit is 1,350 MW (Pingshan
+#: II, 2022); a "unit" of adapted foreign data can be a whole plant (US EIA-923 plant × fuel).
+MAX_CAPACITY_MW = 25_000.0
+#: Most CO₂ one MWh of capacity-hours can emit (tCO₂/MWh), generous: a back-pressure CHP unit at 10 %
+#: electrical efficiency burning lignite (0.101 tCO₂/GJ, IPCC 2006 GL vol. 2 table 2.2 upper default)
+#: emits 3.6 / 0.10 × 0.101 ≈ 3.6 tCO₂ per MWh of its electrical capacity; 10 leaves ×2.7 on top.
+#: DOMAIN.md §3 gives 0.78–0.98 for a condensing coal unit.
+MAX_EMISSION_FACTOR_TCO2_PER_MWH = 10.0
+#: Factor between a plausible value and the largest unit-confused one kept for the accounting rules
+#: (×1000: kWh for MWh, kg for t; kcal/kg for GJ/t is ×239 — DOMAIN.md §3).
+UNIT_ERROR_MARGIN = 1000.0
+#: Hours of the longest month (31 × 24) and of a leap year (366 × 24).
+MONTH_HOURS_MAX = 744.0
+YEAR_HOURS_MAX = 8784.0
+#: Fuel heat per MWh of electrical capacity-hours at 10 % electrical efficiency (GJ/MWh = 3.6 / 0.10).
+_FUEL_GJ_PER_MWH_MAX = 36.0
+#: Lowest heating value of a fuel a unit burns (GJ/t): coal gangue ≈ 4–6 GJ/t (DOMAIN.md §3, waste coal).
+_FUEL_NCV_MIN_GJ_PER_T = 4.0
+#: Largest NCV in contract units (GJ/t, gas units GJ/10⁴ Nm³): natural gas ≈ 360–390 GJ/10⁴ Nm³
+#: (GB/T 11062); written in kcal/kg (×239, DOMAIN.md §3) that is ≈ 93,000, so 1e5.
+_NCV_MAX = 1e5
+#: Carbon per unit heat (tC/GJ): no fuel of IPCC 2006 GL vol. 2 table 1.3 exceeds 0.04 at its upper
+#: limit; 0.1 with the ×1000 margin (kgC/GJ) gives 100.
+_CC_MAX = 0.1 * UNIT_ERROR_MARGIN
+_MONTH_MWH_MAX = MAX_CAPACITY_MW * MONTH_HOURS_MAX
+_YEAR_MWH_MAX = MAX_CAPACITY_MW * YEAR_HOURS_MAX
+#: Dates and timestamps of the contract lie in this range (inclusive): the ETS pilots began in 2013,
+#: commissioning years are bounded to 1900–2100 already; outside it a date is a typo or an overflow
+#: (and a year past 9999 cannot be stored or written as ``YYYY-MM``).
+DATE_MIN = "1900-01-01"
+DATE_MAX = "2100-12-31"
+#: Province codes: a GB/T 2260 two-digit code of CONTRACT.md §6, or for adapted foreign data an
+#: ISO 3166-1 alpha-2 country (``AU``) or ISO 3166-2 subdivision (``US-AZ``, ``AU-NSW``). Used as a
+#: directory name of the telemetry lake, so nothing else (no ``/``, no ``..``) may pass.
+PROVINCE_CODE_PATTERN = r"^(?:11|12|13|14|15|21|22|23|31|32|33|34|35|36|37|41|42|43|44|45|46|50|51|52|53|54|61|62|63|64|65|[A-Z]{2}(?:-[A-Z0-9]{1,3})?)$"
+#: A calendar month ``YYYY-MM``.
+PERIOD_PATTERN = r"^[0-9]{4}-(?:0[1-9]|1[0-2])$"
+
+
+def is_province_code(value: object) -> bool:
+    """True when ``value`` is a province code of :data:`PROVINCE_CODE_PATTERN` (GB/T 2260 or ISO 3166)."""
+    import re
+
+    return isinstance(value, str) and re.fullmatch(PROVINCE_CODE_PATTERN, value) is not None
+
+
+def is_period(value: object) -> bool:
+    """True when ``value`` is a calendar month ``YYYY-MM`` (:data:`PERIOD_PATTERN`)."""
+    import re
+
+    return isinstance(value, str) and re.fullmatch(PERIOD_PATTERN, value) is not None
+
 
 Dtype = Literal["str", "int", "float", "bool", "date", "datetime", "period"]
 
@@ -94,6 +166,10 @@ CASE_EXPORT_COLUMNS: tuple[str, ...] = (
     "summary",
 )
 
+#: The v1.1 compatible additions after ``summary`` (CONTRACT.md §5): tonnes at the year's allowance price
+#: (CNY) and the probability that an inspection confirms a material under-report (0–1).
+CASE_EXPORT_COLUMNS_V11: tuple[str, ...] = (*CASE_EXPORT_COLUMNS, "cny_at_stake", "p_confirm")
+
 #: GB/T 2260 province codes → (English, 中文) (CONTRACT.md §6).
 PROVINCES: dict[str, tuple[str, str]] = {
     "11": ("Beijing", "北京"),
@@ -134,7 +210,8 @@ PROVINCES: dict[str, tuple[str, str]] = {
 class Column:
     """One column of a contract table.
 
-    ``min``/``max`` are inclusive bounds checked at ingest (a violation quarantines the row);
+    ``min``/``max`` are inclusive bounds checked at ingest (a violation quarantines the row); the maxima
+    of extensive quantities come from :data:`MAX_CAPACITY_MW` and :data:`UNIT_ERROR_MARGIN` (see there);
     ``enum`` lists allowed values (for ``roles`` each ``|``-separated item must be allowed).
     """
 
@@ -150,6 +227,7 @@ class Column:
     max: float | None = None
     ref: str | None = None  # "table.column" this column refers to
     multi: bool = False  # `|`-separated list of enum values
+    pattern: str | None = None  # regular expression a str value must match whole (e.g. province codes)
 
     @property
     def label_zh(self) -> str:
@@ -213,7 +291,7 @@ _TABLES: tuple[Table, ...] = (
             C("enterprise_id", "str", "统一社会信用代码", key=True, nullable=False,
               description="18-character unified social credit code"),
             C("enterprise_name", "str", "单位名称", nullable=False),
-            C("province_code", "str", "省级行政区代码", nullable=False,
+            C("province_code", "str", "省级行政区代码", nullable=False, pattern=PROVINCE_CODE_PATTERN,
               description="2-digit GB/T 2260 code; ISO 3166-2 (e.g. US-AZ) for adapted foreign data"),
             C("city_name", "str", "地市", description="prefecture-level city"),
             C("sector", "str", "行业", enum=SECTORS, nullable=False),
@@ -229,7 +307,7 @@ _TABLES: tuple[Table, ...] = (
             C("enterprise_id", "str", "统一社会信用代码", nullable=False, ref="enterprises.enterprise_id"),
             C("unit_name", "str", "机组名称"),
             C("unit_class", "str", "机组类别", enum=UNIT_CLASSES, nullable=False),
-            C("capacity_mw", "float", "装机容量(MW)", unit="MW", min=1e-9, nullable=False),
+            C("capacity_mw", "float", "装机容量(MW)", unit="MW", min=1e-9, max=MAX_CAPACITY_MW, nullable=False),
             C("combustion_technology", "str", "燃烧技术", enum=COMBUSTION_TECHNOLOGIES),
             C("coal_type", "str", "煤种", enum=COAL_TYPES),
             C("cooling_type", "str", "冷却方式", enum=COOLING_TYPES),
@@ -258,18 +336,22 @@ _TABLES: tuple[Table, ...] = (
             C("unit_id", "str", "机组编号", key=True, nullable=False, ref="units.unit_id"),
             C("period", "period", "月份", key=True, nullable=False),
             C("version", "int", "版本", key=True, nullable=False, min=1),
-            C("fuel_consumed_t", "float", "燃煤消耗量", unit="t", min=0),
-            C("ncv_gj_per_t", "float", "收到基低位发热量", unit="GJ/t", min=0),
-            C("carbon_content_tc_per_gj", "float", "单位热值含碳量", unit="tC/GJ", min=0),
+            C("fuel_consumed_t", "float", "燃煤消耗量", unit="t", min=0,
+              max=_MONTH_MWH_MAX * _FUEL_GJ_PER_MWH_MAX / _FUEL_NCV_MIN_GJ_PER_T * UNIT_ERROR_MARGIN),
+            C("ncv_gj_per_t", "float", "收到基低位发热量", unit="GJ/t", min=0, max=_NCV_MAX),
+            C("carbon_content_tc_per_gj", "float", "单位热值含碳量", unit="tC/GJ", min=0, max=_CC_MAX),
             C("carbon_content_basis", "str", "含碳量取值方式", enum=CC_BASES),
             C("oxidation_rate", "float", "碳氧化率", min=0, max=1),
-            C("gross_generation_mwh", "float", "发电量", unit="MWh", min=0),
-            C("power_supply_mwh", "float", "供电量", unit="MWh", min=0),
-            C("heat_supply_gj", "float", "供热量", unit="GJ", min=0),
+            C("gross_generation_mwh", "float", "发电量", unit="MWh", min=0, max=_MONTH_MWH_MAX * UNIT_ERROR_MARGIN),
+            C("power_supply_mwh", "float", "供电量", unit="MWh", min=0, max=_MONTH_MWH_MAX * UNIT_ERROR_MARGIN),
+            C("heat_supply_gj", "float", "供热量", unit="GJ", min=0,
+              max=_MONTH_MWH_MAX * _FUEL_GJ_PER_MWH_MAX * UNIT_ERROR_MARGIN),
             C("operating_hours", "float", "运行小时数", unit="h", min=0, max=744),
             C("load_rate", "float", "负荷率", min=0, max=1),
-            C("purchased_electricity_mwh", "float", "购入使用电量", unit="MWh", min=0),
-            C("emissions_tco2", "float", "排放量", unit="tCO₂", min=0),
+            C("purchased_electricity_mwh", "float", "购入使用电量", unit="MWh", min=0,
+              max=_MONTH_MWH_MAX * UNIT_ERROR_MARGIN),
+            C("emissions_tco2", "float", "排放量", unit="tCO₂", min=0,
+              max=_MONTH_MWH_MAX * MAX_EMISSION_FACTOR_TCO2_PER_MWH),
             C("lab_report_id", "str", "检测报告编号", ref="lab_reports.lab_report_id"),
             C("submitted_at", "datetime", "上传时间"),
         ),
@@ -292,7 +374,7 @@ _TABLES: tuple[Table, ...] = (
             C("moisture_ad_pct", "float", "空干基水分 Mad", unit="%", min=0, max=100),
             C("total_moisture_pct", "float", "全水分 Mt", unit="%", min=0, max=100),
             C("carbon_ar_pct", "float", "收到基元素碳 Car", unit="%", min=0, max=100),
-            C("ncv_ar_gj_per_t", "float", "收到基低位发热量 Qnet,ar", unit="GJ/t", min=0),
+            C("ncv_ar_gj_per_t", "float", "收到基低位发热量 Qnet,ar", unit="GJ/t", min=0, max=_NCV_MAX),
             C("ash_ad_pct", "float", "空干基灰分 Aad", unit="%", min=0, max=100),
             C("has_anti_counterfeit_code", "bool", "防伪二维码"),
         ),
@@ -305,9 +387,11 @@ _TABLES: tuple[Table, ...] = (
             C("report_id", "str", "报告编号", key=True, nullable=False),
             C("enterprise_id", "str", "统一社会信用代码", nullable=False, ref="enterprises.enterprise_id"),
             C("year", "int", "年度", nullable=False, min=2000, max=2100),
-            C("reported_emissions_tco2", "float", "报告排放量", unit="tCO₂", min=0),
-            C("reported_power_supply_mwh", "float", "报告供电量", unit="MWh", min=0),
-            C("reported_heat_supply_gj", "float", "报告供热量", unit="GJ", min=0),
+            C("reported_emissions_tco2", "float", "报告排放量", unit="tCO₂", min=0,
+              max=_YEAR_MWH_MAX * MAX_EMISSION_FACTOR_TCO2_PER_MWH),
+            C("reported_power_supply_mwh", "float", "报告供电量", unit="MWh", min=0, max=_YEAR_MWH_MAX * UNIT_ERROR_MARGIN),
+            C("reported_heat_supply_gj", "float", "报告供热量", unit="GJ", min=0,
+              max=_YEAR_MWH_MAX * _FUEL_GJ_PER_MWH_MAX * UNIT_ERROR_MARGIN),
             C("preparer_agency_id", "str", "编制机构", ref="agencies.agency_id"),
             C("submitted_at", "datetime", "提交时间"),
         ),
@@ -321,7 +405,8 @@ _TABLES: tuple[Table, ...] = (
             C("enterprise_id", "str", "统一社会信用代码", nullable=False, ref="enterprises.enterprise_id"),
             C("year", "int", "年度", nullable=False, min=2000, max=2100),
             C("verifier_agency_id", "str", "技术审核机构", ref="agencies.agency_id"),
-            C("verified_emissions_tco2", "float", "核查排放量", unit="tCO₂", min=0),
+            C("verified_emissions_tco2", "float", "核查排放量", unit="tCO₂", min=0,
+              max=_YEAR_MWH_MAX * MAX_EMISSION_FACTOR_TCO2_PER_MWH),
             C("conclusion", "str", "核查结论", enum=CONCLUSIONS),
             C("findings_count", "int", "不符合项数", min=0),
             C("review_started", "date", "开始日期"),
@@ -335,10 +420,12 @@ _TABLES: tuple[Table, ...] = (
         (
             C("unit_id", "str", "机组编号", key=True, nullable=False, ref="units.unit_id"),
             C("ts", "datetime", "时间", key=True, nullable=False, description="start of the hour"),
-            C("gross_load_mw", "float", "机组出力", unit="MW", min=0),
-            C("coal_feed_t", "float", "入炉煤量", unit="t", min=0),
-            C("cems_co2_t", "float", "CEMS二氧化碳", unit="tCO₂", min=0),
-            C("interval_hours", "float", "时段小时数", unit="h", min=1e-9,
+            C("gross_load_mw", "float", "机组出力", unit="MW", min=0, max=MAX_CAPACITY_MW * UNIT_ERROR_MARGIN),
+            C("coal_feed_t", "float", "入炉煤量", unit="t", min=0,
+              max=_MONTH_MWH_MAX * _FUEL_GJ_PER_MWH_MAX / _FUEL_NCV_MIN_GJ_PER_T * UNIT_ERROR_MARGIN),
+            C("cems_co2_t", "float", "CEMS二氧化碳", unit="tCO₂", min=0,
+              max=_MONTH_MWH_MAX * MAX_EMISSION_FACTOR_TCO2_PER_MWH),
+            C("interval_hours", "float", "时段小时数", unit="h", min=1e-9, max=MONTH_HOURS_MAX,
               description="optional, default 1: hours covered by the row (monthly-total telemetry from "
                           "real US data carries the month's hours; gross_load_mw is then the mean over it)"),
         ),

@@ -29,8 +29,20 @@ import polars as pl
 from carbonqa import contract
 from carbonqa.contract import Column
 from carbonqa.ingest.report import Issue
+from carbonqa.ingest.safety import (
+    CONTROL_PATTERN,
+    FREE_TEXT_COLUMNS,
+    TEXT_CONTROL_PATTERN,
+    int_range,
+    store_width,
+)
 
-__all__ = ["cast_table", "CastResult", "parse_column", "parse_datetime_str", "CST_OFFSET"]
+__all__ = ["cast_table", "CastResult", "parse_column", "parse_datetime_str", "CST_OFFSET", "ISSUES_PER_FILE",
+           "cap_issues"]
+
+#: Issue rows listed per file; past it one summary row "and N more" (issue 14: a bomb of bad rows must
+#: cost seconds and megabytes — every failing row is still kept in the quarantine folder).
+ISSUES_PER_FILE = 1000
 
 #: China Standard Time offset from UTC (no DST since 1991).
 CST_OFFSET = dt.timedelta(hours=8)
@@ -203,6 +215,37 @@ class CastResult:
         return self.bad_rows.height
 
 
+def cap_issues(
+    issues: list[Issue], cap: int, totals: Mapping[str, int] | None = None, table: str | None = None
+) -> list[Issue]:
+    """Keep the first ``cap`` issues of each file, then one ``more_issues`` row "and N more" per file.
+
+    ``totals``: failing (row, check) pairs per file, when more were found than ``issues`` lists (the
+    caller generated a bounded sample); otherwise the issues themselves are counted. Shape: a list no
+    longer than ``cap + 1`` per file. Source of the default cap: :data:`ISSUES_PER_FILE`.
+    """
+    kept: list[Issue] = []
+    shown: dict[str, int] = {}
+    counted: dict[str, int] = {}
+    tables: dict[str, str | None] = {}
+    for it in issues:
+        counted[it.file] = counted.get(it.file, 0) + (1 if it.row is not None else 0)
+        tables.setdefault(it.file, it.table)
+        if shown.get(it.file, 0) < cap:
+            kept.append(it)
+            shown[it.file] = shown.get(it.file, 0) + (1 if it.row is not None else 0)
+    for f in dict.fromkeys([*counted, *(totals or {})]):
+        total = max(counted.get(f, 0), (totals or {}).get(f, 0))
+        more = total - shown.get(f, 0)
+        if more > 0 and shown.get(f, 0) >= min(cap, total) and total > cap:
+            kept.append(Issue(
+                tables.get(f, table) or table, f, "more_issues", None, None, f"and {more} more",
+                f"at most {cap} issues listed per file",
+                "every failing row is kept in the quarantine folder (rows/); fix the rows listed, check the "
+                "file for the same mistake and re-deliver"))
+    return kept
+
+
 def _fmt_bound(v: float) -> str:
     return f"{v:g}"
 
@@ -212,6 +255,8 @@ def cast_table(
     table: str,
     known_refs: Mapping[str, pl.Series] | None = None,
     sample_limit: int | None = None,
+    unit_capacity: pl.DataFrame | None = None,
+    issues_per_file: int = ISSUES_PER_FILE,
 ) -> CastResult:
     """Validate and cast one table to the contract.
 
@@ -221,7 +266,15 @@ def cast_table(
     plus the bundle's own registry rows); a ``ref`` column whose target is absent from the mapping is not
     checked (e.g. ``lab_report_id``: a missing lab report is evidence for the checks, not an ingest error).
     ``sample_limit``: at most this many issues per check (telemetry), plus one summary issue; ``None``
-    reports every failing row. Raises nothing for bad data.
+    reports every failing row (up to ``issues_per_file`` per file, then one ``more_issues`` row).
+    ``unit_capacity``: frame ``[unit_id, capacity_mw]`` (MW) of the known units; where a monthly report's
+    unit is in it, ``emissions_tco2`` must not exceed capacity × the month's hours ×
+    :data:`carbonqa.contract.MAX_EMISSION_FACTOR_TCO2_PER_MWH` (otherwise the contract's absolute maximum).
+
+    Besides the contract's dtype, null, range, enum and reference checks, every value must fit the store
+    identically on SQLite and PostgreSQL (:mod:`carbonqa.ingest.safety`): text without control, NUL or
+    bidi characters and within the column's width, integers within SQL ``INTEGER``, dates within
+    :data:`carbonqa.contract.DATE_MIN`–:data:`~carbonqa.contract.DATE_MAX`. Raises nothing for bad data.
     """
     t = contract.table(table)
     schema = contract.polars_schema(table)
@@ -271,6 +324,40 @@ def cast_table(
                    if c.max == 1 else f"check the value and its unit ({c.unit or 'dimensionless'})")
             checks.append(_Check(f"__bad_range_{c.name}", c.name, "out_of_range", exp, fix,
                                  (lo | hi).fill_null(False)))
+        if c.dtype in ("str", "period"):
+            pat = TEXT_CONTROL_PATTERN if c.name in FREE_TEXT_COLUMNS else CONTROL_PATTERN
+            checks.append(_Check(
+                f"__bad_ctrl_{c.name}", c.name, "control_character",
+                "printable text without control, NUL or bidirectional-override characters"
+                + (" (line breaks allowed)" if c.name in FREE_TEXT_COLUMNS else ""),
+                "remove the invisible character from the cell (NUL, a control character, or a bidi override "
+                "U+202A–U+202E / U+2066–U+2069, which makes the text display differently from what it is)",
+                col.str.contains(pat).fill_null(False)))
+            width = store_width(table, c.name)
+            if width is not None:
+                checks.append(_Check(
+                    f"__bad_len_{c.name}", c.name, "too_long", f"at most {width} characters (width of the store's "
+                    f"{c.name} column)", f"shorten {c.name} ({c.zh}) to {width} characters",
+                    (col.str.len_chars() > width).fill_null(False)))
+        if c.pattern:
+            checks.append(_Check(
+                f"__bad_pattern_{c.name}", c.name, "bad_format",
+                "a 2-digit GB/T 2260 province code (CONTRACT.md §6), or ISO 3166 for foreign data (US-AZ)"
+                if c.name == "province_code" else f"text matching {c.pattern}",
+                f"correct {c.name} ({c.zh}); e.g. 15 for 内蒙古, 37 for 山东",
+                col.is_not_null() & ~col.str.contains(c.pattern).fill_null(False)))
+        if c.dtype == "int" and (rng := int_range(table, c.name)) is not None:
+            checks.append(_Check(
+                f"__bad_int_{c.name}", c.name, "out_of_range", f"an integer between {rng[0]} and {rng[1]}",
+                "the number is too large to be stored; check the value", ((col < rng[0]) | (col > rng[1])).fill_null(False)))
+        if c.dtype in ("date", "datetime"):
+            lo_d = dt.date.fromisoformat(contract.DATE_MIN)
+            hi_d = dt.date.fromisoformat(contract.DATE_MAX)
+            d = col if c.dtype == "date" else col.dt.date()
+            checks.append(_Check(
+                f"__bad_daterange_{c.name}", c.name, "out_of_range",
+                f"a date between {contract.DATE_MIN} and {contract.DATE_MAX}",
+                "check the year (a typo or an overflowed spreadsheet date)", (~d.is_between(lo_d, hi_d)).fill_null(False)))
         if c.enum:
             allowed = pl.Series(c.enum).implode()
             if c.multi:
@@ -290,6 +377,18 @@ def cast_table(
                 f"a {ref_col} registered in {ref_table} ({rt.zh}), in the store or in this bundle",
                 f"correct the id, or deliver the {ref_table} ({rt.zh}) row for it in the bundle",
                 col.is_not_null() & ~col.is_in(known_refs[c.ref].implode())))
+    if (table == "monthly_reports" and unit_capacity is not None and "emissions_tco2" in present_cols
+            and unit_capacity.height):
+        cap = unit_capacity.select(pl.col("unit_id").cast(pl.String), pl.col("capacity_mw").cast(pl.Float64)) \
+            .unique("unit_id", keep="last")
+        cast = cast.join(cap.rename({"capacity_mw": "__capacity_mw"}), on="unit_id", how="left", maintain_order="left")
+        ef = contract.MAX_EMISSION_FACTOR_TCO2_PER_MWH
+        checks.append(_Check(
+            "__bad_cap_emissions", "emissions_tco2", "out_of_range",
+            f"≤ capacity_mw × hours of the month × {ef:g} tCO₂/MWh (the most a unit of that capacity can emit, "
+            "generous even for a back-pressure CHP unit burning lignite)",
+            "check the value and its unit (tCO₂, not kg) and the unit's capacity_mw",
+            (pl.col("emissions_tco2") > pl.col("__capacity_mw") * contract.period_hours("period") * ef).fill_null(False)))
     if "operating_hours" in present_cols and "period" in t.names:
         month_hours = contract.period_hours("period")
         checks.append(_Check(
@@ -312,11 +411,15 @@ def cast_table(
     bad = cast.filter(pl.col("__any_flag"))
     issues: list[Issue] = []
     reason_counts: dict[str, int] = {}
+    per_file: dict[str, int] = {}
+    limit = sample_limit if sample_limit is not None else issues_per_file
     for ch in checks:
         sub = bad.filter(pl.col(ch.flag))
         if sub.height == 0:
             continue
         reason_counts[ch.reason] = reason_counts.get(ch.reason, 0) + sub.height
+        for f, k in sub.group_by("__file").len().iter_rows():
+            per_file[f] = per_file.get(f, 0) + k
         if ch.reason == "duplicate_key":
             val = pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator=" / ")
             extra = [pl.col("__dup_first_row"), pl.col("__dup_first_file")]
@@ -326,7 +429,7 @@ def cast_table(
         else:
             val = pl.col(_SRC + ch.column).cast(pl.String)
             extra = []
-        rows = sub.sort("__idx").head(sample_limit) if sample_limit is not None else sub.sort("__idx")
+        rows = sub.sort("__idx").head(limit)
         for r in rows.select(pl.col("__file"), pl.col("__row"), val.alias("v"), *extra).iter_rows(named=True):
             fix = ch.fix
             if ch.reason == "duplicate_key":
@@ -339,6 +442,7 @@ def cast_table(
                 table, str(sub["__file"][0]), ch.reason, None, ch.column,
                 f"{sub.height} rows in total; {sample_limit} shown", ch.expected,
                 (ch.fix or "") + " — every failing row is kept in the quarantine folder"))
+    issues = cap_issues(issues, issues_per_file, per_file, table)
     bad_rows = bad.filter(pl.col("__any_bad")).select(
         pl.col("__file"), pl.col("__row"),
         *[pl.col(_SRC + c).cast(pl.String).alias(c) for c in present_cols],

@@ -17,14 +17,20 @@ A different manifest under an already-recorded bundle id is a new delivery, reco
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import polars as pl
 import sqlalchemy as sa
+from filelock import FileLock
 
 from carbonqa import contract
 from carbonqa.ingest.cast import cast_table, parse_datetime_str
@@ -32,13 +38,14 @@ from carbonqa.ingest.errors import BundleError
 from carbonqa.ingest.manifest import Manifest, combined_sha256, load_manifest, sha256_file
 from carbonqa.ingest.read import read_table_file
 from carbonqa.ingest.report import Issue, write_report
+from carbonqa.ingest.safety import clip, is_symlink_out, printable, resolve_inside, safe_dir_name
 from carbonqa.ingest.store import append_versioned, current_registry
-from carbonqa.ingest.telemetry import ingest_telemetry_part, safe_name
-from carbonqa.settings import get_settings
+from carbonqa.ingest.telemetry import ingest_telemetry_part
+from carbonqa.settings import Settings, get_settings
 from carbonqa.store.db import get_engine
 from carbonqa.store.models import Bundle, QuarantineItem, now_cst
 
-__all__ = ["ingest_bundle", "IngestResult", "TableCounts", "Outcome"]
+__all__ = ["ingest_bundle", "ingest_lock", "IngestResult", "TableCounts", "Outcome", "INGEST_LOCK_KEY"]
 
 Outcome = Literal["landed", "partial", "rejected", "duplicate"]
 
@@ -135,8 +142,9 @@ class IngestResult:
 
 def _existing_deliveries(conn: sa.Connection, bundle_id: str) -> list[tuple[str, str, str]]:
     b = Bundle.__table__
+    esc = bundle_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     q = sa.select(b.c.bundle_id, b.c.manifest_sha256, b.c.outcome).where(
-        sa.or_(b.c.bundle_id == bundle_id, b.c.bundle_id.like(f"{bundle_id}@%")))
+        sa.or_(b.c.bundle_id == bundle_id, b.c.bundle_id.like(f"{esc}@%", escape="\\")))
     return [tuple(r) for r in conn.execute(q)]  # type: ignore[misc]
 
 
@@ -154,29 +162,130 @@ def _duplicate_result(conn: sa.Connection, bid: str, man: Manifest, t0: float) -
         seconds=time.perf_counter() - t0)
 
 
-def _bundle_files(bundle: Path) -> set[str]:
-    return {
-        p.relative_to(bundle).as_posix()
-        for p in bundle.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(bundle).parts)
-    }
+def _bundle_files(bundle: Path) -> tuple[set[str], dict[str, str]]:
+    """Files of the bundle (relative POSIX paths, hidden ones skipped), walked without following links.
+
+    Returns ``(files, links_out)``: ``links_out`` maps every symbolic link (file or folder) whose target
+    resolves outside the bundle to why it is refused; such a link is never read nor copied.
+    """
+    files: set[str] = set()
+    links_out: dict[str, str] = {}
+    root = bundle.resolve()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        d = Path(dirpath)
+        dirnames[:] = [n for n in dirnames if not n.startswith(".")]
+        for n in [*dirnames, *filenames]:
+            if n.startswith("."):
+                continue
+            p = d / n
+            rel = p.relative_to(root).as_posix()
+            if p.is_symlink():
+                if is_symlink_out(root, p):
+                    links_out[rel] = "a symbolic link that points outside the bundle folder"
+                elif p.is_file():
+                    files.add(rel)
+            elif n in filenames:
+                files.add(rel)
+    return files, links_out
 
 
 def _copy_quarantined(bundle: Path, rel: str, qdir: Path) -> None:
-    src = bundle / rel
-    if src.is_file():
-        dst = qdir / "files" / rel
+    """Copy a quarantined file into ``qdir/files``, only if it is a regular file inside the bundle."""
+    src, _why = resolve_inside(bundle, rel)
+    if src is not None and src.is_file():
+        dst, _ = resolve_inside(qdir / "files", rel)
+        if dst is None:
+            return
         dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, dst)
+        shutil.copyfile(src, dst)
+
+
+#: Key of the PostgreSQL advisory lock serialising ingests: the first 8 bytes of SHA-256("carbonqa.ingest")
+#: as a signed 64-bit integer (any constant works; a hash keeps it from colliding with other users' keys).
+INGEST_LOCK_KEY = int.from_bytes(hashlib.sha256(b"carbonqa.ingest").digest()[:8], "big", signed=True)
+_STAGING = ".staging"
+
+
+def _lock_paths(url: str, data_root: Path) -> list[Path]:
+    """File locks an ingest holds: the data root's (lake, quarantine, staging); for SQLite also the database's."""
+    paths = [data_root / ".ingest.lock"]
+    u = sa.engine.make_url(url)
+    if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:":
+        paths.append(Path(f"{u.database}.ingest.lock"))
+    return paths
+
+
+@contextmanager
+def ingest_lock(engine: sa.Engine, data_root: Path) -> Iterator[sa.Connection]:
+    """Serialise ingests: hold file locks and yield a connection inside one transaction.
+
+    On every backend a :class:`filelock.FileLock` on ``data_root/.ingest.lock`` (and, for a SQLite file,
+    ``<database>.ingest.lock``) is held; on PostgreSQL the transaction also takes
+    ``pg_advisory_xact_lock(INGEST_LOCK_KEY)``, released at commit or rollback, so ingests on several
+    machines sharing one database serialise too. Two ingests of overlapping bundles therefore run one after
+    the other: the second sees the first's rows and versions them (no ``UniqueViolation``), and the order
+    of ``record_version`` follows the order of ``received_at``. Waits as long as the other ingest runs.
+    """
+    data_root.mkdir(parents=True, exist_ok=True)
+    locks = [FileLock(str(p)) for p in _lock_paths(str(engine.url), data_root)]
+    with ExitStack() as stack:
+        for lk in locks:
+            Path(lk.lock_file).parent.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(lk)
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": INGEST_LOCK_KEY})
+            yield conn
+
+
+def _publish(stage: Path, lake_dir: Path, qdir: Path) -> None:
+    """Move a staged ingest's files into place: ``stage/lake`` → lake, ``stage/quarantine`` → ``qdir``."""
+    for src_root, dst_root in ((stage / "lake", lake_dir), (stage / "quarantine", qdir)):
+        if not src_root.is_dir():
+            continue
+        for f in sorted(p for p in src_root.rglob("*") if p.is_file() and not p.is_symlink()):
+            dst = dst_root / f.relative_to(src_root)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(f, dst)
+    shutil.rmtree(stage, ignore_errors=True)
+
+
+def _recover_staging(conn: sa.Connection, staging_root: Path, lake_dir: Path, quarantine_dir: Path) -> None:
+    """Finish or discard what a killed ingest left in staging (called under :func:`ingest_lock`).
+
+    A staging folder whose bundle is recorded in ``bundles`` (killed after the commit) is published; any
+    other (killed before it) is deleted: its rows never became visible.
+    """
+    if not staging_root.is_dir():
+        return
+    b = Bundle.__table__
+    for stage in sorted(staging_root.iterdir()):
+        meta = stage / "bundle.json"
+        try:
+            info = json.loads(meta.read_text(encoding="utf-8"))
+            recorded = conn.execute(sa.select(b.c.bundle_id).where(
+                b.c.bundle_id == info["bundle_id"], b.c.manifest_sha256 == info["manifest_sha256"])).first()
+        except (OSError, ValueError, KeyError, TypeError):
+            recorded = None
+        if recorded is not None:
+            _publish(stage, lake_dir, quarantine_dir / safe_dir_name(info["bundle_id"]))
+        else:
+            shutil.rmtree(stage, ignore_errors=True)
 
 
 def ingest_bundle(path: Path, url: str | None = None) -> IngestResult:
     """Ingest the bundle directory ``path`` into the store at ``url`` (default: settings) and the lake.
 
     Returns an :class:`IngestResult`; bad files and rows become quarantine items, never exceptions.
-    A bundle that cannot be ingested at all (no/invalid manifest, unsupported contract version, nothing
-    valid) comes back with outcome ``rejected`` and ``reason``. Raises only for infrastructure failures
-    (database unreachable, disk full). Idempotent: the same bundle twice → ``duplicate``, nothing added.
+    A bundle that cannot be ingested at all (no/invalid manifest, unsafe bundle id, unsupported contract
+    version, nothing valid) comes back with outcome ``rejected`` and ``reason``. Raises only for
+    infrastructure failures (database unreachable, disk full). Idempotent: the same bundle twice →
+    ``duplicate``, nothing added.
+
+    Crash safety and concurrency (issue 14 item 3): the whole ingest runs under :func:`ingest_lock` in one
+    transaction; lake files, quarantine copies and the report are written to a staging folder and moved
+    into place only after the commit, so a killed ingest leaves nothing that screening or a reviewer
+    reads (the next ingest publishes or discards the leftovers, :func:`_recover_staging`).
     """
     t0 = time.perf_counter()
     path = Path(path)
@@ -184,27 +293,56 @@ def ingest_bundle(path: Path, url: str | None = None) -> IngestResult:
     try:
         man = load_manifest(path)
     except BundleError as exc:
-        return IngestResult(path.name, "rejected", reason=str(exc), seconds=time.perf_counter() - t0)
+        return IngestResult(safe_dir_name(path.name), "rejected", reason=str(exc), seconds=time.perf_counter() - t0)
     engine = get_engine(url)
-    with engine.connect() as conn:
-        existing = _existing_deliveries(conn, man.bundle_id)
-        for bid, sha, outcome in existing:
-            if sha == man.sha256 and outcome != "rejected":
-                return _duplicate_result(conn, bid, man, t0)
-        taken = {b for b, _, _ in existing}
-        bundle_id = man.bundle_id
-        n = 1
-        while bundle_id in taken:
-            bundle_id = f"{man.bundle_id}@{man.sha256[:12]}" + (f"-{n}" if n > 1 else "")
-            n += 1
-        registry = current_registry(conn)
+    staging_root = settings.data_root / _STAGING
+    stage: Path | None = None
+    try:
+        with ingest_lock(engine, settings.data_root) as conn:
+            _recover_staging(conn, staging_root, settings.lake_dir, settings.quarantine_dir)
+            existing = _existing_deliveries(conn, man.bundle_id)
+            for bid, sha, outcome in existing:
+                if sha == man.sha256 and outcome != "rejected":
+                    return _duplicate_result(conn, bid, man, t0)
+            taken = {b for b, _, _ in existing}
+            bundle_id = man.bundle_id
+            n = 1
+            while bundle_id in taken:
+                bundle_id = f"{man.bundle_id}@{man.sha256[:12]}" + (f"-{n}" if n > 1 else "")
+                n += 1
+            stage = staging_root / f"{safe_dir_name(bundle_id)}-{os.getpid()}-{time.monotonic_ns()}"
+            stage.mkdir(parents=True)
+            (stage / "bundle.json").write_text(json.dumps({"bundle_id": bundle_id, "manifest_sha256": man.sha256}),
+                                               encoding="utf-8")
+            result = _ingest_locked(conn, path, man, bundle_id, stage, settings, t0)
+        # committed: make the lake files, quarantine copies and report visible
+        qdir = settings.quarantine_dir / safe_dir_name(bundle_id)
+        _publish(stage, settings.lake_dir, qdir)
+        stage = None
+        result.report_path = qdir / "report.md"
+        result.seconds = time.perf_counter() - t0
+        return result
+    finally:
+        if stage is not None:  # rolled back: nothing of this ingest may become visible
+            shutil.rmtree(stage, ignore_errors=True)
 
-    ingested_at = now_cst()
-    qdir = settings.quarantine_dir / safe_name(bundle_id)
+
+def _ingest_locked(
+    conn: sa.Connection, path: Path, man: Manifest, bundle_id: str, stage: Path, settings: Settings, t0: float
+) -> IngestResult:
+    """Steps (3)–(7) of :func:`ingest_bundle` inside its lock and transaction; files go to ``stage``."""
+    registry = current_registry(conn)
+    ingested_at = now_cst()  # taken under the lock: received_at orders deliveries like record_version
+    qdir_final = settings.quarantine_dir / safe_dir_name(bundle_id)
+    if resolve_inside(settings.quarantine_dir, safe_dir_name(bundle_id))[0] is None:  # pragma: no cover
+        raise ValueError(f"quarantine folder of {bundle_id!r} would leave {settings.quarantine_dir}")
+    qdir = stage / "quarantine"
+    lake_stage = stage / "lake"
     issues: list[Issue] = []
     counts: dict[str, TableCounts] = {}
     valid_frames: dict[str, pl.DataFrame] = {}
-    present = _bundle_files(path)
+    bad_frames: dict[str, list[pl.DataFrame]] = {}
+    present, links_out = _bundle_files(path)
     listed: set[str] = set()
     quarantined_files: set[str] = set()
 
@@ -213,7 +351,7 @@ def ingest_bundle(path: Path, url: str | None = None) -> IngestResult:
     for name, entry in man.tables.items():
         tc = counts[name] = TableCounts(name, entry.file, entry.sha256, entry.rows)
         for p in entry.parts:
-            listed.add(p.file)
+            listed.add(os.path.normpath(p.file) if "\x00" not in p.file else p.file)
         if name not in contract.TABLES:
             for p in entry.parts:
                 issues.append(Issue(None, p.file, "unknown_table", value=name,
@@ -224,9 +362,20 @@ def ingest_bundle(path: Path, url: str | None = None) -> IngestResult:
         actual: list[tuple[str, str]] = []
         good: list[tuple[str, str]] = []
         for p in entry.parts:
-            f = path / p.file
-            part_info: dict[str, object] = {"file": p.file, "sha256": p.sha256, "rows": p.rows}
+            f, why = resolve_inside(path, p.file)
+            part_info: dict[str, object] = {"file": printable(p.file), "sha256": p.sha256, "rows": p.rows}
             tc.parts.append(part_info)
+            if f is None:
+                link = "symbolic link" in (why or "")
+                issues.append(Issue(
+                    name, p.file, "symlink_outside_bundle" if link else "path_outside_bundle", value=why,
+                    expected="a path relative to the bundle folder, inside it (e.g. monthly_reports.csv)",
+                    fix="file not read (nothing outside the bundle is opened): put the file itself in the bundle "
+                        "folder, list it by its relative path and re-deliver"))
+                tc.files_quarantined += 1
+                tc.quarantined += p.rows or 0
+                part_info["status"] = "outside_bundle"
+                continue
             if not f.is_file():
                 issues.append(Issue(name, p.file, "file_missing", expected="the file listed in manifest.json",
                                     fix="upload the missing file, or remove it from the manifest"))
@@ -252,7 +401,7 @@ def ingest_bundle(path: Path, url: str | None = None) -> IngestResult:
             good.append((p.file, sha))
         if entry.is_directory and entry.sha256 and len(actual) == len(entry.parts) and len(good) == len(actual):
             comb = combined_sha256(actual)
-            if comb != entry.sha256.lower():
+            if comb != str(entry.sha256).lower():
                 issues.append(Issue(
                     name, entry.file, "checksum_mismatch", value=f"actual combined sha256 {comb}",
                     expected=f"combined sha256 {entry.sha256} (lines '<part file>:<part sha256>')",
@@ -263,6 +412,12 @@ def ingest_bundle(path: Path, url: str | None = None) -> IngestResult:
                 tc.quarantined += sum(p.rows or 0 for p in entry.parts)
                 good = []
         ok_parts[name] = good
+    for rel, why in sorted(links_out.items()):
+        if rel in listed:
+            continue  # reported with its table above
+        issues.append(Issue(None, rel, "symlink_outside_bundle", value=why,
+                            expected="only files inside the bundle folder",
+                            fix="not read and not copied: replace the link by the file itself, or remove it"))
     for rel in sorted(present - listed - _IGNORED):
         issues.append(Issue(None, rel, "unlisted_file", expected="every delivered file listed in manifest.json",
                             fix="not ingested (copy kept in quarantine); add it to the manifest with its sha256 "
@@ -284,7 +439,9 @@ def ingest_bundle(path: Path, url: str | None = None) -> IngestResult:
         frames = []
         for rel, _sha in ok_parts[name]:
             entry_fmt = man.tables[name].format
-            r = read_table_file(path / rel, rel, name, fmt=entry_fmt if entry_fmt in ("csv", "parquet", "xlsx") else None)
+            fpath, _ = resolve_inside(path, rel)
+            assert fpath is not None  # checked in (3)
+            r = read_table_file(fpath, rel, name, fmt=entry_fmt if entry_fmt in ("csv", "parquet", "xlsx") else None)
             issues.extend(r.issues)
             declared = next(p.rows for p in man.tables[name].parts if p.file == rel)
             if r.df is None:
@@ -292,24 +449,29 @@ def ingest_bundle(path: Path, url: str | None = None) -> IngestResult:
                 tc.files_quarantined += 1
                 tc.quarantined += declared or 0
                 continue
-            if declared is not None and declared != r.df.height:
-                issues.append(Issue(name, rel, "row_count_mismatch", value=f"{r.df.height} data rows in the file",
+            n_reader_bad = r.bad_rows.height if r.bad_rows is not None else 0
+            if r.bad_rows is not None and n_reader_bad:
+                bad_frames.setdefault(name, []).append(r.bad_rows)
+                tc.quarantined += n_reader_bad
+            if declared is not None and declared != r.df.height + n_reader_bad:
+                issues.append(Issue(name, rel, "row_count_mismatch",
+                                    value=f"{r.df.height + n_reader_bad} data rows in the file",
                                     expected=f"{declared} rows (manifest.json)",
                                     fix="valid rows were ingested; check the export is complete and the manifest "
                                         "count is right"))
-            tc.read += r.df.height
+            tc.read += r.df.height + n_reader_bad
             frames.append(r.df)
         if not frames:
             continue
         df = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
-        res = cast_table(df, name, known_refs=known)
+        res = cast_table(df, name, known_refs=known,
+                         unit_capacity=unit_ent.select("unit_id", "capacity_mw") if name == "monthly_reports" else None)
         issues.extend(res.issues)
         tc.valid = res.valid.height
         tc.quarantined += res.n_bad
         valid_frames[name] = res.valid
         if res.n_bad:
-            (qdir / "rows").mkdir(parents=True, exist_ok=True)
-            res.bad_rows.write_csv(qdir / "rows" / f"{name}.csv")
+            bad_frames.setdefault(name, []).append(res.bad_rows)
         if name == "enterprises":
             known["enterprises.enterprise_id"] = pl.concat([known["enterprises.enterprise_id"], res.valid["enterprise_id"]])
             ent_prov = pl.concat([ent_prov.filter(~pl.col("enterprise_id").is_in(res.valid["enterprise_id"].implode())),
@@ -317,17 +479,19 @@ def ingest_bundle(path: Path, url: str | None = None) -> IngestResult:
         elif name == "units":
             known["units.unit_id"] = pl.concat([known["units.unit_id"], res.valid["unit_id"]])
             unit_ent = pl.concat([unit_ent.filter(~pl.col("unit_id").is_in(res.valid["unit_id"].implode())),
-                                  res.valid.select("unit_id", "enterprise_id")])
+                                  res.valid.select("unit_id", "enterprise_id", "capacity_mw")])
         elif name == "agencies":
             known["agencies.agency_id"] = pl.concat([known["agencies.agency_id"], res.valid["agency_id"]])
 
-    # (5) telemetry → lake
+    # (5) telemetry → staged lake files
     if ok_parts.get("telemetry"):
         tc = counts["telemetry"]
         unit_province = unit_ent.join(ent_prov, on="enterprise_id", how="left").select("unit_id", "province_code")
         for rel, sha in ok_parts["telemetry"]:
-            r = ingest_telemetry_part(path / rel, rel, sha, bundle_id, unit_province, settings.lake_dir,
-                                      ingested_at, qdir / "rows" / "telemetry")
+            fpath, _ = resolve_inside(path, rel)
+            assert fpath is not None  # checked in (3)
+            r = ingest_telemetry_part(fpath, rel, sha, bundle_id, unit_province, settings.lake_dir,
+                                      ingested_at, qdir / "rows" / "telemetry", stage_dir=lake_stage)
             issues.extend(r.issues)
             declared = next(p.rows for p in man.tables["telemetry"].parts if p.file == rel)
             if r.whole_file_quarantined:
@@ -358,45 +522,57 @@ def ingest_bundle(path: Path, url: str | None = None) -> IngestResult:
     else:
         outcome = "partial" if has_errors else "landed"
 
-    # (7) quarantine copies + report (before the DB record so it can point at the report)
+    # (6) raw rows, bundle record, quarantine items — in the caller's transaction
+    if outcome != "rejected":
+        for name, df in valid_frames.items():
+            new, unchanged = append_versioned(conn, name, df, bundle_id, ingested_at)
+            counts[name].new, counts[name].unchanged = new, unchanged
+    result = IngestResult(bundle_id, outcome, counts, issues, reason, man.sha256)
+    report_final = qdir_final / "report.md"
+    conn.execute(sa.insert(Bundle.__table__).values(
+        bundle_id=bundle_id, manifest_sha256=man.sha256, contract_version=man.contract_version,
+        source=man.source, path=str(path.resolve()), created_at=_parse_created(man.created_at),
+        received_at=ingested_at, period_start=man.period_start, period_end=man.period_end,
+        grid_factor_tco2_per_mwh=man.grid_factor_tco2_per_mwh, outcome=outcome,
+        files={k: v.as_json() for k, v in counts.items()}, quarantine_count=len(issues),
+        report_path=str(report_final)))
+    if issues:
+        qi = QuarantineItem.__table__
+        w = {c: getattr(qi.c[c].type, "length", None) for c in ("table_name", "column", "reason")}
+        recs = [{"bundle_id": bundle_id, "table_name": clip(printable(i.table), w["table_name"]),
+                 "file": clip(printable(i.file), 2000), "row": i.row,
+                 "column": clip(printable(i.column), w["column"]),
+                 "value": clip(printable(i.value), 2000), "reason": clip(i.reason, w["reason"]),
+                 "expected": printable(i.expected), "fix": printable(i.fix), "created_at": ingested_at} for i in issues]
+        for k in range(0, len(recs), 5000):
+            conn.execute(sa.insert(qi), recs[k:k + 5000])
+
+    # (7) quarantine copies, failing rows and the report — staged, visible after the commit
     for rel in sorted(quarantined_files):
         _copy_quarantined(path, rel, qdir)
-    result = IngestResult(bundle_id, outcome, counts, issues, reason, man.sha256)
-    summary = [f"manifest sha256 {man.sha256}", f"source {man.source}, created {man.created_at}",
+    for name, frames in bad_frames.items():
+        (qdir / "rows").mkdir(parents=True, exist_ok=True)
+        out = pl.concat([f.select(pl.all().cast(pl.String)) for f in frames], how="diagonal_relaxed")
+        out.write_csv(qdir / "rows" / f"{name}.csv")
+    summary = [f"manifest sha256 {man.sha256}",
+               f"source {printable(man.source)}, created {printable(man.created_at)}",
                f"outcome {outcome}" + (f": {reason}" if reason else "")]
     summary += result.describe(max_items=0).splitlines()[1:]
-    report = write_report(qdir, bundle_id, issues, summary)
-    result.report_path = report
-
-    # (6) one transaction: raw rows, bundle record, quarantine items
-    with engine.begin() as conn:
-        if outcome != "rejected":
-            for name, df in valid_frames.items():
-                new, unchanged = append_versioned(conn, name, df, bundle_id, ingested_at)
-                counts[name].new, counts[name].unchanged = new, unchanged
-        conn.execute(sa.insert(Bundle.__table__).values(
-            bundle_id=bundle_id, manifest_sha256=man.sha256, contract_version=man.contract_version,
-            source=man.source, path=str(path.resolve()), created_at=_parse_created(man.created_at),
-            received_at=ingested_at, period_start=man.period_start, period_end=man.period_end,
-            grid_factor_tco2_per_mwh=man.grid_factor_tco2_per_mwh, outcome=outcome,
-            files={k: v.as_json() for k, v in counts.items()}, quarantine_count=len(issues),
-            report_path=str(report)))
-        if issues:
-            qi = QuarantineItem.__table__
-            recs = [{"bundle_id": bundle_id, "table_name": i.table, "file": i.file, "row": i.row, "column": i.column,
-                     "value": None if i.value is None else str(i.value)[:2000], "reason": i.reason,
-                     "expected": i.expected, "fix": i.fix, "created_at": ingested_at} for i in issues]
-            for k in range(0, len(recs), 5000):
-                conn.execute(sa.insert(qi), recs[k:k + 5000])
-    # the report's table was written before the counts of new rows were known: rewrite it
-    summary = summary[:3] + result.describe(max_items=0).splitlines()[1:]
-    write_report(qdir, bundle_id, issues, summary)
+    write_report(qdir, bundle_id, [_printable_issue(i) for i in issues], summary)
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _printable_issue(i: Issue) -> Issue:
+    """``i`` with control and bidi characters of its file, column and value escaped (for the report)."""
+    return Issue(i.table, printable(i.file) or "", i.reason, i.row, printable(i.column), printable(i.value),
+                 i.expected, i.fix)
 
 
 def _parse_created(s: object) -> dt.datetime | None:
     """Return ``created_at`` of the manifest as naive CST, or ``None`` if absent/unparseable."""
     if not s:
         return None
-    return pl.DataFrame({"s": [str(s)]}).select(parse_datetime_str(pl.col("s")))["s"][0]
+    v = pl.DataFrame({"s": [str(s)[:64]]}).select(parse_datetime_str(pl.col("s")))["s"][0]
+    lo, hi = dt.date.fromisoformat(contract.DATE_MIN), dt.date.fromisoformat(contract.DATE_MAX)
+    return v if v is not None and lo <= v.date() <= hi else None

@@ -8,6 +8,7 @@ bundle goes on. Exceptions are only for what stops a whole bundle::
     └── ManifestError                manifest.json missing, unreadable or not the contract's
         ├── ManifestMissingError     no manifest.json in the bundle directory
         ├── ManifestInvalidError     not JSON, or a required field is missing / of the wrong type
+        │   └── BundleIdError        ``bundle_id`` could climb out of a folder or not fit the store
         └── ContractVersionError     ``contract_version`` is not one this service speaks
 
 :func:`carbonqa.ingest.ingest_bundle` catches :class:`BundleError` and returns an ``IngestResult`` with
@@ -22,6 +23,7 @@ __all__ = [
     "ManifestError",
     "ManifestMissingError",
     "ManifestInvalidError",
+    "BundleIdError",
     "ContractVersionError",
 ]
 
@@ -44,6 +46,10 @@ class ManifestMissingError(ManifestError):
 
 class ManifestInvalidError(ManifestError):
     """``manifest.json`` is not valid JSON or lacks a required field."""
+
+
+class BundleIdError(ManifestInvalidError):
+    """``bundle_id`` is ``..``, holds a path separator or control character, or is too long (issue 14)."""
 
 
 class ContractVersionError(ManifestError):

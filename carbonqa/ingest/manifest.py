@@ -10,15 +10,54 @@ from typing import Any
 
 from carbonqa import contract
 from carbonqa.ingest.errors import (
+    BundleIdError,
     BundleNotFoundError,
     ContractVersionError,
     ManifestInvalidError,
     ManifestMissingError,
 )
 
-__all__ = ["Manifest", "TableEntry", "Part", "load_manifest", "sha256_file", "combined_sha256"]
+__all__ = ["Manifest", "TableEntry", "Part", "load_manifest", "sha256_file", "combined_sha256", "check_bundle_id",
+           "DELIVERY_SUFFIX_CHARS"]
 
 _CHUNK = 1 << 20
+#: Characters a delivery suffix adds to a bundle id: ``@`` + 12 hex of the manifest sha256 + ``-NN``.
+DELIVERY_SUFFIX_CHARS = 17
+
+
+def _width(model_col: str) -> int:
+    """Width of a ``bundles`` column (``String(n)``), read from the store model."""
+    from carbonqa.store.models import Bundle
+
+    return int(Bundle.__table__.c[model_col].type.length)  # type: ignore[attr-defined]
+
+
+def check_bundle_id(bundle_id: str) -> None:
+    r"""Refuse a bundle id that could climb out of a folder or not fit the store.
+
+    The id names the bundle's quarantine folder and its lake files, so it must not be ``.``/``..``,
+    contain ``/``, ``\\``, a control, NUL or bidi character, nor ``@`` (reserved for the delivery
+    suffix ``<id>@<sha256[:12]>``), and must leave :data:`DELIVERY_SUFFIX_CHARS` of the
+    ``bundles.bundle_id`` column's width. Raises :class:`BundleIdError` saying which rule failed.
+    """
+    from carbonqa.ingest.safety import _PY_CONTROL
+
+    width = _width("bundle_id") - DELIVERY_SUFFIX_CHARS
+    why = None
+    if bundle_id in (".", "..") or bundle_id.strip(".") == "":
+        why = "is only dots"
+    elif "/" in bundle_id or "\\" in bundle_id:
+        why = "contains a path separator ('/' or '\\')"
+    elif _PY_CONTROL.search(bundle_id):
+        why = "contains a control, NUL or bidirectional-override character"
+    elif "@" in bundle_id:
+        why = "contains '@' (reserved for re-deliveries, <id>@<manifest sha256>)"
+    elif len(bundle_id) > width:
+        why = f"has {len(bundle_id)} characters (at most {width})"
+    if why:
+        raise BundleIdError(
+            f"manifest.json bundle_id {bundle_id[:80]!r} {why}: use letters, digits, '-', '_' and '.', "
+            f"e.g. '2024-07-national', and re-deliver")
 
 
 def sha256_file(path: Path) -> str:
@@ -73,11 +112,18 @@ class Manifest:
     raw: dict[str, Any] = field(default_factory=dict)
 
 
+def _PY_CONTROL_CHECK(v: str) -> bool:  # noqa: N802 - reads as the pattern it applies
+    from carbonqa.ingest.safety import _PY_CONTROL
+
+    return _PY_CONTROL.search(v) is not None
+
+
 def _opt_int(v: Any, where: str) -> int | None:
     if v is None:
         return None
-    if isinstance(v, bool) or not isinstance(v, int | float) or int(v) != v:
-        raise ManifestInvalidError(f"manifest.json: {where} must be an integer row count, got {v!r}")
+    if isinstance(v, bool) or not isinstance(v, int | float) or v != v or v in (float("inf"), float("-inf")) \
+            or int(v) != v or not 0 <= v < 2**63:
+        raise ManifestInvalidError(f"manifest.json: {where} must be a non-negative integer row count, got {str(v)[:40]!r}")
     return int(v)
 
 
@@ -111,6 +157,17 @@ def load_manifest(bundle_dir: Path) -> Manifest:
     bundle_id = raw.get("bundle_id")
     if not isinstance(bundle_id, str) or not bundle_id.strip():
         raise ManifestInvalidError("manifest.json has no bundle_id (a non-empty string); add one")
+    check_bundle_id(bundle_id.strip())
+    for fld in ("period_start", "period_end"):
+        v = raw.get(fld)
+        if v is not None and not contract.is_period(v):
+            raise ManifestInvalidError(f"manifest.json {fld} is {str(v)[:40]!r}; write a month YYYY-MM (e.g. 2024-07) "
+                                       "or leave the field out")
+    for fld, col in (("source", "source"),):
+        v = raw.get(fld)
+        if v is not None and (not isinstance(v, str) or len(v) > _width(col) or _PY_CONTROL_CHECK(v)):
+            raise ManifestInvalidError(f"manifest.json {fld} must be text of at most {_width(col)} characters "
+                                       "without control characters; shorten it")
     tables_raw = raw.get("tables")
     if not isinstance(tables_raw, dict):
         raise ManifestInvalidError("manifest.json has no 'tables' object listing the table files")
@@ -140,15 +197,19 @@ def load_manifest(bundle_dir: Path) -> Manifest:
             is_directory=is_dir,
         )
     gf = raw.get("grid_emission_factor_tco2_per_mwh")
+    # any national grid factor is below 1.5 tCO2/MWh (China 0.5703, CONTRACT.md §3); 10 is beyond physics
+    if gf is not None and (isinstance(gf, bool) or not isinstance(gf, int | float) or not 0 < gf < 10):
+        raise ManifestInvalidError(f"manifest.json grid_emission_factor_tco2_per_mwh is {str(gf)[:40]!r}; write the "
+                                   "factor as a number of tCO2/MWh, e.g. 0.5703, or leave the field out")
     return Manifest(
         bundle_id=bundle_id.strip(),
         contract_version=version,
         sha256=hashlib.sha256(data_bytes).hexdigest(),
         tables=tables,
-        created_at=raw.get("created_at"),
+        created_at=str(raw["created_at"])[:64] if raw.get("created_at") is not None else None,
         source=raw.get("source"),
         period_start=raw.get("period_start"),
         period_end=raw.get("period_end"),
-        grid_factor_tco2_per_mwh=float(gf) if isinstance(gf, int | float) else None,
+        grid_factor_tco2_per_mwh=float(gf) if gf is not None else None,
         raw=raw,
     )

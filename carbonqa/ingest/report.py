@@ -20,7 +20,7 @@ __all__ = ["Issue", "WARNING_REASONS", "REASON_TEXT", "write_report", "REPORT_CO
 #: Reason codes that are warnings: the data was ingested (possibly with a column dropped).
 WARNING_REASONS: frozenset[str] = frozenset(
     {"non_utf8_encoding", "extra_column", "row_count_mismatch", "unlisted_file", "unknown_table",
-     "labels_file_ignored", "partition_column_ignored", "hours_exceed_month"}
+     "labels_file_ignored", "partition_column_ignored", "hours_exceed_month", "formula_cells"}
 )
 
 #: Short bilingual description of every reason code (for the report).
@@ -48,6 +48,17 @@ REASON_TEXT: dict[str, str] = {
     "duplicate_key": "主键重复 / duplicate key",
     "hours_exceed_month": "运行小时数超过当月小时数 / hours exceed the month",
     "unknown_unit_telemetry": "运行数据机组未登记 / telemetry of an unregistered unit",
+    "control_character": "含控制字符或双向控制符 / control or bidi character",
+    "too_long": "超出字段长度 / longer than the column",
+    "bad_format": "格式不符 / wrong format",
+    "path_outside_bundle": "路径越出数据包 / path leaves the bundle",
+    "symlink_outside_bundle": "符号链接指向包外 / symbolic link out of the bundle",
+    "ragged_line": "字段数与表头不符 / line has a different number of fields",
+    "formula_without_value": "公式单元格无缓存值 / formula cell without a value",
+    "formula_cells": "含公式单元格（已读取缓存值）/ formula cells read as their cached values",
+    "file_too_large": "文件过大 / file too large",
+    "bad_partition": "分区值不合法 / partition value not allowed",
+    "more_issues": "其余问题从略 / more issues not listed",
 }
 
 #: Columns of ``report.csv``: bilingual headers → Issue field.

@@ -136,11 +136,12 @@ def _latest_registry(conn: Connection, table: str, cols: list[str]) -> pl.DataFr
 def current_registry(conn: Connection) -> dict[str, pl.DataFrame]:
     """Read the current (latest ``record_version``) registry rows of the store.
 
-    Returns ``{"enterprises": [enterprise_id, province_code], "units": [unit_id, enterprise_id],
-    "agencies": [agency_id]}`` as polars frames (possibly empty).
+    Returns ``{"enterprises": [enterprise_id, province_code], "units": [unit_id, enterprise_id,
+    capacity_mw], "agencies": [agency_id]}`` as polars frames (possibly empty); ``capacity_mw`` (MW)
+    bounds a monthly report's emissions at ingest.
     """
     return {
         "enterprises": _latest_registry(conn, "enterprises", ["enterprise_id", "province_code"]),
-        "units": _latest_registry(conn, "units", ["unit_id", "enterprise_id"]),
+        "units": _latest_registry(conn, "units", ["unit_id", "enterprise_id", "capacity_mw"]),
         "agencies": _latest_registry(conn, "agencies", ["agency_id"]),
     }

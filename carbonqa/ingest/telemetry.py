@@ -5,8 +5,14 @@ cast and validated like every table (:func:`carbonqa.ingest.cast.cast_table`, wi
 report capped to a sample), joined to the unit's province (unit → enterprise → ``province_code``), and
 written as one file per (part, slice, partition) named ``<bundle_id>__<hash>.parquet``. ``hash`` is
 derived from the part's SHA-256, the slice and the partition only, so re-ingesting the same content —
-even under another bundle id — writes nothing new. Files are written to a temporary name and renamed
-(readers never see half a file). Lake files carry ``ingested_at`` so :func:`carbonqa.lake.scan_telemetry`
+even under another bundle id — writes nothing new. Files are written into a *staging* folder outside
+the lake (``stage_dir``), which :func:`carbonqa.ingest.ingest_bundle` moves into the lake only after
+the database commit: a killed ingest leaves nothing that screening reads (issue 14 item 3).
+
+Partition values come from data (the enterprise's ``province_code``, the month of ``ts``), so each is
+checked against its vocabulary (:func:`carbonqa.contract.is_province_code`, ``unknown`` for a unit whose
+enterprise is not known; :func:`carbonqa.contract.is_period`) and the folder resolved inside the lake;
+rows that fail are quarantined (``bad_partition``), never written elsewhere. Lake files carry ``ingested_at`` so :func:`carbonqa.lake.scan_telemetry`
 can resolve the same (unit_id, ts) delivered by several bundles to the latest.
 """
 
@@ -15,15 +21,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
+from carbonqa import contract
 from carbonqa.ingest.cast import cast_table
 from carbonqa.ingest.read import read_table_file, scan_parquet_batches
 from carbonqa.ingest.report import Issue
+from carbonqa.ingest.safety import resolve_inside, safe_dir_name
 
 __all__ = ["BATCH_ROWS", "LAKE_COLUMNS", "TelemetryCounts", "ingest_telemetry_part", "safe_name"]
 
@@ -36,8 +43,12 @@ SAMPLE_ROWS = 20
 
 
 def safe_name(s: str) -> str:
-    """File-name-safe form of a bundle id."""
-    return re.sub(r"[^A-Za-z0-9._@-]+", "_", s)
+    """File-name-safe form of a bundle id or path: :func:`carbonqa.ingest.safety.safe_dir_name`."""
+    return safe_dir_name(s)
+
+
+#: Province value of lake rows whose unit's enterprise is not known (written by ingest itself).
+UNKNOWN_PROVINCE = "unknown"
 
 
 @dataclass
@@ -53,16 +64,28 @@ class TelemetryCounts:
     whole_file_quarantined: bool = False
 
 
+def _partition_ok(valid: pl.DataFrame) -> pl.Expr:
+    """True where the row's province and period may name a lake folder."""
+    provs = [p for p in valid["province_code"].unique().to_list()
+             if p is not None and (p == UNKNOWN_PROVINCE or contract.is_province_code(p))]
+    return (pl.col("province_code").is_in(pl.Series(provs, dtype=pl.String).implode())
+            & pl.col("period").str.contains(contract.PERIOD_PATTERN).fill_null(False))
+
+
 def _write_partitions(
-    valid: pl.DataFrame, lake_dir: Path, bundle_id: str, part_sha: str, batch: int
+    valid: pl.DataFrame, lake_dir: Path, bundle_id: str, part_sha: str, batch: int, stage_dir: Path | None = None
 ) -> tuple[int, int]:
     written = rows = 0
     for (prov, period), g in valid.partition_by(["province_code", "period"], as_dict=True).items():
         h = hashlib.sha256(f"{part_sha}|{batch}|{BATCH_ROWS}|{prov}|{period}".encode()).hexdigest()[:16]
-        d = lake_dir / f"province_code={prov}" / f"period={period}"
-        d.mkdir(parents=True, exist_ok=True)
-        if any(d.glob(f"*__{h}.parquet")):
+        rel = f"province_code={prov}/period={period}"
+        final, why = resolve_inside(lake_dir, rel)
+        if final is None:  # unreachable after _partition_ok; kept as the last line of defence
+            raise ValueError(f"lake partition {rel!r} refused: {why}")
+        if final.is_dir() and any(final.glob(f"*__{h}.parquet")):
             continue
+        d = (stage_dir / rel) if stage_dir is not None else final
+        d.mkdir(parents=True, exist_ok=True)
         target = d / f"{safe_name(bundle_id)}__{h}.parquet"
         tmp = target.with_suffix(".parquet.tmp")
         g.select(LAKE_COLUMNS).write_parquet(tmp, compression="zstd", statistics=True)
@@ -81,8 +104,12 @@ def ingest_telemetry_part(
     lake_dir: Path,
     ingested_at: dt.datetime,
     bad_rows_dir: Path,
+    stage_dir: Path | None = None,
 ) -> TelemetryCounts:
-    """Validate one telemetry file and add its valid rows to the lake.
+    """Validate one telemetry file and add its valid rows to the lake (or to ``stage_dir``).
+
+    ``stage_dir``: where lake files are written (same layout as the lake) for the caller to move into
+    ``lake_dir`` after its commit; ``None`` writes into ``lake_dir`` directly.
 
     ``unit_province``: frame ``[unit_id, province_code]`` of every known unit (store + bundle).
     Failing rows (unknown unit_id, unparseable ts, negative values, …) are counted, a sample of
@@ -115,9 +142,26 @@ def ingest_telemetry_part(
                 pl.col("interval_hours").fill_null(1.0),
                 pl.col("ts").dt.strftime("%Y-%m").alias("period"),
                 pl.lit(ingested_at, dtype=pl.Datetime("us")).alias("ingested_at"),
-            ).join(unit_province, on="unit_id", how="left").with_columns(pl.col("province_code").fill_null("unknown"))
+            ).join(unit_province, on="unit_id", how="left").with_columns(
+                pl.col("province_code").fill_null(UNKNOWN_PROVINCE))
+            ok = _partition_ok(valid)
+            bad_part = valid.filter(~ok)
+            if bad_part.height:
+                valid = valid.filter(ok)
+                out.rows_quarantined += bad_part.height
+                for prov, period, n_bad in (bad_part.group_by("province_code", "period", maintain_order=True)
+                                            .len().head(SAMPLE_ROWS).iter_rows()):
+                    out.issues.append(Issue(
+                        "telemetry", rel, "bad_partition", None, "province_code" if not (
+                            prov == UNKNOWN_PROVINCE or contract.is_province_code(prov)) else "ts",
+                        f"province_code {str(prov)[:40]!r}, period {str(period)[:12]!r}: {n_bad} rows",
+                        "a GB/T 2260 province code of the unit's enterprise and a month YYYY-MM",
+                        "rows not ingested: correct the enterprise's province_code (enterprises) or the timestamps, "
+                        "then re-deliver"))
+                bad_frames.append(bad_part.select(pl.col("unit_id"), pl.col("ts").cast(pl.String),
+                                                  pl.col("province_code"), pl.col("period")))
             out.rows_valid += valid.height
-            w, n = _write_partitions(valid, lake_dir, bundle_id, part_sha, b)
+            w, n = _write_partitions(valid, lake_dir, bundle_id, part_sha, b, stage_dir)
             out.files_written += w
             out.rows_new += n
     except Exception as exc:  # noqa: BLE001 - a reader failure quarantines the file with the message
