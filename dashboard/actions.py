@@ -11,21 +11,50 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from carbonqa import cases
+from carbonqa import cases, contract, queries
 from carbonqa.jurisdiction import PermissionDenied, Scope
 from dashboard import data
 from dashboard.i18n import t
+
+#: Workflow position of each status: a move to an earlier position is a step back (asks to confirm).
+_ORDER = {s: i for i, s in enumerate(contract.CASE_STATUSES)}
+_CLOSED = ("confirmed", "dismissed", "suppressed")
+
+
+def is_backward(current: str, to: str) -> bool:
+    """Whether moving a case from ``current`` to ``to`` is a step back in the workflow (a reopening of a
+    closed case included): such moves undo work and are confirmed explicitly by the reviewer."""
+    if current in _CLOSED:
+        return to not in _CLOSED
+    return _ORDER.get(to, 99) < _ORDER.get(current, 99)
+
+
+def error_text(exc: BaseException) -> str:
+    """A user-facing message for an error of ``carbonqa.cases`` in the reader's language.
+
+    The exception's own text is never shown: it is English and may name another jurisdiction's case,
+    province, city or user (an existence oracle); a missing and an out-of-scope case read alike.
+    """
+    if isinstance(exc, cases.StaleCaseError):
+        return t("a.stale")
+    if isinstance(exc, cases.CaseNotFound | queries.CaseNotFound | PermissionDenied):
+        return t("a.not_found")
+    if isinstance(exc, cases.AssignmentError):
+        return t("a.assign_failed")
+    if isinstance(exc, cases.InvalidTransition):
+        return t("a.invalid_move")
+    return t("a.failed")
 
 
 def run_action(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[bool, str]:
     """Call one ``carbonqa.cases`` action; return ``(ok, message)`` in the session's language."""
     try:
         fn(*args, **kwargs)
-    except cases.StaleCaseError:
+    except cases.StaleCaseError as exc:
         data.after_write()
-        return False, t("a.stale")
+        return False, error_text(exc)
     except (cases.CaseError, PermissionDenied, ValueError) as exc:
-        return False, t("a.error", err=str(exc))
+        return False, error_text(exc)
     data.after_write()
     return True, t("a.done")
 
@@ -52,15 +81,13 @@ def bulk_assign(
             version = versions.get(cid)
             if statuses.get(cid) == "new":
                 if not triage_new:
-                    raise cases.InvalidTransition(t("a.error", err="new → assigned: triage first"))
+                    raise cases.InvalidTransition("new → assigned: triage first")
                 c = cases.transition(cid, "triaged", scope, version, url=db)
                 version = c.lock_version
             cases.assign(cid, assignee, scope, version, url=db)
             done += 1
-        except cases.StaleCaseError:
-            errors.append((cid, t("a.stale")))
         except (cases.CaseError, PermissionDenied, ValueError) as exc:
-            errors.append((cid, str(exc)))
+            errors.append((cid, error_text(exc)))
     data.after_write()
     return done, errors
 
@@ -87,8 +114,8 @@ def approve_suppression(scope: Scope, db: str, **fields: Any) -> tuple[bool, str
         return False, t("r.national_only")
     try:
         mod.approve_suppression(db, approved_by=scope.username, **fields)
-    except (ValueError, LookupError) as exc:
-        return False, t("a.error", err=str(exc))
+    except (ValueError, LookupError):
+        return False, t("a.failed")
     data.after_write()
     return True, t("a.done")
 
@@ -103,7 +130,7 @@ def revoke_suppression(scope: Scope, db: str, suppression_id: int, reason: str |
     who = scope.username + (f" ({reason.strip()})" if reason and reason.strip() else "")
     try:
         mod.revoke_suppression(db, suppression_id, revoked_by=who)
-    except (ValueError, LookupError) as exc:
-        return False, t("a.error", err=str(exc))
+    except (ValueError, LookupError):
+        return False, t("a.failed")
     data.after_write()
     return True, t("a.done")

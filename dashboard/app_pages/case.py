@@ -10,7 +10,7 @@ from carbonqa import cases
 from carbonqa.jurisdiction import PermissionDenied
 from carbonqa.queries import CaseNotFound, QueueFilter
 from dashboard import charts, data, i18n
-from dashboard.actions import run_action
+from dashboard.actions import is_backward, run_action
 from dashboard.i18n import t
 
 scope = data.current_scope()
@@ -75,8 +75,9 @@ flash = st.session_state.pop("flash", None)
 if flash:
     (st.success if flash[0] else st.error)(flash[1])
 
+# after an action (a flash to show) the reviewer stays on the actions tab instead of landing on the evidence
 tabs = st.tabs([t("c.tab.evidence"), t("c.tab.findings", n=d.findings.height), t("c.tab.history", n=d.events.height),
-                t("c.tab.actions")])
+                t("c.tab.actions")], default=t("c.tab.actions") if flash else None)
 
 # ---- evidence -----------------------------------------------------------------------------------------
 with tabs[0]:
@@ -273,60 +274,92 @@ with tabs[3]:
         st.info(t("app.readonly"))
         st.stop()
     version = int(c["lock_version"])
-    moves = cases.allowed_transitions(c["status"], scope.role)
+    status_now = c["status"]
+    moves = cases.allowed_transitions(status_now, scope.role)
+
+    # Every widget of the action forms is keyed by the case and its lock_version: a save moves the
+    # version, so the forms come back empty, showing the case's current state. Keyed by name alone,
+    # a form kept the old choice on screen while its options changed underneath, and a second 确认
+    # submitted the first option (a case moved back from 已安排现场检查 to 已分派 with the note repeated).
+    # Nothing is preselected: what is submitted is what the reviewer chose.
+    def k(name: str) -> str:
+        return f"{name}:{case_id}:{version}"
 
     def _flash(result: tuple[bool, str]) -> None:
         st.session_state["flash"] = result
         st.rerun()
 
+    st.caption(t("a.current", status=i18n.status(status_now)))
     left, right = st.columns(2)
-    with left, st.form("f_transition"):
+    with left, st.form(k("f_transition")):
         st.markdown(f"**{t('a.transition')}**")
+        to, note, back_ok = None, "", False
         if moves:
-            data.keep_valid("a_to", moves)
-            to = st.selectbox(t("a.to_status"), moves, format_func=i18n.status, key="a_to")
-            note = st.text_input(t("a.note"), key="a_note")
+            to = st.selectbox(t("a.to_status"), moves, index=None, format_func=i18n.status, key=k("a_to"),
+                              placeholder=t("a.pick_status"))
+            note = st.text_input(t("a.note"), key=k("a_note"))
+            if any(is_backward(status_now, m) for m in moves):
+                back_ok = st.checkbox(t("a.back_confirm"), key=k("a_back"))
         else:
             st.caption(t("a.no_moves"))
-        if st.form_submit_button(t("a.apply"), type="primary", disabled=not moves, key="a_go_transition") and moves:
-            _flash(run_action(cases.transition, case_id, to, scope, version, note=note or None, url=db))
+        if st.form_submit_button(t("a.apply"), type="primary", disabled=not moves, key=k("a_go_transition")) and moves:
+            if to is None:
+                _flash((False, t("a.pick_first")))
+            elif is_backward(status_now, to) and not back_ok:
+                _flash((False, t("a.back_needed", frm=i18n.status(status_now), to=i18n.status(to))))
+            elif to == "dismissed" and not note.strip():
+                _flash((False, t("a.reason_needed")))
+            elif to == "assigned" and not c.get("assignee"):
+                _flash((False, t("a.assign_first")))
+            else:
+                _flash(run_action(cases.transition, case_id, to, scope, version, note=note.strip() or None, url=db))
     with right:
-        if scope.role in ("national", "provincial") and c["status"] in ("new", "triaged", "assigned", "inspection_scheduled"):
+        if scope.role in ("national", "provincial") and status_now in ("new", "triaged", "assigned", "inspection_scheduled"):
             users = data.assignable_users(scope, db, c["province_code"]).filter(
                 ((pl.col("role") == "municipal") & (pl.col("city_name") == c.get("city_name")))
                 | ((pl.col("role") != "municipal") & pl.lit(scope.role == "national"))
             )
-            with st.form("f_assign"):
+            with st.form(k("f_assign")):
                 st.markdown(f"**{t('a.assign')}**")
                 names = users["username"].to_list()
-                data.keep_valid("a_who", names)
-                who = st.selectbox(t("a.assign_to"), names, key="a_who") if names else None
+                labels = {r["username"]: f"{r['display_name'] or r['username']} ({r['username']})"
+                          for r in users.iter_rows(named=True)} if "display_name" in users.columns else {}
+                who = st.selectbox(t("a.assign_to"), names, index=None, key=k("a_who"),
+                                   format_func=lambda u: labels.get(u, u),
+                                   placeholder=t("a.pick_assignee")) if names else None
                 if not names:
                     st.caption(t("q.no_assignees"))
-                if st.form_submit_button(t("a.apply"), disabled=not names, key="a_go_assign") and who:
-                    if c["status"] == "new":
+                if st.form_submit_button(t("a.apply"), disabled=not names, key=k("a_go_assign")) and names:
+                    if who is None:
+                        _flash((False, t("a.pick_assignee")))  # st.rerun(): nothing below runs
+                    if status_now == "new":
                         ok, msg = run_action(cases.transition, case_id, "triaged", scope, version, url=db)
-                        version += 1 if ok else 0
                         if not ok:
                             _flash((ok, msg))
+                        version += 1
                     _flash(run_action(cases.assign, case_id, who, scope, version, url=db))
     left, right = st.columns(2)
-    with left, st.form("f_note", clear_on_submit=True):
+    with left, st.form(k("f_note"), clear_on_submit=True):
         st.markdown(f"**{t('a.add_note')}**")
-        text = st.text_area(t("a.note_text"), key="a_note_text", height=90)
-        if st.form_submit_button(t("a.apply"), key="a_go_note") and text.strip():
-            _flash(run_action(cases.add_note, case_id, text, scope, url=db))
+        text = st.text_area(t("a.note_text"), key=k("a_note_text"), height=90)
+        if st.form_submit_button(t("a.apply"), key=k("a_go_note")) and text.strip():
+            _flash(run_action(cases.add_note, case_id, text.strip(), scope, url=db))
     outcomes = [o for o in ("confirmed", "dismissed") if o in moves]
     if outcomes:
-        with right, st.form("f_outcome"):
+        with right, st.form(k("f_outcome")):
             st.markdown(f"**{t('a.outcome')}**")
-            data.keep_valid("a_kind", outcomes)
-            kind = st.radio(t("a.outcome_kind"), outcomes, format_func=i18n.status, horizontal=True, key="a_kind")
+            kind = st.radio(t("a.outcome_kind"), outcomes, index=None, format_func=i18n.status, horizontal=True,
+                            key=k("a_kind"))
             fam_opts = [f for f in (c.get("families") or "").split("|") if f] or list(i18n.FAMILY_LABELS)
-            fam = st.selectbox(t("a.outcome_family"), fam_opts, format_func=i18n.family, key="a_family")
-            pattern = st.text_input(t("a.outcome_pattern"), key="a_pattern")
-            reason = st.text_area(t("a.outcome_reason"), key="a_reason", height=70)
-            if st.form_submit_button(t("a.apply"), type="primary", key="a_go_outcome"):
-                _flash(run_action(cases.record_outcome, case_id, kind, scope, version,
-                                  family=fam if kind == "confirmed" else None, pattern=pattern or None,
-                                  reason=reason or None, url=db))
+            fam = st.selectbox(t("a.outcome_family"), fam_opts, format_func=i18n.family, key=k("a_family"))
+            pattern = st.text_input(t("a.outcome_pattern"), key=k("a_pattern"))
+            reason = st.text_area(t("a.outcome_reason"), key=k("a_reason"), height=70)
+            if st.form_submit_button(t("a.apply"), type="primary", key=k("a_go_outcome")):
+                if kind is None:
+                    _flash((False, t("a.pick_outcome")))
+                elif kind == "dismissed" and not reason.strip():
+                    _flash((False, t("a.reason_needed")))
+                else:
+                    _flash(run_action(cases.record_outcome, case_id, kind, scope, version,
+                                      family=fam if kind == "confirmed" else None, pattern=pattern.strip() or None,
+                                      reason=reason.strip() or None, url=db))

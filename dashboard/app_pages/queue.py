@@ -62,9 +62,17 @@ c[2].markdown(
     or "&nbsp;"
 )
 
+bulk_result = st.session_state.pop("q_flash", None)
+if bulk_result:
+    if bulk_result[0]:
+        st.success(t("q.bulk_done", n=bulk_result[0]))
+    for cid, err in bulk_result[1]:
+        st.error(t("q.bulk_failed", case=cid, err=err))
+
 if qp.total == 0:
     st.info(t("q.empty"))
     st.stop()
+gen = int(st.session_state.get("q_gen", 0))  # bumped by a bulk action: a fresh table selection and form
 
 rows = qp.rows
 view = rows.with_columns(
@@ -79,7 +87,7 @@ view = rows.with_columns(
 )
 event = st.dataframe(
     view,
-    key="queue_table",
+    key=f"queue_table:{gen}",
     on_select="rerun",
     selection_mode="multi-row",
     hide_index=True,
@@ -132,24 +140,27 @@ if scope.role in ("national", "provincial"):
         if users.is_empty():
             st.info(t("q.no_assignees"))
         else:
-            with st.form("bulk_assign"):
-                chosen = st.multiselect(t("q.bulk_cases"), ids, default=selected_ids, key="bulk_cases",
+            with st.form(f"bulk_assign:{gen}"):
+                chosen = st.multiselect(t("q.bulk_cases"), ids, default=selected_ids, key=f"bulk_cases:{gen}",
                                         placeholder=t("q.bulk_pick"))
                 names = users["username"].to_list()
                 labels = {r["username"]: f"{r['display_name']} ({r['username']}, {r['city_name'] or i18n.province(r['province_code'])})"
                           for r in users.iter_rows(named=True)}
-                data.keep_valid("bulk_to", names)
-                to = st.selectbox(t("q.bulk_to"), names, key="bulk_to", format_func=lambda u: labels.get(u, u))
-                triage = st.checkbox(t("q.bulk_triage"), value=True, key="bulk_triage")
-                go = st.form_submit_button(t("q.bulk_go"), type="primary", key="bulk_go")
-            if go and chosen:
+                to = st.selectbox(t("q.bulk_to"), names, index=None, key=f"bulk_to:{gen}",
+                                  format_func=lambda u: labels.get(u, u), placeholder=t("a.pick_assignee"))
+                triage = st.checkbox(t("q.bulk_triage"), value=True, key=f"bulk_triage:{gen}")
+                go = st.form_submit_button(t("q.bulk_go"), type="primary", key=f"bulk_go:{gen}")
+            if go and chosen and to is None:
+                st.error(t("a.pick_assignee"))
+            elif go and chosen:
                 versions = dict(zip(rows["case_id"].to_list(), rows["lock_version"].to_list(), strict=True))
                 statuses_now = dict(zip(rows["case_id"].to_list(), rows["status"].to_list(), strict=True))
                 done, errors = bulk_assign(scope, db, chosen, to, versions, statuses_now, triage_new=triage)
-                if done:
-                    st.success(t("q.bulk_done", n=done))
-                for cid, err in errors:
-                    st.error(t("q.bulk_failed", case=cid, err=err))
+                # redraw the queue from the store (the table above still shows the old statuses) with a
+                # fresh table and form: the selection and the chosen cases are cleared
+                st.session_state["q_flash"] = (done, errors)
+                st.session_state["q_gen"] = gen + 1
+                st.rerun()
 
 # export (scoped, the whole filtered queue, built only when clicked)
 st.subheader(t("q.export"))

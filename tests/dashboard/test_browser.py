@@ -105,10 +105,20 @@ def test_provincial_reviewer_changes_the_top_case(server):
 
         page.get_by_role("tab", name="处理", exact=True).click()
         form = page.get_by_test_id("stForm").filter(has_text="变更状态")
+        form.get_by_test_id("stSelectbox").click()  # nothing is preselected: the reviewer picks the status
+        page.get_by_role("option", name="已初审").click()
         form.get_by_role("textbox").fill("浏览器测试：初审完成")
         form.get_by_role("button", name="确认").click()
         expect(page.get_by_text("已保存。")).to_be_visible(timeout=30_000)
         metric = page.get_by_test_id("stMetric").filter(has_text="状态")
+        expect(metric).to_contain_text("已初审")
+        # regression (stale form): after the save the form shows the case as it is — no status chosen, no
+        # note — and a second 确认 changes nothing
+        form = page.get_by_test_id("stForm").filter(has_text="变更状态")
+        expect(form.get_by_role("combobox", name="新状态")).to_have_value("")
+        expect(form.get_by_role("textbox")).to_have_value("")
+        form.get_by_role("button", name="确认").click()
+        expect(page.get_by_text("请先选择新状态。")).to_be_visible(timeout=30_000)
         expect(metric).to_contain_text("已初审")
         page.get_by_role("tab", name=re.compile("^处理记录")).click()
         page.wait_for_timeout(1000)
