@@ -43,8 +43,12 @@ sys.path.insert(0, str(REPO))
 SERIOUS = ("critical", "high", "medium")
 
 
-def screen(seed: int, provinces: list[str] | None, work: Path, year: int, fraud_rate: float) -> dict:
-    """Synth → ingest → rules + detectors for one seed; returns what evaluation needs (picklable)."""
+def screen(seed: int, provinces: list[str] | None, work: Path, year: int, fraud_rate: float, gen: str = "synth") -> dict:
+    """Synth → ingest → rules + detectors for one seed; returns what evaluation needs (picklable).
+
+    ``gen``: ``synth`` (our generator, :func:`carbonqa.synth.generate_bundle`) or ``xsynth`` (the clean-room
+    generator of ``bench/xsynth.py``, written from the contract only).
+    """
     import shutil
 
     if work.exists():
@@ -64,8 +68,16 @@ def screen(seed: int, provinces: list[str] | None, work: Path, year: int, fraud_
     upgrade(s.db_url)
     t0 = time.perf_counter()
     bundle, labels = work / "bundle", work / "b.labels.csv"
-    generate_bundle(bundle, year=year, provinces=provinces, seed=seed, fraud_rate=fraud_rate, telemetry=True,
-                    labels_path=labels)
+    if gen == "xsynth":
+        sys.path.insert(0, str(REPO / "bench"))
+        import xsynth
+
+        xsynth.generate(bundle, year=year, provinces=provinces, seed=seed, fraud_rate=fraud_rate, telemetry=True,
+                        labels_path=labels)
+        (work / "lookalikes.csv").rename(work / "b.lookalikes.csv")
+    else:
+        generate_bundle(bundle, year=year, provinces=provinces, seed=seed, fraud_rate=fraud_rate, telemetry=True,
+                        labels_path=labels)
     ingest_bundle(bundle, s.db_url)
     ctx = ScreenContext(year=year, url=s.db_url, lake_dir=s.lake_dir)
     import checks
@@ -186,6 +198,7 @@ def main() -> None:
     ap.add_argument("--fraud-rate", type=float, default=0.08)
     ap.add_argument("--cache", type=Path, default=REPO / "var" / "case_policy")
     ap.add_argument("--reuse", action="store_true", help="re-evaluate cached findings (no re-screening)")
+    ap.add_argument("--gen", choices=("synth", "xsynth"), default="synth", help="bundle generator")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--export", type=Path, default=None, help="evaluate a case export instead (with --labels, --enterprises)")
     ap.add_argument("--labels", type=Path, default=None)
@@ -199,11 +212,11 @@ def main() -> None:
     provinces = None if a.provinces == "all" else a.provinces.split(",")
     results = []
     for seed in [int(s) for s in a.seeds.split(",")]:
-        pkl = a.cache / f"seed{seed}_{a.provinces.replace(',', '-')}.pkl"
+        pkl = a.cache / f"{a.gen}{seed}_{a.provinces.replace(',', '-')}.pkl"
         if a.reuse and pkl.is_file():
             res = pickle.loads(pkl.read_bytes())
         else:
-            res = screen(seed, provinces, a.cache / f"work{seed}", a.year, a.fraud_rate)
+            res = screen(seed, provinces, a.cache / f"work_{a.gen}{seed}", a.year, a.fraud_rate, a.gen)
             pkl.parent.mkdir(parents=True, exist_ok=True)
             pkl.write_bytes(pickle.dumps(res))
         row = {"seed": seed, "policy": evaluate(res, opens_case), "any_finding": evaluate(res, _any_policy)}

@@ -95,7 +95,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -106,8 +106,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from carbonqa import catalogue, contract
+from carbonqa.evidence import code_firing_rates, demoted
 from carbonqa.findings import Finding
 from carbonqa.jurisdiction import PermissionDenied, Scope
+from carbonqa.regulation import allowance_price
 from carbonqa.scoring import (
     FAMILY_LABELS,
     CaseScore,
@@ -147,6 +149,7 @@ __all__ = [
     "CASE_POLICY",
     "opening_reason",
     "opens_case",
+    "p_confirm_of",
     "summary_zh",
     "tip_findings",
     "allowed_transitions",
@@ -216,7 +219,11 @@ CASE_POLICY: dict[str, dict[str, Any]] = {
 }
 
 
-def opening_reason(findings: Iterable[Any], reported_emissions_t: float | None = None) -> str | None:
+def opening_reason(
+    findings: Iterable[Any],
+    reported_emissions_t: float | None = None,
+    reliability: Mapping[str, float] | None = None,
+) -> str | None:
     """Why the findings of one enterprise-year open a case, or ``None`` when they do not.
 
     Args:
@@ -224,12 +231,20 @@ def opening_reason(findings: Iterable[Any], reported_emissions_t: float | None =
             or scoring views) with their *effective* severity (``info`` = suppressed).
         reported_emissions_t: the enterprise's reported emissions of the year (tCO₂), if known; sets
             the EU relative materiality threshold.
+        reliability: per-code reliability of the night (:func:`carbonqa.evidence.code_firing_rates`);
+            a finding of a code below ``demote_below`` counts one severity step lower
+            (:func:`carbonqa.evidence.demoted`: a signal that fires on many plants is weak evidence).
+            Default: every code 1. Only stakes of under-reporting (``tco2_at_stake > 0``) are material.
 
     Returns:
         ``"severity:<code>"`` (a high/critical finding), ``"material:<tonnes>t"`` (medium findings with
         a material stake), ``"tip"`` (a complaint corroborated by a finding), or ``None``.
     """
+    rel = reliability or {}
     live = [f for f in findings if f.severity != "info"]
+    if rel:
+        live = [_Demoted(f, demoted(f.severity, rel.get(f.rule_code, 1.0))) for f in live]
+        live = [f for f in live if f.severity != "info"]
     data = [f for f in live if f.family != "tip"]
     alone = [f for f in data if f.severity in CASE_POLICY["opens_alone_severities"]["value"]]
     if alone:
@@ -244,9 +259,23 @@ def opening_reason(findings: Iterable[Any], reported_emissions_t: float | None =
     return None
 
 
-def opens_case(findings: Iterable[Any], reported_emissions_t: float | None = None) -> bool:
+def opens_case(
+    findings: Iterable[Any], reported_emissions_t: float | None = None, reliability: Mapping[str, float] | None = None
+) -> bool:
     """``True`` when :func:`opening_reason` says the findings open a case (same arguments)."""
-    return opening_reason(list(findings), reported_emissions_t) is not None
+    return opening_reason(list(findings), reported_emissions_t, reliability) is not None
+
+
+class _Demoted:
+    """A finding seen with the severity it counts with for opening (delegates everything else)."""
+
+    __slots__ = ("_f", "severity")
+
+    def __init__(self, f: Any, severity: str) -> None:
+        self._f, self.severity = f, severity
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._f, name)
 
 
 # ---- errors ------------------------------------------------------------------------------------------
@@ -532,6 +561,14 @@ def _update_year(
         by_ent: dict[str, list[_Scored]] = {}
         for f in live:
             by_ent.setdefault(f.enterprise_id, []).append(_view(f, supps))
+        # each code's national firing rate over the enterprises this run screened (carbonqa.evidence)
+        n_screened = max(len(by_ent), sum(1 for p, _c in ent_map.values() if p in prov))
+        rates = code_firing_rates(by_ent, n_screened)
+        reliability = {c: r.reliability for c, r in rates.items() if r.reliability < 1.0}
+        if reliability:
+            log.info("year %s: codes weakened by their national firing rate: %s", year,
+                     {c: (rates[c].n_firing, rates[c].reliability) for c in sorted(reliability)})
+        price = allowance_price(year).cny_per_t
 
         cases = {c.enterprise_id: c for c in s.scalars(sa.select(Case).where(Case.year == year))}
         attached: dict[str, set[str]] = {}
@@ -548,7 +585,7 @@ def _update_year(
             fs = by_ent.get(ent, [])
             case = cases.get(ent)
             if case is None:
-                why = opening_reason(fs, reported.get(ent))
+                why = opening_reason(fs, reported.get(ent), reliability)
                 if why is None:  # low-only, suppressed or an uncorroborated complaint: no case (policy)
                     continue
                 province, city = ent_map.get(ent, (None, None))
@@ -557,7 +594,7 @@ def _update_year(
                     out["unroutable"] += 1
                     log.warning("findings of enterprise %s cannot be routed: unknown province", ent)
                     continue
-                cs = score_case(fs, reported.get(ent), calibration)
+                cs = score_case(fs, reported.get(ent), calibration, reliability, price)
                 vals = _scored_values(year, cs)
                 case = Case(
                     case_id=case_id_for(ent, year),
@@ -584,7 +621,7 @@ def _update_year(
                 out["created"] += 1
                 s.flush()
             else:
-                cs = score_case(fs, reported.get(ent), calibration)
+                cs = score_case(fs, reported.get(ent), calibration, reliability, price)
                 vals = _scored_values(year, cs)
                 changed = {k: v for k, v in vals.items() if _differs(getattr(case, k), v)}
                 if changed:
@@ -1009,24 +1046,42 @@ _EXPORT_SCHEMA: dict[str, pl.DataType] = {
     "rule_codes": pl.String(),
     "tco2_at_stake": pl.Float64(),
     "summary": pl.String(),
+    "cny_at_stake": pl.Float64(),
+    "p_confirm": pl.Float64(),
 }
-assert tuple(_EXPORT_SCHEMA) == contract.CASE_EXPORT_COLUMNS
+assert tuple(_EXPORT_SCHEMA) == contract.CASE_EXPORT_COLUMNS_V11
+
+
+def p_confirm_of(score_reasons: Any) -> float | None:
+    """The ``p_confirm`` stored in a case's ``score_reasons`` (its ``evidence`` reason), else ``None``."""
+    for r in score_reasons or ():
+        if isinstance(r, dict) and r.get("code") == "evidence" and r.get("p_confirm") is not None:
+            return float(r["p_confirm"])
+    return None
 
 
 def case_frame(url: str | None = None, scope: Scope | None = None) -> pl.DataFrame:
-    """Cases as a frame with exactly :data:`carbonqa.contract.CASE_EXPORT_COLUMNS`, in rank order.
+    """Cases as a frame with :data:`carbonqa.contract.CASE_EXPORT_COLUMNS_V11`, in rank order.
 
-    Order: newest reporting year first, then national rank (1 first), then case id. Scoped to the
-    reader's jurisdiction when ``scope`` is given (ranks stay national).
+    The v1 columns, then ``cny_at_stake`` (``tco2_at_stake`` × the year's allowance price,
+    :func:`carbonqa.regulation.allowance_price`, CNY, rounded to 1 yuan) and ``p_confirm`` (0–1, from the
+    case's ``evidence`` reason; null for a case scored before it existed). Order: newest reporting year
+    first, then national rank (1 first), then case id. Scoped to the reader's jurisdiction when
+    ``scope`` is given (ranks stay national).
     """
     t = Case.__table__
-    stmt = sa.select(*[t.c[c] for c in contract.CASE_EXPORT_COLUMNS])
+    v1 = contract.CASE_EXPORT_COLUMNS
+    stmt = sa.select(*[t.c[c] for c in v1], t.c.score_reasons)
     if scope is not None:
         stmt = stmt.where(scope.clause(t.c.province_code, t.c.city_name))
     stmt = stmt.order_by(t.c.year.desc(), t.c.rank.asc().nulls_last(), t.c.case_id)
     with get_engine(url).connect() as conn:
         rows = conn.execute(stmt).fetchall()
-    data = {c: [r[i] for r in rows] for i, c in enumerate(contract.CASE_EXPORT_COLUMNS)}
+    data: dict[str, list[Any]] = {c: [r[i] for r in rows] for i, c in enumerate(v1)}
+    iy, it = v1.index("year"), v1.index("tco2_at_stake")
+    data["cny_at_stake"] = [None if r[it] is None else round(float(r[it]) * allowance_price(int(r[iy])).cny_per_t)
+                            for r in rows]
+    data["p_confirm"] = [p_confirm_of(r[len(v1)]) for r in rows]
     return pl.DataFrame(data, schema=_EXPORT_SCHEMA)
 
 

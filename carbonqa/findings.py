@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from carbonqa.contract import FAMILIES, SEVERITIES
 
-__all__ = ["Finding", "finding_id"]
+__all__ = ["Finding", "finding_id", "MAX_ABS_STAKE_T"]
+
+#: Largest |tco2_at_stake| a finding may carry: 1e9 tCO₂, about the whole national ETS's annual
+#: emissions (≈ 5 Gt covered in 2024, MEE) divided by five — no single suspicion is worth more; a larger
+#: value is a bug in the rule that computed it, not a stake.
+MAX_ABS_STAKE_T = 1e9
 
 
 def finding_id(
@@ -49,7 +55,9 @@ class Finding:
         message_zh / message_en: rendered message templates.
         observed / expected: what was seen vs what the rule expected (numbers or short text).
         score: detector confidence in [0, 1] (1.0 for a deterministic rule that failed).
-        tco2_at_stake: tCO₂ that would change if the suspicion is true (≥ 0).
+        tco2_at_stake: tCO₂ the reported emissions would change by if the suspicion is true, signed:
+            positive = under-reported (the truth is higher), negative = over-reported (a data error
+            that inflated the report); finite, |t| ≤ :data:`MAX_ABS_STAKE_T`.
         evidence: JSON-serialisable numbers, peer groups, row keys backing the finding.
         detail_key: disambiguates two findings of one rule on the same keys (e.g. a lab report id).
         source_table: contract table the finding is about.
@@ -85,8 +93,9 @@ class Finding:
             raise ValueError(f"Finding.severity {self.severity!r} not in {SEVERITIES}")
         if not (0.0 <= float(self.score) <= 1.0):
             raise ValueError(f"Finding.score must be in [0, 1], got {self.score}")
-        if self.tco2_at_stake is None or self.tco2_at_stake < 0:
-            raise ValueError(f"Finding.tco2_at_stake must be >= 0, got {self.tco2_at_stake}")
+        t = self.tco2_at_stake
+        if t is None or not math.isfinite(float(t)) or abs(float(t)) > MAX_ABS_STAKE_T:
+            raise ValueError(f"Finding.tco2_at_stake must be finite with |t| <= {MAX_ABS_STAKE_T:.0e} tCO2, got {t}")
 
     @property
     def id(self) -> str:

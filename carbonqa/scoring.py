@@ -66,6 +66,9 @@ __all__ = [
     "CodeCalibration",
     "label_calibration",
     "stake_by_group",
+    "over_by_group",
+    "yield_points",
+    "p_material",
     "materiality_threshold_t",
     "round_tonnes",
 ]
@@ -103,6 +106,21 @@ PARAMS: dict[str, dict[str, Any]] = {
     "tip_more_pts": {"value": 5.0, "source": "design choice: further complaints corroborate, with diminishing weight"},
     "tip_max_pts": {"value": 20.0, "source": "design choice: complaints raise priority but never outweigh tonnes"},
     "max_score": {"value": 100.0, "source": "scale of the case export's risk_score"},
+    "stake_log_sigma": {
+        "value": math.log(3.0),
+        "source": "design choice: a stake is known within about a factor 3 (peer medians and band edges, "
+        "DOMAIN.md §3 ranges span ×1.5–×3), so ln-tonnes are taken normal with σ = ln 3",
+    },
+    "p_material_floor": {
+        "value": 0.05,
+        "source": "design choice: a case whose findings put no tonnes in doubt keeps 5 % of its evidence "
+        "(equal to the prior prevalence, carbonqa.evidence) so breaches of procedure still rank, last",
+    },
+    "yield_full_decades": {
+        "value": 6.0,
+        "source": "design choice: tonnes double a case's points from 0 t to 1 Mt (10^6 t, the largest units' "
+        "annual emissions are a few Mt); chosen on held-out nights (bench/README.md, 'Evidence scoring')",
+    },
     "label_prior_strength_cases": {
         "value": 5.0,
         "source": "empirical-Bayes shrinkage (Efron & Morris 1975, JASA 70:311; Casella 1985, Am. Stat. 39:83): "
@@ -172,6 +190,10 @@ class CaseScore:
         count_by_family: counted findings per family.
         reasons: ``[{"code", "points", "zh", "en"}]`` — every component that contributed.
         top: the counted finding with the largest ``tco2 × score`` (ties: severity), or ``None``.
+        p_confirm: probability that an inspection confirms a material under-report (0–1,
+            :func:`carbonqa.evidence.p_confirm`).
+        over_tco2: de-duplicated over-report stake (≤ 0, tCO₂): shown, never added.
+        cny_at_stake: ``tco2_at_stake`` × the year's allowance price (CNY), ``None`` when not priced.
     """
 
     risk_score: float
@@ -185,6 +207,9 @@ class CaseScore:
     count_by_family: dict[str, int] = field(default_factory=dict)
     reasons: tuple[dict[str, Any], ...] = ()
     top: Any = None
+    p_confirm: float = 0.0
+    over_tco2: float = 0.0
+    cny_at_stake: float | None = None
 
 
 def materiality_threshold_t(reported_emissions_t: float | None) -> float:
@@ -216,11 +241,27 @@ def stake_by_group(
         if f.severity == "info" or f.family == "tip":
             continue
         key = (f.family, f.unit_id, f.period)
-        t = float(f.tco2_at_stake or 0.0)
+        t = max(0.0, float(f.tco2_at_stake or 0.0))
         e = t * (float(f.score) if confidence is None else confidence(f))
         old = out.get(key, (0.0, 0.0))
         out[key] = (max(old[0], t), max(old[1], e))
     return out
+
+
+def over_by_group(findings: Iterable[FindingLike]) -> float:
+    """De-duplicated over-report stake of counted findings (≤ 0, tCO₂).
+
+    The most negative ``tco2_at_stake`` per (family, unit, period), summed: what the reported emissions
+    would fall by if the suspected data errors were corrected. Never added to an under-report stake.
+    """
+    out: dict[tuple[str, str | None, str | None], float] = {}
+    for f in findings:
+        t = float(f.tco2_at_stake or 0.0)
+        if f.severity == "info" or f.family == "tip" or t >= 0:
+            continue
+        key = (f.family, f.unit_id, f.period)
+        out[key] = min(out.get(key, 0.0), t)
+    return sum(out.values())
 
 
 def round_tonnes(t: float) -> int:
@@ -345,51 +386,110 @@ def _calibration_text(cals: list[CodeCalibration]) -> tuple[str, str]:
     return "检查反馈：" + "；".join(zh), "inspection feedback: " + "; ".join(en)
 
 
-def _confidence_pts(findings: list[Any], factors: Mapping[str, float], reported_emissions_t: float | None) -> float:
-    """Materiality + severity points of counted non-tip findings, each confidence × its code's factor (default 1)."""
-    def conf(f: Any) -> float:
-        return float(f.score) * factors.get(f.rule_code, 1.0)
+def p_material(stake_t: float, threshold_t: float) -> float:
+    """Probability that a suspicion's true tonnes reach the materiality threshold (0–1).
 
-    groups = stake_by_group(findings, conf)
-    weights: Mapping[str, float] = _p("severity_weight_pts")
-    sev = max((weights.get(f.severity, 0.0) * conf(f) for f in findings), default=0.0)
-    stake = sum(v[0] for v in groups.values())
-    expected = sum(v[1] for v in groups.values())
-    if reported_emissions_t is not None and reported_emissions_t > 0 and stake > reported_emissions_t:
-        expected *= reported_emissions_t / stake
-    return _p("materiality_pts_per_decade") * math.log10(1.0 + expected) + sev
+    A detector's stake estimates the tonnes within about a factor 3 (stakes are computed from a peer
+    median or a band edge, not from the truth), so the true tonnes are taken log-normal around the
+    stake with ``σ = ln 3`` (:data:`PARAMS` ``stake_log_sigma``) and
+    ``P = Φ(ln(T / threshold) / σ)``: a stake at the threshold is material with probability ½, ten
+    times above it 0.98, twenty times below it 0.003. A case with no tonnes at all keeps the floor
+    ``p_material_floor`` (a breach of procedure is still worth a look, last).
+
+    Args:
+        stake_t: the case's under-report stake, tCO₂.
+        threshold_t: :func:`materiality_threshold_t`, tCO₂ (> 0).
+    """
+    floor = float(_p("p_material_floor"))
+    if stake_t <= 0 or threshold_t <= 0:
+        return floor
+    z = math.log(stake_t / threshold_t) / float(_p("stake_log_sigma"))
+    return max(floor, 0.5 * math.erfc(-z / math.sqrt(2.0)))
+
+
+def yield_points(p: float, stake_t: float) -> float:
+    """Risk points of one case: what an inspection is expected to yield (0–100).
+
+    ``100 · p · (1 + min(1, log10(1 + T) / 6)) / 2`` with ``p`` the probability that an inspection
+    confirms a material under-report (:func:`carbonqa.evidence.p_confirm`) and ``T`` the tonnes it
+    would recover (the signed under-report stake, bounded; tCO₂). The probability orders cases; the
+    tonnes move a case by at most a factor 2 (0 t → ×0.5, 1 kt → ×0.75, 1 Mt and more → ×1), so a
+    weak suspicion on a very large plant does not outrank a strong one on a small plant, and of two
+    equally strong suspicions the larger recovers more. Chosen over ``p × T`` (expected tonnes) and
+    over ``p`` alone on held-out nights by precision@k and tCO₂ recall@k (bench/README.md,
+    "Evidence scoring").
+
+    Args:
+        p: probability in [0, 1].
+        stake_t: tCO₂ ≥ 0 (negative values count as 0).
+
+    Returns:
+        Points in [0, 100].
+    """
+    decades = math.log10(1.0 + max(0.0, stake_t)) / float(_p("yield_full_decades"))
+    return 100.0 * max(0.0, min(1.0, p)) * (1.0 + min(1.0, decades)) / 2.0
 
 
 def score_case(
     findings: Iterable[FindingLike],
     reported_emissions_t: float | None = None,
     calibration: Mapping[str, CodeCalibration] | None = None,
+    reliability: Mapping[str, float] | None = None,
+    allowance_price_cny_per_t: float | None = None,
 ) -> CaseScore:
-    """Score one case from its findings.
+    """Score one case from its findings: evidence first, then tonnes.
 
     Args:
         findings: the case's findings (any mix of families; ``info`` ones are ignored).
-        reported_emissions_t: the enterprise's reported annual emissions (tCO₂) if known: caps the
-            stake and sets the relative materiality threshold.
+        reported_emissions_t: the enterprise's reported annual emissions (tCO₂) if known: bounds the
+            under-report stake and sets the relative materiality threshold.
         calibration: per-rule-code factors from :func:`label_calibration` (``None`` or empty: no
-            change). A counted finding's confidence is multiplied by its code's factor for the
-            materiality and severity components; the other reasons keep the detectors' own confidence
-            and the difference in points is the ``inspections`` reason.
+            change); they scale each finding's evidence (:func:`carbonqa.evidence.facts`).
+        reliability: per-code reliability of the night (:func:`carbonqa.evidence.code_firing_rates`;
+            default 1): a code that fires on many plants is weak evidence.
+        allowance_price_cny_per_t: the year's allowance price (:mod:`carbonqa.regulation`); gives
+            ``cny_at_stake`` (``None``: not priced).
 
     Returns:
         A :class:`CaseScore`; an empty or all-suppressed input scores 0 with no families.
+
+    **Stake, signed.** A finding's ``tco2_at_stake`` is what its suspicion would change: positive =
+    under-reported, negative = over-reported (a percent-for-fraction typo that inflated the report).
+    Under-report stakes are de-duplicated per (family, unit, period) (:func:`stake_by_group`) and
+    summed; over-report stakes are shown (``over_tco2``, a reason) and never added. The under-report
+    stake is capped at the reported emissions (each finding's own stake is already bounded by the
+    physics of its suspicion: the months and quantities it doubts).
+
+    **Risk** = :func:`yield_points` of ``p_confirm`` (facts combined as log-likelihood ratios,
+    :mod:`carbonqa.evidence`) and the bounded stake. Reasons: ``evidence`` (the probability and the
+    facts behind it), ``materiality`` (tonnes, CNY), ``over_report``, ``weak_codes`` (codes whose
+    national firing rate cut their weight), ``inspections`` (label factors).
     """
+    from carbonqa import evidence as ev
+
     counted = [f for f in findings if f.severity != "info"]
     tips = [f for f in counted if f.family == "tip"]
-    groups = stake_by_group(counted)
+    rel = dict(reliability or {})
+    factors = {c: v.factor for c, v in (calibration or {}).items()}
 
+    def conf(f: FindingLike) -> float:
+        return float(f.score) * rel.get(f.rule_code, 1.0) * factors.get(f.rule_code, 1.0)
+
+    groups = stake_by_group(counted, conf)
     stake = sum(v[0] for v in groups.values())
     expected = sum(v[1] for v in groups.values())
+    over = over_by_group(counted)
     capped = False
     if reported_emissions_t is not None and reported_emissions_t > 0 and stake > reported_emissions_t:
         capped = True
         ratio = reported_emissions_t / stake
         stake, expected = reported_emissions_t, expected * ratio
+
+    fact_list = ev.facts(counted, rel, factors)
+    p_evidence = ev.p_confirm(fact_list)
+    thr = materiality_threshold_t(reported_emissions_t)
+    mu = p_material(stake, thr)
+    p = p_evidence * mu
 
     by_family: dict[str, float] = {}
     by_unit: dict[str, float] = {}
@@ -407,81 +507,74 @@ def score_case(
         unit_id = next(iter(units_named))
 
     reasons: list[dict[str, Any]] = []
-    pts_mat = _p("materiality_pts_per_decade") * math.log10(1.0 + expected)
-    if pts_mat > 0:
-        reasons.append(
-            {
-                "code": "materiality",
-                "points": round(pts_mat, 2),
-                "zh": f"涉及排放量约 {round_tonnes(stake):,} tCO₂（按置信度折算约 {round_tonnes(expected):,} tCO₂）"
-                + ("，已按报告排放量封顶" if capped else ""),
-                "en": f"about {round_tonnes(stake):,} tCO₂ at stake ({round_tonnes(expected):,} t confidence-weighted)"
-                + (", capped at reported emissions" if capped else ""),
-            }
-        )
-    thr = materiality_threshold_t(reported_emissions_t)
-    pts_bonus = 0.0
-    if expected >= thr and expected > 0:
-        pts_bonus = float(_p("material_bonus_pts"))
-        reasons.append(
-            {
-                "code": "material",
-                "points": pts_bonus,
-                "zh": f"超过实质性阈值 {round_tonnes(thr):,} tCO₂（北京 1,000 吨 / 欧盟 5%·2% 规则）",
-                "en": f"above the materiality threshold of {round_tonnes(thr):,} tCO₂ (Beijing 1,000 t / EU 5 %·2 %)",
-            }
-        )
-    weights: Mapping[str, float] = _p("severity_weight_pts")
-    pts_sev, sev_top = 0.0, None
-    for f in counted:
-        if f.family == "tip":
-            continue
-        v = weights.get(f.severity, 0.0) * float(f.score)
-        if v > pts_sev:
-            pts_sev, sev_top = v, f
-    if sev_top is not None:
-        reasons.append(
-            {
-                "code": "severity",
-                "points": round(pts_sev, 2),
-                "zh": f"最严重的发现：{sev_top.rule_code}（{sev_top.severity}，置信度 {float(sev_top.score):.2f}）",
-                "en": f"most serious finding {sev_top.rule_code} ({sev_top.severity}, confidence {float(sev_top.score):.2f})",
-            }
-        )
-    pts_tip = 0.0
-    if tips:
-        n = len({getattr(t, "detail_key", "") or id(t) for t in tips})
-        pts_tip = min(_p("tip_max_pts"), _p("tip_first_pts") + _p("tip_more_pts") * (n - 1))
-        reasons.append(
-            {
-                "code": "tip",
-                "points": pts_tip,
-                "zh": f"附 {n} 条投诉举报线索，提高优先级",
-                "en": f"{n} complaint(s) attached, priority raised",
-            }
-        )
-    pts_cal = 0.0
-    data = [f for f in counted if f.family != "tip"]
+    pts = yield_points(p, stake) if counted else 0.0
     moved = sorted(
-        {calibration[f.rule_code] for f in data if calibration and f.rule_code in calibration and calibration[f.rule_code].factor != 1.0},
+        {calibration[f.rule_code] for f in counted if calibration and f.rule_code in calibration and calibration[f.rule_code].factor != 1.0},
         key=lambda c: c.rule_code,
     )
+    # the evidence reason carries the points without inspection labels, the inspections reason the rest
+    pts_unlabelled = yield_points(ev.p_confirm(ev.facts(counted, rel, {})) * mu, stake) if moved else pts
+    if counted:
+        basis_zh = "；".join(f"{x.top_code}（{'、'.join(FAMILY_LABELS[fm][0] for fm in x.families)}，似然比 ×{math.exp(x.llr):.1f}）"
+                            for x in fact_list[:4] if x.llr > 0) or "无"
+        basis_en = "; ".join(f"{x.top_code} ({', '.join(FAMILY_LABELS[fm][1] for fm in x.families)}, likelihood ratio ×{math.exp(x.llr):.1f})"
+                            for x in fact_list[:4] if x.llr > 0) or "none"
+        n_facts = sum(1 for x in fact_list if x.llr > 0)
+        reasons.append({
+            "code": "evidence", "points": round(pts_unlabelled, 2), "p_confirm": round(p, 4),
+            "p_evidence": round(p_evidence, 4), "p_material": round(mu, 4),
+            "zh": f"检查证实实质性少报的概率约 {p:.0%}：证据表明存在少报的概率 {p_evidence:.0%}（先验 "
+                  f"{ev.PARAMS['prevalence']['value']:.0%}，{n_facts} 项独立事实：{basis_zh}）× 涉及量达到实质性阈值 "
+                  f"{round_tonnes(thr):,} tCO₂ 的概率 {mu:.0%}",
+            "en": f"probability an inspection confirms a material under-report ≈ {p:.0%}: evidence of an "
+                  f"under-report {p_evidence:.0%} (prior {ev.PARAMS['prevalence']['value']:.0%}; {n_facts} independent "
+                  f"fact(s): {basis_en}) × probability the tonnes reach the materiality threshold of "
+                  f"{round_tonnes(thr):,} tCO₂ {mu:.0%}",
+        })
+    cny = None if allowance_price_cny_per_t is None else stake * float(allowance_price_cny_per_t)
+    if stake > 0:
+        price_zh = f"，按配额价格约 {round_tonnes(cny):,} 元" if cny is not None else ""
+        price_en = f", about CNY {round_tonnes(cny):,} at the allowance price" if cny is not None else ""
+        reasons.append({
+            "code": "materiality", "points": 0.0,
+            "zh": f"若怀疑属实，少报约 {round_tonnes(stake):,} tCO₂{price_zh}（按置信度折算约 {round_tonnes(expected):,} tCO₂）"
+                  + ("，已按报告排放量封顶" if capped else "")
+                  + ("；超过实质性阈值" if stake >= materiality_threshold_t(reported_emissions_t) else "；未达实质性阈值"),
+            "en": f"if the suspicion is true, about {round_tonnes(stake):,} tCO₂ under-reported{price_en} "
+                  f"({round_tonnes(expected):,} t confidence-weighted)" + (", capped at reported emissions" if capped else "")
+                  + ("; above the materiality threshold" if stake >= materiality_threshold_t(reported_emissions_t)
+                     else "; below the materiality threshold"),
+        })
+    if over < 0:
+        reasons.append({
+            "code": "over_report", "points": 0.0,
+            "zh": f"另有约 {round_tonnes(-over):,} tCO₂ 可能为多报（数据错误，不计入少报量）",
+            "en": f"about {round_tonnes(-over):,} tCO₂ may be over-reported (a data error; not added to the under-report)",
+        })
+    weak = sorted({f.rule_code for f in counted if rel.get(f.rule_code, 1.0) < 1.0})
+    if weak:
+        reasons.append({
+            "code": "weak_codes", "points": 0.0,
+            "zh": "全国触发率偏高、证据权重下调：" + "、".join(f"{c}（×{rel[c]:.2f}）" for c in weak),
+            "en": "fires on many plants nationally, weight lowered: " + ", ".join(f"{c} (×{rel[c]:.2f})" for c in weak),
+        })
     if moved:
-        factors = {c.rule_code: c.factor for c in moved}
-        pts_cal = round(
-            _confidence_pts(data, factors, reported_emissions_t) - _confidence_pts(data, {}, reported_emissions_t), 2
-        )
         zh, en = _calibration_text(moved)
-        reasons.append({"code": "inspections", "points": pts_cal, "zh": zh, "en": en})
-    total = min(_p("max_score"), max(0.0, pts_mat + pts_bonus + pts_sev + pts_tip + pts_cal))
+        reasons.append({"code": "inspections", "points": round(pts - pts_unlabelled, 2), "zh": zh, "en": en})
+    if tips:
+        n = len({getattr(t, "detail_key", "") or id(t) for t in tips})
+        reasons.append({"code": "tip", "points": 0.0, "zh": f"附 {n} 条投诉举报线索（计入证据）",
+                        "en": f"{n} complaint(s) attached (counted as evidence)"})
+    total = min(_p("max_score"), max(0.0, pts))
 
+    weights: Mapping[str, float] = _p("severity_weight_pts")
     fams = tuple(f for f in FAMILIES if any(x.family == f for x in counted))
     codes = tuple(sorted({f.rule_code for f in counted}))
     top = None
     if counted:
         top = max(
             (f for f in counted if f.family != "tip"),
-            key=lambda f: (float(f.tco2_at_stake or 0) * float(f.score), weights.get(f.severity, 0.0), f.rule_code),
+            key=lambda f: (max(0.0, float(f.tco2_at_stake or 0)) * conf(f), weights.get(f.severity, 0.0) * conf(f), f.rule_code),
             default=tips[0] if tips else None,
         )
     return CaseScore(
@@ -496,4 +589,7 @@ def score_case(
         count_by_family={fam: sum(1 for x in counted if x.family == fam) for fam in fams},
         reasons=tuple(reasons),
         top=top,
+        p_confirm=round(p, 4),
+        over_tco2=round(over, 1),
+        cny_at_stake=None if cny is None else round(cny, 0),
     )

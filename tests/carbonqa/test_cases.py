@@ -117,7 +117,9 @@ def test_cases_created_stable_ids_ranks_and_summary(store):
     ranked = sorted(cs.values(), key=lambda c: c.rank)
     assert [c.rank for c in ranked] == [1, 2, 3]
     assert [c.risk_score for c in ranked] == sorted((c.risk_score for c in ranked), reverse=True)
-    assert ranked[0].case_id == "CQ-2024-E3"  # 40 kt outranks 12 kt and a tiny one
+    # evidence first: two independent facts on 12 kt (carbon content + copied values) outrank one fact on
+    # 40 kt, which outranks one medium finding on an immaterial-looking 1.5 kt
+    assert [c.case_id for c in ranked] == ["CQ-2024-E1", "CQ-2024-E3", "CQ-2024-E2"]
     e1 = cs["CQ-2024-E1"]
     assert e1.city_name == "包头市" and e1.unit_id == "E1-U1" and e1.status == "new"
     assert e1.families == "carbon_content|copied_values" and e1.rule_codes == "CC-101|CPY-001"
@@ -404,12 +406,15 @@ def test_export_columns_order_and_scope(store, tmp_path: Path, fmt):
     out = tmp_path / f"cases.{fmt}"
     assert cases.export_cases(out, fmt=fmt, url=store) == 3
     df = pl.read_csv(out) if fmt == "csv" else pl.read_excel(out)
-    assert tuple(df.columns) == contract.CASE_EXPORT_COLUMNS
-    assert df["rank"].to_list() == [1, 2, 3] and df["case_id"][0] == "CQ-2024-E3"
+    assert tuple(df.columns) == contract.CASE_EXPORT_COLUMNS_V11
+    assert df["rank"].to_list() == [1, 2, 3] and df["case_id"][0] == "CQ-2024-E1"
+    # v1.1: tonnes at the 2024 allowance price, and the probability an inspection confirms
+    assert df["cny_at_stake"].to_list() == [round(t * 95.84) for t in df["tco2_at_stake"].to_list()]
+    assert all(0 < p < 1 for p in df["p_confirm"].to_list())
     baotou = Scope.of(user(store, "baotou"))
     assert cases.export_cases(out, fmt=fmt, url=store, scope=baotou) == 1
     df = pl.read_csv(out) if fmt == "csv" else pl.read_excel(out)
-    assert tuple(df.columns) == contract.CASE_EXPORT_COLUMNS
+    assert tuple(df.columns) == contract.CASE_EXPORT_COLUMNS_V11
     assert df["case_id"].to_list() == ["CQ-2024-E1"] and df["city_name"].to_list() == ["包头市"]
     nm = Scope.of(user(store, "nm"))
     assert cases.export_cases(out, fmt=fmt, url=store, scope=nm) == 2
@@ -442,11 +447,11 @@ def test_rescoring_while_a_reviewer_acts_loses_nothing(pg_url, monkeypatch):
     real = cases.score_case
     fired = []
 
-    def score_and_interfere(fs, reported=None, calibration=None):
+    def score_and_interfere(fs, reported=None, calibration=None, *more):
         if not fired:
             fired.append(1)
             cases.transition("CQ-2024-E1", "triaged", nm, 1, note="meanwhile")  # another session commits
-        return real(fs, reported, calibration)
+        return real(fs, reported, calibration, *more)
 
     monkeypatch.setattr(cases, "score_case", score_and_interfere)
     out = night(pg_url, "r2", NIGHT1 + [F("E1", period="2024-05", t=9_000)])
@@ -480,6 +485,7 @@ def ranks(url: str, year: int = 2024) -> dict[str, int]:
 
 
 def test_no_labels_scores_exactly_as_before(store):
+    from carbonqa.regulation import allowance_price
     from carbonqa.scoring import score_case
 
     assert cases.load_calibration(store) == {}
@@ -488,7 +494,8 @@ def test_no_labels_scores_exactly_as_before(store):
         stored = {c.enterprise_id: (c.risk_score, c.score_reasons) for c in s.scalars(sa.select(Case))}
     reported = {"E1": 2_000_000.0}
     for ent in ("E1", "E2", "E3"):
-        cs = score_case([f for f in NIGHT1 if f.enterprise_id == ent], reported.get(ent))
+        cs = score_case([f for f in NIGHT1 if f.enterprise_id == ent], reported.get(ent), None, None,
+                        allowance_price(2024).cny_per_t)
         assert stored[ent] == (cs.risk_score, [dict(r) for r in cs.reasons])
         assert all(r["code"] != "inspections" for r in stored[ent][1])
     # labels about codes no case carries change nothing: no write, no event

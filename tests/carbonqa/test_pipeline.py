@@ -140,7 +140,7 @@ def test_night_twice_then_a_new_month(db_url, tmp_path, fakes):
     assert set(s1["cases"]) == {f"CQ-2024-{E1}", f"CQ-2024-{E3}"}  # E2 is clean
     assert Path(r1["export"]).is_file()
     exp = pl.read_csv(r1["export"], infer_schema=False)
-    assert tuple(exp.columns) == contract.CASE_EXPORT_COLUMNS and exp["rank"].to_list() == ["1", "2"]
+    assert tuple(exp.columns) == contract.CASE_EXPORT_COLUMNS_V11 and exp["rank"].to_list() == ["1", "2"]
     assert "tip" in exp.filter(pl.col("enterprise_id") == E3)["families"][0]
 
     # same night again (Airflow retry) and under a new run id: nothing changes
@@ -256,7 +256,7 @@ def test_real_packages_on_a_small_synth_province(db_url, tmp_path):
     r = pipeline.run_night([b], 2024, "synth-1", url=db_url, out_dir=tmp_path / "exp")
     assert r["partitions"] and not any(p["missing"] for p in r["partitions"])
     exp = pl.read_csv(r["export"], infer_schema=False)
-    assert tuple(exp.columns) == contract.CASE_EXPORT_COLUMNS and exp.height > 0
+    assert tuple(exp.columns) == contract.CASE_EXPORT_COLUMNS_V11 and exp.height > 0
     assert exp["rank"].to_list() == [str(i) for i in range(1, exp.height + 1)]
     scores = [float(x) for x in exp["risk_score"]]
     assert scores == sorted(scores, reverse=True)

@@ -1,4 +1,4 @@
-"""Scoring: materiality first, never the count of rules fired; tips raise priority; suppressed ones don't count."""
+"""Scoring: evidence × tonnes, never the count of rules fired; one fact counts once; tips are evidence; suppressed ones don't count."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from carbonqa.scoring import (
     PARAMS,
     label_calibration,
     materiality_threshold_t,
+    p_material,
     round_tonnes,
     score_case,
     stake_by_group,
@@ -79,7 +80,8 @@ def test_tips_raise_the_score():
     tip2 = F(code="TIP-001", family="tip", severity="medium", unit=None, period=None, t=0, detail_key="T2")
     s0, s1, s2 = (score_case(x).risk_score for x in (base, base + [tip], base + [tip, tip2]))
     assert s0 < s1 < s2
-    assert score_case([tip]).risk_score == PARAMS["tip_first_pts"]["value"]
+    # the same complaint twice is one complaint
+    assert score_case(base + [tip, tip]).risk_score == s1
     assert "tip" in score_case(base + [tip]).families
 
 
@@ -94,16 +96,51 @@ def test_materiality_anchors():
     assert materiality_threshold_t(None) == 1_000  # Beijing absolute rule
     assert materiality_threshold_t(10_000) == pytest.approx(500)  # EU 5 %
     assert materiality_threshold_t(1_000_000) == 1_000  # 2 % = 20 kt, Beijing's 1,000 t is stricter
-    below = score_case([F(t=900)]).reasons
-    above = score_case([F(t=1_100)]).reasons
-    assert "material" not in {r["code"] for r in below} and "material" in {r["code"] for r in above}
+    # the probability that the true tonnes reach the threshold: ½ at it, ~1 ten times above, ~0 far below
+    assert p_material(1_000, 1_000) == pytest.approx(0.5)
+    assert p_material(10_000, 1_000) > 0.95 and p_material(50, 1_000) == pytest.approx(0.05)
+    below, above = score_case([F(t=900)]), score_case([F(t=1_100)])
+    assert below.p_confirm < above.p_confirm
+    assert "未达实质性阈值" in next(r["zh"] for r in below.reasons if r["code"] == "materiality")
+    assert "超过实质性阈值" in next(r["zh"] for r in above.reasons if r["code"] == "materiality")
 
 
 def test_reasons_are_bilingual_and_add_up():
     cs = score_case([F(t=12_345, score=0.9), F(code="TIP-001", family="tip", severity="medium", unit=None, period=None, detail_key="T")])
-    assert {r["code"] for r in cs.reasons} == {"materiality", "material", "severity", "tip"}
+    assert {r["code"] for r in cs.reasons} == {"evidence", "materiality", "tip"}
     assert all(r["zh"] and r["en"] for r in cs.reasons)
     assert sum(r["points"] for r in cs.reasons) == pytest.approx(cs.risk_score, abs=0.05)
+    ev = next(r for r in cs.reasons if r["code"] == "evidence")
+    assert ev["p_confirm"] == cs.p_confirm and 0 < cs.p_confirm < 1 and "CC-101" in ev["zh"]
+
+
+def test_one_fact_counts_once_independent_facts_combine():
+    cc = F(code="CC-101", severity="medium", t=20_000)
+    same_month = F(code="TEL-104", family="telemetry", severity="medium", t=20_000)  # the same month, another code
+    other = F(code="TEL-104", family="telemetry", severity="medium", unit="U2", period="2024-07", t=20_000)
+    one, restated, two = score_case([cc]), score_case([cc, same_month]), score_case([cc, other])
+    def p_ev(cs):
+        return next(r["p_evidence"] for r in cs.reasons if r["code"] == "evidence")
+
+    assert p_ev(restated) == p_ev(one)  # one month seen by two codes is one fact
+    assert p_ev(two) > p_ev(one)  # another unit-month of another family is a second fact
+
+
+def test_stake_is_signed_over_report_shown_not_added():
+    under = F(code="ACC-001", family="accounting", t=5_000)
+    over = F(code="ACC-006", family="accounting", period="2024-04", t=-11_600_000)  # a percent-for-fraction typo
+    cs = score_case([under, over], reported_emissions_t=12_000_000, allowance_price_cny_per_t=95.84)
+    assert cs.tco2_at_stake == 5_000 and cs.over_tco2 == -11_600_000
+    assert cs.cny_at_stake == round(5_000 * 95.84)
+    assert any(r["code"] == "over_report" and "多报" in r["zh"] for r in cs.reasons)
+    assert score_case([over]).tco2_at_stake == 0
+
+
+def test_weak_codes_lose_weight_and_say_so():
+    f = F(code="CMP-003", family="completeness", severity="high", t=20_000)
+    strong, weak = score_case([f]), score_case([f], reliability={"CMP-003": 0.3})
+    assert weak.p_confirm < strong.p_confirm and weak.risk_score < strong.risk_score
+    assert any(r["code"] == "weak_codes" and "CMP-003" in r["zh"] for r in weak.reasons)
 
 
 def test_unit_with_most_stake_or_none_on_tie():
@@ -206,4 +243,4 @@ def test_labels_reorder_otherwise_equal_cases_and_explain_it():
         assert cs.tco2_at_stake == 5_000  # tonnes and rule codes are not what labels change
     # bounded: even the most dismissed code at most halves the confidence
     worst = label_calibration(labels("X", 500, 0) + labels("CC-101", 0, 500))
-    assert score_case(doubted, None, worst).risk_score == score_case([F(code="CC-101", t=5_000, score=0.3)]).risk_score
+    assert score_case(doubted, None, worst).p_confirm == pytest.approx(score_case([F(code="CC-101", t=5_000, score=0.3)]).p_confirm)
