@@ -16,12 +16,27 @@ Passwords are hashed with argon2id (``argon2-cffi``'s ``PasswordHasher`` default
 change. :func:`authenticate` spends the same argon2 work whether or not the user exists, so timing does
 not reveal user names.
 
-Errors: :class:`UserError` (``ValueError``) for a duplicate user name, an empty password or a malformed
-jurisdiction (it wraps :class:`carbonqa.jurisdiction.ScopeError` messages).
+**Throttling and lockout** (GB/T 22239-2019 §8.1.4.1 b, "登录失败处理"; OWASP Authentication Cheat
+Sheet, "Account lockout"): :data:`MAX_FAILED_LOGINS` consecutive wrong passwords lock the account for
+:data:`LOCKOUT` (state in ``users.failed_logins`` / ``users.locked_until``, so it holds across dashboard
+processes and restarts). While locked every sign-in fails, the right password too, with the same
+answer and the same argon2 work as a wrong one; a success resets the count. :func:`unlock` lifts it.
+
+**Password policy** (:func:`check_password`, applied by :func:`create_user` and :func:`set_password`):
+at least :data:`MIN_PASSWORD_LENGTH` characters and a zxcvbn score of at least
+:data:`MIN_ZXCVBN_SCORE` (Wheeler, "zxcvbn: Low-Budget Password Strength Estimation", USENIX Security
+2016; score 3 = "safely unguessable: moderate protection from an offline slow-hash scenario", which
+argon2id is), judged with the user name and display name as known words. NIST SP 800-63B §5.1.1.2:
+length and a check against guessable passwords, no composition rules.
+
+Errors: :class:`UserError` (``ValueError``) for a duplicate user name, a password the policy refuses or
+a malformed jurisdiction (it wraps :class:`carbonqa.jurisdiction.ScopeError` messages).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import re
 
 import sqlalchemy as sa
@@ -31,9 +46,36 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from carbonqa.contract import PROVINCES
 from carbonqa.jurisdiction import ROLES, Scope, ScopeError
 from carbonqa.store.db import session_scope
-from carbonqa.store.models import User
+from carbonqa.store.models import User, now_cst
 
-__all__ = ["UserError", "create_user", "authenticate", "list_users", "get_user", "set_password", "hash_password"]
+__all__ = [
+    "UserError",
+    "create_user",
+    "authenticate",
+    "list_users",
+    "get_user",
+    "set_password",
+    "hash_password",
+    "check_password",
+    "unlock",
+    "MAX_FAILED_LOGINS",
+    "LOCKOUT",
+    "MIN_PASSWORD_LENGTH",
+    "MIN_ZXCVBN_SCORE",
+]
+
+log = logging.getLogger(__name__)
+
+#: consecutive failed sign-ins that lock an account (OWASP: "a small number", e.g. 3–10)
+MAX_FAILED_LOGINS = 5
+#: how long a locked account refuses sign-in
+LOCKOUT = dt.timedelta(minutes=15)
+#: shortest accepted password (NIST SP 800-63B asks ≥ 8; 12 for a regulator's reviewers)
+MIN_PASSWORD_LENGTH = 12
+#: longest accepted password (bounds argon2 and zxcvbn work; zxcvbn judges the first 72 characters)
+MAX_PASSWORD_LENGTH = 1024
+#: lowest accepted zxcvbn score (0–4)
+MIN_ZXCVBN_SCORE = 3
 
 _HASHER = PasswordHasher()
 #: Verified against when the user does not exist, so a miss costs as much as a wrong password.
@@ -51,6 +93,36 @@ def hash_password(password: str) -> str:
     if not password:
         raise UserError("password must not be empty")
     return _HASHER.hash(password)
+
+
+def check_password(password: str, user_inputs: list[str] | tuple[str, ...] = ()) -> None:
+    """Refuse a password the policy does not accept (see the module docstring); returns ``None`` if fine.
+
+    Args:
+        password: the clear-text candidate.
+        user_inputs: words an attacker would try first (user name, display name, jurisdiction).
+
+    Raises:
+        UserError: empty, shorter than :data:`MIN_PASSWORD_LENGTH` or longer than
+            :data:`MAX_PASSWORD_LENGTH` characters, or a zxcvbn score below :data:`MIN_ZXCVBN_SCORE`;
+            the message carries zxcvbn's warning and suggestions.
+    """
+    from zxcvbn import zxcvbn
+
+    if not password:
+        raise UserError("password must not be empty")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"password too short: use at least {MIN_PASSWORD_LENGTH} characters (a few unrelated words work well)")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise UserError(f"password too long: at most {MAX_PASSWORD_LENGTH} characters")
+    res = zxcvbn(password[:72], user_inputs=[u for u in user_inputs if u])
+    if res["score"] < MIN_ZXCVBN_SCORE:
+        fb = res.get("feedback") or {}
+        hints = " ".join(x for x in [fb.get("warning") or "", *(fb.get("suggestions") or [])] if x)
+        raise UserError(
+            f"password too easy to guess (strength {res['score']}/4, need {MIN_ZXCVBN_SCORE}): "
+            + (hints or "add more unrelated words or characters")
+        )
 
 
 def _check_jurisdiction(role: str, province_code: str | None, city_name: str | None, username: str) -> None:
@@ -83,7 +155,7 @@ def create_user(
 
     Args:
         username: unique sign-in name.
-        password: clear-text password (only its hash is stored).
+        password: clear-text password (only its hash is stored); must pass :func:`check_password`.
         role: one of :data:`carbonqa.jurisdiction.ROLES`.
         province_code: GB/T 2260 code, required for ``provincial`` and ``municipal``.
         city_name: prefecture-level city, required for ``municipal`` (as in ``enterprises.city_name``).
@@ -91,7 +163,8 @@ def create_user(
         url: case-store URL (default: settings).
 
     Raises:
-        UserError: duplicate user name, empty name or password, or a malformed jurisdiction.
+        UserError: duplicate user name, empty name, a password the policy refuses, or a malformed
+            jurisdiction.
     """
     username = (username or "").strip()
     if not username:
@@ -101,6 +174,7 @@ def create_user(
     province_code = province_code or None
     city_name = city_name or None
     _check_jurisdiction(role, province_code, city_name, username)
+    check_password(password, [username, display_name, city_name or ""])
     pw_hash = hash_password(password)
     with session_scope(url) as s:
         if s.scalar(sa.select(User.user_id).where(User.username == username)) is not None:
@@ -121,39 +195,76 @@ def create_user(
     return user
 
 
+def _equalise(password: str) -> None:
+    try:
+        _HASHER.verify(_DUMMY_HASH, password or "")
+    except VerificationError:
+        pass
+
+
 def authenticate(username: str, password: str, url: str | None = None) -> User | None:
     """Return the active user ``username`` if ``password`` is theirs, else ``None`` (never says which).
 
-    A hash made with older argon2 parameters is re-hashed and stored on success.
+    ``None`` also while the account is locked (:data:`MAX_FAILED_LOGINS` failures in a row lock it for
+    :data:`LOCKOUT`); a wrong password counts a failure atomically in the store, a success resets the
+    count. A hash made with older argon2 parameters is re-hashed and stored on success.
     """
     username = (username or "").strip()
+    if len(password or "") > MAX_PASSWORD_LENGTH:
+        password = ""  # never spend argon2 work on megabytes; still counts as a failure below
     with session_scope(url) as s:
         user = s.scalar(sa.select(User).where(User.username == username)) if username else None
         if user is None or not user.is_active:
-            try:
-                _HASHER.verify(_DUMMY_HASH, password or "")
-            except VerificationError:
-                pass
+            _equalise(password)
+            return None
+        now = now_cst()
+        if user.locked_until is not None and user.locked_until > now:
+            _equalise(password)
             return None
         try:
             _HASHER.verify(user.password_hash, password or "")
         except (VerifyMismatchError, VerificationError, InvalidHashError):
+            lock = (User.failed_logins + 1) >= MAX_FAILED_LOGINS
+            s.execute(
+                sa.update(User).where(User.user_id == user.user_id).values(
+                    failed_logins=sa.case((lock, 0), else_=User.failed_logins + 1),
+                    locked_until=sa.case((lock, now + LOCKOUT), else_=None),
+                ).execution_options(synchronize_session=False)
+            )
+            s.expire(user)
+            if s.get(User, user.user_id).locked_until is not None:
+                log.warning("user %s locked for %s after %d failed sign-ins", username, LOCKOUT, MAX_FAILED_LOGINS)
             return None
         if _HASHER.check_needs_rehash(user.password_hash):
             user.password_hash = _HASHER.hash(password)
+        user.failed_logins, user.locked_until = 0, None
         s.flush()
         s.expunge(user)
     return user
 
 
-def set_password(username: str, password: str, url: str | None = None) -> None:
-    """Replace the password of ``username``; raises :class:`UserError` if there is no such user."""
-    pw_hash = hash_password(password)
+def unlock(username: str, url: str | None = None) -> None:
+    """Lift a lockout and reset the failure count of ``username``; raises :class:`UserError` if unknown."""
     with session_scope(url) as s:
         user = s.scalar(sa.select(User).where(User.username == username))
         if user is None:
             raise UserError(f"no user {username!r}")
-        user.password_hash = pw_hash
+        user.failed_logins, user.locked_until = 0, None
+
+
+def set_password(username: str, password: str, url: str | None = None) -> None:
+    """Replace the password of ``username`` (and lift a lockout).
+
+    Raises:
+        UserError: no such user, or a password :func:`check_password` refuses.
+    """
+    with session_scope(url) as s:
+        user = s.scalar(sa.select(User).where(User.username == username))
+        if user is None:
+            raise UserError(f"no user {username!r}")
+        check_password(password, [username, user.display_name, user.city_name or ""])
+        user.password_hash = hash_password(password)
+        user.failed_logins, user.locked_until = 0, None
 
 
 def get_user(username: str, url: str | None = None) -> User | None:

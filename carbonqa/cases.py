@@ -69,8 +69,9 @@ suppressed                inspection labels stay)
 National and provincial reviewers triage, assign, suppress, dismiss on desk review and reopen;
 municipal inspectors schedule the inspection and record its outcome; auditors are read-only. Every
 action takes the acting :class:`~carbonqa.store.models.User` (or a
-:class:`~carbonqa.jurisdiction.Scope`) and calls ``Scope.require(..., write=True)``: a municipal user
-cannot touch another city's case (:class:`~carbonqa.jurisdiction.PermissionDenied`). Assignment goes
+:class:`~carbonqa.jurisdiction.Scope`), re-reads that user's role, jurisdiction and active flag from the
+store in the writing transaction (a deactivated user's old scope writes nothing) and calls
+``Scope.require(..., write=True)``: a municipal user cannot touch another city's case (:class:`~carbonqa.jurisdiction.PermissionDenied`). Assignment goes
 to an active user whose jurisdiction contains the case; a provincial reviewer assigns to a municipal
 inspector of the case's city. Every change is an append-only :class:`~carbonqa.store.models.CaseEvent`
 (who, when, before, after); inspection outcomes are also kept as
@@ -759,8 +760,21 @@ def _rerank(s: Session, year: int) -> None:
 
 
 # ---- workflow ----------------------------------------------------------------------------------------
-def _scope(user: User | Scope) -> Scope:
-    return user if isinstance(user, Scope) else Scope.of(user)
+def _scope(user: User | Scope, s: Session | None = None) -> Scope:
+    """The acting user's scope; with a session, re-read from the store on every write.
+
+    A :class:`Scope` (or a ``User`` loaded at sign-in) only names the actor: role, jurisdiction and
+    active flag are read again from ``users`` in the writing transaction, so a user deactivated or
+    moved since signing in cannot write with the old scope. Raises :class:`PermissionDenied` for an
+    unknown or deactivated user.
+    """
+    scope = user if isinstance(user, Scope) else Scope.of(user)
+    if s is None:
+        return scope
+    stored = s.scalars(sa.select(User).where(User.username == scope.username)).one_or_none()
+    if stored is None or not stored.is_active:
+        raise PermissionDenied(f"user {scope.username!r} is unknown or deactivated: nothing written (sign in again)")
+    return Scope.of(stored)
 
 
 def allowed_transitions(status: str, role: str) -> list[str]:
@@ -792,9 +806,9 @@ def _mutate(
     url: str | None,
     fn: Callable[[Session, Case, Scope], T],
 ) -> T:
-    """Load, check jurisdiction and version, apply ``fn``, flush with the version check, commit."""
-    scope = _scope(user)
+    """Re-read the actor, load, check jurisdiction and version, apply ``fn``, flush, commit."""
     with session_scope(url) as s:
+        scope = _scope(user, s)
         case = _load_case(s, case_id)
         scope.require(case.province_code, case.city_name, write=True)
         if expected_lock_version is not None and case.lock_version != expected_lock_version:
@@ -948,8 +962,8 @@ def add_note(case_id: str, text: str, user: User | Scope, url: str | None = None
     """
     if not text or not text.strip():
         raise ValueError("a note needs some text")
-    scope = _scope(user)
     with session_scope(url) as s:
+        scope = _scope(user, s)
         case = _load_case(s, case_id)
         scope.require(case.province_code, case.city_name, write=True)
         ev = CaseEvent(case_id=case_id, actor=scope.username, action="note", before=None, after=None, note=text.strip())
