@@ -58,6 +58,7 @@ __all__ = [
     "hash_password",
     "check_password",
     "unlock",
+    "password_matches",
     "MAX_FAILED_LOGINS",
     "LOCKOUT",
     "MIN_PASSWORD_LENGTH",
@@ -241,6 +242,21 @@ def authenticate(username: str, password: str, url: str | None = None) -> User |
         s.flush()
         s.expunge(user)
     return user
+
+
+def password_matches(username: str, password: str, url: str | None = None) -> bool:
+    """Whether ``password`` is the stored password of ``username`` — for admin tools, not for sign-in.
+
+    Counts no failure and ignores lockout and the active flag (``carbonqa users demo`` uses it to keep
+    the demo passwords it wrote earlier). Unknown user → ``False``.
+    """
+    user = get_user(username, url)
+    if user is None:
+        return False
+    try:
+        return bool(_HASHER.verify(user.password_hash, password or ""))
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
 
 
 def unlock(username: str, url: str | None = None) -> None:

@@ -186,17 +186,21 @@ def users_create(
 
 @users_app.command("demo")
 def users_demo(
-    out: Annotated[Path | None, typer.Option(help="also write the credentials to this file")] = None,
+    out: Annotated[Path | None, typer.Option(help="credentials file (default: $CARBONQA_HOME/demo_users.txt)")] = None,
 ) -> None:
-    """Create (or reset) one demo user per tier, scoped to the province and city with most cases.
+    """Create one demo user per tier, scoped to the province and city with most cases; keep them across runs.
 
-    Passwords are random (``secrets.token_urlsafe``) and printed once; for a local demo only.
+    Passwords are random (``secrets.token_urlsafe``, 16 characters, pass the password policy) and kept in
+    the credentials file, written owner-only (0600). A later run keeps every demo user whose password
+    in that file still matches the store; only new users, or users whose password was changed or whose
+    file entry is gone, get a new one. For a local demo only.
     """
+    import os
     import secrets
 
     import sqlalchemy as sa
 
-    from carbonqa.auth import create_user, set_password
+    from carbonqa.auth import create_user, password_matches, set_password
     from carbonqa.settings import get_settings
     from carbonqa.store import session_scope, upgrade
     from carbonqa.store.models import Case, User
@@ -218,19 +222,46 @@ def users_demo(
         (f"demo-city-{province}", "municipal", province, city, f"市级检查员 {city}"),
         ("demo-auditor", "auditor", None, None, "审计（只读）"),
     ]
+    target = out or (get_settings().home / "demo_users.txt")
+    known: dict[str, str] = {}
+    if target.is_file():
+        for line in target.read_text(encoding="utf-8").splitlines()[1:]:
+            parts = line.split()
+            if len(parts) >= 2:
+                known[parts[0]] = parts[1]
     lines = []
     for username, role, prov, c, display in specs:
-        pw = secrets.token_urlsafe(9)
-        if username in existing:
+        pw = known.get(username)
+        if username in existing and pw and password_matches(username, pw):
+            pass  # kept from an earlier run
+        elif username in existing:
+            pw = secrets.token_urlsafe(12)
             set_password(username, pw)
         else:
+            pw = secrets.token_urlsafe(12)
             create_user(username, pw, role=role, province_code=prov, city_name=c, display_name=display)
-        lines.append(f"{username:24s} {pw:14s} {role:10s} {prov or '':4s} {c or ''}")
+        lines.append(f"{username:24s} {pw:18s} {role:10s} {prov or '':4s} {c or ''}")
     text = "demo users (username, password, role, province, city):\n" + "\n".join(lines)
     typer.echo(text)
-    target = out or (get_settings().home / "demo_users.txt")
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text + "\n", encoding="utf-8")
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an older world-readable file keeps its mode on O_TRUNC: set it
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text + "\n")
+    typer.echo(f"credentials kept in {target} (owner-only)")
+
+
+@users_app.command("unlock")
+def users_unlock(username: Annotated[str, typer.Argument()]) -> None:
+    """Lift a sign-in lockout (too many failed passwords) and reset the failure count."""
+    from carbonqa.auth import UserError, unlock
+
+    try:
+        unlock(username)
+    except UserError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(f"unlocked {username}")
 
 
 def main() -> None:

@@ -134,3 +134,31 @@ def test_case_writes_reread_role_jurisdiction_and_active_flag(db_url):
     assert events() == n
     with session_scope(db_url) as s:
         assert s.get(Case, "C-1").status == "new"
+
+
+def test_demo_users_file_is_owner_only_and_kept_across_runs(db_url, tmp_path):
+    import stat
+
+    from typer.testing import CliRunner
+
+    from carbonqa.cli import app
+
+    target = tmp_path / "demo.txt"
+    target.write_text("old world-readable file\n")
+    target.chmod(0o644)
+    runner = CliRunner()
+    res = runner.invoke(app, ["users", "demo", "--out", str(target)])
+    assert res.exit_code == 0, res.output
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    first = dict(line.split()[:2] for line in target.read_text(encoding="utf-8").splitlines()[1:])
+    assert set(first) == {"demo-national", "demo-prov-15", "demo-city-15", "demo-auditor"}
+    assert all(authenticate(u, pw, url=db_url) is not None for u, pw in first.items())
+    assert runner.invoke(app, ["users", "demo", "--out", str(target)]).exit_code == 0
+    second = dict(line.split()[:2] for line in target.read_text(encoding="utf-8").splitlines()[1:])
+    assert second == first  # not reset on every run
+    set_password("demo-auditor", PW2, url=db_url)  # changed meanwhile: the file entry is stale
+    assert runner.invoke(app, ["users", "demo", "--out", str(target)]).exit_code == 0
+    third = dict(line.split()[:2] for line in target.read_text(encoding="utf-8").splitlines()[1:])
+    assert third["demo-auditor"] != first["demo-auditor"] and third["demo-national"] == first["demo-national"]
+    assert authenticate("demo-auditor", third["demo-auditor"], url=db_url) is not None
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
