@@ -1108,16 +1108,21 @@ def export_cases(out: Path, fmt: str = "csv", url: str | None = None, scope: Sco
         url: case-store URL (default: settings).
         scope: restrict to a reader's jurisdiction (``None`` = everything).
 
+    Text cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, CR) are
+    prefixed with ``'`` (:mod:`carbonqa.textsafe`, OWASP CSV Injection guidance).
+
     Returns:
         Number of cases written.
 
     Raises:
         ValueError: unknown format.
     """
+    from carbonqa.textsafe import neutralise_frame
+
     fmt = fmt.lower()
     if fmt not in ("csv", "xlsx"):
         raise ValueError(f"export format must be 'csv' or 'xlsx', got {fmt!r}")
-    df = case_frame(url, scope)
+    df = neutralise_frame(case_frame(url, scope))  # submitted text: no formula cells (OWASP)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":

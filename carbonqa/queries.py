@@ -506,7 +506,10 @@ def export_queue(scope: Scope, filters: QueueFilter | None = None, fmt: str = "c
     f = filters or QueueFilter()
     with _conn(url) as conn:
         rows = conn.execute(_queue_select().where(*_queue_where(scope, f)).order_by(*_queue_order(f.sort))).fetchall()
-    frame = _frame(rows, _QUEUE_SCHEMA).select(list(contract.CASE_EXPORT_COLUMNS))
+    from carbonqa.textsafe import neutralise_frame
+
+    # submitted text: cells a spreadsheet would run as formulas get a leading ' (OWASP CSV Injection)
+    frame = neutralise_frame(_frame(rows, _QUEUE_SCHEMA).select(list(contract.CASE_EXPORT_COLUMNS)))
     buf = io.BytesIO()
     if fmt == "csv":
         buf.write("\ufeff".encode())

@@ -512,3 +512,40 @@ def test_unlisted_fifo_is_not_opened(tmp_path, db_url):
     os.mkfifo(b / "pipe")
     res = ingest_bundle(b, url=db_url)  # must not hang on the FIFO
     assert res.outcome == "landed"
+
+
+# ---- 4. exports: formula cells neutralised (OWASP CSV Injection) --------------------------------------
+@pytest.mark.parametrize("value,out", [
+    ("=HYPERLINK(\"http://x\",\"点击\")", "'=HYPERLINK(\"http://x\",\"点击\")"), ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+    ("-2+3+cmd|x", "'-2+3+cmd|x"), ("@SUM(A1)", "'@SUM(A1)"), ("\t=1", "'\t=1"), ("\r=1", "'\r=1"),
+    ("-12.5", "-12.5"), ("+3", "+3"), ("包头市", "包头市"), ("a=b", "a=b"), ("", ""),
+])
+def test_neutralise_cell_and_frame_agree(value, out):
+    from carbonqa.textsafe import neutralise_cell, neutralise_frame
+
+    assert neutralise_cell(value) == out
+    assert neutralise_frame(pl.DataFrame({"s": [value], "n": [1.0]})).row(0) == (out, 1.0)
+
+
+def test_case_exports_neutralise_formula_cells(db_url, tmp_path):
+    from carbonqa.cases import export_cases
+    from carbonqa.jurisdiction import Scope
+    from carbonqa.queries import export_queue
+    from carbonqa.store import session_scope
+    from carbonqa.store.models import Case
+
+    with session_scope(db_url) as s:
+        s.add(Case(case_id="C-1", enterprise_id=E1, year=2024, province_code="15", city_name="=cmd|' /C calc'!A0",
+                   summary="@SUM(1+1)*cmd|' /C calc'!A0", risk_score=50.0, rank=1, tco2_at_stake=-12.5,
+                   families="accounting", rule_codes="ACC-001"))
+    out = tmp_path / "cases.csv"
+    assert export_cases(out, "csv", url=db_url) == 1
+    row = pl.read_csv(out, infer_schema=False).row(0, named=True)
+    assert row["city_name"] == "'=cmd|' /C calc'!A0" and row["summary"].startswith("'@SUM")
+    assert row["tco2_at_stake"] == "-12.5" and row["enterprise_id"] == E1
+    xl = tmp_path / "cases.xlsx"
+    export_cases(xl, "xlsx", url=db_url)
+    row = pl.read_excel(xl, infer_schema_length=0).row(0, named=True)
+    assert row["city_name"] == "'=cmd|' /C calc'!A0"
+    data = export_queue(Scope("nat", "national"), fmt="csv", url=db_url)
+    assert b"'=cmd|" in data and b",=cmd" not in data

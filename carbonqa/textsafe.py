@@ -1,0 +1,52 @@
+"""Submitted text made safe for the files we hand back: CSV/xlsx formula ("CSV injection") neutralisation.
+
+Enterprise names, city names and summaries come from the units we supervise. A cell that begins with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return is run as a formula by spreadsheet programs when a
+reviewer opens the export (``=HYPERLINK(...)``, ``=cmd|' /C calc'!A0``, DDE). Following the OWASP "CSV
+Injection" guidance (https://owasp.org/www-community/attacks/CSV_Injection): such a cell is prefixed
+with a single quote ``'`` so it is shown as text. A ``+``/``-`` that starts a number (``-12.5``,
+``+3``) is left alone — it is a value, not a formula — so negative figures stay numbers.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+__all__ = ["FORMULA_PREFIXES", "neutralise_cell", "neutralise_frame"]
+
+#: First characters that make a spreadsheet cell a formula (OWASP CSV Injection guidance).
+FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def neutralise_cell(value: object) -> object:
+    """``value`` with a leading ``'`` when it is text starting with a formula prefix; others unchanged.
+
+    ``+``/``-`` followed by a number (``"-12.5"``) is not prefixed. Non-text values pass through.
+    """
+    if not isinstance(value, str) or not value.startswith(FORMULA_PREFIXES):
+        return value
+    if value[0] in "+-" and _is_number(value):
+        return value
+    return "'" + value
+
+
+def neutralise_frame(df: pl.DataFrame) -> pl.DataFrame:
+    """Apply :func:`neutralise_cell` to every String column of ``df`` (vectorised; shape unchanged)."""
+    exprs = []
+    for name, dtype in df.schema.items():
+        if dtype != pl.String:
+            continue
+        c = pl.col(name)
+        first = c.str.slice(0, 1)
+        is_num = c.str.strip_chars().cast(pl.Float64, strict=False).is_not_null()
+        danger = first.is_in(["=", "@", "\t", "\r"]) | (first.is_in(["+", "-"]) & ~is_num)
+        exprs.append(pl.when(danger.fill_null(False)).then(pl.lit("'") + c).otherwise(c).alias(name))
+    return df.with_columns(exprs) if exprs else df
