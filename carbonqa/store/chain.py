@@ -155,13 +155,13 @@ def _pk(table: sa.Table) -> sa.Column:
     return pk
 
 
-def _head(conn: Connection, table: sa.Table) -> tuple[int | None, str, int]:
-    """``(last row id, its row_hash or GENESIS, row count)`` of ``table``'s chain."""
+def _head(conn: Connection, table: sa.Table, count: bool = False) -> tuple[int | None, str, int]:
+    """``(last row id, its row_hash or GENESIS, row count if asked else 0)`` of ``table``'s chain."""
     pk = _pk(table)
     last = conn.execute(sa.select(pk, table.c.row_hash).order_by(pk.desc()).limit(1)).first()
     if last is None:
         return None, GENESIS, 0
-    n = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+    n = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one() if count else 0
     return int(last[0]), last[1] or GENESIS, int(n)
 
 
@@ -236,7 +236,7 @@ def record_heads(conn: Connection, run_id: str) -> str:
     for name, table in chained_tables().items():
         if name == "chain_heads":
             continue
-        last_id, h, n = _head(conn, table)
+        last_id, h, n = _head(conn, table, count=True)
         rows.append({"run_id": run_id, "table_name": name, "last_row_id": last_id, "n_rows": n,
                      "head_hash": h, "recorded_at": now_cst()})
     prior = _run_heads(conn, run_id)
