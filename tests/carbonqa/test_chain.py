@@ -249,3 +249,41 @@ def test_concurrent_writers_keep_one_chain(pg_url):
     assert not errors
     rep = verify(pg_url)
     assert rep.ok and rep.chains["case_events"].rows == 20
+
+
+@pytest.fixture(scope="module")
+def small_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic one-province bundle (every raw table has rows), generated once for the module."""
+    from carbonqa.synth import generate_bundle
+
+    root = tmp_path_factory.mktemp("chain")
+    generate_bundle(root / "b", provinces=["64"], telemetry=False, labels_path=root / "labels.csv")
+    return root / "b"
+
+
+@pytest.mark.parametrize("table", list(chain.chained_tables()))
+def test_verify_detects_an_update_or_delete_in_every_chained_table(db_url, small_bundle, table):
+    assert ingest_bundle(small_bundle, url=db_url).outcome == "landed"
+    case_with_events(db_url, 2)
+    with get_engine(db_url).begin() as conn:
+        chain.record_heads(conn, "night-1")
+    with session_scope(db_url) as s:
+        s.add(CaseEvent(case_id="C-1", actor="bob", action="note", note="later"))
+    with get_engine(db_url).begin() as conn:
+        chain.record_heads(conn, "night-2")
+    assert verify(db_url).ok
+    t = chain.chained_tables()[table]
+    (pk,) = t.primary_key.columns
+    col = {"case_events": "note", "chain_heads": "run_id"}.get(table, "bundle_id")
+    with get_engine(db_url).connect() as conn:
+        ids = conn.execute(sa.select(pk).order_by(pk)).scalars().all()
+    assert len(ids) >= 2, table
+    mid = ids[len(ids) // 2 - 1]
+    without_triggers(db_url, f"UPDATE {table} SET {col} = 'forged' WHERE {pk.name} = {mid}")
+    b = verify(db_url).chains[table].first_break
+    assert b is not None and (b.table, b.row_id, b.what) == (table, mid, "row_hash")
+    without_triggers(db_url, f"DELETE FROM {table} WHERE {pk.name} = {mid}")
+    rep = verify(db_url)
+    b = rep.chains[table].first_break
+    assert b is not None and (b.table, b.row_id, b.what) == (table, ids[len(ids) // 2], "prev_hash")
+    assert not rep.ok
