@@ -1,7 +1,7 @@
 """One-case inspection brief (现场检查简报) as a PDF: what a municipal inspector takes on site.
 
 Built from the same scoped evidence pack the dashboard shows (:func:`carbonqa.queries.case_detail`,
-so a reader outside the case's jurisdiction gets ``PermissionDenied`` here too), with fpdf2 for the
+so a reader outside the case's jurisdiction gets ``CaseNotFound`` here too, as for a missing id), with fpdf2 for the
 layout and matplotlib (Agg) for the charts: the unit's monthly carbon content with suspicious months
 highlighted, the unit against its national coal-type peers, and the lab reports' date timeline.
 
@@ -15,7 +15,7 @@ Errors::
 
     BriefError (RuntimeError)
     └── CJKFontMissing      no font with Chinese glyphs found
-    carbonqa.queries.CaseNotFound / carbonqa.jurisdiction.PermissionDenied  (from the scoped read)
+    carbonqa.queries.CaseNotFound  (from the scoped read: missing and out of scope alike)
 """
 
 from __future__ import annotations
@@ -233,7 +233,7 @@ def build_brief(
     """Build the inspection brief of ``case_id`` as PDF bytes (A4, Chinese first).
 
     Args:
-        scope: the reader (the read is scoped: outside the jurisdiction raises ``PermissionDenied``).
+        scope: the reader (the read is scoped: outside the jurisdiction raises ``CaseNotFound`` as a missing id does).
         case_id: the case.
         url: case-store URL (default: settings).
         lang: ``zh`` (default) or ``en`` for headings and chart labels; findings keep their zh-CN text.
@@ -241,7 +241,7 @@ def build_brief(
 
     Raises:
         CJKFontMissing: no Chinese font installed.
-        carbonqa.queries.CaseNotFound, carbonqa.jurisdiction.PermissionDenied: from the scoped read.
+        carbonqa.queries.CaseNotFound: from the scoped read (missing and out of scope alike).
     """
     from fpdf import FPDF
     from fpdf.enums import XPos, YPos

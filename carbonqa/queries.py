@@ -11,15 +11,16 @@ does. Reads return polars frames (picklable, so the dashboard can cache them) or
 | :func:`case_queue` | one page of the filtered, risk-sorted queue with counts | cases in scope |
 | :func:`queue_options` | values for the queue's filter widgets | cases in scope |
 | :func:`export_queue` | the filtered queue as CSV / XLSX (CONTRACT.md §5 columns) | cases in scope |
-| :func:`get_case` | one case row | raises ``PermissionDenied`` / ``CaseNotFound`` |
+| :func:`get_case` | one case row | raises ``CaseNotFound`` (missing and out of scope alike) |
 | :func:`case_detail` | the evidence pack of one case | as :func:`get_case` |
 | :func:`assignable_users` | who a case in scope may be assigned to | users inside the scope |
 | :func:`rules` | the catalogue with fire counts | findings in scope |
 | :func:`suppressions` | approved suppressions | national/auditor all; others those touching their enterprises |
-| :func:`runs` | screening runs, stage durations, counts, failures | not jurisdictional (national metadata) |
+| :func:`runs` | screening runs, stage durations, counts, failures | counts and failures cut to the reader's jurisdiction |
 
-Errors: :class:`CaseNotFound` (``KeyError``) for an unknown case id; :class:`~carbonqa.jurisdiction.
-PermissionDenied` for a case outside the reader's jurisdiction.
+Errors: :class:`CaseNotFound` (``KeyError``) for an unknown case id *and* for a case outside the
+reader's jurisdiction, with the same message: an id answers alike whether it exists elsewhere or not
+(no existence oracle).
 """
 
 from __future__ import annotations
@@ -87,7 +88,11 @@ SORTS: tuple[str, ...] = ("risk", "tco2", "updated")
 
 
 class CaseNotFound(KeyError):
-    """No case with this id exists."""
+    """No case with this id exists in the reader's jurisdiction (whether it exists elsewhere is not said)."""
+
+
+def _not_found(case_id: str) -> str:
+    return f"no case {str(case_id)[:80]!r}"
 
 
 def province_label(code: str | None, lang: str = "zh") -> str:
@@ -149,7 +154,8 @@ class Overview:
         by_status: ``status, cases, tco2_at_stake`` in workflow order.
         trend: one row per night (date): ``night, new_cases, new_findings, new_tco2_at_stake``.
         latest_run: the newest screening run as a dict (``stage_seconds`` and ``counts`` as dicts, and
-            ``summary``: :func:`run_summary` of its counts) or ``None``.
+            ``summary``: :func:`run_summary` of its counts) or ``None``; for a provincial or municipal
+            reader its counts are cut to their jurisdiction and its error text withheld (see :func:`runs`).
     """
 
     totals: dict[str, float]
@@ -265,7 +271,7 @@ def overview(scope: Scope, url: str | None = None, *, nights: int = 30) -> Overv
         "dismissed": int((cases["status"] == "dismissed").sum()),
         "provinces": by_province.height,
     }
-    latest = _run_records(url, 1)
+    latest = _run_records(url, 1, scope)  # the run's counts cut to the reader's jurisdiction
     if latest:
         latest[0]["summary"] = run_summary(latest[0]["counts"])
     return Overview(
@@ -524,19 +530,19 @@ def get_case(scope: Scope, case_id: str, url: str | None = None) -> dict[str, An
     """Return the case ``case_id`` as a dict (with ``assignee`` user name) if it lies in ``scope``.
 
     Raises:
-        CaseNotFound: no such case.
-        PermissionDenied: the case lies outside the reader's jurisdiction.
+        CaseNotFound: no such case in ``scope`` — raised alike for an id that does not exist and for one
+            outside the reader's jurisdiction (the scope is part of the query), so an id cannot be
+            probed for existence.
     """
     with _conn(url) as conn:
         row = conn.execute(
             sa.select(Case, User.username.label("assignee"))
             .outerjoin(User, User.user_id == Case.assignee_user_id)
-            .where(Case.case_id == case_id)
+            .where(Case.case_id == case_id, _case_scope(scope))
         ).first()
     if row is None:
-        raise CaseNotFound(f"no case {case_id!r}")
+        raise CaseNotFound(_not_found(case_id))
     case: Case = row[0]
-    scope.require(case.province_code, case.city_name)
     out = {c.key: getattr(case, c.key) for c in sa.inspect(Case).column_attrs}
     out["assignee"] = row[1]
     out["province_zh"] = province_label(case.province_code, "zh")
@@ -731,8 +737,7 @@ def case_detail(scope: Scope, case_id: str, url: str | None = None) -> CaseDetai
     """Return the evidence pack of ``case_id`` (see :class:`CaseDetail`); scoped as :func:`get_case`.
 
     Raises:
-        CaseNotFound: no such case.
-        PermissionDenied: the case lies outside the reader's jurisdiction.
+        CaseNotFound: no such case in ``scope`` (missing and out of scope alike).
     """
     case = get_case(scope, case_id, url)
     ent_id, year = case["enterprise_id"], int(case["year"])
@@ -1157,24 +1162,83 @@ def run_summary(counts: dict[str, Any] | None, *, slowest: int = 5) -> dict[str,
     }
 
 
-def _run_records(url: str | None, limit: int) -> list[dict[str, Any]]:
+def _run_records(url: str | None, limit: int, scope: Scope | None = None) -> list[dict[str, Any]]:
+    """The newest ``limit`` runs; with a provincial or municipal ``scope``, counts and errors cut to it."""
     with _conn(url) as conn:
         rows = conn.execute(sa.select(ScreeningRun).order_by(ScreeningRun.started_at.desc()).limit(limit)).scalars().all()
-    return [
-        {
-            "run_id": r.run_id,
-            "started_at": r.started_at,
-            "finished_at": r.finished_at,
-            "status": r.status,
-            "trigger": r.trigger,
-            "duration_s": (r.finished_at - r.started_at).total_seconds() if r.finished_at and r.started_at else None,
-            "bundles": len(r.bundle_ids or []),
-            "stage_seconds": {str(k): float(v) for k, v in (r.stage_seconds or {}).items() if _is_number(v)},
-            "counts": dict(r.counts or {}),
-            "error": r.error,
-        }
-        for r in rows
-    ]
+        recs = [
+            {
+                "run_id": r.run_id,
+                "started_at": r.started_at,
+                "finished_at": r.finished_at,
+                "status": r.status,
+                "trigger": r.trigger,
+                "duration_s": (r.finished_at - r.started_at).total_seconds() if r.finished_at and r.started_at else None,
+                "bundles": len(r.bundle_ids or []),
+                "stage_seconds": {str(k): float(v) for k, v in (r.stage_seconds or {}).items() if _is_number(v)},
+                "counts": dict(r.counts or {}),
+                "error": r.error,
+            }
+            for r in rows
+        ]
+        if scope is not None and scope.role in ("provincial", "municipal"):
+            for rec in recs:
+                rec["counts"] = _scoped_counts(conn, scope, rec["run_id"], rec["counts"])
+                # a run's error text may quote any province's rows: a regional reader learns only that it failed
+                rec["error"] = _ERROR_WITHHELD if rec["error"] else None
+    return recs
+
+
+#: What a provincial or municipal reader sees in place of a failed run's (or partition's) error text.
+_ERROR_WITHHELD = "withheld"
+
+
+def _scoped_counts(conn: Session, scope: Scope, run_id: str, counts: dict[str, Any]) -> dict[str, Any]:
+    """A run's ``counts`` as a provincial or municipal reader may see them (the format of ``counts``).
+
+    Only the partitions of the reader's province are kept (their error text withheld), the national
+    detectors' block is dropped, and the case stage counts only the cases in scope that the run opened.
+    A municipal reader's partitions carry the findings of their city's cases (partitions are per
+    province), so no figure of a neighbouring city or province leaves this function.
+    """
+    parts: dict[str, Any] = {}
+    for key, v in dict(counts.get("partitions") or {}).items():
+        if not isinstance(v, dict):
+            continue
+        prov = str(v.get("province_code") or str(key).split("/", 1)[-1])
+        if prov != scope.province_code:
+            continue
+        v = dict(v)
+        if v.get("error"):
+            v["error"] = _ERROR_WITHHELD
+        parts[str(key)] = v
+    if scope.role == "municipal" and parts:
+        stmt = _finding_scope(
+            sa.select(FindingRow.year, FindingRow.family, FindingRow.severity,
+                      (FindingRow.first_run_id == run_id).label("is_new"), sa.func.count().label("n"))
+            .where(FindingRow.last_run_id == run_id)
+            .group_by(FindingRow.year, FindingRow.family, FindingRow.severity, sa.literal_column("is_new")),
+            scope,
+        )
+        by_year: dict[int, dict[str, Any]] = {}
+        for year, fam, sev, is_new, n in conn.execute(stmt).fetchall():
+            d = by_year.setdefault(int(year), {"findings": 0, "new": 0, "by_family": Counter(), "by_severity": Counter()})
+            d["findings"] += int(n)
+            d["new"] += int(n) if is_new else 0
+            d["by_family"][str(fam)] += int(n)
+            d["by_severity"][str(sev)] += int(n)
+        for key, v in parts.items():
+            year = int(v.get("year") or str(key).split("/", 1)[0])
+            d = by_year.get(year, {"findings": 0, "new": 0, "by_family": {}, "by_severity": {}})
+            v.update(findings=d["findings"], new=d["new"], by_family=dict(d["by_family"]),
+                     by_severity=dict(d["by_severity"]))
+    created = conn.execute(
+        sa.select(sa.func.count())
+        .select_from(CaseEvent)
+        .join(Case, Case.case_id == CaseEvent.case_id)
+        .where(CaseEvent.actor == f"system:{run_id}", CaseEvent.action == "created", _case_scope(scope))
+    ).scalar_one()
+    return {"partitions": parts, "cases": {"created": int(created)}, "missing": list(counts.get("missing") or [])}
 
 
 def _is_number(v: Any) -> bool:
@@ -1184,13 +1248,14 @@ def _is_number(v: Any) -> bool:
 def runs(scope: Scope, url: str | None = None, *, limit: int = 60) -> pl.DataFrame:
     """Return the newest ``limit`` screening runs, newest first.
 
-    Screening runs are national operational metadata (one night screens every province), not
-    jurisdictional data: every signed-in reader may see them. Returns ``run_id, started_at,
-    finished_at, status, trigger, duration_s, bundles, stage_seconds, counts, error`` where
-    ``stage_seconds`` and ``counts`` are JSON text (see :func:`run_stages` for the stages as rows).
+    A run's times and stages are national operational metadata that every reader may see; its
+    ``counts`` and ``error`` are cut to a provincial or municipal reader's jurisdiction (partitions of
+    their province only, findings of their city for a municipal reader, cases they can see; error text
+    withheld — it may quote any province's rows). Returns ``run_id, started_at, finished_at, status,
+    trigger, duration_s, bundles, stage_seconds, counts, error`` where ``stage_seconds`` and ``counts``
+    are JSON text (see :func:`run_stages` for the stages as rows).
     """
-    del scope  # documented above: not jurisdictional
-    recs = _run_records(url, limit)
+    recs = _run_records(url, limit, scope)
     for r in recs:
         r["stage_seconds"] = json.dumps(r["stage_seconds"], ensure_ascii=False)
         r["counts"] = json.dumps(r["counts"], ensure_ascii=False, default=str)
@@ -1210,15 +1275,14 @@ def run_stages(scope: Scope, url: str | None = None, *, limit: int = 60) -> pl.D
 
 
 def ensure_visible(scope: Scope, case_ids: list[str], url: str | None = None) -> None:
-    """Raise :class:`PermissionDenied` unless every case of ``case_ids`` exists and lies in ``scope``."""
+    """Raise :class:`CaseNotFound` unless every case of ``case_ids`` exists and lies in ``scope``.
+
+    A missing id and an id outside the jurisdiction raise the same error with the same message.
+    """
     with _conn(url) as conn:
-        rows = conn.execute(
-            sa.select(Case.case_id, Case.province_code, Case.city_name).where(Case.case_id.in_(case_ids))
-        ).fetchall()
-    found = {r[0] for r in rows}
+        found = set(conn.execute(
+            sa.select(Case.case_id).where(Case.case_id.in_(case_ids), _case_scope(scope))
+        ).scalars().all())
     missing = [c for c in case_ids if c not in found]
     if missing:
-        raise CaseNotFound(f"no case {missing[0]!r}")
-    for r in rows:
-        if not scope.allows(r[1], r[2]):
-            raise PermissionDenied(f"{scope.username} may not access case {r[0]} (province {r[1]} city {r[2]})")
+        raise CaseNotFound(_not_found(missing[0]))

@@ -16,6 +16,7 @@ import polars as pl
 
 from dashboard import i18n
 from dashboard.i18n import t
+from dashboard.text import plot
 
 MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
 RED = "#d62728"
@@ -91,8 +92,8 @@ def carbon_content_vs_peers(cc_unit: pl.DataFrame, cc_peers: pl.DataFrame, enter
     x0, x1 = x0 - pad, x1 + pad
     off_y = 0.98
     for i, r in enumerate(groups.iter_rows(named=True)):
-        names = "、".join(unit_label(u, enterprise_id) for u in r["unit_id"]) if i18n.lang() == "zh" else \
-            ", ".join(unit_label(u, enterprise_id) for u in r["unit_id"])
+        names = "、".join(plot(unit_label(u, enterprise_id)) for u in r["unit_id"]) if i18n.lang() == "zh" else \
+            ", ".join(plot(unit_label(u, enterprise_id)) for u in r["unit_id"])
         v = float(r["cc_tc_per_gj"])
         label = f"{names}: {_fmt(v)} tC/GJ"
         if x0 <= v <= x1:
@@ -148,7 +149,7 @@ def monthly_series(monthly: pl.DataFrame, metric: str, enterprise_id: str | None
     units = monthly["unit_id"].unique().sort().to_list()
     for unit in units:
         u = monthly.filter(pl.col("unit_id") == unit).sort("period")
-        name = unit_label(unit, enterprise_id)
+        name = plot(unit_label(unit, enterprise_id))  # submitted ids: no Plotly markup
         y = u[metric].to_list()
         periods = u["period"].to_list()
         y_plot = list(y)
@@ -209,7 +210,7 @@ def reported_vs_telemetry(tel: pl.DataFrame, enterprise_id: str | None) -> tuple
     series = (("reported_generation_mwh", t("c.reported"), "#1f77b4"),
               ("telemetry_generation_mwh", t("c.telemetered"), "#9ecae1"))
     fig = make_subplots(rows=len(units), cols=1, shared_xaxes=True, vertical_spacing=0.08 if len(units) > 1 else 0,
-                        subplot_titles=[unit_label(u, enterprise_id) for u in units])
+                        subplot_titles=[plot(unit_label(u, enterprise_id)) for u in units])
     off: list[dict[str, Any]] = []
     for i, unit in enumerate(units, start=1):
         u = tel.filter(pl.col("unit_id") == unit).sort("period")

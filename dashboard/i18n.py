@@ -169,7 +169,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "c.pick": ("案件", "Case"),
     "c.none": ("管辖范围内没有可查看的案件。", "No case to show in your jurisdiction."),
     "c.denied": ("无权查看该案件：{err}", "You may not see this case: {err}"),
-    "c.notfound": ("案件不存在：{case}", "No such case: {case}"),
+    "c.notfound": ("案件不存在或不在您的管辖范围内：{case}", "No such case in your jurisdiction: {case}"),
     "c.risk": ("风险分", "Risk score"),
     "c.rank": ("全国排名", "National rank"),
     "c.stake": ("涉及排放量", "At stake"),
@@ -281,6 +281,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "r.unavailable": ("豁免模块不可用。", "Suppression module not available."),
     "r.active": ("生效中", "active"),
     # runs
+    "run.error_withheld": ("本次筛查有失败的环节（详情仅国家级用户可见）。",
+                           "Part of this run failed (details are visible to national users only)."),
     "run.title": ("运行记录", "Screening runs"),
     "run.none": ("尚无运行记录。", "No run yet."),
     "run.status": ("状态", "Status"),

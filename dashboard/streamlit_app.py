@@ -21,6 +21,7 @@ if str(_ROOT) not in sys.path:  # `streamlit run dashboard/streamlit_app.py` put
 
 from dashboard import data, i18n  # noqa: E402
 from dashboard.i18n import t  # noqa: E402
+from dashboard.text import md  # noqa: E402
 
 st.set_page_config(page_title="carbonqa · 碳市场数据质量", page_icon=":material/factory:", layout="wide")
 st.session_state.setdefault("lang", "zh")
@@ -30,7 +31,7 @@ def _scope_label(u: dict) -> str:
     if u["role"] in ("national", "auditor"):
         return t("scope.national")
     label = i18n.province(u.get("province_code"))
-    return f"{label} {u['city_name']}" if u.get("city_name") else label
+    return f"{label} {md(u['city_name'])}" if u.get("city_name") else label
 
 
 def _login() -> None:
@@ -76,7 +77,7 @@ if not user:
     st.stop()
 
 with st.sidebar:
-    st.markdown(f"**{t('app.signed_in', name=user.get('display_name') or user['username'], role=i18n.role(user['role']))}**")
+    st.markdown(f"**{t('app.signed_in', name=md(user.get('display_name') or user['username']), role=i18n.role(user['role']))}**")
     st.caption(t("app.scope", scope=_scope_label(user)))
     if user["role"] == "auditor":
         st.caption(t("app.readonly"))

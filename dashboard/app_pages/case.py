@@ -12,6 +12,7 @@ from carbonqa.queries import CaseNotFound, QueueFilter
 from dashboard import charts, data, i18n
 from dashboard.actions import is_backward, run_action
 from dashboard.i18n import t
+from dashboard.text import md
 
 scope = data.current_scope()
 db = data.url()
@@ -39,25 +40,21 @@ def _on_pick() -> None:
 
 try:
     d = data.case_detail(scope, db, case_id)
-except PermissionDenied as exc:
+except (CaseNotFound, PermissionDenied):
+    # one answer whether the id exists in another jurisdiction or not at all (no existence oracle)
     st.title(t("c.title"))
-    st.error(t("c.denied", err=exc))
-    st.session_state.pop("case_id", None)
-    st.stop()
-except CaseNotFound:
-    st.title(t("c.title"))
-    st.error(t("c.notfound", case=case_id))
+    st.error(t("c.notfound", case=md(case_id)))
     st.session_state.pop("case_id", None)
     st.stop()
 
 c = d.case
 ent = d.enterprise or {}
-st.title(f"{ent.get('enterprise_name') or c['enterprise_id']}")
+st.title(md(ent.get("enterprise_name") or c["enterprise_id"]))  # submitted text: escaped, never Markdown
 h = st.columns([3, 2])
-unit_part = f" · {charts.unit_label(c['unit_id'], c['enterprise_id'])}" if c.get("unit_id") else ""
+unit_part = f" · {md(charts.unit_label(c['unit_id'], c['enterprise_id']))}" if c.get("unit_id") else ""
 h[0].caption(
-    f"{t('col.case_id')} {c['case_id']} · {t('col.enterprise_id')} {c['enterprise_id']} · "
-    f"{i18n.province(c['province_code'])} {c.get('city_name') or ''}{unit_part} · {t('c.year', y=c['year'])}"
+    f"{t('col.case_id')} {md(c['case_id'])} · {t('col.enterprise_id')} {md(c['enterprise_id'])} · "
+    f"{i18n.province(c['province_code'])} {md(c.get('city_name'))}{unit_part} · {t('c.year', y=c['year'])}"
 )
 h[1].selectbox(t("c.pick"), ids, key="c_pick", on_change=_on_pick, label_visibility="collapsed")
 m = st.columns(5)
@@ -67,7 +64,7 @@ m[2].metric(*i18n.tonnes_metric(t("c.stake"), c["tco2_at_stake"]))
 m[3].metric(t("c.status"), i18n.status(c["status"]))
 m[4].metric(t("c.assignee"), c.get("assignee") or t("c.none_assigned"))
 if c.get("summary"):
-    st.markdown(f"> {c['summary']}")
+    st.markdown(f"> {md(c['summary'])}")
 st.markdown(" ".join(f"`{i18n.family(f)}`" for f in (c.get("families") or "").split("|") if f))
 EID = c["enterprise_id"]
 
@@ -95,7 +92,7 @@ with tabs[0]:
         if off or log:
             if off:
                 months = sorted({o["period"] for o in off})
-                st.caption(t("c.off_scale_note", n=len(months), months=", ".join(months)))
+                st.caption(t("c.off_scale_note", n=len(months), months=md(", ".join(months))))
             st.toggle(t("c.log_scale"), key="c_log")
 
     st.subheader(t("c.copied"))
@@ -160,17 +157,17 @@ with tabs[0]:
     st.subheader(t("c.telemetry"))
     tel = d.telemetry.filter(pl.col("telemetry_generation_mwh").is_not_null())
     if tel.is_empty():
-        st.info(t("c.telemetry_none") + (f" ({'; '.join(d.notes)})" if d.notes else ""))
+        st.info(t("c.telemetry_none") + (f" ({md('; '.join(d.notes))})" if d.notes else ""))
     else:
         fig, off = charts.reported_vs_telemetry(tel, EID)
         st.plotly_chart(fig, key="c_tel_chart")
         if off:
-            st.caption(t("c.tel_off", n=len(off), months=", ".join(sorted({o["period"] for o in off}))))
+            st.caption(t("c.tel_off", n=len(off), months=md(", ".join(sorted({o["period"] for o in off})))))
         gap = tel.select(pl.col("reported_generation_mwh").sum(), pl.col("telemetry_generation_mwh").sum()).row(0)
         if gap[1]:
             st.caption(t("c.tel_gap", rep=f"{gap[0]:,.0f}", tel=f"{gap[1]:,.0f}", pct=f"{(gap[0] - gap[1]) / gap[1] * 100:+.1f}"))
         if d.notes:
-            st.caption("; ".join(d.notes))
+            st.caption(md("; ".join(d.notes)))
 
     st.subheader(t("c.verifier"))
     if d.verifications.is_empty():
@@ -217,8 +214,8 @@ with tabs[0]:
     if d.tips.is_empty():
         st.caption(t("c.tips_none"))
     for r in d.tips.iter_rows(named=True):
-        st.warning(f"**{r['received_date'] or ''} · {i18n.tip_channel(r['channel'])} · {i18n.tip_category(r['category'])}**"
-                   f" — {r['summary'] or ''}")
+        st.warning(f"**{md(r['received_date'])} · {md(i18n.tip_channel(r['channel']))} · "
+                   f"{md(i18n.tip_category(r['category']))}** — {md(r['summary'])}")
 
 # ---- findings -----------------------------------------------------------------------------------------
 with tabs[1]:
@@ -242,7 +239,7 @@ with tabs[1]:
             "score": st.column_config.NumberColumn(t("col.score"), format="%.2f"),
         })
         for r in fv.iter_rows(named=True):
-            st.markdown(f"- **{r['rule_code']}** {r['title']}{'：' if zh else ': '}{r['message']}")
+            st.markdown(f"- **{md(r['rule_code'])}** {md(r['title'])}{'：' if zh else ': '}{md(r['message'])}")
 
 # ---- history ------------------------------------------------------------------------------------------
 with tabs[2]:

@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard import data, i18n
 from dashboard.i18n import t
+from dashboard.text import md, plot
 
 scope = data.current_scope()
 ov = data.overview(scope, data.url())
@@ -29,8 +30,9 @@ else:
         one_province = tot["provinces"] == 1 and ov.by_city.height > 1
         if one_province:  # a provincial or municipal reader: one bar per city says more than one per province
             st.subheader(t("ov.by_city"))
-            bp = ov.by_city.with_columns(
-                label=pl.col("city_name").fill_null(t("ov.no_city")), stake_kt=pl.col("tco2_at_stake") / 1000,
+            bp = ov.by_city.with_columns(  # cities are submitted text: no Plotly markup
+                label=i18n.each(ov.by_city["city_name"], lambda c: plot(c) if c else t("ov.no_city")),
+                stake_kt=pl.col("tco2_at_stake") / 1000,
             )
         else:
             st.subheader(t("ov.by_province"))
@@ -94,8 +96,8 @@ else:
     st.caption(t("run.summary_line", run=run["run_id"], parts=summ["partitions"], provinces=summ["provinces"],
                  years=span, failed=len(summ["failed"]), created=f"{summ['cases'].get('created', 0):,}",
                  attached=f"{summ['cases'].get('attached', 0):,}"))
-    if run["error"]:
-        st.error(f"{t('run.error')}: {run['error']}")
+    if run["error"]:  # withheld for regional readers (it may quote other provinces' rows); escaped
+        st.error(t("run.error_withheld") if run["error"] == "withheld" else f"{t('run.error')}: {md(run['error'])}")
     if summ["failed"]:
         st.warning(t("run.failed_parts", parts="、".join(summ["failed"])))
     if summ["missing"]:

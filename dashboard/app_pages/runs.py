@@ -11,6 +11,7 @@ import streamlit as st
 from carbonqa.queries import run_summary
 from dashboard import data, i18n
 from dashboard.i18n import t
+from dashboard.text import md
 
 scope = data.current_scope()
 db = data.url()
@@ -35,7 +36,8 @@ st.subheader(t("run.failures"))
 if failed.is_empty():
     st.caption(t("run.no_failures"))
 for r in failed.iter_rows(named=True):
-    st.error(f"**{r['run_id']}** · {r['started_at']:%Y-%m-%d %H:%M} — {r['error'] or ''}")
+    err = t("run.error_withheld") if r["error"] == "withheld" else md(r["error"])  # never Markdown, never another jurisdiction's rows
+    st.error(f"**{md(r['run_id'])}** · {r['started_at']:%Y-%m-%d %H:%M} — {err}")
 
 def _digest(counts: str | None) -> str:
     s = run_summary(json.loads(counts or "{}"))

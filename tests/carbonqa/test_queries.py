@@ -12,7 +12,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from carbonqa import queries as q  # noqa: E402
-from carbonqa.jurisdiction import PermissionDenied, Scope  # noqa: E402
+from carbonqa.jurisdiction import Scope  # noqa: E402
 from tests.dashboard.seed import seed_store  # noqa: E402
 
 NAT = Scope("nat", "national")
@@ -33,17 +33,89 @@ def test_case_by_id_is_scoped(store, db_url):
     ordos = "CQ-2024-E0001"  # 鄂尔多斯市, 内蒙古
     assert q.get_case(BAOTOU, top, db_url)["city_name"] == "包头市"
     for scope, cid in [(BAOTOU, ordos), (BAOTOU, jinan), (ORDOS, top), (PROV15, jinan)]:
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(q.CaseNotFound):
             q.get_case(scope, cid, db_url)
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(q.CaseNotFound):
             q.case_detail(scope, cid, db_url)
     assert q.get_case(PROV15, ordos, db_url)["province_code"] == "15"
     assert q.get_case(AUDIT, jinan, db_url)["case_id"] == jinan
     with pytest.raises(q.CaseNotFound):
         q.get_case(NAT, "CQ-nope", db_url)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(q.CaseNotFound):
         q.ensure_visible(BAOTOU, [top, ordos], db_url)
     q.ensure_visible(PROV15, [top, ordos], db_url)
+
+
+def _answer(fn):
+    try:
+        fn()
+    except Exception as exc:  # noqa: BLE001 - the whole answer is compared
+        return type(exc), str(exc)
+    return None
+
+
+def test_out_of_scope_id_answers_exactly_like_a_missing_one(store, db_url):
+    jinan = "CQ-2024-E0002"  # exists, in 山东
+    for fn in (q.get_case, q.case_detail):
+        out = _answer(lambda fn=fn: fn(BAOTOU, jinan, db_url))
+        missing = _answer(lambda fn=fn: fn(BAOTOU, "CQ-2024-E9999", db_url))
+        assert out[0] is missing[0] is q.CaseNotFound
+        assert out[1].replace(jinan, "X") == missing[1].replace("CQ-2024-E9999", "X")
+        assert "37" not in out[1] and "济南" not in out[1]
+    out = _answer(lambda: q.ensure_visible(PROV15, [jinan], db_url))
+    missing = _answer(lambda: q.ensure_visible(PROV15, ["CQ-2024-E9999"], db_url))
+    assert out[0] is missing[0] and out[1].replace(jinan, "X") == missing[1].replace("CQ-2024-E9999", "X")
+
+
+def _set_run_counts(db_url, counts, error=None):
+    import sqlalchemy as sa
+
+    from carbonqa.store.db import get_engine
+    from carbonqa.store.models import ScreeningRun
+
+    with get_engine(db_url).begin() as conn:
+        latest = conn.execute(sa.select(ScreeningRun.run_id).order_by(ScreeningRun.started_at.desc())).scalars().first()
+        conn.execute(sa.update(ScreeningRun).where(ScreeningRun.run_id == latest).values(
+            counts=counts, error=error, status="failed" if error else "success"))
+    return latest
+
+
+def test_latest_run_is_cut_to_the_readers_jurisdiction(store, db_url):
+    part = {"by_severity": {"high": 1}, "missing": [], "new": 1}
+    counts = {"partitions": {
+        "2024/15": {**part, "year": 2024, "province_code": "15", "findings": 6, "seconds": 12.5,
+                    "by_family": {"telemetry": 4, "verifier": 2}},
+        "2024/37": {**part, "year": 2024, "province_code": "37", "findings": 9, "seconds": 3.0, "by_family": {"tip": 9},
+                    "error": "RuntimeError: 济南市 E0002 row 7 lost"},
+    }, "national": {"2024": {"findings": 40, "new": 3, "by_family": {"verifier": 40}}},
+        "cases": {"created": 8, "attached": 7}}
+    run_id = _set_run_counts(db_url, counts, error="partition 2024/37 failed: 济南市 E0002")
+    nat = q.overview(NAT, db_url).latest_run
+    assert nat["summary"]["findings"] == 55 and nat["summary"]["partitions"] == 2 and "济南" in nat["error"]
+    prov = q.overview(PROV15, db_url).latest_run
+    s = prov["summary"]
+    assert s["partitions"] == 1 and s["provinces"] == 1 and s["findings"] == 6 and s["failed"] == []
+    assert set(s["slowest"]["province_code"]) == {"15"} and s["national_findings"] == 0
+    assert s["cases"]["created"] <= 4 and "attached" not in s["cases"]
+    assert prov["error"] == "withheld"
+    assert "济南" not in repr(prov) and "E0002" not in repr(prov) and "'37'" not in repr(prov)
+    prov37 = q.overview(Scope("prov37", "provincial", "37"), db_url).latest_run
+    assert prov37["summary"]["failed"] == ["2024/37"] and "济南" not in repr(prov37)
+    # a municipal reader: the province's partition carries only the findings of the reader's city
+    import sqlalchemy as sa
+
+    from carbonqa.store.db import get_engine
+    from carbonqa.store.models import Case, CaseFinding, FindingRow
+
+    with get_engine(db_url).begin() as conn:
+        conn.execute(sa.update(FindingRow).values(last_run_id=run_id))
+        n_city = conn.execute(sa.select(sa.func.count()).select_from(CaseFinding).join(Case).where(
+            Case.city_name == "包头市")).scalar_one()
+    bt = q.overview(BAOTOU, db_url).latest_run["summary"]
+    assert bt["partitions"] == 1 and bt["findings"] == n_city and 0 < n_city
+    assert q.overview(PROV15, db_url).latest_run["summary"]["findings"] == 6  # the province's own partition
+    runs = q.runs(PROV15, db_url)
+    assert "济南" not in runs.write_csv() and "E0002" not in runs.write_csv()
 
 
 def test_queue_filters_cannot_widen_the_scope(store, db_url):

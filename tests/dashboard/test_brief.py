@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 
-from carbonqa.jurisdiction import PermissionDenied, Scope
+from carbonqa.jurisdiction import Scope
 
 BAOTOU = Scope("baotou", "municipal", "15", "包头市")
 
@@ -50,8 +50,9 @@ def test_brief_renders_chinese_and_images(seeded_url, tmp_path):
 
 def test_brief_is_scoped(seeded_url):
     from carbonqa.brief import build_brief
+    from carbonqa.queries import CaseNotFound
 
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(CaseNotFound):  # out of scope answers like a missing id
         build_brief(BAOTOU, "CQ-2024-E0001", url=seeded_url)
 
 
