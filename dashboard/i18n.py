@@ -21,6 +21,7 @@ LANGS = ("zh", "en")
 STRINGS: dict[str, tuple[str, str]] = {
     # app frame
     "app.title": ("全国碳市场数据质量监测", "Carbon-market data-quality surveillance"),
+    "app.tab_title": ("全国碳市场数据质量监测 · carbonqa", "Carbon-market data quality · carbonqa"),
     "app.lang": ("语言 / Language", "语言 / Language"),
     "app.signed_in": ("已登录：{name}（{role}）", "Signed in: {name} ({role})"),
     "app.scope": ("管辖范围：{scope}", "Jurisdiction: {scope}"),

@@ -23,8 +23,10 @@ from dashboard import data, i18n  # noqa: E402
 from dashboard.i18n import t  # noqa: E402
 from dashboard.text import md  # noqa: E402
 
-st.set_page_config(page_title="carbonqa · 碳市场数据质量", page_icon=":material/factory:", layout="wide")
 st.session_state.setdefault("lang", "zh")
+# the browser tab: the service's name in the reader's language and its icon (favicon)
+st.set_page_config(page_title=t("app.tab_title"), page_icon=":material/factory:", layout="wide",
+                   initial_sidebar_state="expanded")
 
 
 def _scope_label(u: dict) -> str:

@@ -47,5 +47,5 @@ $CQ users demo
 
 if [ "$DASHBOARD" = 1 ]; then
   echo "== dashboard: http://localhost:8501 (sign in with a demo user above; Ctrl-C to stop) =="
-  exec .venv/bin/streamlit run dashboard/streamlit_app.py --server.headless true --server.port "${PORT:-8501}"
+  exec .venv/bin/streamlit run dashboard/streamlit_app.py --server.headless true --server.port "${PORT:-8501}" --server.address "${CARBONQA_DASHBOARD_ADDRESS:-127.0.0.1}"
 fi

@@ -471,3 +471,16 @@ def test_overview_latest_run_shows_only_the_readers_jurisdiction(app, seeded_url
         assert "济南" not in text and "E0002" not in text
     text = _texts(_open(app, "nat", "app_pages/overview.py"))
     assert "济南市 E0002" in text and "筛查分区 2 个" in text
+
+
+def test_production_face_config():
+    import tomllib
+
+    from tests.dashboard.conftest import ROOT
+
+    cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert cfg["client"]["toolbarMode"] == "viewer"  # no Deploy button or developer menu for end users
+    assert cfg["client"]["showErrorDetails"] == "none"
+    assert cfg["server"]["address"] == "127.0.0.1"  # loopback unless configured
+    run = (ROOT / "scripts" / "run.sh").read_text()
+    assert '--server.address "${CARBONQA_DASHBOARD_ADDRESS:-127.0.0.1}"' in run

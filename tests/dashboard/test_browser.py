@@ -85,12 +85,16 @@ def test_provincial_reviewer_changes_the_top_case(server):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 2200}, locale="zh-CN")
         page.goto(base)
+        expect(page).to_have_title("全国碳市场数据质量监测 · carbonqa", timeout=30_000)
         page.get_by_label("用户名").fill("prov15")
         page.get_by_label("密码").fill(PASSWORD)
         page.get_by_role("button", name="登录").click()
         expect(page.get_by_text("各地市案件与涉及排放量")).to_be_visible(timeout=30_000)  # one province: by city
         page.wait_for_timeout(1500)  # let plotly finish drawing
         page.screenshot(path=str(ARTIFACTS / "overview.png"))
+        # the production face (.streamlit/config.toml): no Deploy button, no developer options
+        assert page.get_by_test_id("stAppDeployButton").count() == 0
+        assert page.get_by_role("button", name="Deploy").count() == 0
 
         page.get_by_role("link", name="案件队列").click()
         expect(page.get_by_text("符合条件的案件")).to_be_visible(timeout=30_000)
