@@ -549,3 +549,58 @@ def test_case_exports_neutralise_formula_cells(db_url, tmp_path):
     assert row["city_name"] == "'=cmd|' /C calc'!A0"
     data = export_queue(Scope("nat", "national"), fmt="csv", url=db_url)
     assert b"'=cmd|" in data and b",=cmd" not in data
+
+
+# ---- kill -9 during an ingest ------------------------------------------------------------------------
+_CHILD = """
+import sys, time
+from pathlib import Path
+import carbonqa.ingest.core as core
+stage = sys.argv[3]
+if stage == "before_commit":
+    def hang(*a, **k):
+        print("READY", flush=True); time.sleep(600)
+    core.append_versioned = hang
+else:
+    real = core._publish
+    def hang(*a, **k):
+        print("READY", flush=True); time.sleep(600)
+    core._publish = hang
+core.ingest_bundle(Path(sys.argv[1]), url=sys.argv[2])
+"""
+
+
+@pytest.mark.parametrize("when", ["before_commit", "after_commit"])
+def test_kill_9_during_ingest_leaves_nothing_half_visible(db_url, tmp_path, when):
+    import signal
+    import subprocess
+
+    before = base(db_url, tmp_path)
+    lake = get_settings().lake_dir
+    lake_before = sorted(lake.rglob("*.parquet"))
+    b = make_bundle(tmp_path / "k", {"monthly_reports": monthly(periods=("2024-08",))}, "k1",
+                    telemetry_parts={"telemetry/part-0.parquet": telemetry(("U1",), start=dt.datetime(2024, 8, 5))})
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(b), db_url, when], stdout=subprocess.PIPE,
+                             env={**os.environ})
+    try:
+        assert child.stdout.readline().strip() == b"READY"
+        staged = list((data_root(tmp_path) / ".staging").rglob("*.parquet"))
+        assert staged, "the telemetry was staged before the hang"
+        assert sorted(lake.rglob("*.parquet")) == lake_before  # nothing visible yet
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(30)
+    with get_engine(db_url).connect() as c:
+        recorded = c.execute(sa.select(Bundle.__table__.c.bundle_id)).scalars().all()
+    if when == "before_commit":
+        assert recorded == ["base"] and snapshot(db_url) == before
+        assert sorted(lake.rglob("*.parquet")) == lake_before and not (get_settings().quarantine_dir / "k1").exists()
+    else:
+        assert sorted(recorded) == ["base", "k1"] and unchanged_since(before, db_url)
+        assert sorted(lake.rglob("*.parquet")) == lake_before  # committed, not yet published
+    # the next ingest (any bundle) publishes a committed leftover and discards an uncommitted one
+    res = ingest_bundle(b, url=db_url)
+    assert res.outcome == ("landed" if when == "before_commit" else "duplicate"), res.describe()
+    assert len(sorted(lake.rglob("*.parquet"))) == len(lake_before) + 1
+    assert not any((data_root(tmp_path) / ".staging").iterdir())
+    assert (get_settings().quarantine_dir / "k1" / "report.md").is_file()
