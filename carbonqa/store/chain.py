@@ -14,9 +14,8 @@ re-parsed), so a value reads back from SQLite or PostgreSQL to the same text it 
 
 * **Writers link their rows**: raw rows in :func:`carbonqa.ingest.store.append_versioned` (through
   :func:`link_rows`), case events by a ``before_flush`` hook on every ORM session (whoever adds a
-  :class:`~carbonqa.store.models.CaseEvent`). Appends to one chain are serialised: a transaction-scoped
-  advisory lock on PostgreSQL; SQLite has one writer at a time already (a second writer whose snapshot
-  is stale fails with ``database is locked`` and writes nothing).
+  :class:`~carbonqa.store.models.CaseEvent`). Appends to one chain are serialised before its head is
+  read: a transaction-scoped advisory lock on PostgreSQL, the database write lock on SQLite.
 * **Heads**: :func:`record_heads` (called when a run finishes) appends, per chain, its last row id,
   row count and ``row_hash`` to ``chain_heads`` — itself a chain, so the ``row_hash`` of a run's last
   head row (:func:`run_head`) commits to everything stored until then; it is the value to publish.
@@ -134,7 +133,7 @@ def canonical(table: sa.Table, row: Mapping[str, Any]) -> str:
     """
     content = {c.name: _norm(c, row.get(c.name)) for c in _content_columns(table)}
     content = {k: v for k, v in content.items() if v is not None}  # a column added later keeps old hashes
-    return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def link_hash(prev_hash: str, canonical_text: str) -> str:
@@ -144,10 +143,18 @@ def link_hash(prev_hash: str, canonical_text: str) -> str:
 
 # ---- appending -----------------------------------------------------------------------------------------
 def _lock(conn: Connection, name: str) -> None:
-    """Serialise appends to chain ``name`` until the transaction ends (PostgreSQL advisory lock)."""
+    """Serialise appends to chain ``name`` until the transaction ends, before its head is read.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: a write that changes nothing
+    (``UPDATE … WHERE 0``: no row, so no trigger fires) takes the database's write lock now — pysqlite
+    begins a transaction only at the first write, so without it the head would be read outside the
+    writing transaction and two writers could link to the same head.
+    """
     if conn.dialect.name == "postgresql":
         key = int.from_bytes(hashlib.sha256(f"carbonqa-chain:{name}".encode()).digest()[:8], "big", signed=True)
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+    elif conn.dialect.name == "sqlite":
+        conn.execute(sa.text(f'UPDATE "{name}" SET row_hash = row_hash WHERE 0'))
 
 
 def _pk(table: sa.Table) -> sa.Column:

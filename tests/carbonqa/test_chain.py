@@ -227,15 +227,15 @@ def test_migration_links_rows_stored_before_the_chain(tmp_path):
     assert rep.ok and rep.chains["raw_agencies"].rows == 2
 
 
-@pytest.mark.postgres
-def test_concurrent_writers_keep_one_chain(pg_url):
+def test_concurrent_writers_keep_one_chain(db_url):
+    pg_url = db_url
     with session_scope(pg_url) as s:
         s.add(Case(case_id="C-1", enterprise_id="E1", year=2024, province_code="15", city_name="包头市"))
     errors: list[BaseException] = []
 
     def write(i: int) -> None:
         try:
-            for j in range(5):
+            for j in range(10):
                 with session_scope(pg_url) as s:
                     s.add(CaseEvent(case_id="C-1", actor=f"u{i}", action="note", note=f"{i}-{j}"))
         except BaseException as exc:  # noqa: BLE001
@@ -248,7 +248,7 @@ def test_concurrent_writers_keep_one_chain(pg_url):
         t.join(60)
     assert not errors
     rep = verify(pg_url)
-    assert rep.ok and rep.chains["case_events"].rows == 20
+    assert rep.ok and rep.chains["case_events"].rows == 40
 
 
 @pytest.fixture(scope="module")
