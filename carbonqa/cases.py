@@ -40,6 +40,12 @@ opens when its *live* findings (effective severity, i.e. after approved suppress
    or above, material or not: the complaint is corroborated by a suspicion in the data (Order 775 makes
    complaints leads to follow up).
 
+Before these tests, a finding counts one severity step lower when its code fires on too many of the
+night's enterprises to be strong evidence (:mod:`carbonqa.evidence`), and findings about an
+intermediary's behaviour (``agency_behaviour_codes``: rubber-stamping, short reviews, preparing and
+verifying in one province, digit preference) count as ``low`` — the agency is the subject of its own
+case (:mod:`carbonqa.agency_cases`), its clients only through evidence in their own data.
+
 ``low`` findings never open a case on their own; neither does a complaint alone, nor a complaint with
 only ``low`` findings — a ``low`` finding is by definition not a suspicion (a clerical slip, a meter
 gap, a value on the conservative side), so it corroborates nothing; the complaint is handled on the
@@ -211,6 +217,13 @@ CASE_POLICY: dict[str, dict[str, Any]] = {
         "source": "ECMPS NONCRIT / INFORM results do not block a submission; low findings attach to an open "
         "case only; info = suppressed by the regulator (carbonqa.suppression)",
     },
+    "agency_behaviour_codes": {
+        "value": ("VER-004", "VER-101", "VER-102", "VER-104", "VER-105", "VER-106", "VER-108", "CPY-105"),
+        "source": "DOMAIN.md §4b (intermediaries serve many clients) and issue 12: a verifier's, lab's or preparer's "
+        "behaviour (rubber-stamping, short reviews, throughput, preparing and verifying in one province, digit "
+        "preference) makes the *agency* the subject of a case (carbonqa.agency_cases); its clients become suspects "
+        "only through evidence in their own data — these codes attach to an enterprise case, never open one",
+    },
     "tip_opens_with": {
         "value": ("critical", "high", "medium"),
         "source": "碳排放权交易管理暂行条例 (Order 775, 2024): complaints are leads (投诉举报线索) to follow up — a "
@@ -236,13 +249,17 @@ def opening_reason(
             a finding of a code below ``demote_below`` counts one severity step lower
             (:func:`carbonqa.evidence.demoted`: a signal that fires on many plants is weak evidence).
             Default: every code 1. Only stakes of under-reporting (``tco2_at_stake > 0``) are material.
+            Findings of an intermediary's behaviour (``agency_behaviour_codes``) count as ``low``: they
+            never open an enterprise case on their own.
 
     Returns:
         ``"severity:<code>"`` (a high/critical finding), ``"material:<tonnes>t"`` (medium findings with
         a material stake), ``"tip"`` (a complaint corroborated by a finding), or ``None``.
     """
     rel = reliability or {}
+    agency = CASE_POLICY["agency_behaviour_codes"]["value"]
     live = [f for f in findings if f.severity != "info"]
+    live = [_Demoted(f, "low") if f.rule_code in agency else f for f in live]
     if rel:
         live = [_Demoted(f, demoted(f.severity, rel.get(f.rule_code, 1.0))) for f in live]
         live = [f for f in live if f.severity != "info"]

@@ -488,7 +488,9 @@ def score_case(
     fact_list = ev.facts(counted, rel, factors)
     p_evidence = ev.p_confirm(fact_list)
     thr = materiality_threshold_t(reported_emissions_t)
-    mu = p_material(stake, thr)
+    # a material data error counts too (issue: "evidence that emissions are too low, or a material data
+    # error"): an over-report typo is worth a case, with no tonnes claimed for it
+    mu = p_material(max(stake, -over), thr)
     p = p_evidence * mu
 
     by_family: dict[str, float] = {}

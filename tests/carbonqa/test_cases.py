@@ -552,3 +552,41 @@ def test_labels_never_change_which_cases_exist(store):
     with session_scope(store) as s:
         why = {e.case_id: e.after["opened_because"] for e in s.scalars(sa.select(CaseEvent).where(CaseEvent.action == "created"))}
     assert why == {"CQ-2024-E1": "material:1500t", "CQ-2024-E3": "severity:CC-101"}
+
+
+# ---- evidence, not rule hits (issue 12) -------------------------------------------------------------------
+def test_an_intermediarys_behaviour_never_opens_a_client_case_alone():
+    """A rubber-stamping verifier is the subject of its own case; a client gets one only with evidence in its
+    own data (DOMAIN.md §4b)."""
+    stamp = F("E1", code="VER-106", family="verifier", unit=None, period=None, t=50_000, sev="high")
+    coi = F("E1", code="VER-105", family="verifier", unit=None, period=None, t=50_000, sev="high")
+    digits = F("E1", code="CPY-105", family="copied_values", unit=None, period=None, t=50_000, sev="medium")
+    assert cases.opening_reason([stamp, coi, digits]) is None
+    own = F("E1", code="CC-101", t=12_000, sev="medium")
+    assert cases.opening_reason([stamp, own]) == "material:12000t"  # its own data opens it; the verifier's attaches
+
+
+def test_a_code_that_fires_on_many_plants_opens_one_step_lower():
+    high = F("E1", code="CC-101", t=200, sev="high")
+    assert cases.opening_reason([high]) == "severity:CC-101"
+    assert cases.opening_reason([high], reliability={"CC-101": 0.9}) == "severity:CC-101"
+    # weak: counts as medium, and 200 t is not material
+    assert cases.opening_reason([high], reliability={"CC-101": 0.3}) is None
+    assert cases.opening_reason([F("E1", code="CC-101", t=20_000, sev="high")], reliability={"CC-101": 0.3}).startswith("material:")
+    # a weak medium is low: never opens
+    assert cases.opening_reason([F("E1", code="CC-101", t=20_000, sev="medium")], reliability={"CC-101": 0.3}) is None
+
+
+def test_firing_rates_bound_a_codes_reliability():
+    from carbonqa.evidence import code_firing_rates
+
+    by = {f"E{i}": [F("E1", code="CMP-001", family="completeness", sev="medium")] for i in range(150)}
+    by |= {f"X{i}": [F("E1", code="CC-101", sev="high")] for i in range(5)}
+    rates = code_firing_rates(by, 1_000)
+    assert rates["CMP-001"].n_firing == 150 and rates["CMP-001"].reliability < 0.5  # 15 % of plants: weak
+    assert rates["CC-101"].reliability == 1.0  # 0.5 %: could all be fraud
+    assert code_firing_rates(by, 155)["CC-101"].reliability == 1.0
+    import pytest as _pt
+
+    with _pt.raises(ValueError):
+        code_firing_rates(by, 10)
