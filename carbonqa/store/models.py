@@ -59,6 +59,8 @@ __all__ = [
     "InspectionLabel",
     "User",
     "Suppression",
+    "AgencyCase",
+    "AgencyCaseClient",
     "now_cst",
 ]
 
@@ -369,3 +371,55 @@ class Suppression(Base):
     approved_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_cst)
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class AgencyCase(Base):
+    """One case about a technical service agency per (agency, role, year) (CONTRACT.md §5 Agency cases).
+
+    Derived each night by :mod:`carbonqa.agency_cases`; ``case_id = AQ-<year>-<role>-<agency_id>`` is
+    stable across nights. ``status`` uses the enterprise workflow vocabulary
+    (:data:`carbonqa.contract.CASE_STATUSES`) and is never changed by rescoring. ``rank`` (1 = first,
+    national, per year) is derived data. ``clients`` is the ``|``-separated enterprise ids; their rows
+    are in :class:`AgencyCaseClient`.
+    """
+
+    __tablename__ = "agency_cases"
+    __table_args__ = (UniqueConstraint("agency_id", "agency_role", "year", name="uq_agency_cases_agency_role_year"),)
+
+    case_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    agency_id: Mapped[str] = mapped_column(String(200), index=True)
+    agency_role: Mapped[str] = mapped_column(String(20))  # lab|preparer|verifier
+    agency_name: Mapped[str | None] = mapped_column(Text)
+    year: Mapped[int] = mapped_column(Integer)
+    province_code: Mapped[str | None] = mapped_column(String(10), index=True)
+    status: Mapped[str] = mapped_column(String(30), default="new", index=True)
+    risk_score: Mapped[float] = mapped_column(Float, default=0.0)
+    rank: Mapped[int | None] = mapped_column(Integer)
+    rule_codes: Mapped[str] = mapped_column(Text, default="")
+    clients: Mapped[str] = mapped_column(Text, default="")
+    n_clients: Mapped[int] = mapped_column(Integer, default=0)
+    tco2_at_stake: Mapped[float] = mapped_column(Float, default=0.0)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    score_reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_cst)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_cst)
+    last_run_id: Mapped[str | None] = mapped_column(String(100))
+    lock_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class AgencyCaseClient(Base):
+    """One client (enterprise) of an agency case: where it is, which agency codes name the agency in its
+    findings, its own evidence codes and its own under-report stake (tCO₂, ≥ 0)."""
+
+    __tablename__ = "agency_case_clients"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("agency_cases.case_id"), primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    province_code: Mapped[str | None] = mapped_column(String(10), index=True)
+    city_name: Mapped[str | None] = mapped_column(String(100))
+    rule_codes: Mapped[str] = mapped_column(Text, default="")
+    own_rule_codes: Mapped[str] = mapped_column(Text, default="")
+    tco2_at_stake: Mapped[float] = mapped_column(Float, default=0.0)
+    enterprise_case_id: Mapped[str | None] = mapped_column(String(100))
