@@ -121,12 +121,25 @@ def screen(
 def cases_export(
     out: Annotated[Path, typer.Option("--out", help="file to write")],
     format: Annotated[str, typer.Option("--format", help="csv or xlsx")] = "csv",
+    subject: Annotated[str, typer.Option("--subject", help="enterprise (default) or agency (机构案件)")] = "enterprise",
 ) -> None:
-    """Write the case export exactly as CONTRACT.md §5 (one row per case, national rank order)."""
-    from carbonqa.cases import export_cases
+    """Write the case export exactly as CONTRACT.md §5 (one row per case, national rank order).
+
+    ``--subject agency`` writes the agency cases instead (CONTRACT.md §5 "Agency cases", a separate file).
+    """
     from carbonqa.store import upgrade
 
+    if subject not in ("enterprise", "agency"):
+        raise typer.BadParameter(f"--subject must be 'enterprise' or 'agency', got {subject!r}")
     upgrade()  # an unmigrated store gets its tables first (idempotent)
+    if subject == "agency":
+        from carbonqa.agency_cases import export_agency_cases
+
+        n = export_agency_cases(out, fmt=format)
+        typer.echo(f"{n} agency cases → {out}")
+        return
+    from carbonqa.cases import export_cases
+
     n = export_cases(out, fmt=format)
     typer.echo(f"{n} cases → {out}")
 

@@ -410,8 +410,11 @@ class AgencyCase(Base):
 
 
 class AgencyCaseClient(Base):
-    """One client (enterprise) of an agency case: where it is, which agency codes name the agency in its
-    findings, its own evidence codes and its own under-report stake (tCO₂, ≥ 0)."""
+    """One client (enterprise) of an agency case.
+
+    Where it is, which agency codes name the agency in its findings, its own evidence codes and its own
+    under-report stake (tCO₂, ≥ 0), and its own enterprise case if it has one.
+    """
 
     __tablename__ = "agency_case_clients"
 
