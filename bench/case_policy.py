@@ -101,12 +101,30 @@ def screen(seed: int, provinces: list[str] | None, work: Path, year: int, fraud_
     return out
 
 
-def _any_policy(fs: list, reported: float | None) -> bool:
+def _any_policy(fs: list, reported: float | None, reliability: dict | None = None) -> bool:
     return any(f.severity != "info" for f in fs)
 
 
-def evaluate(res: dict, policy) -> dict:  # noqa: ANN001
-    """Enterprise-level metrics of a case-opening ``policy(findings, reported_t) -> bool``."""
+def wilson(k: int, n: int) -> tuple[float, float]:
+    """95 % Wilson score interval of k successes in n (scipy)."""
+    if n == 0:
+        return (0.0, 1.0)
+    from scipy.stats import binomtest
+
+    ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return (round(float(ci.low), 3), round(float(ci.high), 3))
+
+
+def evaluate(res: dict, policy, production: bool = True) -> dict:  # noqa: ANN001
+    """Enterprise-level metrics of a case-opening ``policy(findings, reported_t, reliability) -> bool``.
+
+    ``production``: score and open as the nightly job does — each code's national firing rate of the
+    night gives its reliability (:func:`carbonqa.evidence.code_firing_rates`), passed to the policy and
+    to :func:`carbonqa.scoring.score_case`. Reported: precision@k with its 95 % Wilson interval, average
+    precision, recall and recall@k per labelled family, clean enterprises with a case overall and per
+    honest-operation look-alike kind, each code's national firing rate, and the codes behind clean cases.
+    """
+    from carbonqa.evidence import code_firing_rates
     from carbonqa.scoring import score_case
 
     rep = {(r[0], int(r[1])): r[2] for r in res["annual"].iter_rows()}
@@ -114,12 +132,15 @@ def evaluate(res: dict, policy) -> dict:  # noqa: ANN001
     for f in res["findings"]:
         if f.enterprise_id and f.year is not None:
             by[(f.enterprise_id, int(f.year))].append(f)
+    n_ent = res["ents"].height
+    rates = code_firing_rates({k[0]: v for k, v in by.items()}, n_ent) if production else {}
+    rel = {c: r.reliability for c, r in rates.items() if r.reliability < 1.0}
     risk: dict[str, float] = {}
     opened_by: dict[str, set[str]] = defaultdict(set)
     for (e, y), fs in by.items():
         r = rep.get((e, y))
-        if policy(fs, r):
-            risk[e] = max(risk.get(e, 0.0), score_case(fs, r).risk_score)
+        if policy(fs, r, rel):
+            risk[e] = max(risk.get(e, 0.0), score_case(fs, r, None, rel).risk_score)
             opened_by[e] |= {f.rule_code for f in fs if f.severity in SERIOUS}
     labels = res["labels"]
     pos = labels.group_by("enterprise_id").agg(pl.col("family").unique().alias("fams"))
@@ -130,24 +151,47 @@ def evaluate(res: dict, policy) -> dict:  # noqa: ANN001
         pl.col("enterprise_id").is_in(list(risk)).alias("case"),
     )
 
-    def pk(g: pl.DataFrame) -> float:
+    def topk(g: pl.DataFrame) -> pl.DataFrame:
         k = max(1, round(0.05 * g.height))
-        return float(g.sort(["risk", "enterprise_id"], descending=[True, False]).head(k)["y"].mean())
+        return g.sort(["risk", "enterprise_id"], descending=[True, False]).head(k)
 
+    def pk(g: pl.DataFrame) -> float:
+        return float(topk(g)["y"].mean())
+
+    top = topk(ents)
+    k_hits, k = int(top["y"].sum()), top.height
+    order = ents.sort(["risk", "enterprise_id"], descending=[True, False])["y"].to_list()
+    hits, ap = 0, 0.0
+    for i, yv in enumerate(order, 1):
+        if yv:
+            hits += 1
+            ap += hits / i
     clean = ents.filter(~pl.col("y"))
     out: dict = {
-        "n": ents.height, "positives": int(ents["y"].sum()), "cases": int(ents["case"].sum()),
+        "n": ents.height, "positives": int(ents["y"].sum()), "cases": int(ents["case"].sum()), "k": k,
+        "p_at_k": round(k_hits / k, 3), "p_at_k_ci95": wilson(k_hits, k), "average_precision": round(ap / max(1, hits), 3),
+        "recall_any": round(sum(e in risk for e in fams) / max(1, len(fams)), 3),
         "clean_with_case": round(float(clean["case"].mean()), 4), "clean_cases": int(clean["case"].sum()),
-        "p_at_k": round(pk(ents), 3),
+        "clean_with_case_ci95": wilson(int(clean["case"].sum()), clean.height),
         "provinces": {p: round(pk(g), 3) for (p,), g in sorted(ents.group_by("province_code")) if g.height >= 20},
     }
-    has = set(risk)
+    has, in_k = set(risk), set(top["enterprise_id"].to_list())
     fam_rec = {}
     for fam in sorted({f for s in fams.values() for f in s}):
         es = [e for e, s in fams.items() if fam in s]
-        fam_rec[fam] = {"n": len(es), "recall": round(sum(e in has for e in es) / len(es), 3)}
+        fam_rec[fam] = {"n": len(es), "recall": round(sum(e in has for e in es) / len(es), 3),
+                        "recall_at_k": round(sum(e in in_k for e in es) / len(es), 3)}
     out["recall"] = fam_rec
     clean_ids = set(clean["enterprise_id"].to_list())
+    look = res.get("lookalikes")
+    if look is not None and "kind" not in look.columns and "pattern" in look.columns:  # carbonqa.synth's columns
+        look = look.rename({"pattern": "kind"})
+    if look is not None and "kind" in look.columns:
+        kinds = look.filter(pl.col("enterprise_id").is_in(list(clean_ids))).group_by("kind").agg(pl.col("enterprise_id").unique())
+        out["clean_with_case_by_honest_operation"] = {
+            kind: {"enterprises": len(ids), "with_case": sum(e in has for e in ids)} for kind, ids in sorted(kinds.iter_rows())}
+    out["firing_rates"] = {c: {"enterprises": r.n_firing, "rate": round(r.rate, 4), "reliability": r.reliability}
+                           for c, r in sorted(rates.items(), key=lambda kv: -kv[1].n_firing)}
     med = defaultdict(set)
     for f in res["findings"]:
         if f.enterprise_id in clean_ids and f.severity in SERIOUS:

@@ -765,13 +765,20 @@ def screen_national(year: int, run_id: str, url: str | None = None) -> dict[str,
 
 
 def update_cases(run_id: str, years: list[int], url: str | None = None) -> dict[str, int]:
-    """Attach the run's findings to cases, rescore, re-rank (see :func:`carbonqa.cases.update_cases`)."""
+    """Attach the run's findings to cases, rescore, re-rank (see :func:`carbonqa.cases.update_cases`).
+
+    Then the agency cases (:func:`carbonqa.agency_cases.update_agency_cases`): their counts are recorded
+    as the run's ``counts["agency_cases"]`` and their number as ``agency_cases`` in the returned counts.
+    """
     from carbonqa import cases
+    from carbonqa.agency_cases import update_agency_cases
 
     out = cases.update_cases(run_id, years, url=url)
+    agency = update_agency_cases(run_id, years, url=url)
+    out["agency_cases"] = agency["agency_cases"]
 
     def rec(run: ScreeningRun) -> None:
-        run.counts = {**(run.counts or {}), "cases": out}
+        run.counts = {**(run.counts or {}), "cases": out, "agency_cases": agency}
 
     _update_run_json(run_id, url, rec)
     return out
