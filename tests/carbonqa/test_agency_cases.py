@@ -246,3 +246,20 @@ def test_status_vocabulary_is_the_enterprise_workflow(store):
 
     night(store, "r1", NIGHT)
     assert {c.status for c in cases_of(store).values()} <= set(contract.CASE_STATUSES)
+
+
+def test_pipeline_stage_updates_and_counts_agency_cases(store):
+    from carbonqa import pipeline
+    from carbonqa.store.models import ScreeningRun
+
+    store_findings(NIGHT, "night-1", store)
+    out = pipeline.update_cases("night-1", [2024], url=store)
+    assert out["agency_cases"] == 4 and out["created"] >= 1  # enterprise counts unchanged in shape
+    with session_scope(store) as s:
+        counts = s.get(ScreeningRun, "night-1").counts
+    assert counts["agency_cases"]["created"] == 4 and counts["cases"]["agency_cases"] == 4
+    again = pipeline.update_cases("night-1", [2024], url=store)
+    assert again["agency_cases"] == 4
+    with session_scope(store) as s:
+        assert s.get(ScreeningRun, "night-1").counts["agency_cases"] == {
+            "created": 0, "rescored": 0, "unchanged": 4, "agency_cases": 4}
