@@ -37,6 +37,20 @@ Physics (DOMAIN §3): ``E = FC × NCV × CC × OF × 44/12 + purchased × 0.5703
 (ultra-supercritical ≈ 288, supercritical ≈ 303, subcritical ≈ 322, CFB ≈ 340 gce/kWh, worse at low load),
 aux power 4.5–9 %, heat of CHP units mostly in the heating season, outage months with zero coal.
 
+Honest operations (DOMAIN §4b), after the fraud and only on enterprises without any label, drawn from a
+generator of their own (``[seed, HONEST_SALT]``) so that the fraud and every untouched value keep the main stream
+(with them switched off the bytes are those of the generator without them):
+``default_cc_all_year`` (≈ 10 % of units report the default CC every month, no lab report: clean default plants
+beyond that rate measure instead), ``high_ash_coal`` (≈ 3 % of units, whole bituminous / anthracite plants: Cad
+5–12 points below the rank's band, NCV and the combustibles lowered by the same factor, so ``CC = Car/NCV`` and
+emissions are unchanged while tonnes of coal rise), ``chp_heating_season`` (every clean CHP unit: generation held
+below the rest of the year in Nov–Mar, heat ×1.1–1.4, so coal per MWh rises in winter), ``commissioned_in_year``
+(≈ 2 % of units, ``commissioning_year`` = Y: no report, lab report or telemetry before the first operating month
+Feb–Oct, load 0.3–0.5 in its first two months; registry units with a start year ≥ Y are among them, or get Y−1
+when on a fraud plant), ``retired_in_year`` (≈ 1 % of units: nothing after the last month Jun–Nov),
+``many_client_verifier`` (≥ 2 honest verifiers with 30–45 clean clients each, home province first; clean clients
+of any other verifier with ≥ 30 clients too).
+
 Fraud (DOMAIN §4, magnitudes are this generator's own): see ``PATTERNS``; ≈ ``fraud_rate`` of enterprises get
 one primary pattern, some also a secondary one (rubber-stamp verification, short review, corroborating tip).
 Truth goes to ``labels.csv`` (CONTRACT §4 columns) *outside* the bundle; honest look-alikes to
@@ -171,6 +185,10 @@ class Gen:
         self.look: list[tuple[int, int | None, int | None, str]] = []
         self.injected: set[int] = set()
         self.primary: dict[int, str] = {}
+        self.seed = seed
+        self.donors: set[int] = set()  # clean plants whose lab series a fraud copied (copy_cross_plant): left untouched
+        self.has_lab_base: np.ndarray | None = None  # has_lab before honest operations (keeps the main rng stream)
+        self.rng_honest: np.random.Generator | None = None
         self.hours_m = np.array([((np.datetime64(f"{year + (m == 11)}-{(m + 1) % 12 + 1:02d}-01")
                                    - np.datetime64(f"{year}-{m + 1:02d}-01")).astype(int)) * 24 for m in range(12)])
         self.month_start = np.array([np.datetime64(f"{year}-{m + 1:02d}-01") for m in range(12)])
@@ -357,7 +375,8 @@ class Gen:
                 a[us] = a[us[0]]
         car = cc * ncv * 100
         cad = car * (100 - mad) / (100 - mt)
-        self.t = dict(hours=hours, lr=lr, gross=gross, supply=supply, heat=heat, outage=outage)
+        self.t = dict(hours=hours, lr=lr, gross=gross, supply=supply, heat=heat, outage=outage, sfc=sfc, ncv=ncv, cc=cc)
+        self.exists = np.ones((U, M), bool)  # False: the unit did not exist that month (commissioned / retired in Y)
         fc = tce * GJ_PER_TCE / ncv
         fc[outage] = 0
         self.fc_true = fc
@@ -560,6 +579,7 @@ def p_copy_cross_plant(g: Gen, e: int) -> list:
     if not cand:
         return []
     d = cand[int(g.rng.integers(0, len(cand)))]
+    g.donors.add(int(d))
     du = g.ent_units[d][0]
     cells = []
     months = g.months_span(6, 12)
@@ -919,6 +939,192 @@ def inject(g: Gen, fraud_rate: float) -> None:
             g.add(e, fam, pat)
 
 
+# ----------------------------------------------------------------------------------------------- honest operations
+
+HONEST_SALT = 0x4B62  # second word of the honest-operations seed: its draws never shift the main stream
+CAD_BAND = {"anthracite": (60.0, 85.0), "bituminous": (50.0, 75.0), "subbituminous": (45.0, 65.0),
+            "lignite": (35.0, 55.0), "waste_coal": (25.0, 50.0)}  # usual Cad % by rank (DOMAIN §3)
+RATE_COMMISSIONED = 0.02  # of units: ~50–90 GW of coal commissioned a year on a ~1,150 GW fleet
+RATE_RETIRED = 0.01  # of units
+RATE_HIGH_ASH = 0.03  # of coal units (whole plants burning a high-ash / low-rank blend all year)
+RATE_DEFAULT_CC = 0.10  # of coal units reporting the default carbon content every month
+MANY_CLIENT_MIN = 30  # clients of a many-client verifier (at least 2 such verifiers per bundle)
+
+
+def _sfc_load(lr: np.ndarray) -> np.ndarray:
+    """Relative supply coal consumption at load rate ``lr`` (worse at low load, as in ``Gen._monthly``)."""
+    return 1 + 0.15 * (0.75 - lr)
+
+
+def _recompute(g: Gen, us: np.ndarray) -> None:
+    """Coal, true emissions and reported operating values of (clean) units ``us`` from their edited truth."""
+    t = g.t
+    tce = t["supply"][us] * t["sfc"][us] / 1000 + t["heat"][us] / 0.9 / GJ_PER_TCE
+    fc = np.where(t["outage"][us] | ~g.exists[us], 0.0, tce * GJ_PER_TCE / t["ncv"][us])
+    g.fc_true[us] = fc
+    g.e_true[us] = fc * t["ncv"][us] * t["cc"][us] * OF_DEFAULT * C_TO_CO2
+    g.r["fc"][us] = np.round(fc, 2)
+    g.r["gross"][us] = np.round(t["gross"][us], 2)
+    g.r["supply"][us] = np.round(t["supply"][us], 2)
+    g.r["heat"][us] = np.round(t["heat"][us], 1)
+    g.r["hours"][us] = t["hours"][us]
+    g.r["lr"][us] = np.round(t["lr"][us], 4)
+
+
+def _vanish(g: Gen, u: int, months: np.ndarray) -> None:
+    """Unit ``u`` did not exist in ``months``: no report, no lab report, no telemetry, no output."""
+    g.exists[u, months] = False
+    g.r["has_lab"][u, months] = False
+    g.tel_missing[u, months] = True
+    for k in ("hours", "lr", "gross", "supply", "heat"):
+        g.t[k][u, months] = 0.0
+
+
+def honest_operations(g: Gen) -> None:
+    """DOMAIN §4b honest look-alikes on enterprises without any fraud label (after ``inject``).
+
+    Draws come from their own generator (seed, HONEST_SALT), so the fraud and every untouched value keep the
+    main stream. Kinds added here (``lookalikes.csv``): default_cc_all_year, high_ash_coal, chp_heating_season,
+    commissioned_in_year, retired_in_year, many_client_verifier.
+    """
+    rng = g.rng_honest = np.random.default_rng([g.seed, HONEST_SALT])
+    g.has_lab_base = g.r["has_lab"].copy()
+    y, U, t = g.year, g.U, g.t
+    clean_e = np.ones(g.E, bool)
+    clean_e[[int(e) for e in g.injected]] = False
+    free_e = clean_e.copy()  # data-changing look-alikes also spare plants whose lab series a fraud copied
+    free_e[[int(e) for e in g.donors]] = False
+    lead = np.zeros(U, bool)
+    for e in np.flatnonzero(g.e_shared):
+        lead[g.ent_units[e][0]] = True
+    kinds_e: dict[int, set[str]] = {}
+    for x in g.look:
+        kinds_e.setdefault(int(x[0]), set()).add(x[3])
+    # -- default users: ≈ RATE_DEFAULT_CC of units (clean default plants beyond it measure instead)
+    n_def = int((~g.e_measured[g.u_ent]).sum())
+    conv: set[int] = set()
+    for e in rng.permutation(g.E):
+        if n_def <= round(RATE_DEFAULT_CC * U):
+            break
+        if not clean_e[e] or g.e_measured[e]:
+            continue
+        us = g.ent_units[e]
+        g.e_measured[e] = True
+        g.r["measured"][us] = True
+        g.r["has_lab"][us] = ~t["outage"][us]
+        n_def -= len(us)
+        conv.add(int(e))
+    if conv:
+        g.look = [x for x in g.look if not (x[3] == "fixed_annual_ncv" and int(x[0]) in conv)]
+    # -- high-ash / low-rank blend: Cad 5–12 points below the rank's band, NCV lowered alike, CC = Car/NCV kept
+    n = 0
+    for e in rng.permutation(g.E):
+        if n >= round(RATE_HIGH_ASH * U):
+            break
+        e = int(e)
+        us = g.ent_units[e]
+        c = g.e_coal[e]
+        if (not free_e[e] or not g.e_measured[e] or c not in ("bituminous", "anthracite")
+                or not (g.u_coal_reg[us] == c).all() or kinds_e.get(e, set()) & {"coal_source_switch", "anthracite_high_cc"}):
+            continue
+        lo = CAD_BAND[c][0]
+        noise = rng.normal(0, 0.5, (len(us), 12))
+        if g.e_shared[e]:
+            noise[:] = noise[0]
+        tgt = np.clip(lo - rng.uniform(5.5, 11.5) + noise, lo - 12, lo - 5)
+        lab = g.lab
+        k = tgt / lab["cad"][us]
+        comb = 100 - lab["mad"][us] - lab["aad"][us]
+        lab["cad"][us] = np.round(tgt, 2)
+        lab["ncv"][us] = np.round(lab["ncv"][us] * k, 3)
+        lab["aad"][us] = np.round(np.clip(100 - lab["mad"][us] - comb * k, 5, 60), 2)
+        t["ncv"][us] *= k
+        g.r["ncv_default"][us] = np.round(g.r["ncv_default"][us] * k, 2)
+        _recompute(g, us)
+        for u in us:
+            g.look.append((e, int(u), None, "high_ash_coal"))
+        n += len(us)
+    # -- CHP: heat-led in the heating season, generation held at or below the rest of the year
+    f = np.where(HEATING, np.minimum(1.0, 0.95 * SEASON_GEN[~HEATING].mean() / SEASON_GEN), 1.0)
+    chp = np.flatnonzero(g.u_chp & free_e[g.u_ent])
+    if len(chp):
+        lr_old = t["lr"][chp].copy()
+        for k_ in ("lr", "gross", "supply"):
+            t[k_][chp] *= f[None, :]
+        t["heat"][chp] *= np.where(HEATING[None, :], rng.uniform(1.1, 1.4, (len(chp), 1)), 1.0)  # heat-led winter
+        t["sfc"][chp] *= _sfc_load(t["lr"][chp]) / _sfc_load(lr_old)
+        _recompute(g, chp)
+        for u in chp:
+            g.look.append((int(g.u_ent[u]), int(u), None, "chp_heating_season"))
+    # -- units commissioned or retired within the year
+    elig = free_e[g.u_ent] & ~g.u_chp & ~g.u_ccs & ~lead & ~t["outage"].any(1) & ~g.tel_missing.any(1)
+    forced = np.flatnonzero(g.u_start >= y)  # the registry says so: such a unit cannot report from January
+    g.u_start[forced[~elig[forced]]] = y - 1  # …unless it carries fraud or another unit-level look-alike
+    com = [int(u) for u in forced[elig[forced]]]
+    elig[forced] = False
+    pool = rng.permutation(np.flatnonzero(elig))
+    k_com = max(0, round(RATE_COMMISSIONED * U) - len(com))
+    com += [int(u) for u in pool[:k_com]]
+    ret = [int(u) for u in pool[k_com:k_com + round(RATE_RETIRED * U)]]
+    for u in com:
+        m0 = int(rng.integers(1, 10))  # first operating month: Feb–Oct
+        g.u_start[u] = y
+        _vanish(g, u, np.arange(0, m0))
+        ms = np.arange(m0, min(m0 + 2, 12))
+        lr_new = rng.uniform(0.3, 0.5, len(ms))
+        hf = np.ones(len(ms))
+        hf[0] = rng.uniform(0.35, 1.0)  # first month from the commissioning day on
+        hours = np.floor(t["hours"][u, ms] * hf)
+        ratio = hours * lr_new / (t["hours"][u, ms] * t["lr"][u, ms])
+        t["sfc"][u, ms] *= _sfc_load(lr_new) / _sfc_load(t["lr"][u, ms])
+        for k_ in ("gross", "supply", "heat"):
+            t[k_][u, ms] *= ratio
+        t["hours"][u, ms] = hours
+        t["lr"][u, ms] = lr_new
+        _recompute(g, np.array([u]))
+        g.look.append((int(g.u_ent[u]), u, m0, "commissioned_in_year"))
+    for u in ret:
+        last = int(rng.integers(5, 11))  # last reporting month: Jun–Nov
+        _vanish(g, u, np.arange(last + 1, 12))
+        _recompute(g, np.array([u]))
+        g.look.append((int(g.u_ent[u]), u, last, "retired_in_year"))
+    # -- default users are recorded as such
+    for e in np.flatnonzero(clean_e & ~g.e_measured):
+        for u in g.ent_units[e]:
+            g.look.append((int(e), int(u), None, "default_cc_all_year"))
+    # -- verifiers with many (honest) clients: ≥ 2 per bundle, in the provinces with most enterprises
+    busy = {v["agency"] for v in g.ver.values() if "agency" in v}
+    provs = sorted(set(g.e_prov), key=lambda p: (-int((g.e_prov == p).sum()), p))
+    n_ag = max(2, round(g.E / 500))
+    chosen: list[int] = []
+    for i in range(4 * n_ag):
+        if len(chosen) >= n_ag:
+            break
+        cand = [a for a in g.ver_by_prov[provs[i % len(provs)]] if a not in busy and a not in chosen]
+        if cand:
+            chosen.append(cand[int(rng.integers(0, len(cand)))])
+    pure = np.array([g.agencies[g.e_verifier[e]][2] == "verifier" for e in range(g.E)])
+    for a in chosen:
+        home = g.agencies[a][3]
+        others = [v for v in g.ver_by_prov[home] if v != a and v not in chosen]
+        for e in np.flatnonzero((g.e_verifier == a) & ~clean_e):  # its fraud clients go to a colleague
+            if others:
+                g.e_verifier[e] = others[int(rng.integers(0, len(others)))]
+        want = int(rng.integers(MANY_CLIENT_MIN, MANY_CLIENT_MIN + 16))
+        mine = [int(e) for e in np.flatnonzero(g.e_verifier == a)]
+        extra = [int(e) for e in rng.permutation(g.E) if clean_e[e] and pure[e] and g.e_verifier[e] not in chosen]
+        extra.sort(key=lambda e: g.e_prov[e] != home)  # home province first, then national clients
+        for e in extra[: max(0, want - len(mine))]:
+            g.e_verifier[e] = a
+            mine.append(e)
+        for e in mine:
+            g.look.append((e, None, None, "many_client_verifier"))
+    for a, k in zip(*np.unique(g.e_verifier, return_counts=True), strict=True):  # large provinces' own
+        if a not in chosen and a not in busy and k >= MANY_CLIENT_MIN and g.agencies[a][2] == "verifier":
+            for e in np.flatnonzero((g.e_verifier == a) & clean_e):
+                g.look.append((int(e), None, None, "many_client_verifier"))
+
+
 # ----------------------------------------------------------------------------------------------- writing
 
 def _ts(days: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -964,9 +1170,17 @@ def build_tables(g: Gen) -> dict[str, pl.DataFrame]:
     lead_of = np.array([g.ent_units[e][0] if g.e_shared[e] else -1 for e in range(g.E)])
     has_lab = g.r["has_lab"]
     # shared plants: the lead's report serves all units → a report exists where the lead has one
+    # reports that existed before honest operations keep their ids and main-stream draws; new ones (plants
+    # that measure instead of using the default) come after them, with draws of their own
+    base = (g.has_lab_base if g.has_lab_base is not None else has_lab) & lead[:, None]
+    uu0, mm0 = np.nonzero(base)
     uu, mm = np.nonzero(has_lab & lead[:, None])
+    new = ~base[uu, mm]
+    id_g = np.full((U, 12), "", dtype=object)
+    id_g[uu0, mm0] = np.array([f"LR{y}{i + 1:07d}" for i in range(len(uu0))], dtype=object)
+    id_g[uu[new], mm[new]] = np.array([f"LR{y}{len(uu0) + i + 1:07d}" for i in range(int(new.sum()))], dtype=object)
     lr_id = np.full((U, 12), "", dtype=object)
-    ids = np.array([f"LR{y}{i + 1:07d}" for i in range(len(uu))], dtype=object)
+    ids = id_g[uu, mm]
     lr_id[uu, mm] = ids
     for e in np.flatnonzero(g.e_shared):
         ld = lead_of[e]
@@ -975,11 +1189,20 @@ def build_tables(g: Gen) -> dict[str, pl.DataFrame]:
     d = g.lab_dates
     issue = g.lab_issue[uu, mm]
     agency = g.lab_agency[uu, mm]
-    tie = rng.random(len(uu))
+    tie_g = np.zeros((U, 12))
+    inc_g = np.zeros((U, 12), np.int64)
+    tie_g[uu0, mm0] = rng.random(len(uu0))
+    start = {a: int(rng.integers(100, 900)) for a in np.unique(g.lab_agency[uu0, mm0])}
+    inc_g[uu0, mm0] = rng.integers(1, 4, len(uu0))
+    if new.any() or not set(np.unique(agency)) <= set(start):
+        hr = g.rng_honest if g.rng_honest is not None else np.random.default_rng([g.seed, HONEST_SALT, 1])
+        tie_g[uu[new], mm[new]] = hr.random(int(new.sum()))
+        inc_g[uu[new], mm[new]] = hr.integers(1, 4, int(new.sum()))
+        for a in np.unique(agency):
+            start.setdefault(a, int(hr.integers(100, 900)))
+    tie, inc = tie_g[uu, mm], inc_g[uu, mm]
     order = np.lexsort((tie, issue, agency))
     serial = np.zeros(len(uu), int)
-    start = {a: int(rng.integers(100, 900)) for a in np.unique(agency)}
-    inc = rng.integers(1, 4, len(uu))
     prev_a, s = None, 0
     for j in order:
         a = agency[j]
@@ -1038,7 +1261,8 @@ def build_tables(g: Gen) -> dict[str, pl.DataFrame]:
         "lab_report_id": pl.Series(col(lrid, True), dtype=pl.String), "submitted_at": sub_s[uu2, mm2]})
     # honest resubmissions: 3 % of rows have an earlier version 1 with a typo in fuel, corrected in version 2
     resub = rng.random(monthly.height) < 0.03
-    resub &= monthly["fuel_consumed_t"].to_numpy() > 0
+    keep = g.exists[uu2, mm2]  # months before commissioning / after retirement: drawn as before, then dropped
+    resub &= (monthly["fuel_consumed_t"].to_numpy() > 0) | ~keep
     idx = np.flatnonzero(resub)
     if len(idx):
         v1 = monthly[idx]
@@ -1047,10 +1271,13 @@ def build_tables(g: Gen) -> dict[str, pl.DataFrame]:
         v1 = v1.with_columns((pl.col("fuel_consumed_t") * f).round(2).alias("fuel_consumed_t"),
                              (pl.col("emissions_tco2") * f).round(2).alias("emissions_tco2"),
                              sub1.dt.strftime("%Y-%m-%dT%H:%M:%S").alias("submitted_at"))
-        monthly = pl.concat([monthly.with_columns(pl.when(pl.Series(resub)).then(2).otherwise(1).cast(pl.Int64).alias("version")), v1])
+        monthly = pl.concat([monthly.with_columns(pl.when(pl.Series(resub)).then(2).otherwise(1).cast(pl.Int64).alias("version"))
+                             .filter(pl.Series(keep)), v1.filter(pl.Series(keep[idx]))])
         monthly = monthly.sort("unit_id", "period", "version")
-        for j in idx:
+        for j in idx[keep[idx]]:
             g.look.append((ue[uu2[j]], int(uu2[j]), int(mm2[j]), "honest_resubmission"))
+    else:
+        monthly = monthly.filter(pl.Series(keep))
     # ---- annual reports (sum of current monthly rows per enterprise)
     cur = monthly.sort("version").unique(["unit_id", "period"], keep="last")
     sums = (cur.join(units.select("unit_id", "enterprise_id"), on="unit_id")
@@ -1176,7 +1403,8 @@ def write_telemetry(g: Gen, out: Path) -> list[dict]:
             L = int(rng.integers(6, 120))
             s0 = mstart[m] + int(rng.integers(0, g.hours_m[m] - L))
             gap[a, s0:s0 + L] = True
-            g.look.append((g.u_ent[us[a]], int(us[a]), int(m), "telemetry_gap_honest"))
+            if g.exists[us[a], m]:
+                g.look.append((g.u_ent[us[a]], int(us[a]), int(m), "telemetry_gap_honest"))
         load = np.where(gap, np.nan, np.round(load, 1))
         coal = np.where(gap, np.nan, np.round(coal, 2))
         cems = np.where(gap, np.nan, np.round(cems, 2))
@@ -1212,6 +1440,7 @@ def generate(out_dir: Path, *, year: int, provinces: list[str] | None, seed: int
     out_dir.mkdir(parents=True)
     g = Gen(load_registry(provinces), year, seed)
     inject(g, fraud_rate)
+    honest_operations(g)
     tables = build_tables(g)
     manifest: dict = {"contract_version": "1", "bundle_id": f"xsynth-{year}-s{seed}" + (f"-p{'-'.join(provinces)}" if provinces else ""),
                       "created_at": f"{year + 1}-09-30T02:00:00+08:00", "source": "xsynth-clean-room",

@@ -68,6 +68,12 @@ def export_queue(scope: Scope, db: str, filters: queries.QueueFilter, fmt: str) 
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=_HASH)
+def agency_queue(scope: Scope, db: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Cached :func:`carbonqa.queries.agency_queue` (agency cases and their in-scope clients)."""
+    return queries.agency_queue(scope, db)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=_HASH)
 def case_detail(scope: Scope, db: str, case_id: str) -> queries.CaseDetail:
     """Cached :func:`carbonqa.queries.case_detail` (raises ``PermissionDenied`` / ``CaseNotFound``)."""
     return queries.case_detail(scope, case_id, db)

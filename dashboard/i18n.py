@@ -33,6 +33,33 @@ STRINGS: dict[str, tuple[str, str]] = {
     "nav.case": ("案件详情/证据包", "Case detail / evidence pack"),
     "nav.rules": ("规则目录", "Rule catalogue"),
     "nav.runs": ("运行记录", "Screening runs"),
+    "nav.agencies": ("机构案件", "Agency cases"),
+    # agency cases (机构案件)
+    "ag.title": ("机构案件", "Agency cases"),
+    "ag.intro": (
+        "技术服务机构（核查、检测、编制）行为异常时，机构本身即为案件对象；其客户企业仅凭自身数据中的证据成为疑点。"
+        "省、市用户只看到在本辖区有客户的机构及本辖区内的客户。",
+        "When a technical service agency (verifier, lab, preparer) behaves anomalously, the agency itself is the subject "
+        "of the case; its clients become suspects only through evidence in their own data. Provincial and municipal "
+        "readers see the agencies with a client in their jurisdiction, and only those clients.",
+    ),
+    "ag.empty": ("当前管辖范围内没有机构案件。", "No agency case in your jurisdiction."),
+    "ag.role": ("机构类型", "Agency role"),
+    "ag.role.lab": ("检测机构", "laboratory"),
+    "ag.role.preparer": ("编制机构", "report preparer"),
+    "ag.role.verifier": ("核查机构", "verifier"),
+    "ag.cases": ("机构案件数", "Agency cases"),
+    "ag.stake": ("客户自身涉及排放量", "Clients' own tCO₂ at stake"),
+    "ag.agency_name": ("机构名称", "Agency"),
+    "ag.n_clients": ("客户数（全国）", "Clients (national)"),
+    "ag.n_in_scope": ("辖区内客户", "Clients in scope"),
+    "ag.pick": ("查看机构案件的客户", "Show the clients of"),
+    "ag.clients": ("客户企业及其规则代码", "Client enterprises and their rule codes"),
+    "ag.agency_codes": ("涉及该机构的规则代码", "Codes naming the agency"),
+    "ag.own_codes": ("企业自身数据的规则代码", "Codes in the client's own data"),
+    "ag.own_stake": ("企业自身涉及排放量 (tCO₂)", "Client's own tCO₂ at stake"),
+    "ag.enterprise_case": ("企业案件", "Enterprise case"),
+    "ag.no_clients": ("该机构案件当前没有有效的客户发现。", "This agency case has no live client finding now."),
     # login
     "login.title": ("登录", "Sign in"),
     "login.intro": (

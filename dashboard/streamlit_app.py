@@ -91,6 +91,7 @@ with st.sidebar:
 pages = [
     st.Page("app_pages/overview.py", title=t("nav.overview"), icon=":material/dashboard:", default=True),
     st.Page("app_pages/queue.py", title=t("nav.queue"), icon=":material/list_alt:"),
+    st.Page("app_pages/agencies.py", title=t("nav.agencies"), icon=":material/domain:"),
     st.Page("app_pages/case.py", title=t("nav.case"), icon=":material/plagiarism:"),
     st.Page("app_pages/rules.py", title=t("nav.rules"), icon=":material/menu_book:"),
     st.Page("app_pages/runs.py", title=t("nav.runs"), icon=":material/schedule:"),
