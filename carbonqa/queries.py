@@ -300,7 +300,8 @@ class QueueFilter:
         years: allowed reporting years (ranks are per year, so a queue usually shows one year).
         min_score: lowest ``risk_score`` shown.
         assignee: a user name, ``"-"`` for unassigned cases, ``None`` for any.
-        search: substring of the enterprise id or the case id.
+        search: text found in the case id, enterprise id or name, unit id or name, city, province, or
+            verifier or laboratory agency (see :func:`_search_clause`); scoped like every filter.
         sort: ``risk`` (national rank order), ``tco2`` (tCO₂ at stake) or ``updated`` (newest first).
     """
 
@@ -377,10 +378,41 @@ def _queue_where(scope: Scope, f: QueueFilter) -> list[sa.ColumnElement[bool]]:
         conds.append(Case.assignee_user_id.is_(None))
     elif f.assignee:
         conds.append(User.username == f.assignee)
-    if f.search:
-        pat = f"%{f.search.strip()}%"
-        conds.append(sa.or_(Case.enterprise_id.like(pat), Case.case_id.like(pat)))
+    if f.search.strip():
+        conds.append(_search_clause(f.search))
     return conds
+
+
+def _search_clause(text: str) -> sa.ColumnElement[bool]:
+    """Cases matching the queue's search ``text`` (case-insensitive, ``%``/``_`` taken literally).
+
+    A case matches when its case id, enterprise id or name, unit id or name, city, province, or verifier
+    or laboratory agency (name or id) contains the text. Every enterprise name and city ever filed counts (a renamed plant is found under its old name). The
+    clause only narrows: the reader's scope is another condition of the same query.
+    """
+    q = text.strip()[:100]
+    pat = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+    def like(col: sa.ColumnElement) -> sa.ColumnElement[bool]:
+        return col.ilike(pat, escape="\\")
+
+    ent, unit, ag = raw_table("enterprises"), raw_table("units"), raw_table("agencies")
+    ver, lab = raw_table("verifications"), raw_table("lab_reports")
+    agencies = sa.select(ag.c.agency_id).where(sa.or_(like(ag.c.agency_name), like(ag.c.agency_id)))
+    enterprises = sa.union(
+        sa.select(ent.c.enterprise_id).where(sa.or_(like(ent.c.enterprise_name), like(ent.c.city_name))),
+        sa.select(unit.c.enterprise_id).where(sa.or_(like(unit.c.unit_name), like(unit.c.unit_id))),
+        sa.select(ver.c.enterprise_id).where(ver.c.verifier_agency_id.in_(agencies)),
+        sa.select(unit.c.enterprise_id).where(
+            unit.c.unit_id.in_(sa.select(lab.c.unit_id).where(lab.c.lab_agency_id.in_(agencies)))),
+    )
+    provinces = [code for code, names in contract.PROVINCES.items()
+                 if q and any(q.lower() in str(n).lower() for n in names)]
+    return sa.or_(
+        like(Case.case_id), like(Case.enterprise_id), like(Case.unit_id), like(Case.city_name),
+        Case.province_code.in_(provinces),
+        Case.enterprise_id.in_(sa.select(enterprises.subquery().c.enterprise_id)),
+    )
 
 
 def _queue_order(sort: str) -> list[Any]:

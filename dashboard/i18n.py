@@ -111,7 +111,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "q.all_years": ("全部年度", "All years"),
     "q.bulk_pick": ("选择案件", "Choose cases"),
     "q.unassigned": ("（未分派）", "(unassigned)"),
-    "q.search": ("搜索统一社会信用代码/案件号", "Search enterprise id / case id"),
+    "q.search": ("搜索：企业名称、机组、城市、机构、案件号", "Search: enterprise, unit, city, agency, case id"),
     "q.sort": ("排序", "Sort"),
     "q.sort.risk": ("按风险", "by risk"),
     "q.sort.tco2": ("按涉及排放量", "by tCO₂ at stake"),

@@ -74,6 +74,17 @@ with st.sidebar:
              format_func=lambda x: "中文" if x == "zh" else "English")
 
 user = st.session_state.get("user")
+pages = [
+    st.Page("app_pages/overview.py", title=t("nav.overview"), icon=":material/dashboard:", default=True),
+    st.Page("app_pages/queue.py", title=t("nav.queue"), icon=":material/list_alt:"),
+    st.Page("app_pages/agencies.py", title=t("nav.agencies"), icon=":material/domain:"),
+    st.Page("app_pages/case.py", title=t("nav.case"), icon=":material/plagiarism:"),
+    st.Page("app_pages/rules.py", title=t("nav.rules"), icon=":material/menu_book:"),
+    st.Page("app_pages/runs.py", title=t("nav.runs"), icon=":material/schedule:"),
+]
+# st.navigation runs before sign-in too (hidden): the requested page and its query parameters (a permalink
+# /case?case=…, queue filters) stay in the address bar through the sign-in and open right after it
+page = st.navigation(pages, position="sidebar" if user else "hidden")
 if not user:
     _login()
     st.stop()
@@ -88,12 +99,4 @@ with st.sidebar:
             st.session_state.pop(k, None)
         st.rerun()
 
-pages = [
-    st.Page("app_pages/overview.py", title=t("nav.overview"), icon=":material/dashboard:", default=True),
-    st.Page("app_pages/queue.py", title=t("nav.queue"), icon=":material/list_alt:"),
-    st.Page("app_pages/agencies.py", title=t("nav.agencies"), icon=":material/domain:"),
-    st.Page("app_pages/case.py", title=t("nav.case"), icon=":material/plagiarism:"),
-    st.Page("app_pages/rules.py", title=t("nav.rules"), icon=":material/menu_book:"),
-    st.Page("app_pages/runs.py", title=t("nav.runs"), icon=":material/schedule:"),
-]
-st.navigation(pages).run()
+page.run()

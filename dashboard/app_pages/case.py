@@ -22,7 +22,8 @@ MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
 # ---- which case ---------------------------------------------------------------------------------------
 top = data.case_queue(scope, db, QueueFilter(), 1, 100).rows
 ids = top["case_id"].to_list()
-case_id = st.session_state.get("case_id") or st.query_params.get("case") or (ids[0] if ids else None)
+# the URL (?case=…, a permalink kept through sign-in) names the case; else the last one opened; else the top
+case_id = st.query_params.get("case") or st.session_state.get("case_id") or (ids[0] if ids else None)
 if case_id is None:
     st.title(t("c.title"))
     st.info(t("c.none"))
@@ -30,12 +31,15 @@ if case_id is None:
 if case_id not in ids:
     ids = [case_id, *ids]
 st.session_state["case_id"] = case_id
+if st.query_params.get("case") != case_id:
+    st.query_params["case"] = case_id  # the address bar is always this case's permalink
 if st.session_state.get("c_pick") != case_id:
     st.session_state["c_pick"] = case_id
 
 
 def _on_pick() -> None:
     st.session_state["case_id"] = st.session_state["c_pick"]
+    st.query_params["case"] = st.session_state["c_pick"]
 
 
 try:

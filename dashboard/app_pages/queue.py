@@ -16,6 +16,53 @@ opts = data.queue_options(scope, db)
 
 st.title(t("q.title"))
 
+# ---- filters in the URL: ?year=2024&province=15&city=包头市&family=tip&status=new&min_score=50&assignee=-&q=白银&sort=tco2
+# Codes, not labels, so a link reads the same in either language. A URL that is not the one this page last
+# wrote (a pasted link, a reload, the browser's back button) seeds the filter widgets; every run writes the
+# filters back, defaults left out.
+URL_KEYS = {"year": "f_year", "province": "f_prov", "city": "f_city", "family": "f_fam", "status": "f_status",
+            "min_score": "f_score", "assignee": "f_assignee", "q": "f_search", "sort": "f_sort"}
+MULTI = ("province", "city", "family", "status")
+SORT_OPTS = ["risk", "tco2", "updated"]
+
+
+def _url_now() -> dict[str, list[str]]:
+    return {k: st.query_params.get_all(k) for k in URL_KEYS if st.query_params.get_all(k)}
+
+
+def _seed_from_url(url: dict[str, list[str]]) -> None:
+    valid = {"province": set(opts["provinces"]), "city": {c for _, c in opts["cities"]},
+             "family": set(opts["families"]), "status": set(opts["statuses"])}
+    for name, key in URL_KEYS.items():
+        vals = url.get(name)
+        if not vals:
+            st.session_state.pop(key, None)
+            continue
+        try:
+            if name in MULTI:
+                st.session_state[key] = [v for v in dict.fromkeys(vals) if v in valid[name]]
+            elif name == "year":
+                y = int(vals[0])
+                if y in [*opts["years"], 0]:
+                    st.session_state[key] = y
+            elif name == "min_score":
+                st.session_state[key] = min(100.0, max(0.0, round(float(vals[0]) / 5) * 5.0))
+            elif name == "assignee":
+                if vals[0] in ("-", *opts["assignees"]):
+                    st.session_state[key] = vals[0]
+            elif name == "sort":
+                if vals[0] in SORT_OPTS:
+                    st.session_state[key] = vals[0]
+            else:  # the search text
+                st.session_state[key] = vals[0][:100]
+        except ValueError:
+            st.session_state.pop(key, None)
+
+
+_url = _url_now()
+if _url and _url != st.session_state.get("q_url_written"):
+    _seed_from_url(_url)
+
 with st.expander(t("q.filters"), expanded=True):
     c = st.columns([1, 1.3, 1.3, 1.3, 1.3])
     national = scope.role in ("national", "auditor")
@@ -43,7 +90,20 @@ with st.expander(t("q.filters"), expanded=True):
         format_func=lambda a: t("q.any") if a == "" else t("q.unassigned") if a == "-" else a,
     )
     search = c[2].text_input(t("q.search"), key="f_search")
-    sort = c[3].selectbox(t("q.sort"), ["risk", "tco2", "updated"], key="f_sort", format_func=lambda s: t(f"q.sort.{s}"))
+    sort = c[3].selectbox(t("q.sort"), SORT_OPTS, key="f_sort", format_func=lambda s: t(f"q.sort.{s}"))
+
+_write = {"year": [str(year)] if year != (opts["years"] or [0])[0] else [], "province": list(provinces),
+          "city": list(cities), "family": list(fams), "status": list(statuses),
+          "min_score": [f"{min_score:g}"] if min_score else [], "assignee": [assignee] if assignee else [],
+          "q": [search.strip()] if search.strip() else [], "sort": [sort] if sort != "risk" else []}
+_write = {k: v for k, v in _write.items() if v}
+if _write != _url_now():
+    for k in URL_KEYS:
+        if k in st.query_params:
+            del st.query_params[k]
+    for k, v in _write.items():
+        st.query_params[k] = v
+st.session_state["q_url_written"] = _write
 
 filters = QueueFilter(
     province_codes=tuple(provinces), cities=tuple(cities), families=tuple(fams), statuses=tuple(statuses),
@@ -89,7 +149,8 @@ event = st.dataframe(
     view,
     key=f"queue_table:{gen}",
     on_select="rerun",
-    selection_mode="multi-row",
+    # a click on a cell opens that row's case; the row checkboxes pick cases for bulk assignment
+    selection_mode=["multi-row", "single-cell"],
     hide_index=True,
     column_config={
         "rank": st.column_config.NumberColumn(t("col.rank_year"), format="%d", width=56, help=t("col.rank_help")),
@@ -108,8 +169,13 @@ event = st.dataframe(
         "summary": st.column_config.TextColumn(t("col.summary"), width="large"),
     },
 )
-selected_rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
+selection = getattr(event, "selection", None)
+selected_rows = list(getattr(selection, "rows", []) or [])
 selected_ids = [rows["case_id"][i] for i in selected_rows if i < rows.height]
+clicked = [cell[0] for cell in (getattr(selection, "cells", []) or []) if 0 <= int(cell[0]) < rows.height]
+if clicked:
+    st.session_state["case_id"] = rows["case_id"][int(clicked[0])]
+    st.switch_page("app_pages/case.py", query_params={"case": st.session_state["case_id"]})
 
 c = st.columns([2, 1, 2])
 st.session_state["q_page"] = qp.page  # clamped by the query when the filters shrink the queue
@@ -128,7 +194,7 @@ pick = c[2].selectbox(
 )
 if c[1].button(t("q.open_case"), key="q_open", type="primary"):
     st.session_state["case_id"] = pick
-    st.switch_page("app_pages/case.py")
+    st.switch_page("app_pages/case.py", query_params={"case": pick})
 
 # bulk assignment (national and provincial reviewers)
 if scope.role in ("national", "provincial"):

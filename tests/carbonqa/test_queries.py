@@ -263,3 +263,47 @@ def test_run_summary_digests_the_partitions():
     empty = q.run_summary(None)
     assert empty["partitions"] == 0 and empty["slowest"].is_empty() and empty["cases"] == {"cases": 0}
     assert q.run_summary({"cases": 8})["cases"] == {"cases": 8}  # a bare number, as older runs recorded
+
+
+def _move_to_baiyin(db_url, case_id="CQ-2024-E0003"):
+    """Put one case (and its enterprise, as a newer filing) in 白银市, 甘肃 (62)."""
+    import sqlalchemy as sa
+
+    from carbonqa.store.db import get_engine
+    from carbonqa.store.models import Case, raw_table
+
+    ent = raw_table("enterprises")
+    eid = case_id.rsplit("-", 1)[-1]
+    with get_engine(db_url).begin() as conn:
+        conn.execute(sa.update(Case).where(Case.case_id == case_id).values(province_code="62", city_name="白银市"))
+        row = dict(conn.execute(sa.select(ent).where(ent.c.enterprise_id == eid)).mappings().first())
+        row.pop("id", None)
+        row.update(province_code="62", city_name="白银市", enterprise_name="白银某热电有限公司", record_version=2,
+                   row_sha256="b" * 64)
+        conn.execute(sa.insert(ent), [row])
+
+
+def _found(scope, text, db_url):
+    return sorted(q.case_queue(scope, q.QueueFilter(search=text), url=db_url).rows["case_id"])
+
+
+def test_search_finds_name_unit_city_agency_and_id_in_scope_only(store, db_url):
+    _move_to_baiyin(db_url)
+    gansu = Scope("gs", "provincial", "62")
+    assert _found(NAT, "白银", db_url) == ["CQ-2024-E0003"]  # city
+    assert _found(gansu, "白银", db_url) == ["CQ-2024-E0003"]
+    assert _found(PROV15, "白银", db_url) == [] and _found(BAOTOU, "白银", db_url) == []  # out of scope: nothing
+    assert _found(NAT, "白银某热电", db_url) == ["CQ-2024-E0003"]  # enterprise name
+    assert _found(NAT, "测试电厂0001", db_url) == ["CQ-2024-E0001"]  # an earlier filed name
+    assert _found(NAT, "5号机组", db_url) == ["CQ-2024-E0005"]  # unit name
+    assert _found(NAT, "u0006-1", db_url) == ["CQ-2024-E0006"]  # unit id, any case
+    assert _found(NAT, "e0007", db_url) == ["CQ-2024-E0007"]  # case / enterprise id
+    # verifier agency: A-VER2 verifies the odd enterprises
+    assert _found(NAT, "另一核查", db_url) == [f"CQ-2024-E000{i}" for i in (1, 3, 5, 7)]
+    assert _found(PROV15, "另一核查", db_url) == ["CQ-2024-E0001", "CQ-2024-E0005"]
+    assert len(_found(NAT, "煤质检测中心", db_url)) == 8  # the laboratory of every unit
+    assert _found(NAT, "鄂尔多斯", db_url) == ["CQ-2024-E0001", "CQ-2024-E0005"]
+    assert len(_found(NAT, "内蒙古", db_url)) == 4 and len(_found(NAT, "Inner Mongolia", db_url)) == 4  # province
+    assert _found(NAT, "%", db_url) == [] and _found(NAT, "_", db_url) == []  # wildcards are literal
+    csv = q.export_queue(PROV15, q.QueueFilter(search="白银"), "csv", db_url).decode("utf-8-sig")
+    assert "E0003" not in csv

@@ -63,6 +63,10 @@ def app(seeded_url: str) -> Callable[..., object]:
 
     def make(username: str | None = None, lang: str = "zh") -> AppTest:
         at = AppTest.from_file(str(APP), default_timeout=60)
+        # .streamlit/config.toml hides exception details from end users; tests want to read them
+        from streamlit import config
+
+        config.set_option("client.showErrorDetails", "full")
         at.session_state["lang"] = lang
         if username:
             at.session_state["user"] = user_state(username)

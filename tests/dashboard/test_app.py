@@ -484,3 +484,68 @@ def test_production_face_config():
     assert cfg["server"]["address"] == "127.0.0.1"  # loopback unless configured
     run = (ROOT / "scripts" / "run.sh").read_text()
     assert '--server.address "${CARBONQA_DASHBOARD_ADDRESS:-127.0.0.1}"' in run
+
+
+def test_permalink_opens_the_case_after_sign_in(app):
+    at = app(None)
+    at.query_params["case"] = "CQ-2024-E0004"  # /case?case=CQ-2024-E0004, not signed in
+    at.switch_page("app_pages/case.py")
+    at.run()
+    assert not at.exception and "user" not in at.session_state
+    at.text_input(key="login_username").input("prov15")
+    at.text_input(key="login_password").input(PASSWORD)
+    at.button(key="login_submit").click()
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "测试电厂0004有限公司"  # the linked case, not 总览
+    assert at.query_params["case"] == "CQ-2024-E0004"
+
+
+def test_case_page_keeps_its_permalink_in_the_url(app):
+    at = _open(app, "prov15", "app_pages/case.py")
+    assert at.query_params["case"] == "CQ-2024-E0000"
+    at.selectbox(key="c_pick").set_value("CQ-2024-E0001").run()
+    assert at.title[0].value == "测试电厂0001有限公司" and at.query_params["case"] == "CQ-2024-E0001"
+
+
+def test_out_of_scope_permalink_answers_like_a_missing_case(app):
+    at = app("baotou")
+    at.query_params["case"] = "CQ-2024-E0002"  # 济南
+    at.switch_page("app_pages/case.py")
+    at.run()
+    assert at.error[0].value == "案件不存在或不在您的管辖范围内：CQ\\-2024\\-E0002"
+    assert "测试电厂0002有限公司" not in _texts(at)
+
+
+def test_clicking_a_queue_cell_opens_the_case(app):
+    at = _open(app, "prov15", "app_pages/queue.py")
+    row = list(at.dataframe[0].value["case_id"]).index("CQ-2024-E0001")
+    at.session_state["queue_table:0"] = {"selection": {"rows": [], "columns": [], "cells": [[row, "enterprise_name"]]}}
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "测试电厂0001有限公司"
+
+
+def test_queue_search_and_filters_in_the_url(app, seeded_url):
+    from tests.carbonqa.test_queries import _move_to_baiyin
+
+    _move_to_baiyin(seeded_url)
+    at = _open(app, "nat", "app_pages/queue.py")
+    at.text_input(key="f_search").input("白银").run()
+    assert list(at.dataframe[0].value["case_id"]) == ["CQ-2024-E0003"]
+    assert at.query_params["q"] == "白银"
+    at = _open(app, "prov15", "app_pages/queue.py")
+    at.text_input(key="f_search").input("白银").run()
+    assert not at.dataframe and "没有符合条件的案件" in _texts(at) or not len(at.dataframe[0].value)
+    # a link with filters opens the queue filtered (codes, not labels: the same link in either language)
+    at = app("prov15", "en")
+    at.query_params["status"] = "new"
+    at.query_params["city"] = "鄂尔多斯市"
+    at.query_params["province"] = "37"  # not the reader's: ignored
+    at.run()
+    at.switch_page("app_pages/queue.py")
+    at.run()
+    assert not at.exception
+    assert at.multiselect(key="f_city").value == ["鄂尔多斯市"]
+    df = at.dataframe[0].value
+    assert set(df["city_name"]) == {"鄂尔多斯市"} and len(df) == 2
