@@ -34,12 +34,18 @@ from carbonqa import contract
 from carbonqa.ingest.report import Issue
 
 __all__ = ["ReadResult", "read_table_file", "map_headers", "normalise_header", "hive_values", "FORMATS", "conform",
-           "scan_parquet_batches", "XLSX_MAX_UNCOMPRESSED", "ISSUES_PER_FILE"]
+           "scan_parquet_batches", "XLSX_MAX_UNCOMPRESSED", "ISSUES_PER_FILE", "MAX_TABLE_ROWS"]
 
 #: Most bytes the worksheets of one xlsx may inflate to. A national year of monthly reports (38,423
-#: rows × 17 columns, README "Measured") is ≈ 40 MB of sheet XML; 256 MiB leaves ×6 and stops a zip bomb
-#: before calamine holds it in memory.
-XLSX_MAX_UNCOMPRESSED = 256 * 1024 * 1024
+#: rows × 17 columns, README "Measured") written by polars/xlsxwriter is ≈ 26 MB of sheet XML (measured:
+#: 8,885 rows → 5.9 MB); 64 MiB leaves ×2.5 and keeps a bomb of bad rows to about 80,000 rows (≈ 2 s,
+#: ≈ 200 MB) before calamine holds it in memory (a 300,000-row bomb: 247 MiB, 9 s, 640 MB peak).
+XLSX_MAX_UNCOMPRESSED = 64 * 1024 * 1024
+#: Most rows (or CSV lines) one file of a registry or periodic table may have. A national year has
+#: 38,423 monthly reports (README "Measured"); ten years of them stay below 500,000, so 5 M leaves ×10
+#: and stops a file of millions of blank lines from costing gigabytes. Telemetry (27.8 M rows a year)
+#: is read in bounded slices instead (:mod:`carbonqa.ingest.telemetry`).
+MAX_TABLE_ROWS = 5_000_000
 #: Issue rows listed per file before one "and N more" row (same cap as :mod:`carbonqa.ingest.cast`).
 ISSUES_PER_FILE = 1000
 
@@ -157,6 +163,8 @@ def read_table_file(path: Path, rel: str, table: str, fmt: str | None = None) ->
             issues += enc_issues
             if text is None:
                 return ReadResult(None, issues, None)
+            if table != "telemetry" and (n_lines := text.count("\n")) > MAX_TABLE_ROWS:
+                return ReadResult(None, issues + [_too_many_rows(table, rel, n_lines)], encoding)
             ragged, rag_issues = _ragged_lines(text, table, rel)
             issues += rag_issues
             if ragged is None:
@@ -166,6 +174,9 @@ def read_table_file(path: Path, rel: str, table: str, fmt: str | None = None) ->
                 conformed, more = conform(df, rel, table, fmt=fmt, keep_rows=True)
                 return ReadResult(conformed, issues + more, encoding, bad_rows=bad)
         elif fmt == "parquet":
+            n_rows = pl.scan_parquet(path, hive_partitioning=False).select(pl.len()).collect().item()
+            if table != "telemetry" and n_rows > MAX_TABLE_ROWS:
+                return ReadResult(None, [_too_many_rows(table, rel, n_rows)])
             df = pl.read_parquet(path)
         elif fmt == "xlsx":
             too_big = _xlsx_too_big(path, table, rel)
@@ -249,6 +260,11 @@ def _ragged_lines(
                             f"at most {ISSUES_PER_FILE} issues listed per file",
                             "every ragged line is kept in the quarantine folder (rows/)"))
     return (good, bad), issues
+
+
+def _too_many_rows(table: str, rel: str, n: int) -> Issue:
+    return Issue(table, rel, "file_too_large", value=f"{n} rows", expected=f"at most {MAX_TABLE_ROWS} rows",
+                 fix="file not read (quarantined whole): split it into several files (parts) and re-deliver")
 
 
 def _xlsx_too_big(path: Path, table: str, rel: str) -> Issue | None:

@@ -96,12 +96,13 @@ def safe_dir_name(name: str) -> str:
     """A folder name for ``name`` (a bundle id) that cannot climb or collide.
 
     Characters outside ``[A-Za-z0-9._@-]`` become ``_``; when anything was replaced, or the result is
-    ``.``/``..``/empty, ``-`` and the first 8 hex of ``name``'s SHA-256 are appended so two ids never
-    share a folder (``内蒙古`` and ``山东省`` both map to ``___`` otherwise).
+    ``.``/``..``/empty, ``~`` and the first 16 hex of ``name``'s SHA-256 are appended so two ids never
+    share a folder (``内蒙古`` and ``山东省`` both map to ``___`` otherwise). ``~`` is outside the kept
+    characters, so an id left as it is can never be crafted to equal another id's altered name.
     """
     s = re.sub(r"[^A-Za-z0-9._@-]", "_", name)
     if s != name or s.strip(".") == "":
-        s = (s.strip(".") or "_") + "-" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        s = (s.strip(".") or "_") + "~" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
     return s
 
 

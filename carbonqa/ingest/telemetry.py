@@ -173,5 +173,5 @@ def ingest_telemetry_part(
         return out
     if bad_frames:
         bad_rows_dir.mkdir(parents=True, exist_ok=True)
-        pl.concat(bad_frames, how="diagonal_relaxed").write_parquet(bad_rows_dir / (safe_name(rel) + ".parquet"))
+        pl.concat(bad_frames, how="diagonal_relaxed").write_parquet(bad_rows_dir / (safe_name(rel)[:120] + f"-{part_sha[:12]}.parquet"))
     return out

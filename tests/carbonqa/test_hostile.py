@@ -604,3 +604,87 @@ def test_kill_9_during_ingest_leaves_nothing_half_visible(db_url, tmp_path, when
     assert len(sorted(lake.rglob("*.parquet"))) == len(lake_before) + 1
     assert not any((data_root(tmp_path) / ".staging").iterdir())
     assert (get_settings().quarantine_dir / "k1" / "report.md").is_file()
+
+
+# ---- property-based fuzzing of the readers and guards (hypothesis) -------------------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_CELL = st.lists(st.sampled_from(list("ab1.-=,\"\n\r\t \x00\u202e中") + ["1e308", "inf", "../", "15", "US-AZ"]),
+                 max_size=6).map("".join)
+_FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@_FUZZ
+@given(rows=st.lists(st.lists(_CELL, min_size=0, max_size=8), max_size=12))
+def test_fuzz_csv_reader_and_cast_never_raise(tmp_path_factory, rows):
+    """Any CSV: read + cast return frames and issues (no exception); rows are accounted for once each;
+    every landed text value is printable, within the store's width and a valid province code."""
+    import csv as csv_mod
+    import io
+
+    from carbonqa.ingest.cast import cast_table
+    from carbonqa.ingest.safety import store_width
+
+    header = ["enterprise_id", "enterprise_name", "province_code", "city_name", "sector", "is_captive"]
+    buf = io.StringIO()
+    w = csv_mod.writer(buf)
+    w.writerow(header)
+    for r in rows:
+        w.writerow(r)
+    p = tmp_path_factory.mktemp("fz") / "enterprises.csv"
+    p.write_text(buf.getvalue(), encoding="utf-8")
+    r = read_mod.read_table_file(p, "enterprises.csv", "enterprises")
+    if r.df is None:
+        assert any(i.severity == "error" for i in r.issues)
+        return
+    n_bad = r.bad_rows.height if r.bad_rows is not None else 0
+    assert r.df["__row"].n_unique() == r.df.height
+    assert r.df.height + n_bad == len(list(csv_mod.reader(io.StringIO(buf.getvalue(), newline="")))) - 1
+    res = cast_table(r.df, "enterprises", known_refs={})
+    assert res.valid.height + res.n_bad == r.df.height
+    for c in ("enterprise_id", "province_code", "city_name"):
+        for v in res.valid[c].drop_nulls().to_list():
+            assert "\x00" not in v and "\u202e" not in v and "\n" not in v
+            assert len(v) <= (store_width("enterprises", c) or 10**9)
+    from carbonqa import contract
+
+    assert all(contract.is_province_code(v) for v in res.valid["province_code"].to_list())
+
+
+@_FUZZ
+@given(rel=st.lists(st.sampled_from(["..", "/", "a", ".", "\\", "\x00", "b/", "~", "\u202e", "out"]), max_size=10)
+       .map("".join))
+def test_fuzz_resolve_inside_never_escapes(tmp_path_factory, rel):
+    from carbonqa.ingest.safety import resolve_inside
+
+    root = tmp_path_factory.mktemp("root")
+    (root / "a").mkdir()
+    (root / "a" / "out").symlink_to(root.parent, target_is_directory=True)
+    path, why = resolve_inside(root, rel)
+    assert (path is None) == (why is not None)
+    if path is not None:
+        assert path.is_relative_to(root.resolve())
+
+
+@_FUZZ
+@given(a=st.text(max_size=30), b=st.text(max_size=30))
+def test_fuzz_safe_dir_name_is_a_safe_injective_folder_name(a, b):
+    from carbonqa.ingest.safety import safe_dir_name
+
+    for x in (a, b):
+        s = safe_dir_name(x)
+        assert "/" not in s and "\x00" not in s and s not in ("", ".", "..")
+    if a != b:
+        assert safe_dir_name(a) != safe_dir_name(b)
+
+
+@_FUZZ
+@given(v=st.text(max_size=20))
+def test_fuzz_neutralised_cells_never_start_a_formula(v):
+    from carbonqa.textsafe import FORMULA_PREFIXES, neutralise_cell, neutralise_frame
+
+    out = neutralise_cell(v)
+    assert neutralise_frame(pl.DataFrame({"s": [v]}))["s"][0] == out
+    if out.startswith(FORMULA_PREFIXES):
+        assert out[0] in "+-" and float(out.strip()) == float(out.strip())  # a signed number, not a formula
