@@ -11,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
+from carbonqa import contract
 from carbonqa.settings import get_settings
 
 __all__ = ["scan_telemetry", "monthly_telemetry", "TELEMETRY_COLUMNS", "MONTHLY_COLUMNS"]
@@ -42,17 +43,33 @@ MONTHLY_COLUMNS: dict[str, pl.DataType] = {
 _HIVE = {"province_code": pl.String(), "period": pl.String()}
 
 
+def _inside(lake: Path, p: Path) -> bool:
+    """A real entry of the lake: not a symbolic link, resolving inside it."""
+    return not p.is_symlink() and p.resolve().is_relative_to(lake.resolve())
+
+
 def _partition_files(lake: Path, provinces: list[str] | None, periods: list[str] | None) -> dict[Path, list[Path]]:
+    """Lake files per partition folder, only those ingest could have written.
+
+    Folders whose value is outside the vocabulary (:func:`carbonqa.contract.is_province_code` or
+    ``unknown``; :func:`~carbonqa.contract.is_period`) and symbolic links are skipped (issue 14 item 1).
+    """
     out: dict[Path, list[Path]] = {}
     if not lake.is_dir():
         return out
     for pdir in sorted(lake.glob("province_code=*")):
-        if provinces is not None and pdir.name.split("=", 1)[1] not in provinces:
+        prov = pdir.name.split("=", 1)[1]
+        if not (prov == "unknown" or contract.is_province_code(prov)) or not _inside(lake, pdir):
+            continue
+        if provinces is not None and prov not in provinces:
             continue
         for mdir in sorted(pdir.glob("period=*")):
-            if periods is not None and mdir.name.split("=", 1)[1] not in periods:
+            period = mdir.name.split("=", 1)[1]
+            if not contract.is_period(period) or not _inside(lake, mdir):
                 continue
-            files = sorted(mdir.glob("*.parquet"))
+            if periods is not None and period not in periods:
+                continue
+            files = sorted(f for f in mdir.glob("*.parquet") if _inside(lake, f))
             if files:
                 out[mdir] = files
     return out
