@@ -1106,7 +1106,7 @@ def honest_operations(g: Gen) -> None:
     pure = np.array([g.agencies[g.e_verifier[e]][2] == "verifier" for e in range(g.E)])
     for a in chosen:
         home = g.agencies[a][3]
-        others = [v for v in g.ver_by_prov[home] if v != a and v not in chosen]
+        others = [v for v in g.ver_by_prov[home] if v != a and v not in chosen and v not in busy]
         for e in np.flatnonzero((g.e_verifier == a) & ~clean_e):  # its fraud clients go to a colleague
             if others:
                 g.e_verifier[e] = others[int(rng.integers(0, len(others)))]
