@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from filelock import FileLock
 
 from carbonqa import contract
-from carbonqa.ingest.cast import cast_table, parse_datetime_str
+from carbonqa.ingest.cast import ISSUES_PER_FILE, cast_table, parse_datetime_str
 from carbonqa.ingest.errors import BundleError
 from carbonqa.ingest.manifest import Manifest, combined_sha256, load_manifest, sha256_file
 from carbonqa.ingest.read import read_table_file
@@ -76,9 +76,9 @@ class TableCounts:
     parts: list[dict[str, object]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
-        """Return the ``Bundle.files`` entry of this table."""
+        """Return the ``Bundle.files`` entry of this table (submitted names with control characters escaped)."""
         return {
-            "file": self.file, "sha256": self.sha256, "rows_declared": self.declared, "rows_read": self.read,
+            "file": printable(self.file), "sha256": self.sha256, "rows_declared": self.declared, "rows_read": self.read,
             "rows_valid": self.valid, "rows_new": self.new, "rows_unchanged": self.unchanged,
             "rows_quarantined": self.quarantined, "files_quarantined": self.files_quarantined,
             "parts": self.parts,
@@ -418,11 +418,17 @@ def _ingest_locked(
         issues.append(Issue(None, rel, "symlink_outside_bundle", value=why,
                             expected="only files inside the bundle folder",
                             fix="not read and not copied: replace the link by the file itself, or remove it"))
-    for rel in sorted(present - listed - _IGNORED):
+    unlisted = sorted(present - listed - _IGNORED)
+    for rel in unlisted[:ISSUES_PER_FILE]:
         issues.append(Issue(None, rel, "unlisted_file", expected="every delivered file listed in manifest.json",
                             fix="not ingested (copy kept in quarantine); add it to the manifest with its sha256 "
                                 "and rows, then re-deliver"))
         quarantined_files.add(rel)
+    if len(unlisted) > ISSUES_PER_FILE:
+        issues.append(Issue(None, "(bundle folder)", "unlisted_file", value=f"and {len(unlisted) - ISSUES_PER_FILE} more",
+                            expected="every delivered file listed in manifest.json",
+                            fix="not ingested and not copied (they stay in the delivered folder); list them or "
+                                "remove them"))
 
     # (4) read, cast, validate — registry first
     known: dict[str, pl.Series] = {
@@ -534,7 +540,7 @@ def _ingest_locked(
         source=man.source, path=str(path.resolve()), created_at=_parse_created(man.created_at),
         received_at=ingested_at, period_start=man.period_start, period_end=man.period_end,
         grid_factor_tco2_per_mwh=man.grid_factor_tco2_per_mwh, outcome=outcome,
-        files={k: v.as_json() for k, v in counts.items()}, quarantine_count=len(issues),
+        files={printable(k): v.as_json() for k, v in counts.items()}, quarantine_count=len(issues),
         report_path=str(report_final)))
     if issues:
         qi = QuarantineItem.__table__

@@ -21,6 +21,12 @@ __all__ = ["Manifest", "TableEntry", "Part", "load_manifest", "sha256_file", "co
            "DELIVERY_SUFFIX_CHARS"]
 
 _CHUNK = 1 << 20
+#: Limits of a manifest (a manifest bomb must not cost more than a real one): its size, its table
+#: entries and its listed files. A national bundle lists 9 tables and a few hundred telemetry parts;
+#: the limits leave ×100 and more.
+MANIFEST_MAX_BYTES = 16 * 1024 * 1024
+MANIFEST_MAX_TABLES = 100
+MANIFEST_MAX_PARTS = 100_000
 #: Characters a delivery suffix adds to a bundle id: ``@`` + 12 hex of the manifest sha256 + ``-NN``.
 DELIVERY_SUFFIX_CHARS = 17
 
@@ -141,6 +147,13 @@ def load_manifest(bundle_dir: Path) -> Manifest:
             f"no manifest.json in {bundle_dir}: a bundle must carry manifest.json listing every table file with "
             "its sha256 and rows (CONTRACT.md §1); re-export the bundle with its manifest"
         )
+    from carbonqa.ingest.safety import resolve_inside
+
+    if resolve_inside(bundle_dir, "manifest.json")[0] is None:
+        raise ManifestInvalidError("manifest.json is a symbolic link out of the bundle folder; deliver the file itself")
+    if path.stat().st_size > MANIFEST_MAX_BYTES:
+        raise ManifestInvalidError(f"manifest.json is {path.stat().st_size} bytes (at most {MANIFEST_MAX_BYTES}); "
+                                   "list fewer, larger parts")
     data_bytes = path.read_bytes()
     try:
         raw = json.loads(data_bytes.decode("utf-8-sig"))
@@ -172,6 +185,12 @@ def load_manifest(bundle_dir: Path) -> Manifest:
     if not isinstance(tables_raw, dict):
         raise ManifestInvalidError("manifest.json has no 'tables' object listing the table files")
     tables: dict[str, TableEntry] = {}
+    n_parts = sum(len(e.get("parts") or []) if isinstance(e, dict) and isinstance(e.get("parts"), list) else 1
+                  for e in tables_raw.values())
+    if len(tables_raw) > MANIFEST_MAX_TABLES or n_parts > MANIFEST_MAX_PARTS:
+        raise ManifestInvalidError(
+            f"manifest.json lists {len(tables_raw)} tables and {n_parts} files (at most {MANIFEST_MAX_TABLES} and "
+            f"{MANIFEST_MAX_PARTS}); a bundle carries the contract's {len(contract.TABLES)} tables")
     for name, e in tables_raw.items():
         if not isinstance(e, dict) or not isinstance(e.get("file"), str):
             raise ManifestInvalidError(f"manifest.json tables.{name} must be an object with a 'file' string")

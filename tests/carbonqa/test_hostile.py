@@ -688,3 +688,39 @@ def test_fuzz_neutralised_cells_never_start_a_formula(v):
     assert neutralise_frame(pl.DataFrame({"s": [v]}))["s"][0] == out
     if out.startswith(FORMULA_PREFIXES):
         assert out[0] in "+-" and float(out.strip()) == float(out.strip())  # a signed number, not a formula
+
+
+def test_manifest_bombs_and_links_refused(db_url, tmp_path):
+    before = base(db_url, tmp_path)
+    outside = tmp_path / "outside_manifest.json"
+    b = make_bundle(tmp_path / "ml", {"agencies": agencies()}, "ml")
+    (b / "manifest.json").rename(outside)
+    (b / "manifest.json").symlink_to(outside)
+    res = ingest_bundle(b, url=db_url)
+    assert res.outcome == "rejected" and "symbolic link" in res.reason
+    big = make_bundle(tmp_path / "mt", {"agencies": agencies()}, "mt",
+                      manifest_extra={"tables": {f"t{i}": {"file": f"f{i}.csv"} for i in range(1000)}})
+    res = ingest_bundle(big, url=db_url)
+    assert res.outcome == "rejected" and "1000 tables" in res.reason
+    assert unchanged_since(before, db_url)
+
+
+def test_unknown_table_names_and_many_unlisted_files_are_stored_safely(db_url, tmp_path):
+    before = base(db_url, tmp_path)
+    b = make_bundle(tmp_path / "b", {"agencies": agencies()}, "h18")
+    m = json.loads((b / "manifest.json").read_text())
+    m["tables"]["evil\x00\u202etable"] = {"file": "x\x00.csv", "rows": 1}
+    (b / "manifest.json").write_text(json.dumps(m))
+    for i in range(ISSUES + 5):
+        (b / f"junk{i}.txt").write_text("x")
+    res = ingest_bundle(b, url=db_url)
+    assert res.outcome == "landed", res.describe()
+    unl = [i for i in res.issues if i.reason == "unlisted_file"]
+    assert len(unl) == ISSUES + 1 and unl[-1].value == "and 5 more"
+    with get_engine(db_url).connect() as c:
+        files = c.execute(sa.select(Bundle.__table__.c.files).where(Bundle.__table__.c.bundle_id == "h18")).scalar_one()
+    assert any("\\x00" in k for k in files) and not any("\x00" in k for k in files)
+    assert unchanged_since(before, db_url)
+
+
+ISSUES = 1000
