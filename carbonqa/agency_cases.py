@@ -62,9 +62,13 @@ read on one scale. E = 0 gives 0; the score is monotone in every finding's score
 tonnes.
 
 **Tonnes at stake** (``tco2_at_stake``): Σ over clients of the client's *own* de-duplicated
-under-report stake — :func:`carbonqa.scoring.stake_by_group` over its live findings of the year that
-are not agency codes (positive stakes only; over-reports are never added; agency codes' own
-materiality proxies are not counted: they are the agency's, not tonnes in the client's data).
+under-report stake — :func:`carbonqa.scoring.stake_by_group` over its live findings that are not agency
+codes (positive stakes only; over-reports are never added; agency codes' own materiality proxies are
+not counted: they are the agency's, not tonnes in the client's data). The client's findings of the
+case's year count when the run holds any there, else those of its year with the largest own stake: a
+screening of year Y usually sees the verifications of Y − 1, and the client's problems the run sees are
+what the agency should have seen (the rule ``detectors.verifier.client_anomalies`` applies to a
+verifier's clients). The client's enterprise case is likewise the one of the year, else its latest.
 
 **Nightly update** (:func:`update_agency_cases`): idempotent. A case is written only when a scored
 field changed (``updated_at`` and ``last_run_id`` then move, ``lock_version`` bumps); its ``status``
@@ -265,6 +269,7 @@ class _F:
     family: str
     severity: str
     enterprise_id: str
+    year: int | None
     unit_id: str | None
     period: str | None
     province_code: str | None
@@ -304,10 +309,6 @@ def _screened_provinces(s: Session, run_id: str, year: int) -> set[str] | None:
     return {p.split("/", 1)[1] for p in parts if p.split("/", 1)[0] == str(year)}
 
 
-_SCORED = ("risk_score", "rule_codes", "clients", "n_clients", "tco2_at_stake", "summary", "score_reasons",
-           "agency_name", "province_code")
-
-
 def _differs(a: Any, b: Any) -> bool:
     if isinstance(a, float) or isinstance(b, float):
         if a is None or b is None:
@@ -323,28 +324,38 @@ def _update_year(run_id: str, year: int, url: str | None, ent_map: dict[str, tup
         run = s.get(ScreeningRun, run_id)
         at = (run.data_interval_end if run is not None else None) or now_cst()
         supps = load_active_suppressions(url, at)
-        rows = s.scalars(sa.select(FindingRow).where(
-            FindingRow.year == year, FindingRow.enterprise_id.is_not(None), FindingRow.last_run_id == run_id))
+        # every finding the run saw (all years: a client's own evidence may sit in another year, below)
+        rows = s.scalars(sa.select(FindingRow).where(FindingRow.enterprise_id.is_not(None), FindingRow.last_run_id == run_id))
         live: list[_F] = []
         for f in rows:
             sev = f.severity
             if sev != "info" and any(sp.rule_code == f.rule_code and matches(sp, f) for sp in supps):
                 sev = "info"
-            live.append(_F(f.finding_id, f.rule_code, f.family, sev, f.enterprise_id, f.unit_id, f.period,
+            live.append(_F(f.finding_id, f.rule_code, f.family, sev, f.enterprise_id, f.year, f.unit_id, f.period,
                            f.province_code, float(f.score), float(f.tco2_at_stake or 0.0), agency_of(f)))
 
-        # the agency findings that count, grouped by (agency, role)
+        # the agency findings of the year that count, grouped by (agency, role); the rest is the clients' own
         by_agency: dict[tuple[str, str], list[_F]] = {}
-        own: dict[str, list[_F]] = {}
+        own_by_year: dict[str, dict[int | None, list[_F]]] = {}
         for f in live:
             if f.rule_code in AGENCY_CODES:
-                if f.agency is not None and _sev_ok(f.severity, AGENCY_CODES[f.rule_code].min_severity):
+                if f.year == year and f.agency is not None and _sev_ok(f.severity, AGENCY_CODES[f.rule_code].min_severity):
                     by_agency.setdefault(f.agency, []).append(f)
             else:
-                own.setdefault(f.enterprise_id, []).append(f)
-        own_stake = {e: sum(t for t, _ in stake_by_group(fs).values()) for e, fs in own.items()}
-        own_codes = {e: sorted({f.rule_code for f in fs if f.severity != "info" and f.family != "tip"}) for e, fs in own.items()}
-        ent_cases = {r[0]: r[1] for r in s.execute(sa.select(Case.enterprise_id, Case.case_id).where(Case.year == year))}
+                own_by_year.setdefault(f.enterprise_id, {}).setdefault(f.year, []).append(f)
+        own_stake: dict[str, float] = {}
+        own_codes: dict[str, list[str]] = {}
+        for e, ys in own_by_year.items():
+            per = {y: sum(t for t, _ in stake_by_group(fs).values()) for y, fs in ys.items()}
+            # the case's year when the client has findings there, else its year of largest own stake
+            y = year if year in ys else max(ys, key=lambda k: (per[k], k or 0))
+            own_stake[e] = per[y]
+            own_codes[e] = sorted({f.rule_code for f in ys[y] if f.severity != "info" and f.family != "tip"})
+        case_years: dict[str, dict[int, str]] = {}
+        for e, cid, y in s.execute(sa.select(Case.enterprise_id, Case.case_id, Case.year)):
+            case_years.setdefault(e, {})[int(y)] = cid
+        # the client's enterprise case of the year, else its latest
+        ent_cases = {e: ys[year] if year in ys else ys[max(ys)] for e, ys in case_years.items()}
 
         derived: dict[str, dict[str, Any]] = {}
         for (agency_id, role), fs in by_agency.items():

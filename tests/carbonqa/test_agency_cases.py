@@ -263,3 +263,19 @@ def test_pipeline_stage_updates_and_counts_agency_cases(store):
     with session_scope(store) as s:
         assert s.get(ScreeningRun, "night-1").counts["agency_cases"] == {
             "created": 0, "rescored": 0, "unchanged": 4, "agency_cases": 4}
+
+
+def test_clients_own_evidence_from_another_year_when_the_case_year_has_none(store):
+    # a screening of 2024 sees the verification of 2023: the verifier's case is 2023, its client's own
+    # findings are on 2024 (the year with the client's largest own stake counts)
+    ver = Finding(rule_code="VER-106", family="verifier", severity="high", enterprise_id="E1", year=2023,
+                  province_code="15", score=0.9, evidence={"verifier_agency_id": "V1"}, detail_key="V1")
+    own = [F("CC-101", "E1", t=12_000, period="2024-03"), F("CC-101", "E1", t=8_000, period="2024-04")]
+    store_findings([ver, *own], "r1", store)
+    update_cases("r1", [2023, 2024], url=store)
+    out = ac.update_agency_cases("r1", [2023, 2024], url=store)
+    assert out["created"] == 1
+    v1 = cases_of(store)["AQ-2023-verifier-V1"]
+    assert v1.tco2_at_stake == pytest.approx(20_000.0) and v1.clients == "E1"
+    cl = clients_of(store, v1.case_id)["E1"]
+    assert cl["own_rule_codes"] == "CC-101" and cl["enterprise_case_id"] == "CQ-2024-E1"
