@@ -48,6 +48,7 @@ __all__ = [
     "DATE_MAX",
     "PROVINCE_CODE_PATTERN",
     "PERIOD_PATTERN",
+    "PER_CAPACITY_HOUR_MAX",
     "is_province_code",
     "is_period",
 ]
@@ -94,6 +95,20 @@ _NCV_MAX = 1e5
 _CC_MAX = 0.1 * UNIT_ERROR_MARGIN
 _MONTH_MWH_MAX = MAX_CAPACITY_MW * MONTH_HOURS_MAX
 _YEAR_MWH_MAX = MAX_CAPACITY_MW * YEAR_HOURS_MAX
+#: Most of each extensive monthly-report quantity per MWh of the unit's capacity-hours (capacity_mw × hours
+#: of the month), from the factors above. Where the unit's capacity is known, ingest bounds the row by
+#: capacity × hours × factor; the columns' absolute ``max`` is the same factor at :data:`MAX_CAPACITY_MW`
+#: over the longest month. Emissions carry no unit-error margin: a unit cannot emit more than physics
+#: allows, whatever it misreports elsewhere.
+PER_CAPACITY_HOUR_MAX: dict[str, float] = {
+    "emissions_tco2": MAX_EMISSION_FACTOR_TCO2_PER_MWH,
+    "gross_generation_mwh": UNIT_ERROR_MARGIN,
+    "power_supply_mwh": UNIT_ERROR_MARGIN,
+    "purchased_electricity_mwh": UNIT_ERROR_MARGIN,
+    "heat_supply_gj": _FUEL_GJ_PER_MWH_MAX * UNIT_ERROR_MARGIN,
+    "fuel_consumed_t": _FUEL_GJ_PER_MWH_MAX / _FUEL_NCV_MIN_GJ_PER_T * UNIT_ERROR_MARGIN,
+}
+_PCH = PER_CAPACITY_HOUR_MAX
 #: Dates and timestamps of the contract lie in this range (inclusive): the ETS pilots began in 2013,
 #: commissioning years are bounded to 1900–2100 already; outside it a date is a typo or an overflow
 #: (and a year past 9999 cannot be stored or written as ``YYYY-MM``).
@@ -336,22 +351,19 @@ _TABLES: tuple[Table, ...] = (
             C("unit_id", "str", "机组编号", key=True, nullable=False, ref="units.unit_id"),
             C("period", "period", "月份", key=True, nullable=False),
             C("version", "int", "版本", key=True, nullable=False, min=1),
-            C("fuel_consumed_t", "float", "燃煤消耗量", unit="t", min=0,
-              max=_MONTH_MWH_MAX * _FUEL_GJ_PER_MWH_MAX / _FUEL_NCV_MIN_GJ_PER_T * UNIT_ERROR_MARGIN),
+            C("fuel_consumed_t", "float", "燃煤消耗量", unit="t", min=0, max=_MONTH_MWH_MAX * _PCH["fuel_consumed_t"]),
             C("ncv_gj_per_t", "float", "收到基低位发热量", unit="GJ/t", min=0, max=_NCV_MAX),
             C("carbon_content_tc_per_gj", "float", "单位热值含碳量", unit="tC/GJ", min=0, max=_CC_MAX),
             C("carbon_content_basis", "str", "含碳量取值方式", enum=CC_BASES),
             C("oxidation_rate", "float", "碳氧化率", min=0, max=1),
-            C("gross_generation_mwh", "float", "发电量", unit="MWh", min=0, max=_MONTH_MWH_MAX * UNIT_ERROR_MARGIN),
-            C("power_supply_mwh", "float", "供电量", unit="MWh", min=0, max=_MONTH_MWH_MAX * UNIT_ERROR_MARGIN),
-            C("heat_supply_gj", "float", "供热量", unit="GJ", min=0,
-              max=_MONTH_MWH_MAX * _FUEL_GJ_PER_MWH_MAX * UNIT_ERROR_MARGIN),
+            C("gross_generation_mwh", "float", "发电量", unit="MWh", min=0, max=_MONTH_MWH_MAX * _PCH["gross_generation_mwh"]),
+            C("power_supply_mwh", "float", "供电量", unit="MWh", min=0, max=_MONTH_MWH_MAX * _PCH["power_supply_mwh"]),
+            C("heat_supply_gj", "float", "供热量", unit="GJ", min=0, max=_MONTH_MWH_MAX * _PCH["heat_supply_gj"]),
             C("operating_hours", "float", "运行小时数", unit="h", min=0, max=744),
             C("load_rate", "float", "负荷率", min=0, max=1),
             C("purchased_electricity_mwh", "float", "购入使用电量", unit="MWh", min=0,
-              max=_MONTH_MWH_MAX * UNIT_ERROR_MARGIN),
-            C("emissions_tco2", "float", "排放量", unit="tCO₂", min=0,
-              max=_MONTH_MWH_MAX * MAX_EMISSION_FACTOR_TCO2_PER_MWH),
+              max=_MONTH_MWH_MAX * _PCH["purchased_electricity_mwh"]),
+            C("emissions_tco2", "float", "排放量", unit="tCO₂", min=0, max=_MONTH_MWH_MAX * _PCH["emissions_tco2"]),
             C("lab_report_id", "str", "检测报告编号", ref="lab_reports.lab_report_id"),
             C("submitted_at", "datetime", "上传时间"),
         ),

@@ -268,8 +268,9 @@ def cast_table(
     ``sample_limit``: at most this many issues per check (telemetry), plus one summary issue; ``None``
     reports every failing row (up to ``issues_per_file`` per file, then one ``more_issues`` row).
     ``unit_capacity``: frame ``[unit_id, capacity_mw]`` (MW) of the known units; where a monthly report's
-    unit is in it, ``emissions_tco2`` must not exceed capacity × the month's hours ×
-    :data:`carbonqa.contract.MAX_EMISSION_FACTOR_TCO2_PER_MWH` (otherwise the contract's absolute maximum).
+    unit is in it, each quantity of :data:`carbonqa.contract.PER_CAPACITY_HOUR_MAX` (emissions, generation,
+    supply, heat, fuel) must not exceed capacity × the month's hours × its factor (otherwise the
+    contract's absolute maximum applies).
 
     Besides the contract's dtype, null, range, enum and reference checks, every value must fit the store
     identically on SQLite and PostgreSQL (:mod:`carbonqa.ingest.safety`): text without control, NUL or
@@ -377,19 +378,22 @@ def cast_table(
                 f"a {ref_col} registered in {ref_table} ({rt.zh}), in the store or in this bundle",
                 f"correct the id, or deliver the {ref_table} ({rt.zh}) row for it in the bundle",
                 col.is_not_null() & ~col.is_in(known_refs[c.ref].implode())))
-    if (table == "monthly_reports" and unit_capacity is not None and "emissions_tco2" in present_cols
-            and unit_capacity.height):
+    if table == "monthly_reports" and unit_capacity is not None and unit_capacity.height:
         cap = unit_capacity.select(pl.col("unit_id").cast(pl.String), pl.col("capacity_mw").cast(pl.Float64)) \
             .unique("unit_id", keep="last")
         cast = cast.join(cap.rename({"capacity_mw": "__capacity_mw"}), on="unit_id", how="left", maintain_order="left")
-        ef = contract.MAX_EMISSION_FACTOR_TCO2_PER_MWH
-        checks.append(_Check(
-            "__bad_cap_emissions", "emissions_tco2", "out_of_range",
-            f"≤ capacity_mw × hours of the month × {ef:g} tCO₂/MWh (the most a unit of that capacity can emit, "
-            "generous even for a back-pressure CHP unit burning lignite)",
-            "check the value and its unit (tCO₂, not kg) and the unit's capacity_mw",
-            ((pl.col("emissions_tco2") > pl.col("__capacity_mw") * contract.period_hours("period") * ef)
-             & (pl.col("emissions_tco2") <= t.column("emissions_tco2").max)).fill_null(False)))  # one issue a cell
+        cap_hours = pl.col("__capacity_mw") * contract.period_hours("period")
+        for name, factor in contract.PER_CAPACITY_HOUR_MAX.items():
+            if name not in present_cols:
+                continue
+            c = t.column(name)
+            checks.append(_Check(
+                f"__bad_cap_{name}", name, "out_of_range",
+                f"≤ capacity_mw × hours of the month × {factor:g} {c.unit}/MWh (the most a unit of that capacity "
+                + ("can emit, generous even for a back-pressure CHP unit burning lignite)" if name == "emissions_tco2"
+                   else "can report, even with a ×1000 unit error)"),
+                f"check the value and its unit ({c.unit}) and the unit's capacity_mw",
+                ((pl.col(name) > cap_hours * factor) & (pl.col(name) <= c.max)).fill_null(False)))  # one issue a cell
     if "operating_hours" in present_cols and "period" in t.names:
         month_hours = contract.period_hours("period")
         checks.append(_Check(

@@ -127,6 +127,10 @@ def ingest_telemetry_part(
             out.issues += r.issues
             batches = iter([(r.df, [])])
         bad_frames: list[pl.DataFrame] = []
+        if fmt != "parquet" and r.bad_rows is not None and r.bad_rows.height:  # ragged lines, formula cells
+            out.rows_read += r.bad_rows.height
+            out.rows_quarantined += r.bad_rows.height
+            bad_frames.append(r.bad_rows.select(pl.all().cast(pl.String)))
         for b, (df, issues) in enumerate(batches):
             out.issues += issues
             if df is None:
@@ -137,7 +141,7 @@ def ingest_telemetry_part(
             out.rows_quarantined += res.n_bad
             out.issues += res.issues
             if res.n_bad:
-                bad_frames.append(res.bad_rows)
+                bad_frames.append(res.bad_rows.select(pl.all().cast(pl.String)))
             valid = res.valid.with_columns(
                 pl.col("interval_hours").fill_null(1.0),
                 pl.col("ts").dt.strftime("%Y-%m").alias("period"),
@@ -159,7 +163,7 @@ def ingest_telemetry_part(
                         "rows not ingested: correct the enterprise's province_code (enterprises) or the timestamps, "
                         "then re-deliver"))
                 bad_frames.append(bad_part.select(pl.col("unit_id"), pl.col("ts").cast(pl.String),
-                                                  pl.col("province_code"), pl.col("period")))
+                                                  pl.col("province_code").cast(pl.String), pl.col("period")))
             out.rows_valid += valid.height
             w, n = _write_partitions(valid, lake_dir, bundle_id, part_sha, b, stage_dir)
             out.files_written += w

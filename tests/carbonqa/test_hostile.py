@@ -724,3 +724,24 @@ def test_unknown_table_names_and_many_unlisted_files_are_stored_safely(db_url, t
 
 
 ISSUES = 1000
+
+
+def test_ragged_telemetry_csv_lines_counted_and_kept(db_url, tmp_path):
+    base(db_url, tmp_path)
+    t = telemetry(("U1",), start=dt.datetime(2024, 8, 1), hours=5).with_columns(pl.col("ts").dt.strftime("%Y-%m-%d %H:%M"))
+    lines = t.write_csv().splitlines()
+    lines[3] += ",9,9"
+    b = make_bundle(tmp_path / "b", {"agencies": agencies()}, "h19")
+    (b / "telemetry").mkdir()
+    (b / "telemetry" / "part-0.csv").write_text("\n".join(lines) + "\n")
+    m = json.loads((b / "manifest.json").read_text())
+    m["tables"]["telemetry"] = {"file": "telemetry", "rows": 5, "parts": [
+        {"file": "telemetry/part-0.csv", "sha256": _sha(b / "telemetry" / "part-0.csv"), "rows": 5}]}
+    (b / "manifest.json").write_text(json.dumps(m))
+    res = ingest_bundle(b, url=db_url)
+    tc = res.tables["telemetry"]
+    assert (tc.read, tc.new, tc.quarantined) == (5, 4, 1), res.describe()
+    assert [(i.file, i.row, i.value) for i in res.issues if i.reason == "ragged_line"] == [
+        ("telemetry/part-0.csv", 3, "line 4: 7 fields")]
+    kept = list((get_settings().quarantine_dir / "h19" / "rows" / "telemetry").glob("*.parquet"))
+    assert len(kept) == 1 and pl.read_parquet(kept[0]).height == 1
