@@ -26,6 +26,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "app.signed_in": ("已登录：{name}（{role}）", "Signed in: {name} ({role})"),
     "app.scope": ("管辖范围：{scope}", "Jurisdiction: {scope}"),
     "app.logout": ("退出登录", "Sign out"),
+    "app.logout_all": ("全部设备退出", "Sign out everywhere"),
+    "app.logout_all_help": ("使本账户在所有浏览器和设备上的登录失效。", "End this account's sessions in every browser and device."),
     "app.readonly": ("只读账户：不能修改案件。", "Read-only account: cases cannot be changed."),
     "scope.national": ("全国", "whole country"),
     "nav.overview": ("总览", "Overview"),

@@ -19,7 +19,7 @@ _ROOT = Path(__file__).resolve().parents[1]
 if str(_ROOT) not in sys.path:  # `streamlit run dashboard/streamlit_app.py` puts only dashboard/ on the path
     sys.path.insert(0, str(_ROOT))
 
-from dashboard import data, i18n  # noqa: E402
+from dashboard import data, i18n, session  # noqa: E402
 from dashboard.i18n import t  # noqa: E402
 from dashboard.text import md  # noqa: E402
 
@@ -57,6 +57,8 @@ def _login() -> None:
             "city_name": user.city_name,
             "display_name": user.display_name or user.username,
         }
+        st.session_state.pop("signed_out", None)
+        st.session_state["cookie_to_set"] = session.issue(user.username, data.url())  # written by the next run
         st.rerun()
 
 
@@ -74,6 +76,11 @@ with st.sidebar:
              format_func=lambda x: "中文" if x == "zh" else "English")
 
 user = st.session_state.get("user")
+if not user and not st.session_state.get("signed_out"):
+    # a reload or a new tab: the signed session cookie signs the reader in again (user re-read from the store)
+    user = session.verify(session.read_cookie(), data.url())
+    if user:
+        st.session_state["user"] = user
 pages = [
     st.Page("app_pages/overview.py", title=t("nav.overview"), icon=":material/dashboard:", default=True),
     st.Page("app_pages/queue.py", title=t("nav.queue"), icon=":material/list_alt:"),
@@ -86,6 +93,8 @@ pages = [
 # /case?case=…, queue filters) stay in the address bar through the sign-in and open right after it
 page = st.navigation(pages, position="sidebar" if user else "hidden")
 if not user:
+    if st.session_state.pop("cookie_to_clear", False):
+        session.write_cookie("", 0)
     _login()
     st.stop()
 
@@ -94,9 +103,19 @@ with st.sidebar:
     st.caption(t("app.scope", scope=_scope_label(user)))
     if user["role"] == "auditor":
         st.caption(t("app.readonly"))
-    if st.button(t("app.logout"), key="logout"):
+    token = st.session_state.pop("cookie_to_set", None)
+    if token:
+        session.write_cookie(token, session.MAX_AGE)
+    c1, c2 = st.columns(2)
+    out = c1.button(t("app.logout"), key="logout")
+    out_all = c2.button(t("app.logout_all"), key="logout_all", help=t("app.logout_all_help"))
+    if out or out_all:
+        if out_all:
+            session.sign_out_everywhere(user["username"])
         for k in ("user", "case_id"):
             st.session_state.pop(k, None)
+        st.session_state["signed_out"] = True  # this connection's handshake cookie no longer signs in
+        st.session_state["cookie_to_clear"] = True
         st.rerun()
 
 page.run()

@@ -42,6 +42,7 @@ def seeded_url(seeded_template: Path, tmp_path: Path, monkeypatch: pytest.Monkey
     shutil.copy(seeded_template, path)
     url = f"sqlite:///{path}"
     monkeypatch.setenv("CARBONQA_DATABASE_URL", url)
+    monkeypatch.setenv("CARBONQA_HOME", str(tmp_path / "home"))  # session key and sign-outs of the dashboard
     get_settings.cache_clear()
     yield url
     dispose_engines()

@@ -136,3 +136,50 @@ def test_provincial_reviewer_changes_the_top_case(server):
     assert case["status"] == "triaged"
     detail = queries.case_detail(Scope("t", "national"), "CQ-2024-E0000", url)
     assert "浏览器测试：初审完成" in detail.events["note"].to_list()
+
+
+def test_permalink_reload_cell_click_and_sign_out(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    base, _ = server
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1600}, locale="zh-CN")
+        # a permalink opened before sign-in opens its case right after it
+        page.goto(base + "/case?case=CQ-2024-E0004")
+        page.get_by_label("用户名").fill("prov15")
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        expect(page.get_by_role("heading", name="测试电厂0004有限公司")).to_be_visible(timeout=30_000)
+        assert "case=CQ-2024-E0004" in page.url
+        # a reload keeps the reader signed in (signed session cookie) and on the same case
+        page.wait_for_timeout(1000)
+        assert any(c["name"] == "carbonqa_session" for c in page.context.cookies())
+        page.reload()
+        expect(page.get_by_role("heading", name="测试电厂0004有限公司")).to_be_visible(timeout=30_000)
+        expect(page.get_by_label("用户名")).to_have_count(0)
+        # the queue: a click on a row's cell opens that case
+        page.get_by_role("link", name="案件队列").click()
+        expect(page.get_by_text("符合条件的案件")).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(1500)
+        grid = page.get_by_test_id("stDataFrame").first
+        box = grid.bounding_box()
+        page.mouse.click(box["x"] + 230, box["y"] + 35 + 17)  # first row, enterprise name column
+        expect(page.get_by_role("heading", name="测试电厂0000有限公司")).to_be_visible(timeout=30_000)
+        # search, with the filters in the URL
+        page.get_by_role("link", name="案件队列").click()
+        search = page.get_by_label("搜索：企业名称、机组、城市、机构、案件号")
+        search.fill("鄂尔多斯")
+        search.press("Enter")
+        expect(page.get_by_test_id("stMetric").filter(has_text="符合条件的案件")).to_have_text(
+            re.compile(r"符合条件的案件\s*3$"), timeout=30_000)  # 12 seeded cases: 鄂尔多斯市 has 3
+        assert "q=" in page.url
+        page.screenshot(path=str(ARTIFACTS / "queue_search.png"))
+        # sign out: a reload shows the sign-in form again
+        page.get_by_role("button", name="退出登录").click()
+        expect(page.get_by_label("用户名")).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(1000)
+        page.reload()
+        expect(page.get_by_label("用户名")).to_be_visible(timeout=30_000)
+        browser.close()
