@@ -70,6 +70,7 @@ __all__ = [
     "run_night",
     "national_context",
     "clear_context_cache",
+    "validation_dir",
 ]
 
 log = logging.getLogger(__name__)
@@ -691,7 +692,7 @@ def _loads(v: str | None) -> Any:
 
 
 def screen_national(year: int, run_id: str, url: str | None = None) -> dict[str, Any]:
-    """The national stage of ``year``: verifier detectors over every province's findings → stored.
+    """The national stage of ``year``: verifier detectors over every province's findings → stored; GX Data Docs.
 
     Runs after every :func:`screen_partition` of (run, year) and after :func:`detect_national` of the
     year. The verifier detectors (``detectors.run(nat, prior=…, families=("verifier",))``) pool each
@@ -703,9 +704,10 @@ def screen_national(year: int, run_id: str, url: str | None = None) -> dict[str,
     excludes the verifier detectors' own codes.
 
     Returns:
-        ``{"year", "provinces", "prior", "prior_source" ("memory" | "store" | "none"), "findings",
-        "new", "by_severity", "suppressed", "missing", "seconds"}``, also recorded in the run's
-        ``counts["national"]["<year>"]``.
+        ``{"year", "provinces", "validation_report" (path of the night's GX Data Docs index, see
+        :func:`validation_dir`; ``None`` without ``checks`` or provinces), "validation_seconds",
+        "prior", "prior_source" ("memory" | "store" | "none"), "findings", "new", "by_severity",
+        "suppressed", "missing", "seconds"}``, also recorded in the run's ``counts["national"]["<year>"]``.
 
     Raises:
         RuntimeError: when the run recorded no :func:`detect_national` for the year (the prior would
@@ -742,9 +744,13 @@ def screen_national(year: int, run_id: str, url: str | None = None) -> dict[str,
         found = [f for f in mod.run(nat, prior=prior, families=split[1]) or [] if f.province_code in keep]
     found, supp = _apply_suppressions(found, run_id, url)
     stored = store_findings(found, run_id, url)
+    t = time.perf_counter()
+    report = _publish_validation(run_id, y, url, missing) if provs else None
     counts = {
         "year": y,
         "provinces": len(provs),
+        "validation_report": report,
+        "validation_seconds": round(time.perf_counter() - t, 3),
         "prior": len(prior),
         "prior_source": source,
         "findings": stored["total"],
@@ -762,6 +768,28 @@ def screen_national(year: int, run_id: str, url: str | None = None) -> dict[str,
 
     _update_run_json(run_id, url, rec)
     return counts
+
+
+def validation_dir(run_id: str, year: int) -> Path:
+    """Folder of the night's GX Data Docs: ``$CARBONQA_DATA_DIR/validation/<run_id>/<year>/``."""
+    from carbonqa.settings import get_settings
+
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in run_id)
+    return get_settings().data_root / "validation" / safe / str(int(year))
+
+
+def _publish_validation(run_id: str, year: int, url: str | None, missing: list[str]) -> str | None:
+    """``checks.publish_validation`` of (run, year) into :func:`validation_dir`; its index path, or ``None``.
+
+    The validation is the one the province screens of this process already ran (cached on the
+    national context); a process that ran none (one process per task) validates once per table.
+    ``None`` when ``checks`` is missing or publishes no report.
+    """
+    chk = _import_package("checks", missing)
+    publish = getattr(chk, "publish_validation", None)  # a stand-in checks package (tests) may have none
+    if publish is None:
+        return None
+    return str(publish(national_context(run_id, year, url), validation_dir(run_id, year)))
 
 
 def update_cases(run_id: str, years: list[int], url: str | None = None) -> dict[str, int]:

@@ -18,6 +18,8 @@ Errors: see :mod:`checks.errors` (a failed check is a finding, never an exceptio
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -37,6 +39,7 @@ __all__ = [
     "RULE_CODES",
     "ROW_KEYS",
     "validated",
+    "publish_validation",
 ]
 
 #: Key columns of each GX-validated table's rows (the contract key that "current" is taken over,
@@ -72,8 +75,13 @@ def validated(ctx: ScreenContext, table: str) -> pl.DataFrame:
         KeyError: ``table`` has no suite.
         checks.errors.ExpectationCrashed: an expectation raised inside GX.
     """
+    return _validation(ctx, table)[1]
+
+
+def _validation(ctx: ScreenContext, table: str) -> tuple[Any, pl.DataFrame]:
+    """``(checks.gx_results.Validation, failing keys)`` of ``table`` over the national year (cached)."""
     from checks import frames, suites
-    from checks.gx_results import failing_rows
+    from checks.gx_results import validate
     from checks.params import params_for
 
     builders = {
@@ -84,13 +92,29 @@ def validated(ctx: ScreenContext, table: str) -> pl.DataFrame:
     frame_fn, build = builders[table]
     nat = ctx.national()
 
-    def compute() -> pl.DataFrame:
+    def compute() -> tuple[Any, pl.DataFrame]:
         frame = frame_fn(nat)
-        fails = failing_rows(frame, build(params_for(nat.year)))
+        v = validate(frame, build(params_for(nat.year)))
         keys = list(ROW_KEYS[table])
-        return fails.join(frame.select("_row", *keys), on="_row", how="inner").select("code", *keys)
+        return v, v.failing.join(frame.select("_row", *keys), on="_row", how="inner").select("code", *keys)
 
     return nat._cached(f"checks.validated.{table}", compute)
+
+
+def publish_validation(ctx: ScreenContext, out_dir: Path) -> Path:
+    """Write the night's GX Data Docs for ``ctx.year`` (one page per table + ``index.html``) into ``out_dir``.
+
+    Uses the validations :func:`validated` cached on ``ctx.national()`` (validating first where this
+    process has not: one batch per table). Returns the index page's path.
+
+    Raises:
+        checks.errors.ExpectationCrashed: an expectation raised inside GX.
+    """
+    from checks.gx_results import write_data_docs
+
+    nat = ctx.national()
+    vals = [_validation(nat, t)[0] for t in ROW_KEYS]
+    return write_data_docs(vals, out_dir, f"carbonqa validation report — run {nat.run_id}, year {nat.year}")
 
 
 def run_codes(ctx: ScreenContext, codes: Iterable[str]) -> list[Finding]:

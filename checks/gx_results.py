@@ -1,13 +1,14 @@
 """The one module that runs GX and reads its result objects (ARCHITECTURE.md convention 4).
 
-:func:`failing_rows` validates a suite on a polars frame as **one batch** (the caller hands it a whole
+:func:`validate` validates a suite on a polars frame as **one batch** (the caller hands it a whole
 table of the night: GX's cost is per batch — building the metric dependency graph — not per row;
 STACK.md), as a pandas copy (GX has no polars engine), in two phases: the whole suite with
-``BOOLEAN_ONLY`` (which expectations fail — about half the cost of COMPLETE), then only the
-failing expectations with ``result_format`` ``COMPLETE`` and
+``SUMMARY`` (which expectations fail, with counts and a sample — what the Data Docs page shows), then
+only the failing *rule* expectations with ``result_format`` ``COMPLETE`` and
 ``unexpected_index_column_names=["_row"]`` so that **every** failing row comes back, not GX's first
-20/200. It returns a plain polars frame ``(code, _row)``; nothing outside this module
-sees a GX object.
+20/200. It returns a :class:`Validation` (a plain polars frame ``(code, _row)`` and counts);
+:func:`write_data_docs` renders the night's validation report from them. Nothing outside this
+module sees a GX object.
 
 GX is configured once per process: an ephemeral context (no files, no network), progress bars off,
 INFO logging off (STACK.md). :data:`GX_SECONDS` accumulates the wall time spent inside GX so the
@@ -19,13 +20,16 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from checks.errors import ExpectationCrashed
 
-__all__ = ["failing_rows", "gx_seconds", "reset_gx_seconds", "ensure_context"]
+__all__ = ["Validation", "validate", "failing_rows", "write_data_docs", "gx_seconds", "reset_gx_seconds", "ensure_context"]
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
@@ -74,6 +78,7 @@ def _columns_used(suite: Any, available: list[str]) -> list[str]:
             v = getattr(e, attr, None)
             if isinstance(v, str):
                 cols.add(v)
+        cols |= set(getattr(e, "column_list", None) or ())
         cond = getattr(e, "row_condition", None)
         if cond is not None:  # a str or a GX condition object (PassThroughCondition in 1.24): use its text
             cols |= set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", str(cond)))
@@ -96,56 +101,143 @@ def _raise_if_crashed(r: Any, where: dict[str, Any]) -> None:
     crash = _crash_message(r.exception_info)
     if crash:
         raise ExpectationCrashed(
-            f"{r.expectation_config.meta.get('code')} ({r.expectation_config.type}) crashed on {where}: {crash}"
+            f"{_label(r.expectation_config.meta)} ({r.expectation_config.type}) crashed on {where}: {crash}"
         )
 
 
+def _label(meta: dict[str, Any]) -> str:
+    return str(meta.get("code") or meta.get("contract") or "?")
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What one table's validation of the night says, without GX objects for the caller.
+
+    Attributes:
+        table: suite name (the contract table).
+        rows: rows validated (one batch).
+        failing: frame ``code: str, _row: int64`` — every failing row of every *rule* expectation
+            (``meta["code"]``), deduplicated per (code, row).
+        failed: labels of the expectations that failed (rule codes and ``contract`` labels such as
+            ``monthly_reports.oxidation_rate``), sorted, with their number of unexpected rows.
+        evaluated: number of expectations evaluated.
+        seconds: wall seconds inside GX for this table.
+    """
+
+    table: str
+    rows: int
+    failing: pl.DataFrame
+    failed: dict[str, int]
+    evaluated: int
+    seconds: float
+    _result: Any = field(default=None, repr=False, compare=False)
+
+
 def failing_rows(frame: pl.DataFrame, suite: Any) -> pl.DataFrame:
-    """Rows of ``frame`` that fail each expectation of ``suite``, validated as one GX batch.
+    """Rows of ``frame`` that fail each rule expectation of ``suite`` (:func:`validate`'s ``failing``)."""
+    return validate(frame, suite).failing
+
+
+def validate(frame: pl.DataFrame, suite: Any) -> Validation:
+    """Validate ``suite`` on ``frame`` as one GX batch; every failing row of its rule expectations.
+
+    Expectations with ``meta={"code": ...}`` are rules: all their failing rows come back (phase 2,
+    ``COMPLETE``). Expectations without a code (``meta={"contract": "table.column"}``, derived from
+    :mod:`carbonqa.contract`) are reported by label and count only: a stored row that breaks the
+    contract is an ingest defect for the validation report, not a finding.
 
     Args:
         frame: derived frame with an integer ``_row`` id column and every column the suite names
             (a whole table of the night; only the columns the suite names are copied to pandas).
-        suite: ``ExpectationSuite`` whose expectations carry ``meta={"code": ...}``.
+        suite: ``ExpectationSuite``; its name is the table's.
 
     Returns:
-        Frame ``code: str, _row: int64``, one row per failing (code, row) — deduplicated when two
-        expectations of one code fail on the same row.
+        :class:`Validation` (``failing``: frame ``code: str, _row: int64``).
 
     Raises:
         ExpectationCrashed: an expectation raised (GX reports it in ``exception_info``).
     """
     empty = pl.DataFrame(schema={"code": pl.String(), "_row": pl.Int64()})
     if frame.height == 0 or not suite.expectations:
-        return empty
+        return Validation(suite.name, frame.height, empty, {}, 0, 0.0)
     used = _columns_used(suite, frame.columns)
     bd = _batch_definition()
     codes: list[str] = []
     rows: list[int] = []
-    where = {"rows": frame.height}
+    failed: dict[str, int] = {}
+    where = {"table": suite.name, "rows": frame.height}
     t0 = time.perf_counter()
     try:
         batch = bd.get_batch(batch_parameters={"dataframe": frame.select(used).to_pandas()})
-        # phase 1: which expectations fail (cheap); phase 2: all failing rows of those only
+        # phase 1: which expectations fail, with counts (SUMMARY: also what the Data Docs page shows);
+        # phase 2: all failing rows of the failing rule expectations only
         # (GX does not return results in suite order: select the phase-2 expectations by code)
-        first = batch.validate(suite, result_format="BOOLEAN_ONLY")
+        first = batch.validate(suite, result_format="SUMMARY")
         failed_codes: set[str] = set()
         for r in first.results:
             _raise_if_crashed(r, where)
             if not r.success:
-                failed_codes.add(r.expectation_config.meta["code"])
+                label = _label(r.expectation_config.meta)
+                failed[label] = failed.get(label, 0) + int((r.result or {}).get("unexpected_count") or 0)
+                if r.expectation_config.meta.get("code"):
+                    failed_codes.add(r.expectation_config.meta["code"])
         if failed_codes:
             import great_expectations as gx
 
             sub = gx.ExpectationSuite(name=f"{suite.name}-failing",
-                                      expectations=[e.copy() for e in suite.expectations if e.meta["code"] in failed_codes])
+                                      expectations=[e.copy() for e in suite.expectations if e.meta.get("code") in failed_codes])
             for r in batch.validate(sub, result_format=_RESULT_FORMAT).results:
                 _raise_if_crashed(r, where)
                 idx = (r.result or {}).get("unexpected_index_list") or []
                 codes.extend([r.expectation_config.meta["code"]] * len(idx))
                 rows.extend(int(d["_row"]) for d in idx)
     finally:
-        _STATE["seconds"] += time.perf_counter() - t0
-    if not rows:
-        return empty
-    return pl.DataFrame({"code": codes, "_row": rows}, schema={"code": pl.String(), "_row": pl.Int64()}).unique()
+        secs = time.perf_counter() - t0
+        _STATE["seconds"] += secs
+    fails = (pl.DataFrame({"code": codes, "_row": rows}, schema={"code": pl.String(), "_row": pl.Int64()}).unique()
+             if rows else empty)
+    return Validation(suite.name, frame.height, fails, dict(sorted(failed.items())), len(first.results), secs, first)
+
+
+def write_data_docs(validations: Iterable[Validation], out_dir: Path, title: str) -> Path:
+    """Publish the night's validation report: one GX Data Docs page per table and an ``index.html``.
+
+    Pages are rendered with GX's own Data Docs renderer (``ValidationResultsPageRenderer`` +
+    ``DefaultJinjaPageView``) from the phase-1 (``SUMMARY``) results, so they show every expectation,
+    its verdict and up to 20 unexpected values; styles load from GX's CDN like GX's own sites.
+
+    Args:
+        validations: results of :func:`validate` (empty tables are listed, not rendered).
+        out_dir: folder to write (created); existing pages of the same tables are replaced.
+        title: heading of the index page (e.g. the run id and year).
+
+    Returns:
+        Path of ``index.html``.
+    """
+    from html import escape
+
+    from great_expectations.render.renderer import ValidationResultsPageRenderer
+    from great_expectations.render.view import DefaultJinjaPageView
+
+    t0 = time.perf_counter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    items = []
+    for v in validations:
+        if v._result is not None:
+            page = DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(v._result))
+            (out_dir / f"{v.table}.html").write_text(page, encoding="utf-8")
+            link = f'<a href="{escape(v.table)}.html">{escape(v.table)}</a>'
+        else:
+            link = escape(v.table)
+        bad = ", ".join(f"{escape(k)} ({n})" for k, n in v.failed.items()) or "—"
+        items.append(f"<tr><td>{link}</td><td>{v.rows:,}</td><td>{v.evaluated}</td><td>{bad}</td></tr>")
+    index = out_dir / "index.html"
+    index.write_text(
+        f"<!doctype html><meta charset='utf-8'><title>{escape(title)}</title><h1>{escape(title)}</h1>"
+        "<p>Great Expectations validation of the night, one batch per table (rule expectations carry the "
+        "catalogue code; contract expectations the table.column they come from).</p>"
+        "<table border='1' cellpadding='4'><tr><th>table</th><th>rows</th><th>expectations</th>"
+        f"<th>failed (unexpected rows)</th></tr>{''.join(items)}</table>",
+        encoding="utf-8")
+    _STATE["seconds"] += time.perf_counter() - t0
+    return index

@@ -18,7 +18,13 @@ from typing import Any
 
 from checks.params import RegulationParams
 
-__all__ = ["build_monthly_reports_suite", "build_lab_reports_suite", "build_verifications_suite", "SUITE_CODES"]
+__all__ = [
+    "build_monthly_reports_suite",
+    "build_lab_reports_suite",
+    "build_verifications_suite",
+    "contract_expectations",
+    "SUITE_CODES",
+]
 
 #: Codes each suite can produce (row rules asserted by GX; the other codes are polars/SQL rules).
 SUITE_CODES: dict[str, tuple[str, ...]] = {
@@ -29,6 +35,43 @@ SUITE_CODES: dict[str, tuple[str, ...]] = {
     "lab_reports": ("LAB-001", "LAB-002", "LAB-004", "LAB-006"),
     "verifications": ("VER-001", "VER-004"),
 }
+
+def contract_expectations(table: str) -> list[Any]:
+    """GX expectations of ``table`` derived from :mod:`carbonqa.contract` (no ``code``: not rules).
+
+    Per column: ``nullable=False`` → not null; ``min``/``max`` → between (inclusive); a single-valued
+    ``enum`` → in set; ``pattern`` → matches the regex; and the table's current key
+    (:data:`carbonqa.store.read.CURRENT_KEYS`, the contract key without the submitter's version) is
+    unique. Each carries ``meta={"contract": "<table>.<column>"}``. Ingest enforces the same contract
+    (a violating row is quarantined), so on stored data these pass: they are the night's published
+    proof that the screened tables meet the contract, and catch a store written around ingest.
+
+    Raises:
+        KeyError: ``table`` is not a contract table.
+    """
+    import great_expectations.expectations as gxe
+
+    from carbonqa import contract
+    from carbonqa.store.read import CURRENT_KEYS
+
+    t = contract.table(table)
+    keys = list(CURRENT_KEYS[table])
+    key_meta = {"contract": f"{table}.key({', '.join(keys)})"}
+    out: list[Any] = [gxe.ExpectColumnValuesToBeUnique(column=keys[0], meta=key_meta) if len(keys) == 1
+                      else gxe.ExpectCompoundColumnsToBeUnique(column_list=keys, meta=key_meta)]
+    for c in t.columns:
+        meta = {"contract": f"{table}.{c.name}"}
+        if not c.nullable and not c.key:
+            out.append(gxe.ExpectColumnValuesToNotBeNull(column=c.name, meta=meta))
+        if c.min is not None or c.max is not None:
+            out.append(gxe.ExpectColumnValuesToBeBetween(column=c.name, min_value=c.min, max_value=c.max, meta=meta))
+        if c.enum and not c.multi:
+            out.append(gxe.ExpectColumnValuesToBeInSet(column=c.name, value_set=list(c.enum), meta=meta))
+        pattern = getattr(c, "pattern", None)  # contract columns gained patterns in 2026-12
+        if pattern:
+            out.append(gxe.ExpectColumnValuesToMatchRegex(column=c.name, regex=pattern, meta=meta))
+    return out
+
 
 def _suite(name: str, items: list[tuple[str, Any]], codes: Iterable[str] | None) -> Any:
     import great_expectations as gx
@@ -41,6 +84,9 @@ def _suite(name: str, items: list[tuple[str, Any]], codes: Iterable[str] | None)
     for code, exp in items:
         if wanted is None or code in wanted:
             suite.add_expectation(exp)
+    if wanted is None:  # the night's whole-table suite: the contract's expectations too
+        for exp in contract_expectations(name):
+            suite.add_expectation(exp)
     return suite
 
 
@@ -49,7 +95,8 @@ def build_monthly_reports_suite(p: RegulationParams, codes: Iterable[str] | None
 
     Args:
         p: parameter table of the reporting year.
-        codes: catalogue codes to include (default: all of :data:`SUITE_CODES` ``monthly_reports``).
+        codes: catalogue codes to include (default: all of :data:`SUITE_CODES` ``monthly_reports`` and
+            the table's :func:`contract_expectations`).
 
     Returns:
         ``great_expectations.ExpectationSuite`` named ``monthly_reports``.
