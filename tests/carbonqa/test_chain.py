@@ -287,3 +287,39 @@ def test_verify_detects_an_update_or_delete_in_every_chained_table(db_url, small
     b = rep.chains[table].first_break
     assert b is not None and (b.table, b.row_id, b.what) == (table, ids[len(ids) // 2], "prev_hash")
     assert not rep.ok
+
+
+def test_kill_9_during_a_screen_leaves_chains_intact_and_the_run_closed_at_the_next_start(db_url, small_bundle, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from carbonqa import pipeline
+
+    env = {**os.environ, "CARBONQA_DATABASE_URL": db_url, "CARBONQA_HOME": str(tmp_path / "home")}
+    proc = subprocess.Popen([sys.executable, "-m", "carbonqa.cli", "screen", "--bundle", str(small_bundle)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    killed_id = None
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            with session_scope(db_url) as s:
+                run = s.scalars(sa.select(ScreeningRun)).first()
+                if run is not None and run.bundle_ids:  # ingested: the screen stages are under way
+                    killed_id = run.run_id
+                    break
+            time.sleep(0.2)
+        assert killed_id is not None and proc.poll() is None, "the screen ended before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    with session_scope(db_url) as s:
+        assert s.get(ScreeningRun, killed_id).status == "running"  # nobody could close it
+    assert verify(db_url).ok  # what was committed is whole; what was not left nothing
+    pipeline.start_run("night-after", url=db_url)
+    with session_scope(db_url) as s:
+        run = s.get(ScreeningRun, killed_id)
+        assert (run.status, run.error) == ("failed", "interrupted")
