@@ -116,6 +116,7 @@ __all__ = [
     "update_agency_cases",
     "agency_case_frame",
     "export_agency_cases",
+    "agency_export_bytes",
 ]
 
 log = logging.getLogger(__name__)
@@ -560,7 +561,7 @@ def export_agency_cases(out: Path, fmt: str = "csv", url: str | None = None, sco
     fmt = fmt.lower()
     if fmt not in ("csv", "xlsx"):
         raise ValueError(f"export format must be 'csv' or 'xlsx', got {fmt!r}")
-    df = neutralise_frame(agency_case_frame(url, scope))
+    df = neutralise_frame(agency_case_frame(url, scope))  # submitted text: no formula cells (OWASP)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
@@ -568,3 +569,33 @@ def export_agency_cases(out: Path, fmt: str = "csv", url: str | None = None, sco
     else:
         df.write_excel(out, worksheet="agency_cases", autofit=True)
     return df.height
+
+
+def agency_export_bytes(fmt: str = "csv", url: str | None = None, scope: Scope | None = None) -> bytes:
+    """The agency case export as file bytes (the dashboard's download), scoped like :func:`agency_case_frame`.
+
+    Args:
+        fmt: ``csv`` (UTF-8, header row) or ``xlsx`` (one sheet ``agency_cases``).
+        url: case-store URL (default: settings).
+        scope: the reader (``None`` = everything).
+
+    Returns:
+        The file's bytes: exactly :data:`AGENCY_EXPORT_COLUMNS`, rank order, formula cells neutralised.
+
+    Raises:
+        ValueError: unknown format.
+    """
+    import io
+
+    from carbonqa.textsafe import neutralise_frame
+
+    fmt = fmt.lower()
+    if fmt not in ("csv", "xlsx"):
+        raise ValueError(f"export format must be 'csv' or 'xlsx', got {fmt!r}")
+    df = neutralise_frame(agency_case_frame(url, scope))
+    buf = io.BytesIO()
+    if fmt == "csv":
+        df.write_csv(buf)
+    else:
+        df.write_excel(buf, worksheet="agency_cases", autofit=True)
+    return buf.getvalue()

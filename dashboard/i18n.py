@@ -62,6 +62,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ag.own_stake": ("企业自身涉及排放量 (tCO₂)", "Client's own tCO₂ at stake"),
     "ag.enterprise_case": ("企业案件", "Enterprise case"),
     "ag.no_clients": ("该机构案件当前没有有效的客户发现。", "This agency case has no live client finding now."),
+    "ag.open_pick": ("客户企业案件", "Client's enterprise case"),
+    "ag.open_case": ("打开企业案件", "Open the enterprise case"),
+    "ag.export": ("导出机构案件（本辖区）", "Export agency cases (your jurisdiction)"),
     # login
     "login.title": ("登录", "Sign in"),
     "login.intro": (

@@ -11,6 +11,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
+from carbonqa.agency_cases import agency_export_bytes
 from dashboard import data, i18n
 from dashboard.i18n import t
 from dashboard.text import md
@@ -116,3 +117,24 @@ else:
             "enterprise_case_id": st.column_config.TextColumn(t("ag.enterprise_case"), width=200),
         },
     )
+    # a client's own enterprise case (in the reader's jurisdiction: only in-scope clients are listed)
+    own = [c for c in mine["enterprise_case_id"].to_list() if c]
+    if own:
+        c = st.columns([2, 1, 2])
+        data.keep_valid("ag_open_pick", own)
+        target = c[0].selectbox(t("ag.open_pick"), own, key="ag_open_pick")
+        if c[1].button(t("ag.open_case"), key="ag_open", type="primary"):
+            st.session_state["case_id"] = target
+            st.switch_page("app_pages/case.py")
+
+# export: the agency cases of the reader's jurisdiction (CONTRACT.md §5 columns), built only when clicked
+st.subheader(t("ag.export"))
+c = st.columns(4)
+c[0].download_button(
+    t("q.export_csv"), data=lambda: agency_export_bytes("csv", db, scope), file_name="carbonqa_agency_cases.csv",
+    mime="text/csv", key="ag_dl_csv", on_click="ignore",
+)
+c[1].download_button(
+    t("q.export_xlsx"), data=lambda: agency_export_bytes("xlsx", db, scope), file_name="carbonqa_agency_cases.xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="ag_dl_xlsx", on_click="ignore",
+)

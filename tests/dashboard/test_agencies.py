@@ -104,3 +104,28 @@ def test_agency_name_is_shown_as_text_never_markdown(app, seeded_url):
     sources = [str(e.value) for kind in ("title", "subheader", "markdown", "caption", "info") for e in getattr(at, kind)]
     assert any(md(HOSTILE) in v for v in sources)  # the heading names the agency, escaped
     assert not [v for v in sources if re.findall(r"(?<!\\)!(?<!\\)\[|(?<!\\)\]\(|(?<!\\)<img|(?<!\\):red\[", v)]
+
+
+def test_open_a_clients_enterprise_case_and_download_buttons(app, seeded_url):
+    at = _open(app, seeded_url, "prov15")
+    assert at.selectbox(key="ag_open_pick").options == ["CQ-2024-E0000"]
+    assert {b.key for b in at.get("download_button")} >= {"ag_dl_csv", "ag_dl_xlsx"}
+    at.button(key="ag_open").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["case_id"] == "CQ-2024-E0000"
+
+
+def test_scoped_export_bytes(seeded_url):
+    import io
+
+    import polars as pl
+
+    from carbonqa.agency_cases import AGENCY_EXPORT_COLUMNS, agency_export_bytes
+    from carbonqa.jurisdiction import Scope
+
+    _seed_agency_cases(seeded_url)
+    df = pl.read_csv(io.BytesIO(agency_export_bytes("csv", seeded_url, Scope("prov15", "provincial", "15"))))
+    assert tuple(df.columns) == AGENCY_EXPORT_COLUMNS
+    assert list(df["case_id"]) == ["AQ-2024-verifier-V1"] and list(df["clients"]) == ["E0000"]
+    df = pl.read_excel(io.BytesIO(agency_export_bytes("xlsx", seeded_url, None)), sheet_name="agency_cases")
+    assert list(df["case_id"]) == ["AQ-2024-verifier-V1", "AQ-2024-lab-L1"]
