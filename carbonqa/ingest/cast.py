@@ -325,7 +325,9 @@ def cast_table(
                    if c.max == 1 else f"check the value and its unit ({c.unit or 'dimensionless'})")
             checks.append(_Check(f"__bad_range_{c.name}", c.name, "out_of_range", exp, fix,
                                  (lo | hi).fill_null(False)))
-        if c.dtype in ("str", "period"):
+        # text the store must hold; a column checked against known ids (ref) or an enum is held to something
+        # stricter already (and telemetry's 27.8 M unit_ids need no regex), a period is parsed to YYYY-MM
+        if c.dtype == "str" and not c.enum and not (c.ref and c.ref in known_refs):
             pat = TEXT_CONTROL_PATTERN if c.name in FREE_TEXT_COLUMNS else CONTROL_PATTERN
             checks.append(_Check(
                 f"__bad_ctrl_{c.name}", c.name, "control_character",
@@ -354,11 +356,14 @@ def cast_table(
         if c.dtype in ("date", "datetime"):
             lo_d = dt.date.fromisoformat(contract.DATE_MIN)
             hi_d = dt.date.fromisoformat(contract.DATE_MAX)
-            d = col if c.dtype == "date" else col.dt.date()
+            lo: dt.date | dt.datetime = lo_d
+            hi: dt.date | dt.datetime = hi_d
+            if c.dtype == "datetime":
+                lo, hi = dt.datetime.combine(lo_d, dt.time()), dt.datetime.combine(hi_d, dt.time.max)
             checks.append(_Check(
                 f"__bad_daterange_{c.name}", c.name, "out_of_range",
                 f"a date between {contract.DATE_MIN} and {contract.DATE_MAX}",
-                "check the year (a typo or an overflowed spreadsheet date)", (~d.is_between(lo_d, hi_d)).fill_null(False)))
+                "check the year (a typo or an overflowed spreadsheet date)", (~col.is_between(lo, hi)).fill_null(False)))
         if c.enum:
             allowed = pl.Series(c.enum).implode()
             if c.multi:

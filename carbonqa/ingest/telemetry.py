@@ -64,12 +64,19 @@ class TelemetryCounts:
     whole_file_quarantined: bool = False
 
 
-def _partition_ok(valid: pl.DataFrame) -> pl.Expr:
-    """True where the row's province and period may name a lake folder."""
-    provs = [p for p in valid["province_code"].unique().to_list()
-             if p is not None and (p == UNKNOWN_PROVINCE or contract.is_province_code(p))]
-    return (pl.col("province_code").is_in(pl.Series(provs, dtype=pl.String).implode())
-            & pl.col("period").str.contains(contract.PERIOD_PATTERN).fill_null(False))
+def _partition_ok(valid: pl.DataFrame) -> pl.Expr | None:
+    """``None`` when every row's province and period may name a lake folder, else a row filter.
+
+    Checked once per distinct (province, period), not per row (27.8 M rows a national year).
+    """
+    keys = valid.select("province_code", "period").unique()
+    bad = [(p, m) for p, m in keys.iter_rows()
+           if not ((p == UNKNOWN_PROVINCE or contract.is_province_code(p)) and contract.is_period(m))]
+    if not bad:
+        return None
+    bad_keys = pl.DataFrame(bad, schema={"province_code": pl.String, "period": pl.String}, orient="row")
+    return ~pl.struct("province_code", "period").is_in(bad_keys.select(pl.struct("province_code", "period"))
+                                                        .to_series().implode())
 
 
 def _write_partitions(
@@ -149,8 +156,8 @@ def ingest_telemetry_part(
             ).join(unit_province, on="unit_id", how="left").with_columns(
                 pl.col("province_code").fill_null(UNKNOWN_PROVINCE))
             ok = _partition_ok(valid)
-            bad_part = valid.filter(~ok)
-            if bad_part.height:
+            bad_part = valid.filter(~ok) if ok is not None else valid.clear()
+            if ok is not None and bad_part.height:
                 valid = valid.filter(ok)
                 out.rows_quarantined += bad_part.height
                 for prov, period, n_bad in (bad_part.group_by("province_code", "period", maintain_order=True)
