@@ -30,7 +30,7 @@ from typing import Any
 
 import polars as pl
 
-from carbonqa import contract
+from carbonqa import contract, queries
 from carbonqa.jurisdiction import Scope
 from carbonqa.queries import CaseDetail, case_detail, province_label
 from carbonqa.store.models import now_cst
@@ -297,16 +297,19 @@ def build_brief(
     pdf.set_font("cjk", size=8)
     pdf.cell(0, 5, ("生成时间 " if zh else "Generated ") + f"{now_cst():%Y-%m-%d %H:%M} · {scope.username} ({scope.role})",
              new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    status_zh = {"new": "新建", "triaged": "已初审", "assigned": "已分派", "inspection_scheduled": "已安排现场检查",
-                 "confirmed": "已查实", "dismissed": "已排除", "suppressed": "已豁免"}
+    from carbonqa.scoring import FAMILY_LABELS
+
+    li = 0 if zh else 1
+    fams = ("、" if zh else ", ").join(FAMILY_LABELS[f][li] if f in FAMILY_LABELS else f
+                                      for f in (c.get("families") or "").split("|") if f)
     facts = [
         ("重点排放单位" if zh else "Enterprise", f"{ent.get('enterprise_name') or ''} ({c['enterprise_id']})"),
         ("所在地" if zh else "Location", place),
         ("机组 / 年度" if zh else "Unit / year", f"{c.get('unit_id') or '–'} / {c['year']}"),
-        ("状态" if zh else "Status", status_zh.get(c["status"], c["status"]) if zh else c["status"]),
+        ("状态" if zh else "Status", queries.STATUS_LABELS.get(c["status"], (c["status"],) * 2)[li]),
         ("风险分 / 全国排名" if zh else "Risk score / rank", f"{c['risk_score']:.1f} / {c.get('rank') or '–'}"),
         ("涉及排放量" if zh else "At stake", f"{c['tco2_at_stake']:,.0f} tCO₂"),
-        ("疑点类别" if zh else "Families", (c.get("families") or "").replace("|", ", ")),
+        ("疑点类别" if zh else "Families", fams),
         ("承办人" if zh else "Assignee", c.get("assignee") or "–"),
     ]
     h2("案件概况" if zh else "The case")
@@ -357,7 +360,9 @@ def build_brief(
     ev = d.events.tail(15)
     table(["时间" if zh else "When", "操作人" if zh else "Who", "操作" if zh else "Action", "变更后" if zh else "After",
            "备注" if zh else "Note"],
-          [[f"{r['at']:%Y-%m-%d %H:%M}" if r["at"] else "", r["actor"], r["action"], r["after"] or "", r["note"] or ""]
+          [[f"{r['at']:%Y-%m-%d %H:%M}" if r["at"] else "", queries.actor_label(r["actor"], lang),
+            queries.ACTION_LABELS.get(r["action"], (r["action"], r["action"]))[0 if zh else 1],
+            r["change_zh" if zh else "change_en"] or "", r["note"] or ""]
            for r in ev.iter_rows(named=True)], (30, 35, 20, 55, 40))
 
     pdf.ln(3)
@@ -369,5 +374,6 @@ def build_brief(
     )
     families = [f for f in (c.get("families") or "").split("|") if f in contract.FAMILIES]
     if families:
-        para(("涉及类别：" if zh else "Families: ") + ", ".join(families))
+        para(("涉及类别：" if zh else "Families: ")
+             + ("、" if zh else ", ").join(FAMILY_LABELS[f][0 if zh else 1] if f in FAMILY_LABELS else f for f in families))
     return bytes(pdf.output())

@@ -82,6 +82,10 @@ __all__ = [
     "ensure_visible",
     "agency_queue",
     "province_label",
+    "STATUS_LABELS",
+    "ACTION_LABELS",
+    "event_summary",
+    "actor_label",
 ]
 
 #: Statuses of a case still being worked on (not yet closed by an outcome or a suppression).
@@ -596,7 +600,8 @@ class CaseDetail:
         findings: every attached finding (``finding_id, rule_code, family, severity, original_severity,
             unit_id, period, message_zh, message_en, observed, expected, score, tco2_at_stake, evidence,
             title_zh, title_en, suppression_id``), most serious first.
-        events: the case history (``event_id, at, actor, action, before, after, note``), oldest first.
+        events: the case history (``event_id, at, actor, action, before, after, note, change_zh,
+            change_en``; ``change_*`` the event as a readable sentence, :func:`event_summary`), oldest first.
         monthly: the units' current monthly reports of the case year with ``is_suspicious`` (a finding
             names the unit and month) and ``suspicious_codes``.
         lab_values: the units' lab reports of the year side by side (``sample_period, carbon_ad_pct,
@@ -679,10 +684,12 @@ def _events_of(conn: Session, case_id: str) -> pl.DataFrame:
             "before": [_short(r.before) for r in rows],
             "after": [_short(r.after) for r in rows],
             "note": [r.note for r in rows],
+            "change_zh": [event_summary(r.action, r.before, r.after, "zh") for r in rows],
+            "change_en": [event_summary(r.action, r.before, r.after, "en") for r in rows],
         },
         schema={
             "event_id": pl.Int64, "at": pl.Datetime("us"), "actor": pl.String, "action": pl.String,
-            "before": pl.String, "after": pl.String, "note": pl.String,
+            "before": pl.String, "after": pl.String, "note": pl.String, "change_zh": pl.String, "change_en": pl.String,
         },
     )
 
@@ -691,6 +698,107 @@ def _short(d: dict[str, Any] | None) -> str | None:
     if not d:
         return None
     return ", ".join(f"{k}={v}" for k, v in d.items())
+
+
+#: Case statuses in Chinese and English (the dashboard and the brief show these, never the codes).
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "new": ("新建", "New"),
+    "triaged": ("已初审", "Triaged"),
+    "assigned": ("已分派", "Assigned"),
+    "inspection_scheduled": ("已安排现场检查", "Inspection scheduled"),
+    "confirmed": ("已查实", "Confirmed"),
+    "dismissed": ("已排除", "Dismissed"),
+    "suppressed": ("已豁免", "Suppressed"),
+}
+
+#: Case-history actions (``case_events.action``) in Chinese and English.
+ACTION_LABELS: dict[str, tuple[str, str]] = {
+    "created": ("立案", "Opened"),
+    "status": ("状态变更", "Status change"),
+    "assign": ("分派", "Assignment"),
+    "note": ("备注", "Note"),
+    "outcome": ("检查结果", "Inspection outcome"),
+    "rescored": ("重新评分", "Re-scored"),
+    "findings": ("新增发现", "New findings"),
+}
+
+_FIELD_LABELS: dict[str, tuple[str, str]] = {
+    "risk_score": ("风险分", "risk score"),
+    "rank": ("排名", "rank"),
+    "tco2_at_stake": ("涉及排放量 (tCO₂)", "at stake (tCO₂)"),
+    "cny_at_stake": ("涉及金额 (元)", "at stake (CNY)"),
+    "n_findings": ("发现数", "findings"),
+    "p_confirm": ("查实概率", "p(confirm)"),
+}
+
+
+def _label(table: dict[str, tuple[str, str]], code: Any, lang: str) -> str:
+    pair = table.get(str(code)) if code is not None else None
+    return (pair[0] if lang == "zh" else pair[1]) if pair else ("" if code is None else str(code))
+
+
+def _num(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:,.1f}" if abs(v) < 1000 else f"{v:,.0f}"
+    return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
+
+
+def event_summary(action: str, before: dict[str, Any] | None, after: dict[str, Any] | None, lang: str = "zh") -> str:
+    """One case-history event as a readable sentence in ``lang`` (``zh``/``en``), without raw codes.
+
+    Statuses, families and field names are translated; values the store does not describe (free text)
+    are left to the event's note.
+    """
+    from carbonqa.scoring import FAMILY_LABELS
+
+    b, a = dict(before or {}), dict(after or {})
+    zh = lang == "zh"
+    sep = "；" if zh else "; "
+    colon = "：" if zh else ": "
+    st = lambda x: _label(STATUS_LABELS, x, lang)  # noqa: E731
+    if action == "created":
+        fams = "、".join(_label(FAMILY_LABELS, f, lang) for f in str(a.get("families") or "").split("|") if f)
+        parts = [f"{_label(_FIELD_LABELS, k, lang)} {_num(a[k])}" for k in ("risk_score", "tco2_at_stake") if k in a]
+        if fams:
+            parts.append(("疑点类别" if zh else "families") + colon + fams)
+        return sep.join(parts)
+    if action == "status":
+        text = f"{st(b.get('status'))} → {st(a.get('status'))}"
+        if "assignee" in b and b.get("assignee") and a.get("status") in ("triaged", "new"):
+            text += sep + ("撤回分派" if zh else "assignment withdrawn") + colon + str(b["assignee"])
+        return text
+    if action == "assign":
+        none = "未分派" if zh else "unassigned"
+        text = ("承办人" if zh else "assignee") + colon + f"{b.get('assignee') or none} → {a.get('assignee') or none}"
+        if b.get("status") and a.get("status") and b["status"] != a["status"]:
+            text += sep + f"{st(b['status'])} → {st(a['status'])}"
+        return text
+    if action == "outcome":
+        text = f"{st(b.get('status'))} → {st(a.get('status'))}"
+        if a.get("family"):
+            text += sep + ("查实类别" if zh else "family") + colon + _label(FAMILY_LABELS, a["family"], lang)
+        if a.get("pattern"):
+            text += sep + ("问题类型" if zh else "pattern") + colon + str(a["pattern"])
+        return text
+    if action == "findings":
+        n0, n1 = b.get("n_findings"), a.get("n_findings")
+        if isinstance(n0, int) and isinstance(n1, int):
+            return f"{n0} → {n1}" + (" 项发现" if zh else " findings")
+        return ""
+    if action == "rescored":
+        parts = [f"{_label(_FIELD_LABELS, k, lang)} {_num(b.get(k))} → {_num(a[k])}" for k in _FIELD_LABELS if k in a]
+        if "families" in a:
+            fams = "、".join(_label(FAMILY_LABELS, f, lang) for f in str(a.get("families") or "").split("|") if f)
+            parts.append(("疑点类别" if zh else "families") + colon + fams)
+        return sep.join(parts) or ("评分更新" if zh else "score updated")
+    return ""
+
+
+def actor_label(actor: str | None, lang: str = "zh") -> str:
+    """Who acted: a user name, or the nightly screening for ``system:<run id>``."""
+    if actor and actor.startswith("system:"):
+        return ("夜间筛查 " if lang == "zh" else "nightly screening ") + actor.split(":", 1)[1]
+    return actor or ""
 
 
 def _year_periods(year: int) -> tuple[str, str]:

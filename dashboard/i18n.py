@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from carbonqa import contract
+from carbonqa import contract, queries
 from carbonqa.scoring import FAMILY_LABELS
 
 LANGS = ("zh", "en")
@@ -191,6 +191,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "col.action": ("操作", "Action"),
     "col.before": ("变更前", "Before"),
     "col.after": ("变更后", "After"),
+    "col.change": ("变更内容", "Change"),
     "col.note": ("备注", "Note"),
     "col.findings": ("触发次数", "Findings"),
     "col.enterprises": ("涉及单位", "Enterprises"),
@@ -346,21 +347,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     "run.trigger": ("触发方式", "Trigger"),
 }
 
-STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "new": ("新建", "new"),
-    "triaged": ("已初审", "triaged"),
-    "assigned": ("已分派", "assigned"),
-    "inspection_scheduled": ("已安排现场检查", "inspection scheduled"),
-    "confirmed": ("已查实", "confirmed"),
-    "dismissed": ("已排除", "dismissed"),
-    "suppressed": ("已豁免", "suppressed"),
-}
+STATUS_LABELS: dict[str, tuple[str, str]] = queries.STATUS_LABELS  # one table, shared with the brief
 SEVERITY_LABELS: dict[str, tuple[str, str]] = {
-    "critical": ("严重", "critical"),
-    "high": ("高", "high"),
-    "medium": ("中", "medium"),
-    "low": ("低", "low"),
-    "info": ("提示", "info"),
+    "critical": ("严重", "Critical"),
+    "high": ("高", "High"),
+    "medium": ("中", "Medium"),
+    "low": ("低", "Low"),
+    "info": ("提示", "Info"),
 }
 RUN_STATUS_LABELS: dict[str, tuple[str, str]] = {
     "success": ("成功", "success"),
@@ -450,14 +443,22 @@ def status(s: str | None) -> str:
 
 
 def family(f: str | None) -> str:
-    """Label of a finding family."""
-    return _pick(FAMILY_LABELS[f]) if f in FAMILY_LABELS else (f or "")
+    """Label of a finding family (English capitalised: a label, not the code ``accounting``)."""
+    if f not in FAMILY_LABELS:
+        return f or ""
+    label = _pick(FAMILY_LABELS[f])
+    return label if lang() == "zh" else label[:1].upper() + label[1:]
 
 
 def families(joined: str | None) -> str:
     """Labels of ``|``-separated families, joined with ``、`` / ``, ``."""
     sep = "、" if lang() == "zh" else ", "
     return sep.join(family(f) for f in (joined or "").split("|") if f)
+
+
+def action(a: str | None) -> str:
+    """Label of a case-history action (``created``, ``status``, ``assign`` …)."""
+    return _label(queries.ACTION_LABELS, a)
 
 
 def severity(s: str | None) -> str:

@@ -6,7 +6,7 @@ import plotly.express as px
 import polars as pl
 import streamlit as st
 
-from carbonqa import cases
+from carbonqa import cases, queries
 from carbonqa.jurisdiction import PermissionDenied
 from carbonqa.queries import CaseNotFound, QueueFilter
 from dashboard import charts, data, i18n
@@ -116,7 +116,7 @@ with tabs[0]:
             lambda r: ["background-color: #ffd6d6" if r["is_repeated"] else "" for _ in r], axis=1
         ).format(precision=2, subset=["carbon_ad_pct", "moisture_ad_pct", "total_moisture_pct", "ncv_ar_gj_per_t",
                                       "carbon_ar_pct"])
-        st.dataframe(styled, hide_index=True, key="c_lab_values", column_config={
+        st.dataframe(styled, hide_index=True, placeholder="–", key="c_lab_values", column_config={
             "sample_period": t("col.period"),
             "unit_id": t("col.unit_id"),
             "carbon_ad_pct": "Cad (%)",
@@ -186,7 +186,7 @@ with tabs[0]:
         st.dataframe(ver.select(
             "year", "agency_name", "conclusion", "reported_emissions_tco2", "verified_emissions_tco2", "gap_tco2",
             "gap_pct", "findings_count", "review_started", "review_completed", "verifier_agency_id",
-        ), hide_index=True, key="c_ver", column_config={
+        ), hide_index=True, placeholder="–", key="c_ver", column_config={
             "year": st.column_config.NumberColumn(t("col.year"), format="%d", width=60),
             "agency_name": st.column_config.TextColumn(t("col.verifier"), width=230),
             "verifier_agency_id": t("col.agency_id"), "conclusion": t("col.conclusion"),
@@ -202,7 +202,7 @@ with tabs[0]:
         st.dataframe(d.verifier_stats.select(
             "agency_name", "verifications", "provinces", "accepted_share", "zero_findings_share", "mean_abs_gap_pct",
             "verifier_agency_id",
-        ), hide_index=True, key="c_ver_stats", column_config={
+        ), hide_index=True, placeholder="–", key="c_ver_stats", column_config={
             "verifier_agency_id": t("col.agency_id"),
             "agency_name": st.column_config.TextColumn(t("col.verifier"), width=230),
             "verifications": st.column_config.NumberColumn(t("col.verifications"), format="%d"),
@@ -234,7 +234,7 @@ with tabs[1]:
                                                                  .then(pl.col("message_en")), pl.col("message_zh")),
         ).select("rule_code", "title", "family_label", "severity_label", "unit_id", "period", "message", "observed",
                  "expected", "tco2_at_stake", "score")
-        st.dataframe(fv, hide_index=True, key="c_findings", column_config={
+        st.dataframe(fv, hide_index=True, key="c_findings", placeholder="–", column_config={
             "rule_code": t("col.code"), "title": t("col.title"), "family_label": t("col.family"),
             "severity_label": t("col.severity"), "unit_id": t("col.unit_id"), "period": t("col.period"),
             "message": st.column_config.TextColumn(t("col.message"), width="large"),
@@ -250,11 +250,18 @@ with tabs[2]:
     if d.events.is_empty():
         st.info(t("c.history_none"))
     else:
-        st.dataframe(d.events.sort("event_id", descending=True).drop("event_id"), hide_index=True, key="c_events",
+        # a readable timeline: actions, statuses and fields translated (never the stored codes or dicts)
+        ev = d.events.sort("event_id", descending=True)
+        ev = ev.with_columns(
+            actor=i18n.each(ev["actor"], lambda a: queries.actor_label(a, i18n.lang())),
+            action_label=i18n.each(ev["action"], i18n.action),
+            change=pl.col("change_zh" if zh else "change_en"),
+        ).select("at", "actor", "action_label", "change", "note")
+        st.dataframe(ev, hide_index=True, key="c_events", placeholder="–",
                      column_config={"at": st.column_config.DatetimeColumn(t("col.at"), format="YYYY-MM-DD HH:mm"),
-                                    "actor": t("col.actor"), "action": t("col.action"), "before": t("col.before"),
-                                    "after": t("col.after"), "note": st.column_config.TextColumn(t("col.note"),
-                                                                                                 width="large")})
+                                    "actor": t("col.actor"), "action_label": t("col.action"),
+                                    "change": st.column_config.TextColumn(t("col.change"), width="large"),
+                                    "note": st.column_config.TextColumn(t("col.note"), width="large")})
 
 # ---- actions ------------------------------------------------------------------------------------------
 with tabs[3]:

@@ -118,7 +118,7 @@ else:
     with mid:
         st.markdown(f"**{t('run.slowest')}**")
         slow = summ["slowest"].with_columns(province=i18n.each(summ["slowest"]["province_code"], i18n.province)).select("province", "year", "seconds", "findings")
-        st.dataframe(slow, hide_index=True, key="ov_run_slowest", column_config={
+        st.dataframe(slow, hide_index=True, placeholder="–", key="ov_run_slowest", column_config={
             "province": t("col.province"), "year": st.column_config.NumberColumn(t("col.year"), format="%d"),
             "seconds": st.column_config.NumberColumn(t("run.seconds"), format="%.1f s"),
             "findings": st.column_config.NumberColumn(t("run.findings"), format="%d"),

@@ -152,6 +152,7 @@ event = st.dataframe(
     # a click on a cell opens that row's case; the row checkboxes pick cases for bulk assignment
     selection_mode=["multi-row", "single-cell"],
     hide_index=True,
+    placeholder="–",
     column_config={
         "rank": st.column_config.NumberColumn(t("col.rank_year"), format="%d", width=56, help=t("col.rank_help")),
         "year": st.column_config.NumberColumn(t("col.year"), format="%d", width=52),

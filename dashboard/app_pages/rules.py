@@ -35,7 +35,7 @@ if fired.height:
                       margin={"l": 10, "r": 10, "t": 10, "b": 10})
     st.plotly_chart(fig, key="r_top")
 
-st.dataframe(view, hide_index=True, key="r_table", column_config={
+st.dataframe(view, hide_index=True, placeholder="–", key="r_table", column_config={
     "code": t("col.code"), "title": t("col.title"), "family_label": t("col.family"), "severity_label": t("col.severity"),
     "findings": st.column_config.NumberColumn(t("col.findings"), format="localized"),
     "enterprises": st.column_config.NumberColumn(t("col.enterprises"), format="localized"),
@@ -49,7 +49,7 @@ sup = data.suppressions(scope, db)
 if sup.is_empty():
     st.caption(t("r.supp_none"))
 else:
-    st.dataframe(sup, hide_index=True, key="r_supp", column_config={"is_active": st.column_config.CheckboxColumn(t("r.active"))})
+    st.dataframe(sup, hide_index=True, placeholder="–", key="r_supp", column_config={"is_active": st.column_config.CheckboxColumn(t("r.active"))})
 
 if scope.role != "national":
     st.caption(t("r.national_only"))

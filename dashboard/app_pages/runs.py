@@ -50,7 +50,7 @@ view = runs.with_columns(
     duration=i18n.each(runs["duration_s"], i18n.seconds),
     digest=i18n.each(runs["counts"], _digest),
 ).select("run_id", "status_label", "started_at", "duration", "trigger", "bundles", "digest", "error")
-st.dataframe(view, hide_index=True, key="run_table", column_config={
+st.dataframe(view, hide_index=True, placeholder="–", key="run_table", column_config={
     "run_id": t("run.run_id"),
     "status_label": t("run.status"),
     "started_at": st.column_config.DatetimeColumn(t("run.started"), format="YYYY-MM-DD HH:mm"),

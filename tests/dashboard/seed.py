@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from carbonqa.scoring import FAMILY_LABELS
 from carbonqa.store import get_engine, session_scope
 from carbonqa.store.models import (
     Case,
@@ -192,7 +193,7 @@ def seed_store(url: str, n_cases: int = 8, *, year: int = 2024, months: int = 12
                 finding_id=fid, first_run_id=run_ids[i % 3 if i else 0], last_run_id=run_ids[-1], rule_code=code,
                 family=fam, severity="high" if j == 0 else "medium", original_severity="high" if j == 0 else "medium",
                 enterprise_id=ent, unit_id=None if period is None else unit, year=year, period=period,
-                province_code=prov, message_zh=f"{fam} 异常：第{j + 1}项发现（{ent}）",
+                province_code=prov, message_zh=f"{FAMILY_LABELS[fam][0]}异常：第{j + 1}项发现（{ent}）",
                 message_en=f"{fam} anomaly #{j + 1} ({ent})", observed="0.0240", expected="0.0255–0.0290",
                 score=0.9 - 0.1 * j, tco2_at_stake=stake, evidence='{"peer_median": 0.0262}', detail_key="",
                 source_table="monthly_reports", created_at=run_start[0]))

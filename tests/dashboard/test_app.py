@@ -159,7 +159,7 @@ def test_status_change_and_note_show_in_history(app):
     assert at.metric[3].value == "已初审"
     assert "已保存。" in [s.value for s in at.success]
     events = at.dataframe[-1].value
-    assert list(events["action"])[:1] == ["status"] and "资料初审完成" in list(events["note"])
+    assert list(events["action_label"])[:1] == ["状态变更"] and "资料初审完成" in list(events["note"])
     _w(at, "text_area", "a_note_text").input("已电话联系企业")
     _w(at, "button", "a_go_note").click()
     at.run()
@@ -188,7 +188,7 @@ def test_municipal_records_the_outcome(app, seeded_url):
     at.run()
     assert not at.exception
     assert at.metric[3].value == "已查实"
-    assert "outcome" in list(at.dataframe[-1].value["action"])
+    assert "检查结果" in list(at.dataframe[-1].value["action_label"])
 
 
 def test_auditor_is_read_only(app):
@@ -365,7 +365,7 @@ def test_english_labels_are_english_everywhere(app):
                     assert not [v for v in vals if isinstance(v, str) and any("\u4e00" <= ch <= "\u9fff" for ch in v)]
     at = _open(app, "nat", "app_pages/queue.py", lang="en")
     df = at.dataframe[0].value
-    assert "Inner Mongolia" in set(df["province"]) and "new" in set(df["status_label"])
+    assert "Inner Mongolia" in set(df["province"]) and "New" in set(df["status_label"])
     assert not [v for v in df["province"] if any("\u4e00" <= ch <= "\u9fff" for ch in v)]
 
 
@@ -549,3 +549,49 @@ def test_queue_search_and_filters_in_the_url(app, seeded_url):
     assert at.multiselect(key="f_city").value == ["鄂尔多斯市"]
     df = at.dataframe[0].value
     assert set(df["city_name"]) == {"鄂尔多斯市"} and len(df) == 2
+
+
+def _raw_codes() -> set[str]:
+    from carbonqa import contract, queries
+
+    return (set(contract.CASE_STATUSES) | {"critical", "high", "medium", "low", "info"} | set(contract.FAMILIES)
+            | set(queries.ACTION_LABELS))
+
+
+def _visible_cells(at) -> list[str]:
+    """Every string cell of every table and every text element on the page."""
+    out = [v for v in _texts(at).split("\n") if v]
+    for d in at.dataframe:
+        df = d.value
+        for col in df.columns:  # missing values are drawn as the tables' placeholder "–" in the browser
+            out += [str(v) for v in df[col].tolist() if v is not None and v == v]
+    return out
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_no_raw_code_or_none_is_shown(app, seeded_url, lang):
+    import re
+
+    from carbonqa import cases
+    from carbonqa.jurisdiction import Scope
+
+    prov = Scope("prov15", "provincial", "15")
+    c = cases.transition("CQ-2024-E0000", "triaged", prov, 1, note="初审", url=seeded_url)
+    c = cases.assign("CQ-2024-E0000", "baotou", prov, c.lock_version, url=seeded_url)
+    cases.add_note("CQ-2024-E0000", "电话联系", prov, url=seeded_url)
+    raw = _raw_codes()
+    word = re.compile(r"\b(" + "|".join(sorted(raw, key=len, reverse=True)) + r")\b")
+    for page in PAGES:
+        at = _open(app, "prov15", page, lang=lang)
+        cells = _visible_cells(at)
+        exact = [v for v in cells if v in raw or v in ("None", "nan", "null")]
+        assert not exact, (page, exact)
+        assert not [v for v in cells if "status=" in v or "{'" in v], page
+        if lang == "zh":  # a Chinese page shows no English workflow code inside a sentence either
+            leaks = [v for v in cells if word.search(v.replace("\\", "")) and "_" in word.search(v.replace("\\", "")).group(0)]
+            assert not leaks, (page, leaks)
+    at = _open(app, "prov15", "app_pages/case.py", lang=lang)
+    history = at.dataframe[-1].value
+    labels = {"zh": ["备注", "分派", "状态变更", "立案"], "en": ["Note", "Assignment", "Status change", "Opened"]}[lang]
+    assert list(history.iloc[:, 2])[:4] == labels
+    assert any(("新建 → 已初审" if lang == "zh" else "New → Triaged") in str(v) for v in history.iloc[:, 3])
