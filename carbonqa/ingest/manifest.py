@@ -157,7 +157,7 @@ def load_manifest(bundle_dir: Path) -> Manifest:
     data_bytes = path.read_bytes()
     try:
         raw = json.loads(data_bytes.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ManifestInvalidError(f"manifest.json in {bundle_dir} is not valid UTF-8 JSON: {exc}") from exc
     if not isinstance(raw, dict):
         raise ManifestInvalidError("manifest.json must be a JSON object")

@@ -400,7 +400,14 @@ def conform(
             table, rel, "missing_column", column=c.name, value=None,
             expected="a column headed " + " or ".join(f"'{a}'" for a in accepted),
             fix=f"add the required column {c.name} ({c.zh}) to the file and re-upload it"))
-    if ambiguous or missing:
+    for h, name in rename.items():  # a nested or duration column cannot be read as one contract value
+        dtype = df.schema[h]
+        if isinstance(dtype, pl.List | pl.Array | pl.Struct | pl.Duration | pl.Object):
+            issues.append(Issue(
+                table, rel, "file_unreadable", column=name, value=f"column {h!r} has type {dtype}",
+                expected=f"{name} as a plain {t.column(name).dtype} column",
+                fix="write the column as text or numbers (not a list, struct or duration) and re-deliver"))
+    if ambiguous or missing or any(i.reason == "file_unreadable" for i in issues):
         return None, issues
     for h in extras if warn_extras else []:
         if h in hive:

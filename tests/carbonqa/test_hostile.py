@@ -745,3 +745,18 @@ def test_ragged_telemetry_csv_lines_counted_and_kept(db_url, tmp_path):
         ("telemetry/part-0.csv", 3, "line 4: 7 fields")]
     kept = list((get_settings().quarantine_dir / "h19" / "rows" / "telemetry").glob("*.parquet"))
     assert len(kept) == 1 and pl.read_parquet(kept[0]).height == 1
+
+
+def test_nested_parquet_columns_and_deep_manifest_do_not_crash(db_url, tmp_path):
+    before = base(db_url, tmp_path)
+    e = enterprises().with_columns(pl.Series("enterprise_name", [["a"], ["b"]]))
+    b = make_bundle(tmp_path / "b", {"enterprises": {"df": e, "fmt": "parquet"}, "agencies": agencies()}, "h20")
+    res = ingest_bundle(b, url=db_url)
+    it = [i for i in res.issues if i.reason == "file_unreadable"]
+    assert [(i.file, i.column) for i in it] == [("enterprises.parquet", "enterprise_name")]
+    assert res.tables["agencies"].valid == 1 and res.outcome == "partial"
+    d = make_bundle(tmp_path / "d", {"agencies": agencies()}, "h21")
+    (d / "manifest.json").write_text("[" * 200_000)
+    res = ingest_bundle(d, url=db_url)
+    assert res.outcome == "rejected" and "not valid UTF-8 JSON" in res.reason
+    assert unchanged_since(before, db_url)
