@@ -436,7 +436,8 @@ def test_hostile_submitted_text_renders_as_text(app, seeded_url, lang):
 def test_text_md_escapes_every_markdown_construct():
     from dashboard.text import md, plot
 
-    assert md("![x](http://e/p.png)") == r"\!\[x\]\(http\:\/\/e\/p\.png\)"
+    assert md("![x](http://e/p.png)") == "\\!\\[x\\]\\(htt\u2060p\\:\\/\\/e\\/p\\.png\\)"
+    assert "\u2060" in md("www.e.com") and md("a@b.cn") == "a\\@\u2060b\\.cn"  # GFM literal autolinks broken
     assert md("a\nb\r\n# h") == r"a b \# h"
     assert md("包头市") == "包头市" and md(None) == ""
     assert plot("<a href='http://e'>x</a>") == "&lt;a href='http://e'&gt;x&lt;/a&gt;"

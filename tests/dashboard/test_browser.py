@@ -183,3 +183,41 @@ def test_permalink_reload_cell_click_and_sign_out(server):
         page.reload()
         expect(page.get_by_label("用户名")).to_be_visible(timeout=30_000)
         browser.close()
+
+
+def test_hostile_enterprise_name_renders_as_text(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.dashboard.test_app import HOSTILE, _make_hostile
+
+    base, url = server
+    _make_hostile(url)
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1600}, locale="zh-CN")
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(base + "/case?case=CQ-2024-E0000")
+        page.get_by_label("用户名").fill("prov15")
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        h1 = page.get_by_role("heading", level=1)
+        expect(h1).to_contain_text("![x](htt", timeout=30_000)  # (a word joiner breaks the bare URL)
+        assert "![x](http://evil.example/p.png)" in h1.inner_text().replace("\u2060", "")
+        page.get_by_role("tab", name=re.compile("^发现")).click()
+        page.get_by_role("tab", name=re.compile("^处理记录")).click()
+        page.get_by_role("link", name="案件队列").click()
+        expect(page.get_by_text("符合条件的案件")).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(ARTIFACTS / "hostile_queue.png"))
+        page.goto(base + "/case?case=CQ-2024-E0000")
+        expect(page.get_by_role("heading", level=1)).to_contain_text("[官方通知](htt", timeout=30_000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(ARTIFACTS / "hostile_case.png"))
+        # shown as text: no image fetched, no link, no tag, no coloured span
+        assert page.locator("img[src*='evil.example']").count() == 0
+        assert page.locator("a[href*='phish.example'], a[href*='evil.example']").count() == 0
+        assert page.locator("img[src='x']").count() == 0
+        assert not [u for u in requests if "evil.example" in u or "phish.example" in u]
+        assert HOSTILE.split(" ")[0] in page.locator("h1").first.inner_text().replace("\u2060", "")
+        browser.close()
