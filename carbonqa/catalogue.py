@@ -82,7 +82,7 @@ _RULES: tuple[Rule, ...] = (
         message_zh="{unit_id} {period}：报告排放量 {reported} tCO₂，按公式重算 {recomputed} tCO₂，差 {gap} t（容差 {tolerance} t）",
         message_en="{unit_id} {period}: reported {reported} tCO2, recomputed {recomputed} tCO2, gap {gap} t (tolerance {tolerance} t)",
         source="MRV guideline for power generation facilities (2022 rev.) eq. for combustion emissions; CONTRACT.md §3 identity; DOMAIN.md §3",
-        stake="|reported − recomputed emissions| of the month (t)",
+        stake="recomputed − reported emissions of the month, signed (t): positive = under-reported, negative = over-reported",
     ),
     Rule(
         code="ACC-002", family="accounting", severity="high", table="monthly_reports",
@@ -124,7 +124,7 @@ _RULES: tuple[Rule, ...] = (
         message_zh="{unit_id} {period}：低位发热量 {ncv} 疑为 kcal/kg，折合 {ncv_gj} GJ/t",
         message_en="{unit_id} {period}: NCV {ncv} looks like kcal/kg, i.e. {ncv_gj} GJ/t",
         source="DOMAIN.md §3 (1 kcal/kg = 0.0041868 GJ/t: a value like 5000 is a kcal/kg unit error); §4.6",
-        stake="|reported emissions − emissions recomputed with the corrected units| (t)",
+        stake="emissions recomputed with the corrected units − reported emissions, signed (t): a typo that inflated the report is an over-report (negative), shown and never added",
     ),
     Rule(
         code="ACC-006", family="accounting", severity="high", table="monthly_reports",
@@ -134,7 +134,7 @@ _RULES: tuple[Rule, ...] = (
         message_zh="{unit_id} {period}：{column} = {value} 疑为百分数，应为 {fraction}",
         message_en="{unit_id} {period}: {column} = {value} looks like a percent; fraction {fraction}",
         source="CONTRACT.md monthly_reports.oxidation_rate/load_rate (0–1); DOMAIN.md §4.6 unit errors",
-        stake="|reported emissions − emissions recomputed with the corrected units| (t)",
+        stake="emissions recomputed with the corrected units − reported emissions, signed (t): a typo that inflated the report is an over-report (negative), shown and never added",
     ),
     Rule(
         code="ACC-007", family="accounting", severity="high", table="monthly_reports",
@@ -170,12 +170,15 @@ _RULES: tuple[Rule, ...] = (
     Rule(
         code="CMP-001", family="completeness", severity="medium", table="monthly_reports",
         title_zh="月度存证缺失", title_en="Monthly report missing",
-        description_zh="已在本年度报送的机组缺少某月的月度存证（停机月份也应报送零值）。",
-        description_en="A unit that deposits in the year has no monthly deposit for one of its months (outage months are reported as zeros, not omitted).",
+        description_zh="已在本年度报送的机组缺少某月的月度存证（停机月份也应报送零值）。两次存证之间缺月为中；最后一次存证之后的月份"
+        "（退役、封存或尚未存证）为低、0 吨；当年投产机组首次存证之前的月份不要求。",
+        description_en="A unit that deposits in the year has no monthly deposit for one of its months (outage months are reported as zeros, not omitted). "
+        "A month missing between two deposits is medium; months after the last deposit (retired, mothballed or not yet deposited) are low, 0 t; "
+        "a unit commissioned in the year is not expected before its first deposit.",
         message_zh="{unit_id}：缺少 {period} 月度存证",
         message_en="{unit_id}: no monthly report for {period}",
         source="MEE monthly deposit requirement (月度存证); DOMAIN.md §2 'units upload every month', §4.7",
-        stake="the unit's mean reported monthly emissions of the year (t)",
+        stake="the unit's mean reported monthly emissions of the year for a month missing between two deposits (t); 0 t after the last deposit; months before a unit commissioned in the year are not expected",
     ),
     Rule(
         code="CMP-002", family="completeness", severity="low", table="monthly_reports",
@@ -242,7 +245,7 @@ _RULES: tuple[Rule, ...] = (
         message_zh="{unit_id} {period}：报告含碳量 {cc} tC/GJ，检测报告 {lab_report_id} 折算 {lab_cc} tC/GJ",
         message_en="{unit_id} {period}: reported CC {cc} tC/GJ, lab report {lab_report_id} gives {lab_cc} tC/GJ",
         source="DOMAIN.md §3 (CC = (Car/100)/NCV); MRV guideline carbon content from elemental carbon",
-        stake="|lab CC − reported CC| × FC × NCV × OF × 44/12 (t)",
+        stake="(lab CC − reported CC) × FC × NCV × OF × 44/12, signed (t)",
     ),
     Rule(
         code="LAB-004", family="lab_forensics", severity="low", table="lab_reports",
@@ -381,12 +384,14 @@ _RULES: tuple[Rule, ...] = (
     Rule(
         code="TEL-001", family="telemetry", severity="medium", table="telemetry",
         title_zh="报告有发电但无运行数据", title_en="Output reported, no telemetry for the month",
-        description_zh="月报有发电量，但该月没有任何机组运行数据（该机组其他月份有数据）。",
-        description_en="The month reports output but the unit has no telemetry at all for it (while it has telemetry in other months).",
+        description_zh="月报有发电量，但该月没有任何机组运行数据（该机组其他月份有数据）。缺数据本身不构成矛盾（数据链路故障，低、0 吨）；"
+        "仅当该月单位发电耗煤明显低于本机组平时（≥ 5%）时为中。",
+        description_en="The month reports output but the unit has no telemetry at all for it (while it has telemetry in other months). "
+        "Missing telemetry contradicts nothing (a data-link matter: low, 0 t); medium only when the month burns ≥ 5 % less coal per MWh than the unit's usual.",
         message_zh="{unit_id} {period}：报告发电 {generation} MWh，当月无运行数据",
         message_en="{unit_id} {period}: reported generation {generation} MWh, no telemetry for the month",
         source="DOMAIN.md §4.5 ('months reported with output but no telemetry')",
-        stake="the month's reported emissions (t): unverifiable against the plant",
+        stake="0 t (a month without telemetry cannot contradict the report, DOMAIN.md §4b); when the month burns ≥ 5 % less coal per MWh than the unit's usual: emissions × (usual / month coal per MWh − 1) (t)",
     ),
     Rule(
         code="TEL-002", family="telemetry", severity="high", table="telemetry",

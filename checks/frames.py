@@ -84,7 +84,8 @@ def monthly_frame(ctx: ScreenContext) -> pl.DataFrame:
 def _monthly_frame(ctx: ScreenContext) -> pl.DataFrame:
     p = params_for(ctx.year)
     nat = ctx.national()
-    units = nat.units().select("unit_id", "unit_class", "capacity_mw", "coal_type")
+    units = nat.units().select("unit_id", "unit_class", "capacity_mw", "coal_type",
+                               pl.col("combustion_technology").cast(pl.String).fill_null("").alias("_tech"))
     labs = nat.lab_reports().select(
         "lab_report_id",
         pl.col("unit_id").alias("lab_unit_id"),
@@ -161,28 +162,42 @@ def _ncv_energy_balance(m: pl.DataFrame, p: RegulationParams) -> pl.DataFrame:
     """Add ``ncv_eff_dev`` and ``ncv_energy_consistent`` (ACC-004 grading): does an off-band NCV keep the energy balance.
 
     A month's conversion efficiency η = (gross generation × 3.6 + heat supplied) / (coal × NCV), GJ out per
-    GJ in, against the median η of the unit-year's months whose NCV lies within the band (≥ 3 of them):
-    an honest coal outside the registered type's band is burnt in proportion — more tonnes of a leaner
-    coal for the same output — so η holds; an NCV written down with the tonnes unchanged raises η by
-    the same factor. ``ncv_energy_consistent`` when |η / η_ref − 1| ≤ max(``ncv_energy_rel_tol``, 3 robust σ of the
-    reference months' η). Null η (no output, no coal) is not consistent.
+    GJ in, against a reference η: an honest coal outside the registered type's band is burnt in
+    proportion — more tonnes of a leaner coal for the same output — so η holds; an NCV written down with
+    the tonnes unchanged raises η by the same factor. The reference is the median η of the unit-year's
+    months whose NCV lies within the band (≥ 3 of them), with tolerance max(``ncv_energy_rel_tol``, 3
+    robust σ of those months' η). A unit that burns an off-band coal all year (a high-ash or low-rank
+    plant, DOMAIN.md §4b) has no such months: its reference is then its **peers** — the in-band months
+    of units of the same class and combustion technology in the frame (≥ 30 months), with tolerance
+    max(``ncv_energy_rel_tol``, 3 robust σ of the peers' η) — physics (an efficiency the technology
+    reaches) instead of the unit's own history. Null η (no output, no coal) is not consistent.
     """
     out_gj = pl.col("gross_generation_mwh").fill_null(0.0) * 3.6 + pl.col("heat_supply_gj").fill_null(0.0)
     heat_in = pl.col("fuel_consumed_t") * pl.col("ncv_gj_per_t")
     eff = pl.when((out_gj > 0) & (heat_in > 0)).then(out_gj / heat_in)
     in_band = (pl.col("chk_ncv_range_excess") == 0).fill_null(False)
     keys = ["unit_id", "year"]
+    peers = ["unit_class", "_tech"] if "_tech" in m.columns else ["unit_class"]
+    ref_ok = in_band & pl.col("_eff").is_not_null()
     m = m.with_columns(eff.alias("_eff")).with_columns(
-        pl.col("_eff").filter(in_band & pl.col("_eff").is_not_null()).median().over(keys).alias("_eff_ref"),
-        (in_band & pl.col("_eff").is_not_null()).sum().over(keys).alias("_eff_n"),
+        pl.col("_eff").filter(ref_ok).median().over(keys).alias("_eff_ref"),
+        ref_ok.sum().over(keys).alias("_eff_n"),
+        pl.col("_eff").filter(ref_ok).median().over(peers).alias("_peer_ref"),
+        ref_ok.sum().over(peers).alias("_peer_n"),
     ).with_columns(
-        ((pl.col("_eff") / pl.col("_eff_ref") - 1.0).abs().filter(in_band & pl.col("_eff").is_not_null()).median().over(keys)
-         * 1.4826).alias("_eff_sd"),
-        (pl.col("_eff") / pl.col("_eff_ref") - 1.0).alias("ncv_eff_dev"),
+        ((pl.col("_eff") / pl.col("_eff_ref") - 1.0).abs().filter(ref_ok).median().over(keys) * 1.4826).alias("_eff_sd"),
+        ((pl.col("_eff") / pl.col("_peer_ref") - 1.0).abs().filter(ref_ok).median().over(peers) * 1.4826).alias("_peer_sd"),
     )
-    ok = ((pl.col("_eff_n") >= 3) & (pl.col("ncv_eff_dev").abs()
-                                    <= pl.max_horizontal(pl.lit(p.ncv_energy_rel_tol), pl.col("_eff_sd") * 3.0)))
-    return m.with_columns(ok.fill_null(False).alias("ncv_energy_consistent")).drop("_eff", "_eff_ref", "_eff_n", "_eff_sd")
+    own = pl.col("_eff_n") >= 3
+    peer = ~own & (pl.col("_peer_n") >= 30)
+    m = m.with_columns(
+        pl.when(own).then(pl.col("_eff") / pl.col("_eff_ref") - 1.0)
+        .when(peer).then(pl.col("_eff") / pl.col("_peer_ref") - 1.0).alias("ncv_eff_dev"),
+        pl.when(own).then(pl.col("_eff_sd")).when(peer).then(pl.col("_peer_sd")).alias("_sd"),
+    )
+    ok = (own | peer) & (pl.col("ncv_eff_dev").abs() <= pl.max_horizontal(pl.lit(p.ncv_energy_rel_tol), pl.col("_sd") * 3.0))
+    return m.with_columns(ok.fill_null(False).alias("ncv_energy_consistent")).drop(
+        "_eff", "_eff_ref", "_eff_n", "_eff_sd", "_peer_ref", "_peer_n", "_peer_sd", "_sd")
 
 
 def _undocumented_cc(m: pl.DataFrame, p: RegulationParams, measured: pl.Expr) -> pl.DataFrame:

@@ -51,7 +51,8 @@ class RegulationParams:
     # --- lab report ranges (%) ----------------------------------------------------------------
     cad_range_pct: tuple[float, float] = (50.0, 75.0)
     cad_range_by_coal_pct: dict[str, tuple[float, float]] = field(
-        default_factory=lambda: {"lignite": (35.0, 75.0), "waste_coal": (20.0, 75.0)}, hash=False)
+        default_factory=lambda: {"lignite": (35.0, 75.0), "waste_coal": (20.0, 75.0), "subbituminous": (45.0, 75.0),
+                                 "anthracite": (50.0, 85.0)}, hash=False)
     range_method_tolerance: dict[str, float] = field(
         default_factory=lambda: {"Cad": 1.0, "Mad": 0.2, "Mt": 0.5, "NCV": 0.3, "CC_rel": 0.02}, hash=False)
     lab_pattern_min_reports: int = 3
@@ -116,7 +117,8 @@ SOURCES: dict[str, str] = {
     "ncv_unit_error_above_gj_per_t": "no fuel exceeds 100 GJ/t as received; 4000–7000 is kcal/kg "
     "(1 kcal/kg = 0.0041868 GJ/t); DOMAIN.md §3",
     "cad_range_pct": "Cad 50–75 %; DOMAIN.md §3",
-    "cad_range_by_coal_pct": "coal types whose honest Cad lies outside the generic 50–75 % band: lignite (褐煤) "
+    "cad_range_by_coal_pct": "coal types whose honest Cad lies outside the generic 50–75 % band (DOMAIN.md §3 Cad by rank: "
+    "anthracite 60–85 %, sub-bituminous 45–65 %): anthracite up to 85 %, sub-bituminous down to 45 %; lignite (褐煤) "
     "carries high ash and air-dried moisture, Cad of Chinese lignites (eastern Inner Mongolia, Yunnan, "
     "Heilongjiang) about 35–55 %; waste coal / coal gangue (煤矸石, CFB units) Cad about 20–50 % (ash 40–70 %), "
     "but the class also covers slurry and middlings blends with ordinary carbon [verify: GB/T 5751-2009 classes, "

@@ -64,13 +64,20 @@ def gx_specs(p: RegulationParams) -> dict[str, Spec]:
     comp_within = (comp_val >= comp_lo - comp_tol) & (comp_val <= comp_hi + comp_tol)
     ncv_within = (ncv >= lo - tol["NCV"]) & (ncv <= hi + tol["NCV"])
     comp_conservative = comp_conservative | comp_within
+    # ash dilutes carbon and heat alike (DOMAIN.md §3 Cad row, §4b coal quality spread): a Cad off its band
+    # whose report's carbon per unit heat (Car / NCV) is an ordinary measured CC moves no emissions — information
+    lab_cc = pl.col("carbon_ar_pct") / 100.0 / pl.col("ncv_ar_gj_per_t")
+    cad_cc_ordinary = ((comp == "Cad") & (lab_cc >= p.cc_measured_min_tc_per_gj * (1 - tol["CC_rel"]))
+                       & (lab_cc <= p.cc_measured_max_tc_per_gj * (1 + tol["CC_rel"]))).fill_null(False)
+    comp_conservative = comp_conservative | cad_cc_ordinary
     cc_within = ((cc >= p.cc_measured_min_tc_per_gj * (1 - tol["CC_rel"]))
                  & (cc <= p.cc_measured_max_tc_per_gj * (1 + tol["CC_rel"])))
     ncv_conservative = ncv_conservative | ncv_within
     up = {"unit_id": pl.col("unit_id"), "period": pl.col("period")}
     lab_id = {"lab_report_id": pl.col("lab_report_id")}
     return {
-        "ACC-001": Spec(pl.col("emissions_tco2"), _r("e_recomputed_t", 1), pl.col("identity_abs_gap_t"),
+        # stakes are signed (positive = under-reported): the recomputed minus the reported emissions
+        "ACC-001": Spec(pl.col("emissions_tco2"), _r("e_recomputed_t", 1), pl.col("e_recomputed_t") - pl.col("emissions_tco2"),
                         up | {"reported": _r("emissions_tco2"), "recomputed": _r("e_recomputed_t"),
                               "gap": _r("identity_abs_gap_t"), "tolerance": _r("identity_tol_t")}),
         "ACC-002": Spec(pl.col("power_supply_mwh"), pl.col("gross_generation_mwh"),
@@ -87,11 +94,12 @@ def gx_specs(p: RegulationParams) -> dict[str, Spec]:
                         up | {"ncv": _r(ncv, 2), "coal_type": pl.col("coal_type"), "low": lo, "high": hi},
                         {"efficiency_vs_in_band_months": _r("ncv_eff_dev", 4), "energy_balance_holds": pl.col("ncv_energy_consistent")},
                         severity=pl.when(ncv_conservative | pl.col("ncv_energy_consistent")).then(pl.lit("low")).otherwise(pl.lit("medium"))),
+        # a unit typo that inflated the report is an over-report (negative): shown, never added to a stake
         "ACC-005": Spec(ncv, _r(ncv * KCAL_PER_KG_TO_GJ_PER_T, 3),
-                        (pl.col("emissions_tco2") - pl.col("e_corrected_t")).abs(),
+                        pl.col("e_corrected_t") - pl.col("emissions_tco2"),
                         up | {"ncv": _r(ncv, 1), "ncv_gj": _r(ncv * KCAL_PER_KG_TO_GJ_PER_T, 2)},
                         {"e_corrected_t": _r("e_corrected_t")}),
-        "ACC-006": Spec(of_val, of_val / 100.0, (pl.col("emissions_tco2") - pl.col("e_corrected_t")).abs(),
+        "ACC-006": Spec(of_val, of_val / 100.0, pl.col("e_corrected_t") - pl.col("emissions_tco2"),
                         up | {"column": of_col, "value": _r(of_val, 3), "fraction": _r(of_val / 100.0, 4)},
                         {"e_corrected_t": _r("e_corrected_t")}),
         "ACC-007": Spec(pl.col("gross_generation_mwh"), _r("generation_max_mwh", 0), pl.col("emissions_tco2"),
@@ -122,7 +130,7 @@ def gx_specs(p: RegulationParams) -> dict[str, Spec]:
                         pl.concat_str(pl.col("unit_id"), pl.lit("/"), pl.col("period")), pl.col("stake_default_t"),
                         up | lab_id | {"lab_unit_id": pl.col("lab_unit_id"), "lab_period": pl.col("lab_period")},
                         {"lab_enterprise_id": pl.col("lab_enterprise_id")}),
-        "LAB-003": Spec(cc, _r("lab_cc", 6), (pl.col("lab_cc") - cc).abs() * heat44,
+        "LAB-003": Spec(cc, _r("lab_cc", 6), (pl.col("lab_cc") - cc) * heat44,
                         up | lab_id | {"cc": _r(cc, 5), "lab_cc": _r("lab_cc", 5)}),
         "CC-001": Spec(cc, pl.lit(p.default_cc_tc_per_gj), (pl.lit(p.default_cc_tc_per_gj) - cc).abs() * heat44,
                        up | {"cc": _r(cc, 5), "default": pl.lit(p.default_cc_tc_per_gj)}),
@@ -159,6 +167,7 @@ def gx_specs(p: RegulationParams) -> dict[str, Spec]:
                             * pl.col("linked_heat_of_gj") * pl.col("carbon_ar_pct") / 100.0 / pl.col("ncv_ar_gj_per_t") * CO2_PER_C
                         ).fill_nan(0.0).fill_null(0.0),
                         lab_id | {"component": comp, "value": _r(comp_val, 2), "low": comp_lo, "high": comp_hi},
+                        {"report_cc_tc_per_gj": _r(lab_cc, 5), "cc_ordinary": cad_cc_ordinary},
                         severity=pl.when(comp_conservative).then(pl.lit("low")).otherwise(pl.lit("medium"))),
         # verifications frame
         "VER-001": Spec(pl.col("verified_emissions_tco2"), pl.col("reported_emissions_tco2"), pl.col("gap_t"),
@@ -203,7 +212,15 @@ def rule_cmp_001(ctx: ScreenContext) -> RuleOutput:
     A registered unit with no deposit at all in the year is not flagged month by month: it is a scope
     matter (commissioned later, retired, not yet in the scheme, or a source that does not cover it —
     the real EIA-923 file has Agua Fria and Apache only from 2018). Units commissioned after the year
-    are not expected. The stake is the unit's mean reported monthly emissions of the year.
+    are not expected. Honest operations that look like missing months (DOMAIN.md §4b) are graded apart:
+
+    * a unit commissioned in the reporting year (``commissioning_year``) is expected from its first
+      deposit on — the months before it did not exist for the unit (no finding);
+    * months after a unit's last deposit of the year (it retired, was mothballed, or its later months
+      are not deposited yet) are ``low`` with 0 t: a follow-up, not a suspicion;
+    * a month missing *between* two deposits is ``medium``: outage months are deposited as zeros, so
+      a hole inside the year hides a month the unit ran. Stake: the unit's mean reported monthly
+      emissions of the year.
     """
     p = params_for(ctx.year)
     nat_periods = ctx.national().monthly_reports().get_column("period")
@@ -213,17 +230,22 @@ def rule_cmp_001(ctx: ScreenContext) -> RuleOutput:
     periods = pl.DataFrame({"period": [f"{ctx.year}-{mm:02d}" for mm in range(1, last + 1)]})
     units = ctx.units().filter(pl.col("commissioning_year").is_null() | (pl.col("commissioning_year") <= ctx.year))
     m = monthly_frame(ctx)
-    mean_e = m.group_by("unit_id").agg(pl.col("emissions_tco2").mean().alias("mean_e"))
-    expected = (units.select("unit_id", "enterprise_id", "province_code", "capacity_mw")
-                .join(m.select("unit_id").unique(), on="unit_id", how="semi").join(periods, how="cross"))
+    seen = m.group_by("unit_id").agg(pl.col("emissions_tco2").mean().alias("mean_e"),
+                                     pl.col("period").min().alias("_first"), pl.col("period").max().alias("_last"))
+    expected = (units.select("unit_id", "enterprise_id", "province_code", "capacity_mw", "commissioning_year")
+                .join(seen, on="unit_id", how="inner").join(periods, how="cross")
+                # commissioned this year: the months before its first deposit did not exist for the unit
+                .filter(~((pl.col("commissioning_year") == ctx.year) & (pl.col("period") < pl.col("_first")))))
     hits = (expected.join(m.select("unit_id", "period"), on=["unit_id", "period"], how="anti")
-            .join(mean_e, on="unit_id", how="left")
-            .with_columns(pl.lit(ctx.year).alias("year"),
+            .with_columns(pl.lit(ctx.year).alias("year"), (pl.col("period") > pl.col("_last")).alias("after_last"),
                           contract.period_hours("period").alias("hours_in_month")))
-    stake = pl.coalesce(pl.col("mean_e"), pl.col("capacity_mw") * pl.col("hours_in_month") * p.typical_load_factor
-                        * p.typical_coal_intensity_tco2_per_mwh)
-    spec = Spec(pl.lit("no report"), pl.lit("monthly report"), stake,
-                {"unit_id": pl.col("unit_id"), "period": pl.col("period")})
+    mean_stake = pl.coalesce(pl.col("mean_e"), pl.col("capacity_mw") * pl.col("hours_in_month") * p.typical_load_factor
+                             * p.typical_coal_intensity_tco2_per_mwh)
+    spec = Spec(pl.lit("no report"), pl.lit("monthly report"),
+                pl.when(pl.col("after_last")).then(0.0).otherwise(mean_stake),
+                {"unit_id": pl.col("unit_id"), "period": pl.col("period")},
+                {"after_last_deposit": pl.col("after_last"), "last_deposit": pl.col("_last")},
+                severity=pl.when(pl.col("after_last")).then(pl.lit("low")).otherwise(pl.lit("medium")))
     return hits, spec, "monthly"
 
 
@@ -424,32 +446,45 @@ def rule_tel_001(ctx: ScreenContext) -> RuleOutput:
 
     Units with no telemetry at all in the year are not flagged (not connected: a registry matter; real
     US data show partial CEMS coverage is honest). A month whose rows carry no measurement (all
-    empty) has no telemetry. One such month in a unit-year is ``low`` (a logger outage) unless the
-    month burns ≥ 5 % less coal per MWh than the unit's median month (the month that lacks the meter
-    is the month that looks efficient); two or more are ``medium`` (a pattern: telemetry withheld
-    for the months that matter).
+    empty) has no telemetry. Such months are ``low`` with 0 t (DOMAIN.md §4b: a month without
+    telemetry cannot contradict the report; links and loggers fail for months), unless the month burns
+    ≥ 5 % less coal per MWh than the unit's median month (the month that lacks the meter is the month
+    that looks efficient): ``medium``, stake = the coal it lacks against the usual coal per MWh. The
+    unit's own month-to-month spread (robust σ) is carried as evidence for the reviewer.
     """
     t = _telemetry(ctx)
-    spec = Spec(pl.lit("no telemetry"), pl.col("gross_generation_mwh"), pl.col("emissions_tco2"),
+    # efficient: ≥ 5 % less coal per MWh than the unit's usual month (the unit's own spread is shown as evidence)
+    efficient = pl.col("fuel_per_mwh_rel") <= -0.05
+    spec = Spec(pl.lit("no telemetry"), pl.col("gross_generation_mwh"),
+                # a month without telemetry cannot contradict the report (DOMAIN.md §4b): 0 t, unless the month
+                # itself looks efficient — then the coal it lacks against the unit's usual coal per MWh
+                pl.when(efficient).then(pl.col("emissions_tco2") * (1.0 / (1.0 + pl.col("fuel_per_mwh_rel")) - 1.0))
+                .otherwise(0.0),
                 {"unit_id": pl.col("unit_id"), "period": pl.col("period"), "generation": _r("gross_generation_mwh", 0)},
-                evidence={"months_without_telemetry": pl.col("months_without"), "fuel_per_mwh_vs_usual": pl.col("fuel_per_mwh_rel").round(4)},
-                # one month without telemetry in a unit-year is a logger outage (low) unless that month burns
-                # noticeably less coal per MWh than the unit's other months; a pattern of months is medium
-                severity=pl.when((pl.col("months_without") >= 2) | (pl.col("fuel_per_mwh_rel") <= -0.05))
-                .then(pl.lit("medium")).otherwise(pl.lit("low")))
+                evidence={"months_without_telemetry": pl.col("months_without"), "fuel_per_mwh_vs_usual": pl.col("fuel_per_mwh_rel").round(4),
+                          "fuel_per_mwh_sigma": pl.col("fuel_per_mwh_sigma").round(4)},
+                # months without telemetry are a data-link follow-up (low, however many: loggers and links fail
+                # for months at a time); medium only when the month burns noticeably less coal per MWh than the
+                # unit's other months — the month that lacks the meter is the month that looks efficient
+                severity=pl.when(efficient).then(pl.lit("medium")).otherwise(pl.lit("low")))
     m = monthly_frame(ctx)
     if t is None:
-        return m.clear().with_columns(pl.lit(0, pl.UInt32).alias("months_without"), pl.lit(0.0).alias("fuel_per_mwh_rel")), spec, "monthly"
+        return m.clear().with_columns(pl.lit(0, pl.UInt32).alias("months_without"), pl.lit(0.0).alias("fuel_per_mwh_rel"),
+                                      pl.lit(0.0).alias("fuel_per_mwh_sigma")), spec, "monthly"
     have = t.filter((pl.col("rows") > 0) & (pl.col("hours_covered").fill_null(1.0) > 0)).select("unit_id", "period").unique()
     connected = have.select("unit_id").unique()
     hits = (m.filter(pl.col("gross_generation_mwh") > 0)
             .join(connected, on="unit_id", how="semi")
             .join(have, on=["unit_id", "period"], how="anti")
             .with_columns(pl.len().over("unit_id", "year").alias("months_without")))
+    lr = (pl.col("fuel_consumed_t") / pl.col("gross_generation_mwh")).log()
     usual = m.filter((pl.col("gross_generation_mwh") > 0) & (pl.col("fuel_consumed_t") > 0)).group_by("unit_id", "year").agg(
-        (pl.col("fuel_consumed_t") / pl.col("gross_generation_mwh")).median().alias("_usual"))
+        (pl.col("fuel_consumed_t") / pl.col("gross_generation_mwh")).median().alias("_usual"),
+        # the unit's own month-to-month spread of coal per MWh (1.4826 · MAD of its log, a robust σ)
+        (1.4826 * (lr - lr.median()).abs().median()).alias("_sigma"))
     hits = hits.join(usual, on=["unit_id", "year"], how="left").with_columns(
-        (pl.col("fuel_consumed_t") / pl.col("gross_generation_mwh") / pl.col("_usual") - 1.0).fill_null(0.0).fill_nan(0.0).alias("fuel_per_mwh_rel"))
+        (pl.col("fuel_consumed_t") / pl.col("gross_generation_mwh") / pl.col("_usual") - 1.0).fill_null(0.0).fill_nan(0.0).alias("fuel_per_mwh_rel"),
+        pl.col("_sigma").fill_null(0.0).fill_nan(0.0).alias("fuel_per_mwh_sigma"))
     return hits, spec, "monthly"
 
 

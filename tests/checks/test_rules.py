@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import datetime as dt
 from collections.abc import Callable
 
@@ -176,7 +177,7 @@ def test_rule_fails_on_mutated_data(code, data, screen):
     f = hit[0]
     assert f.message_zh and f.message_en and "{" not in f.message_en
     assert f.province_code == "15" and f.enterprise_id == "E1"
-    assert f.tco2_at_stake >= 0
+    assert math.isfinite(f.tco2_at_stake)
 
 
 def test_stakes_are_computed_not_counted(data, screen):
@@ -407,22 +408,25 @@ def test_lab_005_honest_neighbours_of_a_moved_report_stay_low(screen):
     assert found and all(f.severity == "low" for f in found)
 
 
-def test_tel_001_one_month_without_telemetry_is_low_a_pattern_medium(data, screen):
-    """A logger outage of one month is noted (low); telemetry missing for several months is a pattern
-    (medium) — and a month whose rows are all empty has no telemetry either."""
+def test_tel_001_months_without_telemetry_are_low_0t_unless_the_month_looks_efficient(data, screen):
+    """A month without telemetry cannot contradict the report (DOMAIN.md §4b): low, 0 t, however many months
+    the link was down; medium with the coal it lacks only when that month burns less coal per MWh — and a
+    month whose rows are all empty has no telemetry either."""
     tel = telemetry_for(data).filter(pl.col("period") != "2024-10")
     found = checks.run_codes(screen(data, telemetry=tel), ["TEL-001"])
-    assert [(f.period, f.severity) for f in found] == [("2024-10", "low")]
+    assert [(f.period, f.severity, f.tco2_at_stake) for f in found] == [("2024-10", "low", 0.0)]
     m = next(r for r in data["monthly_reports"] if r["period"] == "2024-10")
     m["fuel_consumed_t"] *= 0.9  # the month without a meter also burns 10 % less coal per MWh
     found = checks.run_codes(screen(data, telemetry=tel), ["TEL-001"])
     assert [(f.period, f.severity) for f in found] == [("2024-10", "medium")]
+    assert found[0].tco2_at_stake == pytest.approx(m["emissions_tco2"] * (1 / 0.9 - 1), rel=0.05)
     m["fuel_consumed_t"] /= 0.9
     tel = tel.with_columns(
         pl.when(pl.col("period").is_in(["2024-03", "2024-04"])).then(0.0).otherwise(pl.col("hours_covered")).alias("hours_covered")
     )
     found = checks.run_codes(screen(data, telemetry=tel), ["TEL-001"])
-    assert sorted(f.period for f in found) == ["2024-03", "2024-04", "2024-10"] and {f.severity for f in found} == {"medium"}
+    assert sorted(f.period for f in found) == ["2024-03", "2024-04", "2024-10"]
+    assert {f.severity for f in found} == {"low"} and {f.tco2_at_stake for f in found} == {0.0}
 
 
 def test_cmp_003_graded_by_what_the_unsupported_value_hides(data, screen):
@@ -538,3 +542,63 @@ def test_acc_004_leaner_coal_burnt_in_proportion_is_low(data, screen):
     r["fuel_consumed_t"] = round(r["fuel_consumed_t"] * ncv0 / 16.0, 2)
     (f,) = [x for x in checks.run_codes(screen(data), ["ACC-004"]) if x.period == "2024-07"]
     assert (f.severity, f.tco2_at_stake) == ("low", 0.0) and f.evidence["energy_balance_holds"] is True
+
+
+# ---- honest operations that look like anomalies (DOMAIN.md §4b) -----------------------------------------
+def test_cmp_001_commissioning_and_last_deposit_are_not_missing_months(data, screen):
+    """A unit commissioned in the year is not expected before its first deposit; months after a unit's last
+    deposit (retired or mothballed) are a follow-up (low, 0 t); a hole between two deposits stays medium."""
+    # a second unit of the plant, commissioned in April 2024: deposits from April on
+    data["units"].append(data["units"][0] | {"unit_id": "U9", "unit_name": "9号机组", "commissioning_year": 2024})
+    for p in [f"2024-{m:02d}" for m in range(4, 13)]:
+        data["monthly_reports"].append(monthly_row("U9", p, _lab(data, p)) | {"unit_id": "U9"})
+    assert checks.run_codes(screen(data), ["CMP-001"]) == []
+    # the same unit registered as commissioned in 2023: January–March are missing months between nothing
+    # and its first deposit of the year — still before its first deposit, but it existed: medium
+    data["units"][-1]["commissioning_year"] = 2023
+    found = checks.run_codes(screen(data), ["CMP-001"])
+    assert sorted((f.period, f.severity) for f in found) == [(f"2024-0{m}", "medium") for m in (1, 2, 3)]
+    data["units"][-1]["commissioning_year"] = 2024
+    # U1 retires after September: October–December are low with no tonnes; a hole in May stays medium
+    data["monthly_reports"] = [r for r in data["monthly_reports"]
+                               if not (r["unit_id"] == "U1" and r["period"] in ("2024-05", "2024-10", "2024-11", "2024-12"))]
+    found = {f.period: f for f in checks.run_codes(screen(data), ["CMP-001"])}
+    assert set(found) == {"2024-05", "2024-10", "2024-11", "2024-12"}
+    assert (found["2024-05"].severity, found["2024-05"].tco2_at_stake > 0) == ("medium", True)
+    assert {(found[p].severity, found[p].tco2_at_stake) for p in ("2024-10", "2024-11", "2024-12")} == {("low", 0.0)}
+
+
+def test_lab_006_low_cad_with_ordinary_carbon_per_unit_heat_is_information(data, screen):
+    """A high-ash coal has a low Cad *and* a low NCV: its carbon per unit heat (Car / NCV) is ordinary and the
+    report moves no emissions (low, 0 t). A Cad written down alone lowers Car / NCV below the measured band:
+    medium with its stake."""
+    lab = _lab(data, "2024-01")
+    ratio = 42.0 / lab["carbon_ad_pct"]
+    lab.update(carbon_ad_pct=42.0, carbon_ar_pct=lab["carbon_ar_pct"] * ratio, ncv_ar_gj_per_t=lab["ncv_ar_gj_per_t"] * ratio)
+    (f,) = checks.run_codes(screen(data), ["LAB-006"])
+    assert (f.evidence["component"], f.severity, f.tco2_at_stake, f.evidence["cc_ordinary"]) == ("Cad", "low", 0.0, True)
+    lab["ncv_ar_gj_per_t"] /= ratio  # the heat of the full coal with the carbon of the diluted one
+    (f,) = checks.run_codes(screen(data), ["LAB-006"])
+    assert f.severity == "medium" and f.tco2_at_stake > 0 and f.evidence["cc_ordinary"] is False
+
+
+def test_acc_004_a_plant_burning_a_low_ncv_coal_all_year_is_judged_against_its_peers(data, screen):
+    """A high-ash plant's NCV sits under its type's band in every month — no in-band month of its own to
+    compare with — but it burns more tonnes for the same output, so its conversion efficiency is what its
+    technology reaches (peers' in-band months): low, 0 t. The same NCV written down with the tonnes
+    unchanged gives an efficiency no peer reaches: medium with its stake."""
+    for u in ("P1", "P2", "P3"):  # peers of the same class and technology, ordinary coal
+        data["units"].append(data["units"][0] | {"unit_id": u, "unit_name": u})
+        for p in [f"2024-{m:02d}" for m in range(1, 13)]:  # coal in proportion to the month's output
+            data["monthly_reports"].append(monthly_row(u, p, None, basis="default", fuel=4_000.0 * month_end(p).day) | {"unit_id": u})
+    for r in data["monthly_reports"]:
+        if r["unit_id"] == "U1":
+            r["fuel_consumed_t"] = 4_000.0 * month_end(r["period"]).day * 22.0 / 15.0  # more tonnes of a leaner coal
+            r["ncv_gj_per_t"] = 15.0
+    found = [f for f in checks.run_codes(screen(data), ["ACC-004"]) if f.unit_id == "U1"]
+    assert len(found) == 12 and {(f.severity, f.tco2_at_stake) for f in found} == {("low", 0.0)}
+    for r in data["monthly_reports"]:
+        if r["unit_id"] == "U1":
+            r["fuel_consumed_t"] = 4_000.0 * month_end(r["period"]).day  # the usual tonnes: the NCV alone was written down
+    found = [f for f in checks.run_codes(screen(data), ["ACC-004"]) if f.unit_id == "U1"]
+    assert found and {f.severity for f in found} == {"medium"} and all(f.tco2_at_stake > 0 for f in found)
