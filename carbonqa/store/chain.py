@@ -42,7 +42,7 @@ import datetime as dt
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,27 +100,43 @@ def _float(v: Any) -> Any:
     return 0.0 if f == 0 else f
 
 
-def _norm(col: sa.Column, v: Any) -> Any:
-    if v is None:
-        return None
+def _datetime(v: Any) -> str:
+    if isinstance(v, str):
+        v = dt.datetime.fromisoformat(v)
+    return v.isoformat(sep=" ", timespec="microseconds")
+
+
+def _date(v: Any) -> str:
+    if isinstance(v, dt.datetime):
+        v = v.date()
+    return v.isoformat() if isinstance(v, dt.date) else str(v)
+
+
+def _normaliser(col: sa.Column) -> Callable[[Any], Any]:
     t = col.type
     if isinstance(t, sa.Float):
-        return _float(v)
+        return _float
     if isinstance(t, sa.Boolean):
-        return bool(v)
+        return bool
     if isinstance(t, sa.Integer):
-        return int(v)
+        return int
     if isinstance(t, sa.DateTime):
-        if isinstance(v, str):
-            v = dt.datetime.fromisoformat(v)
-        return v.isoformat(sep=" ", timespec="microseconds")
+        return _datetime
     if isinstance(t, sa.Date):
-        if isinstance(v, dt.datetime):
-            v = v.date()
-        return v.isoformat() if isinstance(v, dt.date) else str(v)
+        return _date
     if isinstance(t, sa.JSON):
-        return json.loads(json.dumps(v, default=str))
-    return str(v)
+        return lambda v: json.loads(json.dumps(v, default=str))
+    return str
+
+
+_NORMALISERS: dict[sa.Table, list[tuple[str, Callable[[Any], Any]]]] = {}
+
+
+def _normalisers(table: sa.Table) -> list[tuple[str, Callable[[Any], Any]]]:
+    out = _NORMALISERS.get(table)
+    if out is None:
+        out = _NORMALISERS[table] = [(c.name, _normaliser(c)) for c in _content_columns(table)]
+    return out
 
 
 def canonical(table: sa.Table, row: Mapping[str, Any]) -> str:
@@ -131,8 +147,11 @@ def canonical(table: sa.Table, row: Mapping[str, Any]) -> str:
     hashes of stored rows; a value set to NULL still changes the text). Sorted keys, ``(",", ":")``
     separators, non-ASCII kept (hashed as UTF-8).
     """
-    content = {c.name: _norm(c, row.get(c.name)) for c in _content_columns(table)}
-    content = {k: v for k, v in content.items() if v is not None}  # a column added later keeps old hashes
+    content = {}
+    for name, norm in _normalisers(table):
+        v = row.get(name)
+        if v is not None:  # NULLs left out: a column added later keeps old hashes
+            content[name] = norm(v)
     return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
