@@ -157,7 +157,8 @@ def parse_column(col: Column, src: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
         return pl.when(f.is_finite()).then(f), present
     if t == "int":
         f = e.cast(pl.Float64) if src.is_numeric() else _num_str(s)
-        return pl.when(f.is_finite() & (f == f.floor())).then(f.cast(pl.Int64)), present
+        ok = f.is_finite() & (f == f.floor()) & (f.abs() < 2.0**63)
+        return pl.when(ok).then(f.cast(pl.Int64, strict=False)), present
     if t == "bool":
         if src == pl.Boolean:
             return e, present
@@ -246,6 +247,14 @@ def cap_issues(
     return kept
 
 
+def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
+    """A source column as text for the report (bytes as hex)."""
+    e = pl.col(name)
+    if dtype == pl.Binary:
+        return pl.lit("0x") + e.bin.encode("hex")
+    return e.cast(pl.String)
+
+
 def _fmt_bound(v: float) -> str:
     return f"{v:g}"
 
@@ -297,6 +306,7 @@ def cast_table(
         v, present = parse_column(c, base.schema[_SRC + c.name])
         values.append(v.cast(schema[c.name]).alias(c.name))
         base = base.with_columns(present.alias(f"__present_{c.name}"))
+
         if c.dtype != "str":
             exp, fix = _EXPECTED[c.dtype]
             checks.append(_Check(f"__bad_parse_{c.name}", c.name, _PARSE_REASON[c.dtype], exp, fix,
@@ -336,6 +346,10 @@ def cast_table(
                 "remove the invisible character from the cell (NUL, a control character, or a bidi override "
                 "U+202A–U+202E / U+2066–U+2069, which makes the text display differently from what it is)",
                 col.str.contains(pat).fill_null(False)))
+            checks.append(_Check(
+                f"__bad_utf8_{c.name}", c.name, "bad_encoding", "text in UTF-8",
+                "the cell held bytes that are not UTF-8 text (shown as U+FFFD �): re-export with UTF-8 strings",
+                col.str.contains("\ufffd", literal=True).fill_null(False)))
             width = store_width(table, c.name)
             if width is not None:
                 checks.append(_Check(
@@ -437,7 +451,7 @@ def cast_table(
                                  pl.col("__file").alias("__dup_first_file"))
             sub = sub.join(firsts, on="__first_idx", how="left")
         else:
-            val = pl.col(_SRC + ch.column).cast(pl.String)
+            val = _as_text(_SRC + ch.column, cast.schema[_SRC + ch.column])
             extra = []
         rows = sub.sort("__idx").head(limit)
         for r in rows.select(pl.col("__file"), pl.col("__row"), val.alias("v"), *extra).iter_rows(named=True):
@@ -455,6 +469,6 @@ def cast_table(
     issues = cap_issues(issues, issues_per_file, per_file, table)
     bad_rows = bad.filter(pl.col("__any_bad")).select(
         pl.col("__file"), pl.col("__row"),
-        *[pl.col(_SRC + c).cast(pl.String).alias(c) for c in present_cols],
+        *[_as_text(_SRC + c, bad.schema[_SRC + c]).alias(c) for c in present_cols],
     )
     return CastResult(valid=valid, bad_rows=bad_rows, issues=issues, n_read=n, reason_counts=reason_counts)

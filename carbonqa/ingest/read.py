@@ -402,6 +402,10 @@ def conform(
             fix=f"add the required column {c.name} ({c.zh}) to the file and re-upload it"))
     for h, name in rename.items():  # a nested or duration column cannot be read as one contract value
         dtype = df.schema[h]
+        if dtype == pl.Binary:  # Parquet BYTE_ARRAY without a UTF-8 annotation (older writers)
+            df = df.with_columns(pl.Series(h, [None if v is None else v.decode("utf-8", "replace")
+                                               for v in df.get_column(h).to_list()], dtype=pl.String))
+            continue
         if isinstance(dtype, pl.List | pl.Array | pl.Struct | pl.Duration | pl.Object):
             issues.append(Issue(
                 table, rel, "file_unreadable", column=name, value=f"column {h!r} has type {dtype}",

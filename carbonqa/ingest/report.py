@@ -51,6 +51,7 @@ REASON_TEXT: dict[str, str] = {
     "control_character": "含控制字符或双向控制符 / control or bidi character",
     "too_long": "超出字段长度 / longer than the column",
     "bad_format": "格式不符 / wrong format",
+    "bad_encoding": "非UTF-8文本 / not UTF-8 text",
     "path_outside_bundle": "路径越出数据包 / path leaves the bundle",
     "symlink_outside_bundle": "符号链接指向包外 / symbolic link out of the bundle",
     "ragged_line": "字段数与表头不符 / line has a different number of fields",

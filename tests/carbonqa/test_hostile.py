@@ -760,3 +760,18 @@ def test_nested_parquet_columns_and_deep_manifest_do_not_crash(db_url, tmp_path)
     res = ingest_bundle(d, url=db_url)
     assert res.outcome == "rejected" and "not valid UTF-8 JSON" in res.reason
     assert unchanged_since(before, db_url)
+
+
+def test_parquet_binary_and_uint64_cells_quarantined_not_crashing(db_url, tmp_path):
+    before = base(db_url, tmp_path)
+    e = enterprises().with_columns(pl.Series("enterprise_id", ["911500000000000031", "913700000000000032"]),
+                                   pl.Series("enterprise_name", [b"\xff\xfe", "济南".encode()], dtype=pl.Binary))
+    m = monthly(periods=("2024-08",)).with_columns(pl.Series("version", [2**64 - 1, 1, 1], dtype=pl.UInt64))
+    b = make_bundle(tmp_path / "b", {"enterprises": {"df": e, "fmt": "parquet"},
+                                     "monthly_reports": {"df": m, "fmt": "parquet"}}, "h22")
+    res = ingest_bundle(b, url=db_url)
+    assert sorted((i.file, i.row, i.column, i.reason) for i in res.errors) == [
+        ("enterprises.parquet", 1, "enterprise_name", "bad_encoding"),
+        ("monthly_reports.parquet", 1, "version", "not_integer")]
+    assert res.tables["enterprises"].new == 1 and res.tables["monthly_reports"].new == 2
+    assert unchanged_since(before, db_url)
