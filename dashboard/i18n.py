@@ -505,6 +505,31 @@ def tip_category(s: str | None) -> str:
     return _label(TIP_CATEGORY_LABELS, s)
 
 
+def _city_en_table() -> tuple[dict[tuple[str, str], str], dict[str, str]]:
+    from carbonqa.geo import PREFECTURE_ZH
+
+    by_pair = {(prov, zh): en for (prov, en), zh in PREFECTURE_ZH.items()}
+    names: dict[str, set[str]] = {}
+    for (_, zh), en in by_pair.items():
+        names.setdefault(zh, set()).add(en)
+    return by_pair, {zh: next(iter(en)) for zh, en in names.items() if len(en) == 1}
+
+
+_CITY_EN: tuple[dict[tuple[str, str], str], dict[str, str]] | None = None
+
+
+def city(name: str | None, province_code: str | None = None) -> str:
+    """A city (地市) in the session's language: the Chinese name, or in English its GB/T 2260 division's
+    English name (``carbonqa.geo``; the name as filed when it is not a known division)."""
+    global _CITY_EN
+    if not name or lang() == "zh":
+        return name or ""
+    if _CITY_EN is None:
+        _CITY_EN = _city_en_table()
+    by_pair, by_name = _CITY_EN
+    return by_pair.get((province_code or "", name)) or by_name.get(name) or name
+
+
 def province(code: str | None) -> str:
     """Name of a province (GB/T 2260) in the session's language; other codes as is."""
     if code in contract.PROVINCES:

@@ -33,7 +33,7 @@ def _scope_label(u: dict) -> str:
     if u["role"] in ("national", "auditor"):
         return t("scope.national")
     label = i18n.province(u.get("province_code"))
-    return f"{label} {md(u['city_name'])}" if u.get("city_name") else label
+    return f"{label} {md(i18n.city(u['city_name'], u.get('province_code')))}" if u.get("city_name") else label
 
 
 def _login() -> None:

@@ -58,7 +58,7 @@ h = st.columns([3, 2])
 unit_part = f" · {md(charts.unit_label(c['unit_id'], c['enterprise_id']))}" if c.get("unit_id") else ""
 h[0].caption(
     f"{t('col.case_id')} {md(c['case_id'])} · {t('col.enterprise_id')} {md(c['enterprise_id'])} · "
-    f"{i18n.province(c['province_code'])} {md(c.get('city_name'))}{unit_part} · {t('c.year', y=c['year'])}"
+    f"{i18n.province(c['province_code'])} {md(i18n.city(c.get('city_name'), c['province_code']))}{unit_part} · {t('c.year', y=c['year'])}"
 )
 h[1].selectbox(t("c.pick"), ids, key="c_pick", on_change=_on_pick, label_visibility="collapsed")
 m = st.columns(5)

@@ -31,7 +31,9 @@ else:
         if one_province:  # a provincial or municipal reader: one bar per city says more than one per province
             st.subheader(t("ov.by_city"))
             bp = ov.by_city.with_columns(  # cities are submitted text: no Plotly markup
-                label=i18n.each(ov.by_city["city_name"], lambda c: plot(c) if c else t("ov.no_city")),
+                label=pl.Series([plot(i18n.city(c, p)) if c else t("ov.no_city")
+                                 for c, p in zip(ov.by_city["city_name"], ov.by_city["province_code"], strict=True)],
+                                dtype=pl.String),
                 stake_kt=pl.col("tco2_at_stake") / 1000,
             )
         else:

@@ -76,7 +76,7 @@ with st.expander(t("q.filters"), expanded=True):
         placeholder=t("q.all"),
     )
     city_opts = sorted({city for p, city in opts["cities"] if not provinces or p in provinces})
-    cities = c[2].multiselect(t("q.city"), city_opts, key="f_city", disabled=scope.role == "municipal",
+    cities = c[2].multiselect(t("q.city"), city_opts, key="f_city", disabled=scope.role == "municipal", format_func=i18n.city,
                               placeholder=t("q.all"))
     fams = c[3].multiselect(t("q.family"), opts["families"], key="f_fam", format_func=i18n.family,
                             placeholder=t("q.all"))
@@ -137,6 +137,8 @@ gen = int(st.session_state.get("q_gen", 0))  # bumped by a bulk action: a fresh 
 rows = qp.rows
 view = rows.with_columns(
     province=i18n.each(rows["province_code"], i18n.province),
+    city_name=pl.Series([i18n.city(c, p) for c, p in zip(rows["city_name"], rows["province_code"], strict=True)],
+                        dtype=pl.String),
     status_label=i18n.each(rows["status"], i18n.status),
     families_label=i18n.each(rows["families"], i18n.families),
     tco2_at_stake=pl.col("tco2_at_stake").round(0),
