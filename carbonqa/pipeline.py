@@ -410,9 +410,8 @@ def _apply_suppressions(findings: list[Finding], run_id: str, url: str | None) -
     """
     from carbonqa.suppression import apply_suppressions, load_active_suppressions
 
-    with session_scope(url) as s:
-        run = s.get(ScreeningRun, run_id)
-        at = (run.data_interval_end if run is not None else None) or now_cst()
+    with get_engine(url).connect() as conn:  # the interval only: the run row's JSON counts grow with the night
+        at = conn.execute(sa.select(ScreeningRun.data_interval_end).where(ScreeningRun.run_id == run_id)).scalar() or now_cst()
     out = apply_suppressions(findings, load_active_suppressions(url, at), at)
     return out, sum(1 for a, b in zip(findings, out, strict=True) if a is not b)
 

@@ -432,10 +432,19 @@ def rule_ver_003(ctx: ScreenContext) -> RuleOutput:
 
 
 def _telemetry(ctx: ScreenContext) -> pl.DataFrame | None:
+    """Monthly telemetry of ``ctx``'s scope, or ``None`` when there is none.
+
+    The national aggregate (one lake pass per night, shared with the detectors through the national
+    context), restricted to the partition's lake provinces (or its units, for a frame without
+    ``province_code``).
+    """
     try:
-        t = ctx.telemetry_monthly()
+        t = ctx.national().telemetry_monthly()
     except (ImportError, FileNotFoundError):
         return None
+    if t is not None and ctx.provinces is not None:
+        t = (t.filter(pl.col("province_code").is_in(list(ctx.provinces))) if "province_code" in t.columns
+             else t.join(ctx.units().select("unit_id"), on="unit_id", how="semi"))
     if t is None or t.height == 0:
         return None
     return t
