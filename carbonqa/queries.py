@@ -175,21 +175,27 @@ class Overview:
     by_city: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
-def overview(scope: Scope, url: str | None = None, *, nights: int = 30) -> Overview:
-    """Cases and tCO₂ at stake in ``scope`` by province, family and status; trend over the last ``nights``."""
+def overview(scope: Scope, url: str | None = None, *, nights: int = 30, year: int | None = None) -> Overview:
+    """Cases and tCO₂ at stake in ``scope`` by province, family and status; trend over the last ``nights``.
+
+    ``year`` restricts every block (totals, breakdowns, trend) to the cases and findings of one reporting
+    year, as the queue shows one year at a time; ``None`` counts every year.
+    """
+    case_year = [Case.year == int(year)] if year else []
     with _conn(url) as conn:
         rows = conn.execute(
             sa.select(Case.province_code, Case.status, Case.families, Case.tco2_at_stake, Case.city_name)
-            .where(_case_scope(scope))
+            .where(_case_scope(scope), *case_year)
         ).fetchall()
         created = conn.execute(
             sa.select(CaseEvent.at, Case.tco2_at_stake)
             .join(Case, Case.case_id == CaseEvent.case_id)
-            .where(_case_scope(scope), CaseEvent.action == "created")
+            .where(_case_scope(scope), CaseEvent.action == "created", *case_year)
         ).fetchall()
         fstmt = _finding_scope(
             sa.select(ScreeningRun.started_at, sa.func.count(FindingRow.finding_id).label("n"))
             .join(ScreeningRun, ScreeningRun.run_id == FindingRow.first_run_id)
+            .where(*([FindingRow.year == int(year)] if year else []))
             .group_by(ScreeningRun.started_at),
             scope,
         )

@@ -45,9 +45,9 @@ def current_scope() -> Scope | None:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=_HASH)
-def overview(scope: Scope, db: str) -> queries.Overview:
-    """Cached :func:`carbonqa.queries.overview`."""
-    return queries.overview(scope, db)
+def overview(scope: Scope, db: str, year: int | None = None) -> queries.Overview:
+    """Cached :func:`carbonqa.queries.overview` (one reporting year, or every year for ``None``)."""
+    return queries.overview(scope, db, year=year)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=_HASH)

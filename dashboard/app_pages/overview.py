@@ -11,9 +11,15 @@ from dashboard.i18n import t
 from dashboard.text import md, plot
 
 scope = data.current_scope()
-ov = data.overview(scope, data.url())
+years = data.queue_options(scope, data.url())["years"]
 
 st.title(t("ov.title"))
+# one reporting year at a time, as the queue (ranks and stakes are per year); the latest by default
+year_opts = [*years, 0]
+data.keep_valid("ov_year", year_opts)
+year = st.selectbox(t("q.year"), year_opts, key="ov_year", width=180,
+                    format_func=lambda y: t("q.all_years") if y == 0 else str(y))
+ov = data.overview(scope, data.url(), int(year) or None)
 tot = ov.totals
 c = st.columns([1, 1, 1.6, 1, 1])
 c[0].metric(t("ov.cases"), f"{tot['cases']:,}")
@@ -60,7 +66,9 @@ else:
         )
         fig = px.bar(bf, x="stake_kt", y="label", orientation="h", text="cases",
                      labels={"stake_kt": t("ov.stake_kt"), "label": "", "cases": t("ov.cases")})
-        fig.update_layout(yaxis={"categoryorder": "total ascending"}, height=320, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+        fig.update_layout(yaxis={"categoryorder": "total ascending"}, height=320, margin={"l": 10, "r": 40, "t": 10, "b": 10})
+        # bar length = kt CO₂ (axis title says so); the label = number of cases, with its unit
+        fig.update_traces(texttemplate="%{text} " + t("ov.cases_unit"), textposition="outside", cliponaxis=False)
         st.plotly_chart(fig, key="ov_family")
         st.subheader(t("ov.by_status"))
         bs = ov.by_status.with_columns(label=i18n.each(ov.by_status["status"], i18n.status))

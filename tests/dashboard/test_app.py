@@ -596,3 +596,24 @@ def test_no_raw_code_or_none_is_shown(app, seeded_url, lang):
     labels = {"zh": ["备注", "分派", "状态变更", "立案"], "en": ["Note", "Assignment", "Status change", "Opened"]}[lang]
     assert list(history.iloc[:, 2])[:4] == labels
     assert any(("新建 → 已初审" if lang == "zh" else "New → Triaged") in str(v) for v in history.iloc[:, 3])
+
+
+def test_overview_counts_one_year_like_the_queue(app, seeded_url):
+    import sqlalchemy as sa
+
+    from carbonqa import queries
+    from carbonqa.jurisdiction import Scope
+    from carbonqa.store.db import get_engine
+    from carbonqa.store.models import Case
+
+    with get_engine(seeded_url).begin() as conn:
+        row = dict(conn.execute(sa.select(Case.__table__).where(Case.case_id == "CQ-2024-E0001")).mappings().first())
+        row.update(case_id="CQ-2023-E0001", year=2023)
+        conn.execute(sa.insert(Case.__table__), [row])
+    assert queries.overview(Scope("n", "national"), seeded_url, year=2023).totals["cases"] == 1
+    at = _open(app, "nat", "app_pages/overview.py")
+    assert at.selectbox(key="ov_year").value == 2024 and at.metric[0].value == "8"  # the latest year, as the queue
+    at.selectbox(key="ov_year").set_value(0).run()
+    assert at.metric[0].value == "9"
+    q = _open(app, "nat", "app_pages/queue.py")
+    assert q.selectbox(key="f_year").value == 2024 and len(q.dataframe[0].value) == 8
