@@ -73,15 +73,15 @@ with st.expander(t("q.filters"), expanded=True):
                           format_func=lambda y: t("q.all_years") if y == 0 else str(y))
     provinces = c[1].multiselect(
         t("q.province"), opts["provinces"], key="f_prov", format_func=i18n.province, disabled=not national,
-        placeholder=t("q.all"),
+        placeholder=t("q.all"), select_all=False,  # an empty filter is "all"; Streamlit's "Select all" is English only
     )
     city_opts = sorted({city for p, city in opts["cities"] if not provinces or p in provinces})
     cities = c[2].multiselect(t("q.city"), city_opts, key="f_city", disabled=scope.role == "municipal", format_func=i18n.city,
-                              placeholder=t("q.all"))
+                              placeholder=t("q.all"), select_all=False)
     fams = c[3].multiselect(t("q.family"), opts["families"], key="f_fam", format_func=i18n.family,
-                            placeholder=t("q.all"))
+                            placeholder=t("q.all"), select_all=False)
     statuses = c[4].multiselect(t("q.status"), opts["statuses"], key="f_status", format_func=i18n.status,
-                                placeholder=t("q.all"))
+                                placeholder=t("q.all"), select_all=False)
     c = st.columns(4)
     min_score = c[0].slider(t("q.min_score"), 0.0, 100.0, 0.0, 5.0, key="f_score")
     assignee_opts = ["", "-", *opts["assignees"]]
@@ -211,7 +211,7 @@ if scope.role in ("national", "provincial"):
         else:
             with st.form(f"bulk_assign:{gen}"):
                 chosen = st.multiselect(t("q.bulk_cases"), ids, default=selected_ids, key=f"bulk_cases:{gen}",
-                                        placeholder=t("q.bulk_pick"))
+                                        placeholder=t("q.bulk_pick"), select_all=i18n.lang() == "en")
                 names = users["username"].to_list()
                 labels = {r["username"]: f"{r['display_name']} ({r['username']}, {r['city_name'] or i18n.province(r['province_code'])})"
                           for r in users.iter_rows(named=True)}

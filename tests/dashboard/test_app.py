@@ -617,3 +617,9 @@ def test_overview_counts_one_year_like_the_queue(app, seeded_url):
     assert at.metric[0].value == "9"
     q = _open(app, "nat", "app_pages/queue.py")
     assert q.selectbox(key="f_year").value == 2024 and len(q.dataframe[0].value) == 8
+
+
+def test_no_english_select_all_in_the_chinese_queue(app):
+    at = _open(app, "prov15", "app_pages/queue.py")
+    for m in at.multiselect:  # Streamlit's "Select all" entry is English only: hidden in the Chinese UI
+        assert m.proto.select_all == 0 or m.proto.select_all is False, m.key
