@@ -93,13 +93,18 @@ def synth(
 def ingest(
     bundle: Annotated[Path, typer.Option("--bundle", help="bundle directory with manifest.json")],
 ) -> None:
-    """Ingest a submission bundle: validate, store (append-only), quarantine what fails."""
+    """Ingest a submission bundle: validate, store (append-only), quarantine what fails.
+
+    Outside a run, the chain heads are recorded under ``ingest:<bundle_id>`` (``carbonqa verify``).
+    """
     from carbonqa.ingest import ingest_bundle
-    from carbonqa.store import upgrade
+    from carbonqa.store import chain, get_engine, upgrade
 
     upgrade()
     result = ingest_bundle(bundle)
     typer.echo(result.describe())
+    with get_engine().begin() as conn:
+        chain.record_heads(conn, f"ingest:{result.bundle_id}"[:100])
     if result.outcome == "rejected":
         raise typer.Exit(code=1)
 

@@ -323,3 +323,15 @@ def test_kill_9_during_a_screen_leaves_chains_intact_and_the_run_closed_at_the_n
     with session_scope(db_url) as s:
         run = s.get(ScreeningRun, killed_id)
         assert (run.status, run.error) == ("failed", "interrupted")
+
+
+def test_cli_ingest_records_heads(db_url, tmp_path):
+    from typer.testing import CliRunner
+
+    from carbonqa.cli import app
+
+    res = CliRunner().invoke(app, ["ingest", "--bundle", str(full_bundle(tmp_path / "b1"))])
+    assert res.exit_code == 0, res.output
+    with get_engine(db_url).connect() as conn:
+        head = chain.run_head(conn, "ingest:b1")
+        assert head is not None and chain.latest_head(conn)[:2] == ("ingest:b1", head)
