@@ -45,7 +45,8 @@ from carbonqa.settings import Settings, get_settings
 from carbonqa.store.db import get_engine
 from carbonqa.store.models import Bundle, QuarantineItem, now_cst
 
-__all__ = ["ingest_bundle", "ingest_lock", "IngestResult", "TableCounts", "Outcome", "INGEST_LOCK_KEY"]
+__all__ = ["ingest_bundle", "ingest_lock", "advisory_lock", "IngestResult", "TableCounts", "Outcome",
+           "INGEST_LOCK_KEY"]
 
 Outcome = Literal["landed", "partial", "rejected", "duplicate"]
 
@@ -216,26 +217,33 @@ def _lock_paths(url: str, data_root: Path) -> list[Path]:
 
 
 @contextmanager
-def ingest_lock(engine: sa.Engine, data_root: Path) -> Iterator[sa.Connection]:
-    """Serialise ingests: hold file locks and yield a connection inside one transaction.
+def ingest_lock(engine: sa.Engine, data_root: Path) -> Iterator[None]:
+    """Serialise ingests on this machine: hold the file locks of :func:`_lock_paths` until exit.
 
-    On every backend a :class:`filelock.FileLock` on ``data_root/.ingest.lock`` (and, for a SQLite file,
-    ``<database>.ingest.lock``) is held; on PostgreSQL the transaction also takes
-    ``pg_advisory_xact_lock(INGEST_LOCK_KEY)``, released at commit or rollback, so ingests on several
-    machines sharing one database serialise too. Two ingests of overlapping bundles therefore run one after
-    the other: the second sees the first's rows and versions them (no ``UniqueViolation``), and the order
-    of ``record_version`` follows the order of ``received_at``. Waits as long as the other ingest runs.
+    A :class:`filelock.FileLock` on ``data_root/.ingest.lock`` (lake, quarantine, staging) and, for a
+    SQLite file, ``<database>.ingest.lock``; released when the process dies (``flock``), so a killed
+    ingest never leaves a stale lock. Held over the whole ingest *and* the publishing of its staged
+    files after the commit, so the next ingest's recovery never races a live publish. On PostgreSQL the
+    transaction also takes :func:`advisory_lock`, so ingests on several machines sharing one database
+    serialise their reads and inserts too. Waits as long as the other ingest runs.
     """
     data_root.mkdir(parents=True, exist_ok=True)
-    locks = [FileLock(str(p)) for p in _lock_paths(str(engine.url), data_root)]
     with ExitStack() as stack:
-        for lk in locks:
-            Path(lk.lock_file).parent.mkdir(parents=True, exist_ok=True)
-            stack.enter_context(lk)
-        with engine.begin() as conn:
-            if engine.dialect.name == "postgresql":
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": INGEST_LOCK_KEY})
-            yield conn
+        for p in _lock_paths(str(engine.url), data_root):
+            p.parent.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(FileLock(str(p)))
+        yield
+
+
+def advisory_lock(conn: sa.Connection) -> None:
+    """On PostgreSQL, ``pg_advisory_xact_lock(INGEST_LOCK_KEY)`` in ``conn``'s transaction (released at its end).
+
+    Two ingests of overlapping bundles therefore run one after the other: the second sees the first's rows
+    and versions them (no ``UniqueViolation``), and ``record_version`` follows ``received_at``. No-op on
+    SQLite, where :func:`ingest_lock`'s file lock serialises writers of one database file.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": INGEST_LOCK_KEY})
 
 
 def _publish(stage: Path, lake_dir: Path, qdir: Path) -> None:
@@ -251,9 +259,9 @@ def _publish(stage: Path, lake_dir: Path, qdir: Path) -> None:
 
 
 def _recover_staging(conn: sa.Connection, staging_root: Path, lake_dir: Path, quarantine_dir: Path) -> None:
-    """Finish or discard what a killed ingest left in staging (called under :func:`ingest_lock`).
+    """Finish or discard what a killed ingest left in staging.
 
-    A staging folder whose bundle is recorded in ``bundles`` (killed after the commit) is published; any
+    Called under :func:`ingest_lock`, so no live ingest of this data root has a staging folder. A staging folder whose bundle is recorded in ``bundles`` (killed after the commit) is published; any
     other (killed before it) is deleted: its rows never became visible.
     """
     if not staging_root.is_dir():
@@ -297,34 +305,36 @@ def ingest_bundle(path: Path, url: str | None = None) -> IngestResult:
     engine = get_engine(url)
     staging_root = settings.data_root / _STAGING
     stage: Path | None = None
-    try:
-        with ingest_lock(engine, settings.data_root) as conn:
-            _recover_staging(conn, staging_root, settings.lake_dir, settings.quarantine_dir)
-            existing = _existing_deliveries(conn, man.bundle_id)
-            for bid, sha, outcome in existing:
-                if sha == man.sha256 and outcome != "rejected":
-                    return _duplicate_result(conn, bid, man, t0)
-            taken = {b for b, _, _ in existing}
-            bundle_id = man.bundle_id
-            n = 1
-            while bundle_id in taken:
-                bundle_id = f"{man.bundle_id}@{man.sha256[:12]}" + (f"-{n}" if n > 1 else "")
-                n += 1
-            stage = staging_root / f"{safe_dir_name(bundle_id)}-{os.getpid()}-{time.monotonic_ns()}"
-            stage.mkdir(parents=True)
-            (stage / "bundle.json").write_text(json.dumps({"bundle_id": bundle_id, "manifest_sha256": man.sha256}),
-                                               encoding="utf-8")
-            result = _ingest_locked(conn, path, man, bundle_id, stage, settings, t0)
-        # committed: make the lake files, quarantine copies and report visible
-        qdir = settings.quarantine_dir / safe_dir_name(bundle_id)
-        _publish(stage, settings.lake_dir, qdir)
-        stage = None
-        result.report_path = qdir / "report.md"
-        result.seconds = time.perf_counter() - t0
-        return result
-    finally:
-        if stage is not None:  # rolled back: nothing of this ingest may become visible
-            shutil.rmtree(stage, ignore_errors=True)
+    with ingest_lock(engine, settings.data_root):
+        try:
+            with engine.begin() as conn:
+                advisory_lock(conn)
+                _recover_staging(conn, staging_root, settings.lake_dir, settings.quarantine_dir)
+                existing = _existing_deliveries(conn, man.bundle_id)
+                for bid, sha, outcome in existing:
+                    if sha == man.sha256 and outcome != "rejected":
+                        return _duplicate_result(conn, bid, man, t0)
+                taken = {b for b, _, _ in existing}
+                bundle_id = man.bundle_id
+                n = 1
+                while bundle_id in taken:
+                    bundle_id = f"{man.bundle_id}@{man.sha256[:12]}" + (f"-{n}" if n > 1 else "")
+                    n += 1
+                stage = staging_root / f"{safe_dir_name(bundle_id)}-{os.getpid()}-{time.monotonic_ns()}"
+                stage.mkdir(parents=True)
+                (stage / "bundle.json").write_text(
+                    json.dumps({"bundle_id": bundle_id, "manifest_sha256": man.sha256}), encoding="utf-8")
+                result = _ingest_locked(conn, path, man, bundle_id, stage, settings, t0)
+            # committed: make the lake files, quarantine copies and report visible (still under the file lock)
+            qdir = settings.quarantine_dir / safe_dir_name(bundle_id)
+            _publish(stage, settings.lake_dir, qdir)
+            stage = None
+            result.report_path = qdir / "report.md"
+            result.seconds = time.perf_counter() - t0
+            return result
+        finally:
+            if stage is not None:  # rolled back: nothing of this ingest may become visible
+                shutil.rmtree(stage, ignore_errors=True)
 
 
 def _ingest_locked(

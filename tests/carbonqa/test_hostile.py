@@ -815,3 +815,22 @@ def test_fuzz_parquet_any_dtype_never_crashes(tmp_path_factory, data, table):
     res = cast_table(r.df, table, known_refs={})
     assert res.valid.height + res.n_bad == r.df.height
     res.valid.to_dicts()  # every landed value converts to Python (what the insert does)
+
+
+def test_same_bundle_delivered_twice_at_once_lands_once(db_url, tmp_path):
+    b = full_bundle(tmp_path / "same", "same")
+    results, errors = [], []
+
+    def run() -> None:
+        try:
+            results.append(ingest_bundle(b, url=db_url).outcome)
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == [] and sorted(results) == ["duplicate", "duplicate", "landed"]
+    assert len(list(get_settings().lake_dir.rglob("*.parquet"))) == 4
