@@ -10,12 +10,23 @@ value, what was expected and how to fix it; valid rows still land. Modules:
 * :mod:`~carbonqa.ingest.telemetry` — telemetry into the hive-partitioned Parquet lake;
 * :mod:`~carbonqa.ingest.report` — quarantine items and ``report.md`` / ``report.csv``;
 * :mod:`~carbonqa.ingest.errors` — the error tree (bundle-level failures only);
+* :mod:`~carbonqa.ingest.safety` — paths confined to their root (no ``..``, absolute paths or symlinks
+  out), folder names that cannot climb or collide, text and widths the store can hold;
 * :mod:`~carbonqa.ingest.core` — :func:`ingest_bundle`, the orchestration.
+
+Hostile bundles (issue 14): every path from a manifest or from data stays inside its root; values must
+be finite, physically possible (bounds from the unit's capacity and the month's hours, else from
+:data:`carbonqa.contract.MAX_CAPACITY_MW`) and storable identically on SQLite and PostgreSQL (no
+control, NUL or bidi characters, within the store's column widths, integers within ``INTEGER``); files
+are bounded (rows, xlsx inflate size, manifest size) and each lists at most 1,000 issues plus one "and
+N more"; ingests serialise (file lock, PostgreSQL advisory lock) and publish lake files, quarantine
+copies and the report only after the database commit.
 """
 
 from carbonqa.ingest.core import IngestResult, TableCounts, ingest_bundle
 from carbonqa.ingest.errors import (
     BundleError,
+    BundleIdError,
     BundleNotFoundError,
     ContractVersionError,
     ManifestError,
@@ -34,5 +45,6 @@ __all__ = [
     "ManifestError",
     "ManifestMissingError",
     "ManifestInvalidError",
+    "BundleIdError",
     "ContractVersionError",
 ]
