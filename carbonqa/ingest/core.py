@@ -22,7 +22,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -348,7 +348,7 @@ def _ingest_locked(
         raise ValueError(f"quarantine folder of {bundle_id!r} would leave {settings.quarantine_dir}")
     qdir = stage / "quarantine"
     lake_stage = stage / "lake"
-    issues: list[Issue] = []
+    issues = _CappedIssues()
     counts: dict[str, TableCounts] = {}
     valid_frames: dict[str, pl.DataFrame] = {}
     bad_frames: dict[str, list[pl.DataFrame]] = {}
@@ -525,6 +525,12 @@ def _ingest_locked(
             tc.unchanged += r.rows_valid - r.rows_new
             tc.quarantined += r.rows_quarantined
 
+    if issues.dropped:
+        list.append(issues, Issue(None, "(bundle)", "more_issues", value=f"and {issues.dropped} more",
+                                  expected=f"at most {BUNDLE_MAX_ISSUES} issues listed per bundle",
+                                  fix="every failing row is kept in the quarantine folder (rows/); fix the files "
+                                      "listed and re-deliver"))
+
     # outcome
     n_valid = sum(t.valid for t in counts.values())
     has_errors = any(i.severity == "error" for i in issues)
@@ -577,6 +583,27 @@ def _ingest_locked(
     write_report(qdir, bundle_id, [_printable_issue(i) for i in issues], summary)
     result.seconds = time.perf_counter() - t0
     return result
+
+
+#: Issues listed per bundle (each file lists at most 1,000 already; a bundle of 100,000 small files must
+#: not cost gigabytes of issue records): 100,000 rows ≈ 50 MB, then one "and N more".
+BUNDLE_MAX_ISSUES = 100_000
+
+
+class _CappedIssues(list[Issue]):
+    """A list of issues that keeps the first :data:`BUNDLE_MAX_ISSUES` and counts the rest in ``dropped``."""
+
+    dropped = 0
+
+    def append(self, item: Issue) -> None:
+        if len(self) < BUNDLE_MAX_ISSUES:
+            super().append(item)
+        else:
+            self.dropped += 1
+
+    def extend(self, items: Iterable[Issue]) -> None:
+        for it in items:
+            self.append(it)
 
 
 def _printable_issue(i: Issue) -> Issue:

@@ -834,3 +834,17 @@ def test_same_bundle_delivered_twice_at_once_lands_once(db_url, tmp_path):
         t.join(120)
     assert errors == [] and sorted(results) == ["duplicate", "duplicate", "landed"]
     assert len(list(get_settings().lake_dir.rglob("*.parquet"))) == 4
+
+
+def test_issues_capped_per_bundle(db_url, tmp_path, monkeypatch):
+    import carbonqa.ingest.core as core
+
+    base(db_url, tmp_path)
+    monkeypatch.setattr(core, "BUNDLE_MAX_ISSUES", 50)
+    n = 300
+    bad = pl.DataFrame({"tip_id": [f"T{i}" for i in range(n)], "enterprise_id": [E1] * n,
+                        "received_date": ["not a date"] * n, "channel": ["hotline"] * n, "category": ["x"] * n,
+                        "summary": ["y"] * n})
+    res = ingest_bundle(make_bundle(tmp_path / "b", {"tips": bad}, "h23"), url=db_url)
+    assert len(res.issues) == 51 and res.issues[-1].value == f"and {n - 50} more"
+    assert len(items(db_url, "h23")) == 51
