@@ -300,8 +300,8 @@ def build_brief(
     from carbonqa.scoring import FAMILY_LABELS
 
     li = 0 if zh else 1
-    fams = ("、" if zh else ", ").join(FAMILY_LABELS[f][li] if f in FAMILY_LABELS else f
-                                      for f in (c.get("families") or "").split("|") if f)
+    fams = ("、" if zh else ", ").join((FAMILY_LABELS[f][li][:1].upper() + FAMILY_LABELS[f][li][1:]) if f in FAMILY_LABELS
+                                      else f for f in (c.get("families") or "").split("|") if f)
     facts = [
         ("重点排放单位" if zh else "Enterprise", f"{ent.get('enterprise_name') or ''} ({c['enterprise_id']})"),
         ("所在地" if zh else "Location", place),
@@ -317,6 +317,26 @@ def build_brief(
     if c.get("summary"):
         pdf.ln(1)
         para(c["summary"])
+
+    if d.units.height:
+        h2("机组登记信息" if zh else "Registered units")
+        cols = [k for k in ("unit_id", "unit_name", "capacity_mw", "coal_type", "commissioning_year", "registry_ref")
+                if k in d.units.columns]
+        heads = {"unit_id": ("机组", "Unit"), "unit_name": ("名称", "Name"), "capacity_mw": ("装机 (MW)", "MW"),
+                 "coal_type": ("煤种", "Coal"), "commissioning_year": ("投运年份", "Since"),
+                 "registry_ref": ("登记号", "Registry ref")}
+        table([heads[k][0 if zh else 1] for k in cols], [[r[k] for k in cols] for r in d.units.iter_rows(named=True)],
+              tuple([180 // len(cols)] * len(cols)))
+
+    sched = [r for r in d.events.iter_rows(named=True)
+             if r["action"] == "status" and "inspection_scheduled" in str(r.get("after") or "")]
+    h2("检查安排" if zh else "Inspection arrangement")
+    if sched:
+        last = sched[-1]
+        para(("安排时间 " if zh else "Scheduled ") + f"{last['at']:%Y-%m-%d %H:%M} · {queries.actor_label(last['actor'], lang)}"
+             + (f" · {last['note']}" if last.get("note") else ""))
+    else:
+        para("尚未安排现场检查。" if zh else "No inspection scheduled yet.")
 
     h2(("发现（{n} 项）" if zh else "Findings ({n})").format(n=d.findings.height))
     rows = [
@@ -358,22 +378,78 @@ def build_brief(
 
     h2("处理记录" if zh else "Case history")
     ev = d.events.tail(15)
-    table(["时间" if zh else "When", "操作人" if zh else "Who", "操作" if zh else "Action", "变更后" if zh else "After",
+    table(["时间" if zh else "When", "操作人" if zh else "Who", "操作" if zh else "Action", "变更内容" if zh else "Change",
            "备注" if zh else "Note"],
           [[f"{r['at']:%Y-%m-%d %H:%M}" if r["at"] else "", queries.actor_label(r["actor"], lang),
             queries.ACTION_LABELS.get(r["action"], (r["action"], r["action"]))[0 if zh else 1],
             r["change_zh" if zh else "change_en"] or "", r["note"] or ""]
            for r in ev.iter_rows(named=True)], (30, 35, 20, 55, 40))
 
-    pdf.ln(3)
-    para(
-        "现场检查提示：核对入炉煤采样、制样与化验原始记录，核实检测报告日期与防伪二维码，比对运行数据（DCS/CEMS）与月度存证。"
-        if zh else
-        "On site: check coal sampling, preparation and lab raw records, the report dates and anti-counterfeit codes, "
-        "and compare plant telemetry (DCS/CEMS) with the monthly deposits."
-    )
     families = [f for f in (c.get("families") or "").split("|") if f in contract.FAMILIES]
-    if families:
-        para(("涉及类别：" if zh else "Families: ")
-             + ("、" if zh else ", ").join(FAMILY_LABELS[f][0 if zh else 1] if f in FAMILY_LABELS else f for f in families))
+    h2("现场检查清单" if zh else "On-site checklist")
+    items = checklist(families, d.findings["rule_code"].to_list() if d.findings.height else [], lang)
+    table(["", "检查事项（依据本案发现生成）" if zh else "Check (from this case's findings)", "结果" if zh else "Result"],
+          [[f"{i}.", text, "□ 属实  □ 不属实" if zh else "□ confirmed  □ not confirmed"] for i, text in enumerate(items, 1)],
+          (8, 132, 40))
+
+    h2("签字确认" if zh else "Sign-off")
+    for line in (("检查人员（签字）：", "日期："), ("被检查单位负责人（签字）：", "日期：")) if zh else \
+            (("Inspectors (signature):", "Date:"), ("Head of the inspected unit (signature):", "Date:")):
+        pdf.ln(4)
+        para(f"{line[0]}{'_' * 40}    {line[1]}{'_' * 16}")
     return bytes(pdf.output())
+
+
+#: What to verify on site for each finding family (zh, en) — the inspection checklist's items.
+CHECKS: dict[str, tuple[tuple[str, str], ...]] = {
+    "carbon_content": (
+        ("调阅入炉煤采样、制样记录与元素碳化验原始记录（仪器打印件），核对与月报含碳量一致",
+         "Read the coal sampling and preparation records and the raw elemental-carbon results (instrument printouts); "
+         "check they match the monthly carbon content"),
+        ("核实化验所用煤样与入炉煤批次对应，留存样品抽检复测",
+         "Check the lab samples match the coal burnt; keep retained samples for a re-test"),
+    ),
+    "copied_values": (
+        ("逐月核对化验原始记录，确认各月结果不是同一批次结果的复用",
+         "Check each month's raw lab record: the results must not be one batch reused"),
+    ),
+    "lab_forensics": (
+        ("核实检测报告编号、日期、防伪二维码与检测机构台账一致；核对采样、收样、检测、出具日期的先后",
+         "Check report numbers, dates and anti-counterfeit codes against the laboratory's register, and the order of "
+         "sampling, receipt, test and report dates"),
+    ),
+    "verifier": (
+        ("调阅核查机构工作底稿、现场核查记录与不符合项整改记录",
+         "Read the verifier's working papers, site-visit record and the closing of its non-conformities"),
+    ),
+    "telemetry": (
+        ("比对 DCS/CEMS 运行数据与月度存证的发电量、耗煤量、运行小时",
+         "Compare DCS/CEMS plant data with the reported generation, coal burnt and running hours"),
+    ),
+    "accounting": (
+        ("复核排放量计算、计量单位换算与缺省值的使用",
+         "Re-check the emission calculation, the unit conversions and the use of default values"),
+    ),
+    "completeness": (
+        ("核实缺报月份的原始数据与未报原因", "Find the raw data of the missing months and why they were not filed"),
+    ),
+    "tip": (
+        ("逐项核实投诉举报所述情况并记录", "Check and record each point of the complaint"),
+    ),
+}
+
+
+def checklist(families: list[str], rule_codes: list[str], lang: str = "zh") -> list[str]:
+    """The on-site checklist of a case: the checks of its finding families, then its rule codes to close.
+
+    Args:
+        families: the case's finding families (contract vocabulary).
+        rule_codes: the codes of its findings (each listed once, in order).
+        lang: ``zh`` or ``en``.
+    """
+    li = 0 if lang == "zh" else 1
+    items = [pair[li] for f in families for pair in CHECKS.get(f, ())]
+    codes = list(dict.fromkeys(c for c in rule_codes if c))
+    if codes:
+        items.append(("逐条核实以下发现并记录结论：" if li == 0 else "Settle each of these findings: ") + ", ".join(codes))
+    return items

@@ -291,6 +291,11 @@ STRINGS: dict[str, tuple[str, str]] = {
                       "“{frm}” → “{to}” moves the case back: tick “Confirm moving the case back” and apply again."),
     "a.reason_needed": ("驳回需填写理由。", "A dismissal needs a reason."),
     "a.assign_first": ("请先在右侧“分派”中指定承办人。", "Assign an inspector first (the Assign form)."),
+    "a.sched_date": ("现场检查日期", "Inspection date"),
+    "a.sched_who": ("检查人员", "Inspectors"),
+    "a.sched_who_ph": ("如：张三、李四", "e.g. Zhang San, Li Si"),
+    "a.sched_needed": ("安排现场检查需填写检查日期和检查人员。", "Scheduling an inspection needs its date and the inspectors."),
+    "a.sched_note": ("现场检查日期：{date}；检查人员：{who}", "Inspection on {date}; inspectors: {who}"),
     "a.current": ("当前状态：{status}", "Current status: {status}"),
     "a.unavailable": ("案件工作流模块不可用。", "Case workflow module not available."),
     # rules

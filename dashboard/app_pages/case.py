@@ -306,6 +306,11 @@ with tabs[3]:
             to = st.selectbox(t("a.to_status"), moves, index=None, format_func=i18n.status, key=k("a_to"),
                               placeholder=t("a.pick_status"))
             note = st.text_input(t("a.note"), key=k("a_note"))
+            when, who_went = None, ""
+            if "inspection_scheduled" in moves:  # scheduling is work: a date and the inspectors, kept in the history
+                d1, d2 = st.columns([1, 2])
+                when = d1.date_input(t("a.sched_date"), value=None, key=k("a_date"), format="YYYY-MM-DD")
+                who_went = d2.text_input(t("a.sched_who"), key=k("a_inspectors"), placeholder=t("a.sched_who_ph"))
             if any(is_backward(status_now, m) for m in moves):
                 back_ok = st.checkbox(t("a.back_confirm"), key=k("a_back"))
         else:
@@ -319,7 +324,12 @@ with tabs[3]:
                 _flash((False, t("a.reason_needed")))
             elif to == "assigned" and not c.get("assignee"):
                 _flash((False, t("a.assign_first")))
+            elif to == "inspection_scheduled" and (when is None or not who_went.strip()):
+                _flash((False, t("a.sched_needed")))
             else:
+                if to == "inspection_scheduled":
+                    note = t("a.sched_note", date=f"{when:%Y-%m-%d}", who=who_went.strip()) + (
+                        f"{'；' if i18n.lang() == 'zh' else '; '}{note.strip()}" if note.strip() else "")
                 _flash(run_action(cases.transition, case_id, to, scope, version, note=note.strip() or None, url=db))
     with right:
         if scope.role in ("national", "provincial") and status_now in ("new", "triaged", "assigned", "inspection_scheduled"):

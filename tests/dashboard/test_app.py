@@ -208,10 +208,20 @@ def _scheduled_by_baotou(app, seeded_url):
     at = _open(app, "baotou", "app_pages/case.py")
     assert at.metric[3].value == "已分派"
     _w(at, "selectbox", "a_to").set_value("inspection_scheduled")
-    _w(at, "text_input", "a_note").input("已约定3月12日现场检查")
+    _w(at, "text_input", "a_note").input("已电话通知企业")
+    _w(at, "button", "a_go_transition").click()
+    at.run()
+    assert at.metric[3].value == "已分派" and "安排现场检查需填写检查日期和检查人员。" in [e.value for e in at.error]
+    import datetime as dt
+
+    _w(at, "selectbox", "a_to").set_value("inspection_scheduled")
+    _w(at, "date_input", "a_date").set_value(dt.date(2025, 3, 12))
+    _w(at, "text_input", "a_inspectors").input("张三、李四")
     _w(at, "button", "a_go_transition").click()
     at.run()
     assert not at.exception
+    history = at.dataframe[-1].value
+    assert "现场检查日期：2025-03-12；检查人员：张三、李四；已电话通知企业" in list(history["note"])
     assert at.metric[3].value == "已安排现场检查"
     return at
 

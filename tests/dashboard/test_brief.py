@@ -67,3 +67,31 @@ def test_brief_without_cjk_font_fails_clearly(seeded_url, monkeypatch):
     monkeypatch.setattr(brief, "_KNOWN", ())
     with pytest.raises(brief.CJKFontMissing, match="apt-get install -y fonts-noto-cjk"):
         brief.build_brief(BAOTOU, "CQ-2024-E0000", url=seeded_url)
+
+
+def test_brief_is_an_inspection_work_sheet_in_the_readers_language(seeded_url, tmp_path):
+    from carbonqa import cases
+    from carbonqa.brief import build_brief, checklist
+    from carbonqa.jurisdiction import Scope
+
+    prov = Scope("prov15", "provincial", "15")
+    c = cases.transition("CQ-2024-E0000", "triaged", prov, 1, url=seeded_url)
+    c = cases.assign("CQ-2024-E0000", "baotou", prov, c.lock_version, url=seeded_url)
+    cases.transition("CQ-2024-E0000", "inspection_scheduled", BAOTOU, c.lock_version,
+                     note="现场检查 2025-03-12，检查人员：张三、李四", url=seeded_url)
+    items = checklist(["copied_values", "tip"], ["CPY-101", "TIP-001", "CPY-101"], "zh")
+    assert items[-1].endswith("CPY-101, TIP-001") and len(items) == 3
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext not installed")
+    for lang, words in (("zh", ["机组登记信息", "检查安排", "2025-03-12", "张三", "现场检查清单", "逐月核对化验原始记录",
+                                "检查人员（签字）", "状态变更", "已分派 → 已安排现场检查", "月度数据复制"]),
+                        ("en", ["Registered units", "Inspection arrangement", "On-site checklist", "Inspectors (signature)",
+                                "Status change", "Assigned → Inspection scheduled", "Copied monthly values"])):
+        path = tmp_path / f"brief_{lang}.pdf"
+        path.write_bytes(build_brief(BAOTOU, "CQ-2024-E0000", url=seeded_url, lang=lang))
+        text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True,
+                              check=True).stdout
+        flat = " ".join(text.split())
+        for w in words:
+            assert w in flat, (lang, w)
+        assert "inspection_scheduled" not in flat and "status=" not in flat
