@@ -85,7 +85,8 @@ def _monthly_frame(ctx: ScreenContext) -> pl.DataFrame:
     p = params_for(ctx.year)
     nat = ctx.national()
     units = nat.units().select("unit_id", "unit_class", "capacity_mw", "coal_type",
-                               pl.col("combustion_technology").cast(pl.String).fill_null("").alias("_tech"))
+                               pl.col("combustion_technology").cast(pl.String).fill_null("").alias("_tech"),
+                               pl.col("is_chp").cast(pl.Boolean).fill_null(False).alias("_chp"))
     labs = nat.lab_reports().select(
         "lab_report_id",
         pl.col("unit_id").alias("lab_unit_id"),
@@ -168,7 +169,8 @@ def _ncv_energy_balance(m: pl.DataFrame, p: RegulationParams) -> pl.DataFrame:
     months whose NCV lies within the band (≥ 3 of them), with tolerance max(``ncv_energy_rel_tol``, 3
     robust σ of those months' η). A unit that burns an off-band coal all year (a high-ash or low-rank
     plant, DOMAIN.md §4b) has no such months: its reference is then its **peers** — the in-band months
-    of units of the same class and combustion technology in the frame (≥ 30 months), with tolerance
+    of units of the same class, combustion technology and CHP status (a CHP unit's heat supply raises
+    its η) in the frame (≥ 30 months), with tolerance
     max(``ncv_energy_rel_tol``, 3 robust σ of the peers' η) — physics (an efficiency the technology
     reaches) instead of the unit's own history. Null η (no output, no coal) is not consistent.
     """
@@ -177,7 +179,7 @@ def _ncv_energy_balance(m: pl.DataFrame, p: RegulationParams) -> pl.DataFrame:
     eff = pl.when((out_gj > 0) & (heat_in > 0)).then(out_gj / heat_in)
     in_band = (pl.col("chk_ncv_range_excess") == 0).fill_null(False)
     keys = ["unit_id", "year"]
-    peers = ["unit_class", "_tech"] if "_tech" in m.columns else ["unit_class"]
+    peers = ["unit_class", *(c for c in ("_tech", "_chp") if c in m.columns)]
     ref_ok = in_band & pl.col("_eff").is_not_null()
     m = m.with_columns(eff.alias("_eff")).with_columns(
         pl.col("_eff").filter(ref_ok).median().over(keys).alias("_eff_ref"),
