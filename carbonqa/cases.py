@@ -157,6 +157,7 @@ __all__ = [
     "opening_reason",
     "opens_case",
     "p_confirm_of",
+    "write_sidecar",
     "summary_zh",
     "tip_findings",
     "allowed_transitions",
@@ -1146,4 +1147,36 @@ def export_cases(out: Path, fmt: str = "csv", url: str | None = None, scope: Sco
         df.write_csv(out)
     else:
         df.write_excel(out, worksheet="cases", autofit=True)
+    write_sidecar(out, df.height, url)
     return df.height
+
+
+def write_sidecar(out: Path, rows: int, url: str | None = None) -> Path:
+    """Write ``<out>.sidecar.json`` beside an export: what a recipient needs to trust the file.
+
+    ``{"file", "sha256" (of the file's bytes), "rows", "generated_at" (Asia/Shanghai ISO 8601),
+    "chain_head": {"run_id", "hash", "recorded_at"} | null}`` — the chain head is the latest recorded head
+    of the store's tamper-evident hash chains (:func:`carbonqa.store.chain.latest_head`): anyone holding
+    the sidecar can later run ``carbonqa verify`` and check that the store still extends that head. The
+    promise the national platform makes with blockchain, kept with plain hashing (issue 14 item 4).
+
+    Returns:
+        The sidecar's path.
+    """
+    import hashlib
+    import json
+
+    from carbonqa.store import chain
+
+    with get_engine(url).connect() as conn:
+        head = chain.latest_head(conn)
+    h = hashlib.sha256()
+    with open(out, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    side = Path(f"{out}.sidecar.json")
+    side.write_text(json.dumps({
+        "file": Path(out).name, "sha256": h.hexdigest(), "rows": rows, "generated_at": now_cst().isoformat(),
+        "chain_head": None if head is None else {"run_id": head[0], "hash": head[1], "recorded_at": _jsonable({"t": head[2]})["t"]},
+    }, ensure_ascii=False, indent=1), encoding="utf-8")
+    return side

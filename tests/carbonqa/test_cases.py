@@ -590,3 +590,20 @@ def test_firing_rates_bound_a_codes_reliability():
 
     with _pt.raises(ValueError):
         code_firing_rates(by, 10)
+
+
+def test_export_sidecar_carries_the_file_hash_and_the_chain_head(store, tmp_path: Path):
+    import hashlib
+    import json
+
+    from carbonqa.store import chain
+
+    night(store, "r1", NIGHT1)
+    with get_engine(store).begin() as conn:
+        chain.record_heads(conn, "r1")
+    out = tmp_path / "cases.csv"
+    cases.export_cases(out, url=store)
+    side = json.loads((tmp_path / "cases.csv.sidecar.json").read_text(encoding="utf-8"))
+    assert side["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest() and side["rows"] == 3
+    with get_engine(store).connect() as conn:
+        assert side["chain_head"]["hash"] == chain.latest_head(conn)[1] and side["chain_head"]["run_id"] == "r1"
