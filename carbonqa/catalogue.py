@@ -194,6 +194,22 @@ _RULES: tuple[Rule, ...] = (
         stake="0 t for an isolated late month; the month's reported emissions (t) when the enterprise has ≥ 3 late months",
     ),
     Rule(
+        code="CMP-005", family="completeness", severity="low", table="monthly_reports",
+        title_zh="月度存证未按期上传", title_en="Monthly deposits after their due date",
+        description_zh="企业本年度有机组月的月度存证首次上传晚于月末后 20 日的截止日（区县核查、地市关账之前）。"
+        "逾期上传本身不是少报的证据：每企业每年一条低级别提示，从不单独立案；超过地市关账（40 日）见 CMP-002。更正重报按首次上传计。",
+        description_en="Unit-months of the enterprise-year were first deposited after their due date, 20 days after month "
+        "end (before the district check and the city's close). A late deposit is not evidence of under-reporting: one low "
+        "finding per enterprise-year, never opening a case on its own; past the city's close (40 days) see CMP-002. A "
+        "corrected resubmission counts from its first deposit.",
+        message_zh="{enterprise_id} {year}：{months} 个机组月中 {late} 个首次上传晚于月末后 {due} 日（最迟 {max_days} 日）",
+        message_en="{enterprise_id} {year}: {late} of {months} unit-months first deposited more than {due} days after month end "
+        "(latest day {max_days})",
+        source="monthly deposit due within 20 days of month end, district check by day 25, city close by day 40 (one "
+        "city's implementing notice [verify]); DOMAIN.md §5; checks/params.py deposit_due_days",
+        stake="0 t (lateness alone moves no tonnes)",
+    ),
+    Rule(
         code="CMP-003", family="completeness", severity="high", table="monthly_reports",
         title_zh="实测含碳量无检测报告", title_en="Measured carbon content without a lab report",
         description_zh="含碳量取值方式为实测，但未关联或找不到对应的煤质检测报告；无报告支撑的实测值应按缺省值计。"

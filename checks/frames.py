@@ -21,7 +21,15 @@ from carbonqa.contract import CO2_PER_C, PROVINCES
 from carbonqa.screening import ScreenContext
 from checks.params import HOURS_PER_DAY, KCAL_PER_KG_TO_GJ_PER_T, RegulationParams, params_for
 
-__all__ = ["monthly_frame", "lab_frame", "verification_frame", "annual_frame", "materiality", "default_gap_stake"]
+__all__ = [
+    "monthly_frame",
+    "lab_frame",
+    "verification_frame",
+    "annual_frame",
+    "first_deposits",
+    "materiality",
+    "default_gap_stake",
+]
 
 
 def _period_bounds(col: str = "period") -> list[pl.Expr]:
@@ -332,6 +340,35 @@ def qr_pattern_frame(lab: pl.DataFrame, *, min_reports: int, max_fdr: float) -> 
         ((pl.col("qr_missing_n") >= min_reports) & (pl.col("qr_tail_q") < max_fdr)).alias("qr_pattern")).select(
         "lab_agency_id", "enterprise_id", "year", "qr_missing_n", "qr_lab_other_rate", "qr_tail_p", "qr_tail_q",
         "qr_pattern")
+
+
+def first_deposits(ctx: ScreenContext) -> pl.DataFrame:
+    """When each unit-month of ``ctx.year`` was *first* deposited: the earliest ``submitted_at`` of any version.
+
+    A correction (a higher ``version``) is an honest resubmission weeks later (DOMAIN.md §4 honest
+    patterns); the deposit was made when its first version arrived. One SQL aggregate over the raw table
+    (every stored version, national, cached on ``ctx.national()``).
+
+    Returns:
+        ``unit_id: str, period: str, first_submitted_at: datetime[us]``, one row per unit-month.
+    """
+    import sqlalchemy as sa
+
+    from carbonqa.store.db import get_engine
+    from carbonqa.store.models import raw_table
+
+    nat = ctx.national()
+
+    def load() -> pl.DataFrame:
+        t = raw_table("monthly_reports")
+        q = (sa.select(t.c.unit_id, t.c.period, sa.func.min(t.c.submitted_at))
+             .where(t.c.period.like(f"{nat.year}-%")).group_by(t.c.unit_id, t.c.period))
+        with get_engine(nat.url).connect() as conn:
+            rows = [tuple(r) for r in conn.execute(q)]
+        return pl.DataFrame(rows, schema={"unit_id": pl.String(), "period": pl.String(),
+                                          "first_submitted_at": pl.Datetime("us")}, orient="row")
+
+    return nat._cached("checks.first_deposits", load)
 
 
 def annual_frame(ctx: ScreenContext) -> pl.DataFrame:

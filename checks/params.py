@@ -72,6 +72,7 @@ class RegulationParams:
     annual_sum_abs_tolerance_t: float = 10.0
     # --- completeness -------------------------------------------------------------------------
     deposit_deadline_days: int = 40
+    deposit_due_days: int = 20
     # --- verification -------------------------------------------------------------------------
     verifier_gap_abs_t: float = 1000.0
     verifier_gap_rel: float = 0.10
@@ -168,6 +169,9 @@ SOURCES: dict[str, str] = {
     "overload (MWh vs kWh unit errors overshoot by ×1000); DOMAIN.md §3",
     "annual_sum_rel_tolerance": "EU MRR art. 63 aggregate vs raw; 1 % covers rounding of 12 months",
     "annual_sum_abs_tolerance_t": "absolute floor (10 t) of the monthly-vs-annual tolerance",
+    "deposit_due_days": "CMP-005: monthly deposits (月度存证) are due within 20 days of month end; the district checks "
+    "them within 5 (day 25) and the city closes the month by day 40 (one city's implementing notice [verify]); "
+    "DOMAIN.md §5",
     "deposit_deadline_days": "monthly evidence must be deposited within 40 days after month end "
     "(MEE notice on monthly deposit 月度存证, 2022) [verify]; brief §completeness",
     "verifier_gap_abs_t": "Beijing pilot: a reported–verified gap above 1,000 t or 10 % cannot be 'accepted'; "

@@ -21,7 +21,7 @@ from carbonqa import contract
 from carbonqa.contract import CO2_PER_C
 from carbonqa.screening import ScreenContext
 from checks.emit import Spec
-from checks.frames import annual_frame, lab_frame, monthly_frame, verification_frame
+from checks.frames import annual_frame, first_deposits, lab_frame, monthly_frame, verification_frame
 from checks.params import KCAL_PER_KG_TO_GJ_PER_T, RegulationParams, params_for
 
 __all__ = ["gx_specs", "GX_KIND", "POLARS_RULES", "RuleOutput"]
@@ -247,6 +247,37 @@ def rule_cmp_001(ctx: ScreenContext) -> RuleOutput:
                 {"after_last_deposit": pl.col("after_last"), "last_deposit": pl.col("_last")},
                 severity=pl.when(pl.col("after_last")).then(pl.lit("low")).otherwise(pl.lit("medium")))
     return hits, spec, "monthly"
+
+
+def rule_cmp_005(ctx: ScreenContext) -> RuleOutput:
+    """CMP-005: an enterprise-year whose unit-months were first deposited after the due date (day 20), by the close.
+
+    DOMAIN.md §5: monthly deposits are due within ``deposit_due_days`` (20) of month end, the district
+    checks them by day 25, the city closes the month by day ``deposit_deadline_days`` (40); past the
+    close is CMP-002. Lateness counts from the *first* deposit of a unit-month
+    (:func:`checks.frames.first_deposits`), so an honest correction weeks later is not late. Chinese
+    deadlines bind only GB/T 2260 provinces. One finding per enterprise-year (its late unit-months in
+    the evidence), not per month: a month deposited on day 25 is a reminder for the city, and one per
+    month would bury the night in slips. Low, 0 t: a late deposit is not evidence of under-reporting
+    and never opens a case on its own (:mod:`carbonqa.cases` policy).
+    """
+    p = params_for(ctx.year)
+    days = (pl.col("first_submitted_at").dt.date() - pl.col("_month_end")).dt.total_days()
+    m = (monthly_frame(ctx).filter(pl.col("is_cn"))
+         .join(first_deposits(ctx), on=["unit_id", "period"], how="left")
+         .with_columns(pl.coalesce("first_submitted_at", "submitted_at").alias("first_submitted_at"))
+         .with_columns(days.alias("first_deposit_days")))
+    late = (pl.col("first_deposit_days") > p.deposit_due_days) & (pl.col("first_deposit_days") <= p.deposit_deadline_days)
+    hits = (m.group_by("enterprise_id", "province_code", "year")
+            .agg(late.sum().alias("late_n"), pl.len().alias("months_n"),
+                 pl.col("first_deposit_days").filter(late).max().alias("max_days"),
+                 pl.concat_str("unit_id", pl.lit(" "), "period").filter(late).sort().alias("late_unit_months"))
+            .filter(pl.col("late_n") > 0))
+    spec = Spec(pl.col("late_n"), pl.lit(0), pl.lit(0.0),
+                {"enterprise_id": pl.col("enterprise_id"), "year": pl.col("year"), "late": pl.col("late_n"),
+                 "months": pl.col("months_n"), "due": pl.lit(p.deposit_due_days), "max_days": pl.col("max_days")},
+                {"late_unit_months": pl.col("late_unit_months").list.join(","), "city_close_days": pl.lit(p.deposit_deadline_days)})
+    return hits, spec, "enterprise_year"
 
 
 def rule_acc_009(ctx: ScreenContext) -> RuleOutput:
@@ -529,6 +560,7 @@ POLARS_RULES: dict[str, Callable[[ScreenContext], RuleOutput]] = {
     "ACC-008": rule_acc_008,
     "ACC-009": rule_acc_009,
     "CMP-001": rule_cmp_001,
+    "CMP-005": rule_cmp_005,
     "CC-002": rule_cc_002,
     "CC-005": rule_cc_005,
     "LAB-005": rule_lab_005,

@@ -28,6 +28,7 @@ EXAMPLE_PARAMS: dict[str, dict] = {
     "CMP-002": dict(unit_id="U1", period="2024-03", submitted_at="2024-05-20 09:00", days=50, deadline=40),
     "CMP-003": dict(unit_id="U1", period="2024-06", cc=0.02615, lab_report_id="—"),
     "CMP-004": dict(unit_id="U1", period="2024-03", lab_report_id="LAB-2", lab_unit_id="U1", lab_period="2024-02"),
+    "CMP-005": dict(enterprise_id="E1", year=2024, late=1, months=12, due=20, max_days=25),
     "LAB-001": dict(lab_report_id="LAB-2", sampling_end="2024-02-29", receipt="2024-02-27", test="2024-03-03",
                     report="2024-03-05"),
     "LAB-002": dict(lab_report_id="LAB-8", car=55.5, car_recomputed=57.53, cad=62.0, mad=3.0, mt=10.0),

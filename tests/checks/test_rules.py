@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import copy
-import math
 import datetime as dt
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -118,6 +118,7 @@ CASES: dict[str, tuple[Callable[[dict], object], tuple[str, str | None]]] = {
     "CMP-002": (_set(lambda d: _m(d, "2024-03"), submitted_at=dt.datetime(2024, 5, 20, 9)), ("U1", "2024-03")),
     "CMP-003": (_cmp_003, ("U1", "2024-06")),
     "CMP-004": (_set(lambda d: _m(d, "2024-03"), lab_report_id="LAB-U1-2024-02"), ("U1", "2024-03")),
+    "CMP-005": (_set(lambda d: _m(d, "2024-07"), submitted_at=dt.datetime(2024, 8, 25, 9)), ("E1", None)),
     "LAB-001": (lambda d: _lab(d, "2024-02").update(receipt_date=_lab(d, "2024-02")["sampling_end_date"] - dt.timedelta(days=2)),
                 ("U1", "2024-02")),
     "LAB-002": (_lab_002, ("U1", "2024-08")),
@@ -390,6 +391,26 @@ def test_cmp_002_one_late_month_low_a_pattern_medium_with_stake(data, screen):
     found = checks.run_codes(screen(data), ["CMP-002"])
     assert len(found) == 3 and {f.severity for f in found} == {"medium"}
     assert all(f.tco2_at_stake == pytest.approx(_m(data, f.period)["emissions_tco2"]) for f in found)
+
+
+def test_cmp_005_late_first_deposit_is_low_a_correction_is_not_late(data, screen):
+    """Due within 20 days of month end (DOMAIN.md §5): day 25 is late (low, 0 t, one finding per enterprise-year);
+    past the city's close (day 40) it is CMP-002's; a correction deposited on day 30 of a month first deposited
+    on day 10 is not late."""
+    import copy
+
+    _m(data, "2024-04")["submitted_at"] = dt.datetime(2024, 5, 25, 9)  # day 25: after the due date
+    _m(data, "2024-09")["submitted_at"] = dt.datetime(2024, 10, 31, 9)  # day 31
+    _m(data, "2024-05")["submitted_at"] = dt.datetime(2024, 7, 20, 9)  # day 50: past the close → CMP-002
+    v2 = copy.deepcopy(_m(data, "2024-06"))
+    v2.update(version=2, fuel_consumed_t=v2["fuel_consumed_t"] * 1.01, submitted_at=dt.datetime(2024, 7, 30, 9))
+    data["monthly_reports"].append(v2)  # 2024-06: first deposit day 10, correction day 30
+    found = checks.run_codes(screen(data), ["CMP-005", "CMP-002"])
+    assert [(f.rule_code, f.period) for f in found] == [("CMP-002", "2024-05"), ("CMP-005", None)]
+    f = found[1]
+    assert (f.enterprise_id, f.unit_id, f.severity, f.tco2_at_stake, f.observed) == ("E1", None, "low", 0.0, 2)
+    assert f.evidence["late_unit_months"] == "U1 2024-04,U1 2024-09" and f.evidence["max_days"] == 31
+    assert "2 of 12 unit-months" in f.message_en and "20 days" in f.message_en
 
 
 def test_lab_005_honest_neighbours_of_a_moved_report_stay_low(screen):
