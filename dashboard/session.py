@@ -125,6 +125,21 @@ def verify(token: str | None, url: str | None = None, *, max_age: int = MAX_AGE)
             "city_name": user.city_name, "display_name": user.display_name or user.username}
 
 
+def refresh(user: dict[str, Any], url: str | None = None) -> dict[str, Any] | None:
+    """The signed-in ``user`` as the store has it now (role, jurisdiction), or ``None`` if deactivated or gone.
+
+    Called on every run: a reader whose account is deactivated or moved to another jurisdiction does not
+    keep reading with the scope of their sign-in.
+    """
+    from carbonqa.auth import get_user
+
+    u = get_user(user["username"], url)
+    if u is None or not u.is_active:
+        return None
+    return {"username": u.username, "role": u.role, "province_code": u.province_code, "city_name": u.city_name,
+            "display_name": u.display_name or u.username}
+
+
 def sign_out_everywhere(username: str) -> None:
     """Refuse every token of ``username`` signed until now (on every device)."""
     path = _revocations_path()

@@ -76,6 +76,15 @@ with st.sidebar:
              format_func=lambda x: "中文" if x == "zh" else "English")
 
 user = st.session_state.get("user")
+if user:  # role and jurisdiction as the store has them now, not as they were at sign-in
+    user = session.refresh(user, data.url())
+    if user is None:
+        for k in ("user", "case_id"):
+            st.session_state.pop(k, None)
+        st.session_state["signed_out"] = True
+        st.session_state["cookie_to_clear"] = True
+    else:
+        st.session_state["user"] = user
 if not user and not st.session_state.get("signed_out"):
     # a reload or a new tab: the signed session cookie signs the reader in again (user re-read from the store)
     user = session.verify(session.read_cookie(), data.url())

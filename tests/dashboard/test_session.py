@@ -87,3 +87,22 @@ def test_app_signs_in_from_the_cookie_and_signs_out(app, seeded_url, monkeypatch
     at2 = app(None)
     at2.run()
     assert "user" not in at2.session_state and at2.text_input(key="login_username")
+
+
+def test_session_follows_the_store_on_every_run(app, seeded_url):
+    import sqlalchemy as sa
+
+    from carbonqa.store.db import get_engine
+    from carbonqa.store.models import User
+
+    at = app("ordos")
+    at.run()
+    assert at.session_state["user"]["city_name"] == "鄂尔多斯市"
+    with get_engine(seeded_url).begin() as conn:  # moved to 包头市: the next run reads 包头市's cases only
+        conn.execute(sa.update(User).where(User.username == "ordos").values(city_name="包头市"))
+    at.run()
+    assert at.session_state["user"]["city_name"] == "包头市"
+    with get_engine(seeded_url).begin() as conn:  # deactivated: signed out at the next run
+        conn.execute(sa.update(User).where(User.username == "ordos").values(is_active=False))
+    at.run()
+    assert "user" not in at.session_state and at.text_input(key="login_username")
