@@ -70,6 +70,8 @@ __all__ = [
     "case_queue",
     "queue_options",
     "export_queue",
+    "export_readable",
+    "READABLE_COLUMNS",
     "get_case",
     "case_detail",
     "clear_national_cache",
@@ -568,6 +570,67 @@ def export_queue(scope: Scope, filters: QueueFilter | None = None, fmt: str = "c
         frame.write_csv(buf)
     else:
         frame.write_excel(buf, worksheet="cases", autofit=True)
+    return buf.getvalue()
+
+
+#: Columns of the readable export (:func:`export_readable`) with their Chinese and English headers.
+READABLE_COLUMNS: dict[str, tuple[str, str]] = {
+    "case_id": ("案件号", "Case"),
+    "rank": ("全国排名", "Rank"),
+    "year": ("年度", "Year"),
+    "enterprise_name": ("重点排放单位", "Enterprise"),
+    "enterprise_id": ("统一社会信用代码", "Enterprise id"),
+    "province": ("省份", "Province"),
+    "city_name": ("地市", "City"),
+    "risk_score": ("风险分", "Risk score"),
+    "tco2_at_stake": ("涉及排放量 (tCO₂)", "At stake (tCO₂)"),
+    "status": ("状态", "Status"),
+    "families": ("疑点类别", "Families"),
+    "rule_codes": ("规则代码", "Rule codes"),
+    "assignee": ("承办人", "Assignee"),
+    "summary": ("摘要", "Summary"),
+    "updated_at": ("更新时间", "Updated"),
+}
+
+
+def export_readable(
+    scope: Scope, filters: QueueFilter | None = None, fmt: str = "xlsx", url: str | None = None, *, lang: str = "zh"
+) -> bytes:
+    """The filtered queue for people: names, labels and headers in ``lang`` (``zh``/``en``), CSV or XLSX.
+
+    Beside the contract export (:func:`export_queue`, codes and contract columns for machines): enterprise
+    names, province and status labels, families in words, the assignee's user name; scoped and sorted as the
+    queue; formula-like cells neutralised as in the contract export.
+    """
+    if fmt not in ("csv", "xlsx"):
+        raise ValueError(f"unknown export format {fmt!r}; expected csv or xlsx")
+    from carbonqa.scoring import FAMILY_LABELS
+    from carbonqa.textsafe import neutralise_frame
+
+    li = 0 if lang == "zh" else 1
+    f = filters or QueueFilter()
+    with _conn(url) as conn:
+        rows = conn.execute(_queue_select().where(*_queue_where(scope, f)).order_by(*_queue_order(f.sort))).fetchall()
+        frame = _frame(rows, _QUEUE_SCHEMA)
+        names = _enterprise_names(conn, frame["enterprise_id"].unique().to_list())
+    sep = "、" if li == 0 else ", "
+    frame = frame.with_columns(
+        enterprise_name=pl.Series([names.get(e) for e in frame["enterprise_id"]], dtype=pl.String),
+        province=pl.Series([province_label(p, lang) for p in frame["province_code"]], dtype=pl.String),
+        status=pl.Series([_label(STATUS_LABELS, x, lang) for x in frame["status"]], dtype=pl.String),
+        families=pl.Series([sep.join(FAMILY_LABELS[x][li] if x in FAMILY_LABELS else x
+                                     for x in (fs or "").split("|") if x) for fs in frame["families"]], dtype=pl.String),
+        rule_codes=pl.col("rule_codes").str.replace_all("|", ", ", literal=True),
+        tco2_at_stake=pl.col("tco2_at_stake").round(0),
+        risk_score=pl.col("risk_score").round(1),
+    ).select(list(READABLE_COLUMNS))
+    frame = neutralise_frame(frame).rename({k: v[li] for k, v in READABLE_COLUMNS.items()})
+    buf = io.BytesIO()
+    if fmt == "csv":
+        buf.write("\ufeff".encode())
+        frame.write_csv(buf)
+    else:
+        frame.write_excel(buf, worksheet="案件" if li == 0 else "cases", autofit=True)
     return buf.getvalue()
 
 

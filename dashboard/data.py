@@ -73,6 +73,11 @@ def agency_queue(scope: Scope, db: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     return queries.agency_queue(scope, db)
 
 
+def export_readable(scope: Scope, db: str, filters: queries.QueueFilter, fmt: str, lang: str) -> bytes:
+    """Uncached :func:`carbonqa.queries.export_readable` (names, labels and headers in ``lang``)."""
+    return queries.export_readable(scope, filters, fmt, db, lang=lang)
+
+
 @st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=_HASH)
 def case_detail(scope: Scope, db: str, case_id: str) -> queries.CaseDetail:
     """Cached :func:`carbonqa.queries.case_detail` (raises ``PermissionDenied`` / ``CaseNotFound``)."""

@@ -116,6 +116,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "q.all_years": ("全部年度", "All years"),
     "q.bulk_pick": ("选择案件", "Choose cases"),
     "q.unassigned": ("（未分派）", "(unassigned)"),
+    "q.export_readable": ("可读版 Excel（名称与中文表头）", "Readable Excel (names, English headers)"),
+    "q.export_readable_help": ("供阅读与汇报：企业名称、省份、状态与类别为文字；上两项为接口格式（CONTRACT.md §5）。",
+                               "For people: enterprise names, provinces, statuses and families in words; the two "
+                               "exports beside it keep the contract format (CONTRACT.md §5)."),
     "q.search": ("搜索：企业名称、机组、城市、机构、案件号", "Search: enterprise, unit, city, agency, case id"),
     "q.sort": ("排序", "Sort"),
     "q.sort.risk": ("按风险", "by risk"),

@@ -242,3 +242,9 @@ c[1].download_button(
     t("q.export_xlsx"), data=lambda: data.export_queue(scope, db, filters, "xlsx"), file_name="carbonqa_cases.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx", on_click="ignore",
 )
+lang_now = i18n.lang()
+c[2].download_button(  # for people: names, labels and headers in the reader's language
+    t("q.export_readable"), data=lambda: data.export_readable(scope, db, filters, "xlsx", lang_now),
+    file_name=f"carbonqa_cases_{lang_now}.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    key="dl_readable", on_click="ignore", help=t("q.export_readable_help"),
+)

@@ -307,3 +307,17 @@ def test_search_finds_name_unit_city_agency_and_id_in_scope_only(store, db_url):
     assert _found(NAT, "%", db_url) == [] and _found(NAT, "_", db_url) == []  # wildcards are literal
     csv = q.export_queue(PROV15, q.QueueFilter(search="白银"), "csv", db_url).decode("utf-8-sig")
     assert "E0003" not in csv
+
+
+def test_readable_export_names_labels_and_headers_in_scope(store, db_url):
+    import polars as pl
+
+    for lang, heads, status, prov in (("zh", ["案件号", "全国排名"], "新建", "内蒙古"),
+                                      ("en", ["Case", "Rank"], "New", "Inner Mongolia")):
+        data = q.export_readable(PROV15, q.QueueFilter(), "xlsx", db_url, lang=lang)
+        df = pl.read_excel(BytesIO(data))
+        assert df.columns[:2] == heads and df.height == 4
+        assert set(df[df.columns[df.columns.index(heads[0]) + 5]]) == {prov}  # province as a word
+        assert status in set(df.to_pandas().iloc[:, 9]) and "测试电厂0000有限公司" in set(df.to_pandas().iloc[:, 3])
+    csv = q.export_readable(BAOTOU, q.QueueFilter(), "csv", db_url).decode("utf-8-sig")
+    assert "鄂尔多斯" not in csv and "济南" not in csv and csv.count("\n") == 3
