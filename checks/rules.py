@@ -221,6 +221,11 @@ def rule_cmp_001(ctx: ScreenContext) -> RuleOutput:
     * a month missing *between* two deposits is ``medium``: outage months are deposited as zeros, so
       a hole inside the year hides a month the unit ran. Stake: the unit's mean reported monthly
       emissions of the year.
+
+    Telemetry overrides both exemptions: a month before the first deposit or after the last one in which
+    the plant's own telemetry shows the unit generating (MWh > 0 with hours under load) is a month it
+    ran and did not declare — ``medium`` with the stake, like a hole (the retiring unit has no load; the
+    unit that stops declaring in November keeps running).
     """
     p = params_for(ctx.year)
     nat_periods = ctx.national().monthly_reports().get_column("period")
@@ -232,19 +237,27 @@ def rule_cmp_001(ctx: ScreenContext) -> RuleOutput:
     m = monthly_frame(ctx)
     seen = m.group_by("unit_id").agg(pl.col("emissions_tco2").mean().alias("mean_e"),
                                      pl.col("period").min().alias("_first"), pl.col("period").max().alias("_last"))
+    t = _telemetry(ctx)
+    ran = (t.filter((pl.col("generation_mwh") > 0) & (pl.col("hours_with_load").fill_null(0.0) > 0))
+           .select("unit_id", "period").unique().with_columns(pl.lit(True).alias("ran"))
+           if t is not None else pl.DataFrame(schema={"unit_id": pl.String, "period": pl.String, "ran": pl.Boolean}))
     expected = (units.select("unit_id", "enterprise_id", "province_code", "capacity_mw", "commissioning_year")
                 .join(seen, on="unit_id", how="inner").join(periods, how="cross")
+                .join(ran, on=["unit_id", "period"], how="left").with_columns(pl.col("ran").fill_null(False))
                 # commissioned this year: the months before its first deposit did not exist for the unit
-                .filter(~((pl.col("commissioning_year") == ctx.year) & (pl.col("period") < pl.col("_first")))))
+                # (unless its telemetry shows it running then)
+                .filter(~((pl.col("commissioning_year") == ctx.year) & (pl.col("period") < pl.col("_first")) & ~pl.col("ran"))))
     hits = (expected.join(m.select("unit_id", "period"), on=["unit_id", "period"], how="anti")
-            .with_columns(pl.lit(ctx.year).alias("year"), (pl.col("period") > pl.col("_last")).alias("after_last"),
+            .with_columns(pl.lit(ctx.year).alias("year"),
+                          ((pl.col("period") > pl.col("_last")) & ~pl.col("ran")).alias("after_last"),
                           contract.period_hours("period").alias("hours_in_month")))
     mean_stake = pl.coalesce(pl.col("mean_e"), pl.col("capacity_mw") * pl.col("hours_in_month") * p.typical_load_factor
                              * p.typical_coal_intensity_tco2_per_mwh)
     spec = Spec(pl.lit("no report"), pl.lit("monthly report"),
                 pl.when(pl.col("after_last")).then(0.0).otherwise(mean_stake),
                 {"unit_id": pl.col("unit_id"), "period": pl.col("period")},
-                {"after_last_deposit": pl.col("after_last"), "last_deposit": pl.col("_last")},
+                {"after_last_deposit": pl.col("after_last"), "last_deposit": pl.col("_last"),
+                 "telemetry_shows_running": pl.col("ran")},
                 severity=pl.when(pl.col("after_last")).then(pl.lit("low")).otherwise(pl.lit("medium")))
     return hits, spec, "monthly"
 

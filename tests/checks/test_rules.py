@@ -623,3 +623,21 @@ def test_acc_004_a_plant_burning_a_low_ncv_coal_all_year_is_judged_against_its_p
             r["fuel_consumed_t"] = 4_000.0 * month_end(r["period"]).day  # the usual tonnes: the NCV alone was written down
     found = [f for f in checks.run_codes(screen(data), ["ACC-004"]) if f.unit_id == "U1"]
     assert found and {f.severity for f in found} == {"medium"} and all(f.tco2_at_stake > 0 for f in found)
+
+
+def test_cmp_001_telemetry_running_after_the_last_deposit_is_a_missing_month(data, screen):
+    """The unit that stops declaring in October but keeps running (its telemetry shows load) has missing
+    months, not a retirement: medium with the stake."""
+    data["units"].append(data["units"][0] | {"unit_id": "U2", "unit_name": "2号机组"})
+    for p in [f"2024-{m:02d}" for m in range(1, 13)]:  # a unit that reports all year (the national periods)
+        data["monthly_reports"].append(monthly_row("U2", p, _lab(data, p)) | {"unit_id": "U2"})
+    tel = telemetry_for(data)  # the plant ran all year …
+    data["monthly_reports"] = [r for r in data["monthly_reports"]  # … and U1 declared nothing after October
+                               if not (r["unit_id"] == "U1" and r["period"] in ("2024-11", "2024-12"))]
+    found = {f.period: f for f in checks.run_codes(screen(data, telemetry=tel), ["CMP-001"]) if f.unit_id == "U1"}
+    assert set(found) == {"2024-11", "2024-12"}
+    assert all(f.severity == "medium" and f.tco2_at_stake > 0 and f.evidence["telemetry_shows_running"] for f in found.values())
+    # without telemetry for those months (the unit retired): low, 0 t
+    tel = tel.filter(~((pl.col("unit_id") == "U1") & pl.col("period").is_in(["2024-11", "2024-12"])))
+    found = [f for f in checks.run_codes(screen(data, telemetry=tel), ["CMP-001"]) if f.unit_id == "U1"]
+    assert {(f.severity, f.tco2_at_stake) for f in found} == {("low", 0.0)}
