@@ -309,6 +309,10 @@ def build_brief(
         ("状态" if zh else "Status", queries.STATUS_LABELS.get(c["status"], (c["status"],) * 2)[li]),
         ("风险分 / 全国排名" if zh else "Risk score / rank", f"{c['risk_score']:.1f} / {c.get('rank') or '–'}"),
         ("涉及排放量" if zh else "At stake", f"{c['tco2_at_stake']:,.0f} tCO₂"),
+        ("按配额价格折算" if zh else "At the allowance price",
+         f"{c.get('cny_at_stake') or 0:,.0f} {'元' if zh else 'CNY'} ({c.get('allowance_price_cny_per_t') or 0:.2f}/t)"),
+        ("检查证实概率" if zh else "P(inspection confirms)",
+         f"{c['p_confirm']:.0%}" if c.get("p_confirm") is not None else "–"),
         ("疑点类别" if zh else "Families", fams),
         ("承办人" if zh else "Assignee", c.get("assignee") or "–"),
     ]

@@ -655,6 +655,14 @@ def get_case(scope: Scope, case_id: str, url: str | None = None) -> dict[str, An
     out = {c.key: getattr(case, c.key) for c in sa.inspect(Case).column_attrs}
     out["assignee"] = row[1]
     out["province_zh"] = province_label(case.province_code, "zh")
+    # what the reviewer needs to trust the score: the probability and the money (CONTRACT.md §5 v1.1)
+    from carbonqa.cases import p_confirm_of
+    from carbonqa.regulation import allowance_price
+
+    out["p_confirm"] = p_confirm_of(case.score_reasons)
+    price = allowance_price(int(case.year))
+    out["allowance_price_cny_per_t"] = price.cny_per_t
+    out["cny_at_stake"] = None if case.tco2_at_stake is None else round(float(case.tco2_at_stake) * price.cny_per_t)
     return out
 
 

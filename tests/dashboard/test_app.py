@@ -633,3 +633,13 @@ def test_no_english_select_all_in_the_chinese_queue(app):
     at = _open(app, "prov15", "app_pages/queue.py")
     for m in at.multiselect:  # Streamlit's "Select all" entry is English only: hidden in the Chinese UI
         assert m.proto.select_all == 0 or m.proto.select_all is False, m.key
+
+
+def test_case_page_shows_the_probability_the_money_and_why(app):
+    """Issue 12: p_confirm and its basis, and the stake in CNY at the year's allowance price."""
+    at = _open(app, "baotou", "app_pages/case.py")
+    labels = {m.label: m.value for m in at.metric}
+    assert any(k.startswith("检查证实概率") for k in labels)
+    cny = next(v for k, v in labels.items() if k.startswith("按配额价格折算"))
+    assert cny not in ("", "–")
+    assert any(e.label.startswith("评分依据") for e in at.expander)
