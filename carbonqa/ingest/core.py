@@ -325,10 +325,11 @@ def ingest_bundle(path: Path, url: str | None = None) -> IngestResult:
                 (stage / "bundle.json").write_text(
                     json.dumps({"bundle_id": bundle_id, "manifest_sha256": man.sha256}), encoding="utf-8")
                 result = _ingest_locked(conn, path, man, bundle_id, stage, settings, t0)
-            # committed: make the lake files, quarantine copies and report visible (still under the file lock)
+            # committed: make the lake files, quarantine copies and report visible (still under the file
+            # lock). Should this fail (disk full), the staging folder stays for the next ingest to publish.
+            committed, stage = stage, None
+            _publish(committed, settings.lake_dir, settings.quarantine_dir / safe_dir_name(bundle_id))
             qdir = settings.quarantine_dir / safe_dir_name(bundle_id)
-            _publish(stage, settings.lake_dir, qdir)
-            stage = None
             result.report_path = qdir / "report.md"
             result.seconds = time.perf_counter() - t0
             return result

@@ -848,3 +848,23 @@ def test_issues_capped_per_bundle(db_url, tmp_path, monkeypatch):
     res = ingest_bundle(make_bundle(tmp_path / "b", {"tips": bad}, "h23"), url=db_url)
     assert len(res.issues) == 51 and res.issues[-1].value == f"and {n - 50} more"
     assert len(items(db_url, "h23")) == 51
+
+
+def test_failed_publish_after_commit_keeps_staging_for_the_next_ingest(db_url, tmp_path, monkeypatch):
+    import carbonqa.ingest.core as core
+
+    base(db_url, tmp_path)
+    real = core._publish
+
+    def fail(*a, **k):
+        raise OSError("disk full (simulated, after the commit)")
+
+    monkeypatch.setattr(core, "_publish", fail)
+    b = make_bundle(tmp_path / "b", {"agencies": agencies()}, "h24",
+                    telemetry_parts={"telemetry/part-0.parquet": telemetry(("U1",), start=dt.datetime(2024, 9, 1))})
+    with pytest.raises(OSError):
+        ingest_bundle(b, url=db_url)
+    assert any((data_root(tmp_path) / ".staging").rglob("*.parquet"))  # kept, not deleted
+    monkeypatch.setattr(core, "_publish", real)
+    assert ingest_bundle(b, url=db_url).outcome == "duplicate"  # committed; its files now published
+    assert any(get_settings().lake_dir.glob("province_code=15/period=2024-09/h24__*.parquet"))
