@@ -376,6 +376,15 @@ def _ingest_locked(
             f, why = resolve_inside(path, p.file)
             part_info: dict[str, object] = {"file": printable(p.file), "sha256": p.sha256, "rows": p.rows}
             tc.parts.append(part_info)
+            if f is not None and f.relative_to(path.resolve()).as_posix() in _IGNORED:
+                issues.append(Issue(
+                    name, p.file, "reserved_file", value=p.file,
+                    expected="a table file; manifest.json and labels.csv are never read as data (CONTRACT.md §4)",
+                    fix="not read: list the table's own file"))
+                tc.files_quarantined += 1
+                tc.quarantined += p.rows or 0
+                part_info["status"] = "reserved"
+                continue
             if f is None:
                 link = "symbolic link" in (why or "")
                 issues.append(Issue(

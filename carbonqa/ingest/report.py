@@ -60,6 +60,7 @@ REASON_TEXT: dict[str, str] = {
     "file_too_large": "文件过大 / file too large",
     "bad_partition": "分区值不合法 / partition value not allowed",
     "more_issues": "其余问题从略 / more issues not listed",
+    "reserved_file": "保留文件不作为数据读取 / reserved file not read as data",
 }
 
 #: Columns of ``report.csv``: bilingual headers → Issue field.

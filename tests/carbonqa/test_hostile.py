@@ -868,3 +868,17 @@ def test_failed_publish_after_commit_keeps_staging_for_the_next_ingest(db_url, t
     monkeypatch.setattr(core, "_publish", real)
     assert ingest_bundle(b, url=db_url).outcome == "duplicate"  # committed; its files now published
     assert any(get_settings().lake_dir.glob("province_code=15/period=2024-09/h24__*.parquet"))
+
+
+def test_labels_file_listed_as_a_table_is_never_read(db_url, tmp_path):
+    """CONTRACT.md §4: truth labels are never read while screening, even when a manifest lists them."""
+    base(db_url, tmp_path)
+    b = make_bundle(tmp_path / "b", {"agencies": agencies()}, "h25")
+    (b / "labels.csv").write_text("tip_id,enterprise_id\nT-LEAK," + E1 + "\n")
+    m = json.loads((b / "manifest.json").read_text())
+    m["tables"]["tips"] = {"file": "./labels.csv", "sha256": _sha(b / "labels.csv"), "rows": 1}
+    (b / "manifest.json").write_text(json.dumps(m))
+    res = ingest_bundle(b, url=db_url)
+    assert [(i.file, i.reason) for i in res.errors] == [("./labels.csv", "reserved_file")]
+    with get_engine(db_url).connect() as c:
+        assert c.execute(sa.select(sa.func.count()).select_from(raw_table("tips"))).scalar_one() == 0
