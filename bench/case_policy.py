@@ -190,8 +190,8 @@ def evaluate(res: dict, policy, production: bool = True) -> dict:  # noqa: ANN00
         kinds = look.filter(pl.col("enterprise_id").is_in(list(clean_ids))).group_by("kind").agg(pl.col("enterprise_id").unique())
         out["clean_with_case_by_honest_operation"] = {
             kind: {"enterprises": len(ids), "with_case": sum(e in has for e in ids)} for kind, ids in sorted(kinds.iter_rows())}
-    out["firing_rates"] = {c: {"enterprises": r.n_firing, "rate": round(r.rate, 4), "reliability": r.reliability}
-                           for c, r in sorted(rates.items(), key=lambda kv: -kv[1].n_firing)}
+    out["firing_rates"] = {f"{c}:{sv}": {"enterprises": r.n_firing, "rate": round(r.rate, 4), "reliability": r.reliability}
+                           for (c, sv), r in sorted(rates.items(), key=lambda kv: -kv[1].n_firing)}
     med = defaultdict(set)
     for f in res["findings"]:
         if f.enterprise_id in clean_ids and f.severity in SERIOUS:

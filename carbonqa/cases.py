@@ -113,7 +113,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from carbonqa import catalogue, contract
-from carbonqa.evidence import code_firing_rates, demoted
+from carbonqa.evidence import code_firing_rates, demoted, reliability_of
 from carbonqa.findings import Finding
 from carbonqa.jurisdiction import PermissionDenied, Scope
 from carbonqa.regulation import allowance_price
@@ -237,7 +237,7 @@ CASE_POLICY: dict[str, dict[str, Any]] = {
 def opening_reason(
     findings: Iterable[Any],
     reported_emissions_t: float | None = None,
-    reliability: Mapping[str, float] | None = None,
+    reliability: Mapping[Any, float] | None = None,
 ) -> str | None:
     """Why the findings of one enterprise-year open a case, or ``None`` when they do not.
 
@@ -262,7 +262,7 @@ def opening_reason(
     live = [f for f in findings if f.severity != "info"]
     live = [_Demoted(f, "low") if f.rule_code in agency else f for f in live]
     if rel:
-        live = [_Demoted(f, demoted(f.severity, rel.get(f.rule_code, 1.0))) for f in live]
+        live = [_Demoted(f, demoted(f.severity, reliability_of(rel, f.rule_code, f.severity))) for f in live]
         live = [f for f in live if f.severity != "info"]
     data = [f for f in live if f.family != "tip"]
     alone = [f for f in data if f.severity in CASE_POLICY["opens_alone_severities"]["value"]]
@@ -279,7 +279,7 @@ def opening_reason(
 
 
 def opens_case(
-    findings: Iterable[Any], reported_emissions_t: float | None = None, reliability: Mapping[str, float] | None = None
+    findings: Iterable[Any], reported_emissions_t: float | None = None, reliability: Mapping[Any, float] | None = None
 ) -> bool:
     """``True`` when :func:`opening_reason` says the findings open a case (same arguments)."""
     return opening_reason(list(findings), reported_emissions_t, reliability) is not None
@@ -583,10 +583,10 @@ def _update_year(
         # each code's national firing rate over the enterprises this run screened (carbonqa.evidence)
         n_screened = max(len(by_ent), sum(1 for p, _c in ent_map.values() if p in prov))
         rates = code_firing_rates(by_ent, n_screened)
-        reliability = {c: r.reliability for c, r in rates.items() if r.reliability < 1.0}
+        reliability = {k: r.reliability for k, r in rates.items() if r.reliability < 1.0}
         if reliability:
             log.info("year %s: codes weakened by their national firing rate: %s", year,
-                     {c: (rates[c].n_firing, rates[c].reliability) for c in sorted(reliability)})
+                     {f"{c}:{sv}": (rates[(c, sv)].n_firing, rates[(c, sv)].reliability) for c, sv in sorted(reliability)})
         price = allowance_price(year).cny_per_t
 
         cases = {c.enterprise_id: c for c in s.scalars(sa.select(Case).where(Case.year == year))}

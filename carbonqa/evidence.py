@@ -4,7 +4,9 @@ A finding says *a rule fired*. What an inspector needs is how much more likely t
 enterprise under-reports than if it operates honestly (DOMAIN.md §4b: every national fleet shows honest
 operations that look like anomalies). This module turns findings into that evidence in three steps.
 
-**1. A code's weight is bounded by how often it fires** (empirical Bayes over the night). If a fraction
+**1. A code's weight is bounded by how often it fires** (empirical Bayes over the night), per grade: a
+rule that grades its findings (``low`` for an isolated slip, ``medium`` for a pattern) makes two
+statements, and each has its own firing rate. If a fraction
 ``π`` of enterprises under-report (:data:`PARAMS` ``prevalence``), a code that fires on a fraction ``r``
 of a night's enterprises can be right at most ``π_code / r`` of the time, where ``π_code`` is the share of
 enterprises whose under-reporting the one code could possibly see. No single code sees every kind of
@@ -53,6 +55,7 @@ __all__ = [
     "SEVERITY_ORDER",
     "CodeRate",
     "code_firing_rates",
+    "reliability_of",
     "demoted",
     "EvidenceFinding",
     "Fact",
@@ -122,7 +125,8 @@ class CodeRate:
 
     Attributes:
         rule_code: the code.
-        n_firing: enterprises with a live finding of the code at severity ``medium`` or above.
+        severity: the grade (a code's ``low`` and ``medium`` findings are different statements).
+        n_firing: enterprises with a live finding of the code at that grade.
         n_enterprises: enterprises screened (the denominator).
         rate: ``n_firing / n_enterprises`` (0–1).
         rate_lo: lower bound of the 95 % Wilson interval of the rate (0–1).
@@ -131,6 +135,7 @@ class CodeRate:
     """
 
     rule_code: str
+    severity: str
     n_firing: int
     n_enterprises: int
     rate: float
@@ -153,16 +158,17 @@ class _Fired(Protocol):
     severity: str
 
 
-def code_firing_rates(by_enterprise: Mapping[str, Iterable[_Fired]], n_enterprises: int) -> dict[str, CodeRate]:
-    """Each code's national firing rate over one night's enterprises and its reliability.
+def code_firing_rates(by_enterprise: Mapping[str, Iterable[_Fired]], n_enterprises: int) -> dict[tuple[str, str], CodeRate]:
+    """Each (code, grade)'s national firing rate over one night's enterprises and its reliability.
 
     Args:
         by_enterprise: ``{enterprise_id: findings}`` of the night (live, effective severity); tips and
-            findings below ``medium`` are not counted as firing.
+            ``info`` findings are not counted.
         n_enterprises: enterprises screened that night (≥ the number of keys of ``by_enterprise``).
 
     Returns:
-        ``{rule_code: CodeRate}`` for every code that fired on at least one enterprise.
+        ``{(rule_code, severity): CodeRate}`` for every code and grade that fired on at least one
+        enterprise. Look a finding up with :func:`reliability_of`.
 
     Raises:
         ValueError: ``n_enterprises`` smaller than the enterprises that have findings.
@@ -170,17 +176,25 @@ def code_firing_rates(by_enterprise: Mapping[str, Iterable[_Fired]], n_enterpris
     n = int(n_enterprises)
     if n < len(by_enterprise):
         raise ValueError(f"n_enterprises {n} < {len(by_enterprise)} enterprises with findings")
-    counts: dict[str, int] = {}
+    counts: dict[tuple[str, str], int] = {}
     for fs in by_enterprise.values():
-        for code in {f.rule_code for f in fs if f.family != "tip" and SEVERITY_ORDER.index(f.severity) >= 2}:
-            counts[code] = counts.get(code, 0) + 1
+        for key in {(f.rule_code, f.severity) for f in fs if f.family != "tip" and f.severity != "info"}:
+            counts[key] = counts.get(key, 0) + 1
     bound = float(_p("prevalence")) * float(_p("code_share_max"))
-    out: dict[str, CodeRate] = {}
-    for code, k in sorted(counts.items()):
+    out: dict[tuple[str, str], CodeRate] = {}
+    for (code, sev), k in sorted(counts.items()):
         lo = _wilson_lo(k, n, float(_p("firing_rate_alpha")))
         rel = 1.0 if n < int(_p("min_enterprises")) or lo <= bound else bound / lo
-        out[code] = CodeRate(code, k, n, k / n if n else 0.0, lo, round(rel, 4))
+        out[(code, sev)] = CodeRate(code, sev, k, n, k / n if n else 0.0, lo, round(rel, 4))
     return out
+
+
+def reliability_of(reliability: Mapping[Any, float] | None, rule_code: str, severity: str) -> float:
+    """A finding's reliability from a map keyed ``(code, severity)`` (the night's) or by code alone (1 if absent)."""
+    if not reliability:
+        return 1.0
+    v = reliability.get((rule_code, severity))
+    return float(v if v is not None else reliability.get(rule_code, 1.0))
 
 
 def demoted(severity: str, reliability: float) -> str:
@@ -224,17 +238,17 @@ class Fact:
     llr: float
 
 
-def _q(f: Any, reliability: Mapping[str, float], factors: Mapping[str, float]) -> float:
+def _q(f: Any, reliability: Mapping[Any, float], factors: Mapping[str, float]) -> float:
     if f.family == "tip":
         return float(_p("p_tip"))
     base = float(_p("p_by_severity").get(f.severity, 0.0))
-    q = base * float(f.score) * reliability.get(f.rule_code, 1.0) * factors.get(f.rule_code, 1.0)
+    q = base * float(f.score) * reliability_of(reliability, f.rule_code, f.severity) * factors.get(f.rule_code, 1.0)
     return min(float(_p("p_max")), max(0.0, q))
 
 
 def facts(
     findings: Iterable[Any],
-    reliability: Mapping[str, float] | None = None,
+    reliability: Mapping[Any, float] | None = None,
     factors: Mapping[str, float] | None = None,
 ) -> list[Fact]:
     """Group one case's live findings into independent facts (see the module docstring).

@@ -434,7 +434,7 @@ def score_case(
     findings: Iterable[FindingLike],
     reported_emissions_t: float | None = None,
     calibration: Mapping[str, CodeCalibration] | None = None,
-    reliability: Mapping[str, float] | None = None,
+    reliability: Mapping[Any, float] | None = None,
     allowance_price_cny_per_t: float | None = None,
 ) -> CaseScore:
     """Score one case from its findings: evidence first, then tonnes.
@@ -445,8 +445,9 @@ def score_case(
             under-report stake and sets the relative materiality threshold.
         calibration: per-rule-code factors from :func:`label_calibration` (``None`` or empty: no
             change); they scale each finding's evidence (:func:`carbonqa.evidence.facts`).
-        reliability: per-code reliability of the night (:func:`carbonqa.evidence.code_firing_rates`;
-            default 1): a code that fires on many plants is weak evidence.
+        reliability: reliability of the night keyed ``(code, severity)`` (or by code alone;
+            :func:`carbonqa.evidence.code_firing_rates`; default 1): a code that fires on many plants is
+            weak evidence.
         allowance_price_cny_per_t: the year's allowance price (:mod:`carbonqa.regulation`); gives
             ``cny_at_stake`` (``None``: not priced).
 
@@ -473,7 +474,7 @@ def score_case(
     factors = {c: v.factor for c, v in (calibration or {}).items()}
 
     def conf(f: FindingLike) -> float:
-        return float(f.score) * rel.get(f.rule_code, 1.0) * factors.get(f.rule_code, 1.0)
+        return float(f.score) * ev.reliability_of(rel, f.rule_code, f.severity) * factors.get(f.rule_code, 1.0)
 
     groups = stake_by_group(counted, conf)
     stake = sum(v[0] for v in groups.values())
@@ -553,12 +554,13 @@ def score_case(
             "zh": f"另有约 {round_tonnes(-over):,} tCO₂ 可能为多报（数据错误，不计入少报量）",
             "en": f"about {round_tonnes(-over):,} tCO₂ may be over-reported (a data error; not added to the under-report)",
         })
-    weak = sorted({f.rule_code for f in counted if rel.get(f.rule_code, 1.0) < 1.0})
+    weak = sorted({(f.rule_code, ev.reliability_of(rel, f.rule_code, f.severity)) for f in counted
+                   if f.family != "tip" and ev.reliability_of(rel, f.rule_code, f.severity) < 1.0})
     if weak:
         reasons.append({
             "code": "weak_codes", "points": 0.0,
-            "zh": "全国触发率偏高、证据权重下调：" + "、".join(f"{c}（×{rel[c]:.2f}）" for c in weak),
-            "en": "fires on many plants nationally, weight lowered: " + ", ".join(f"{c} (×{rel[c]:.2f})" for c in weak),
+            "zh": "全国触发率偏高、证据权重下调：" + "、".join(f"{c}（×{w:.2f}）" for c, w in weak),
+            "en": "fires on many plants nationally, weight lowered: " + ", ".join(f"{c} (×{w:.2f})" for c, w in weak),
         })
     if moved:
         zh, en = _calibration_text(moved)

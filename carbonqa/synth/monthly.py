@@ -112,6 +112,17 @@ def _season(prov: np.ndarray) -> np.ndarray:
     return np.where(north[:, None], np.array(P.SEASON_NORTH)[None, :], np.array(P.SEASON_SOUTH)[None, :])
 
 
+
+def _deposit_days(u: np.ndarray) -> np.ndarray:
+    """Days after month end of an honest monthly deposit from uniform draws ``u`` in [0, 1).
+
+    99 % within 3–19 days (the deposit is due within 20 days, DOMAIN.md §5), 1 % in 19–38 days (late, before
+    the city closes the month on day 40) — a model, not a measured rate.
+    """
+    on_time = u < 0.99
+    return np.where(on_time, 3.0 + 16.0 * u / 0.99, 19.0 + 19.0 * (u - 0.99) / 0.01)
+
+
 def simulate(reg: Registry, ag: Agencies, assign: dict[str, np.ndarray], year: int, rng: np.random.Generator) -> State:
     """Generate the honest truth and the honest reported values.
 
@@ -234,7 +245,9 @@ def simulate(reg: Registry, ag: Agencies, assign: dict[str, np.ndarray], year: i
         r_lab_ref=burn & measured[plant][:, None], r_present=np.ones((U, M), dtype=bool),
         r_ncv=np.full((U, M), np.nan), r_cc=np.full((U, M), np.nan), r_emis=np.zeros((U, M)),
         r_load=np.zeros((U, M)),
-        r_submit=(rng.uniform(3, 38, (U, M)) * 86400 + rng.uniform(8.5, 18, (U, M)) * 3600).astype(np.int64),
+        # deposit day after month end: 99 % on time (3–19 days, due within 20, DOMAIN.md §5), 1 % late but before
+        # the city's close (19–38) [model]; one uniform draw, so the rest of the random stream is unchanged
+        r_submit=(_deposit_days(rng.uniform(0, 1, (U, M))) * 86400 + rng.uniform(8.5, 18, (U, M)) * 3600).astype(np.int64),
         r_emis_fixed=np.zeros((U, M), dtype=bool),
         # honest resubmissions (version 1 differs in fuel, version 2 is current); patterns clear the
         # mask on injected enterprises

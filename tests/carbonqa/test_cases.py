@@ -578,32 +578,22 @@ def test_a_code_that_fires_on_many_plants_opens_one_step_lower():
 
 
 def test_firing_rates_bound_a_codes_reliability():
-    from carbonqa.evidence import code_firing_rates
+    from carbonqa.evidence import code_firing_rates, reliability_of
 
     by = {f"E{i}": [F("E1", code="CMP-001", family="completeness", sev="medium")] for i in range(150)}
     by |= {f"X{i}": [F("E1", code="CC-101", sev="high")] for i in range(5)}
+    # a grade that fires on every plant (a rule's "low" slip) says nothing; the same code's rare grade still does
+    by |= {f"L{i}": [F("E1", code="CMP-005", family="completeness", sev="low")] for i in range(845)}
+    by["X0"].append(F("E1", code="CMP-005", family="completeness", sev="medium"))
     rates = code_firing_rates(by, 1_000)
-    assert rates["CMP-001"].n_firing == 150 and rates["CMP-001"].reliability < 0.5  # 15 % of plants: weak
-    assert rates["CC-101"].reliability == 1.0  # 0.5 %: could all be fraud
-    assert code_firing_rates(by, 155)["CC-101"].reliability == 1.0
+    assert rates[("CMP-001", "medium")].n_firing == 150 and rates[("CMP-001", "medium")].reliability < 0.5  # 15 %: weak
+    assert rates[("CC-101", "high")].reliability == 1.0  # 0.5 %: could all be fraud
+    assert rates[("CMP-005", "low")].reliability < 0.05 and rates[("CMP-005", "medium")].reliability == 1.0
+    rel = {k: r.reliability for k, r in rates.items()}
+    assert reliability_of(rel, "CMP-005", "low") < 0.05 and reliability_of(rel, "CMP-005", "medium") == 1.0
+    assert reliability_of({"CC-101": 0.3}, "CC-101", "high") == 0.3 and reliability_of(None, "X", "low") == 1.0
+    assert code_firing_rates(by, 1_155)[("CC-101", "high")].reliability == 1.0
     import pytest as _pt
 
     with _pt.raises(ValueError):
         code_firing_rates(by, 10)
-
-
-def test_export_sidecar_carries_the_file_hash_and_the_chain_head(store, tmp_path: Path):
-    import hashlib
-    import json
-
-    from carbonqa.store import chain
-
-    night(store, "r1", NIGHT1)
-    with get_engine(store).begin() as conn:
-        chain.record_heads(conn, "r1")
-    out = tmp_path / "cases.csv"
-    cases.export_cases(out, url=store)
-    side = json.loads((tmp_path / "cases.csv.sidecar.json").read_text(encoding="utf-8"))
-    assert side["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest() and side["rows"] == 3
-    with get_engine(store).connect() as conn:
-        assert side["chain_head"]["hash"] == chain.latest_head(conn)[1] and side["chain_head"]["run_id"] == "r1"
