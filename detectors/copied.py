@@ -346,6 +346,12 @@ def adjacent_substitution(um: pl.DataFrame, *, min_equal: int = 2) -> list[Findi
     its hours repeat, so for it the generation column does not count — two equal integers of hours
     are one coincidence, not two. Score 0.6 + 0.1 per further equal column; stake 10 % of the month's
     reported emissions (materiality proxy).
+
+    Evidence that emissions are too low needs the coal: a month substituted to lower the report carries
+    the neighbour's coal (``fuel_consumed_t``, the quantity emissions are computed from). Equal hours,
+    generation, supply or heat with different coal in each month — an honest plant that estimates output
+    from integer hours repeats them by coincidence (DOMAIN.md §4b: small units estimate generation) — move
+    no emissions: ``low`` with 0 t, information for the reviewer.
     """
     df = um.sort("unit_id", "period").with_columns(pl.col("period").str.replace("-", "").cast(pl.Int32, strict=False).alias("_p"))
     cols = [c for c in ACTIVITY if c in df.columns]
@@ -371,17 +377,22 @@ def adjacent_substitution(um: pl.DataFrame, *, min_equal: int = 2) -> list[Findi
     )
     if hit.height == 0:
         return []
+    coal = "fuel_consumed_t" if "fuel_consumed_t" in cols else None
+    hit = hit.with_columns(
+        (pl.max_horizontal(_eq(coal, 1), _eq(coal, -1)) > 0).alias("coal_equal") if coal else pl.lit(False).alias("coal_equal"))
     g = hit.group_by(UKEYS).agg(
         pl.col("period").sort().alias("periods"),
         pl.len().alias("months"),
         pl.col("equal_columns").max(),
-        (pl.col("emissions_tco2").fill_null(0.0) * 0.1).sum().alias("stake_t"),
+        pl.col("coal_equal").any(),
+        (pl.col("emissions_tco2").fill_null(0.0) * 0.1).filter(pl.col("coal_equal")).sum().alias("stake_t"),
     ).with_columns((0.6 + 0.1 * (pl.col("equal_columns") - min_equal) + 0.05 * (pl.col("months") - 2)).clip(0, 1).alias("score"))
+    g = g.with_columns(pl.when(pl.col("coal_equal")).then(pl.lit(None, pl.String)).otherwise(pl.lit("low")).alias("severity"))
     return emit(
         "CPY-103",
         g,
         params=["unit_id", "year", "periods", "equal_columns"],
-        evidence=["periods", "months", "equal_columns"],
+        evidence=["periods", "months", "equal_columns", "coal_equal"],
         observed="months",
         peers="the unit's adjacent months",
     )

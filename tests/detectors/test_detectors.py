@@ -273,6 +273,22 @@ def test_cpy103_generation_derived_from_hours_is_one_coincidence(base):
     assert recall >= 0.9 and fp <= 2, (recall, fp)
 
 
+def test_cpy103_equal_output_with_different_coal_is_information(base):
+    """Look-alike (DOMAIN.md §4b, estimated generation): hours, generation and supply equal the previous
+    month's while the coal differs — an estimating plant's integer hours repeating, which moves no
+    emissions: low, 0 t. The substitution that lowers a report carries the coal too: it keeps its grade."""
+    units = sf.coal_measured_units(base, K, seed=5)
+    mon = base["monthly"].sort("unit_id", "period")
+    sel = pl.col("unit_id").is_in(units) & (pl.col("period") == "2024-05")
+    cols = ["gross_generation_mwh", "power_supply_mwh", "operating_hours"]
+    mon = mon.with_columns([pl.when(sel).then(pl.col(c).shift(1).over("unit_id")).otherwise(pl.col(c)).alias(c) for c in cols])
+    f = [x for x in copied.adjacent_substitution(_um({**base, "monthly": mon})) if x.unit_id in units]
+    assert f and all(x.severity == "low" and x.tco2_at_stake == 0 and x.evidence["coal_equal"] is False for x in f)
+    mon = mon.with_columns(pl.when(sel).then(pl.col("fuel_consumed_t").shift(1).over("unit_id")).otherwise(pl.col("fuel_consumed_t")).alias("fuel_consumed_t"))
+    f = [x for x in copied.adjacent_substitution(_um({**base, "monthly": mon})) if x.unit_id in units]
+    assert f and all(x.severity in ("medium", "high") and x.tco2_at_stake > 0 for x in f)
+
+
 def test_cpy104_runs_and_fixed_annual_fuel_is_low(base):
     units = sf.coal_measured_units(base, K, seed=5)
     mon = base["monthly"].sort("unit_id", "period").with_columns(
