@@ -478,8 +478,9 @@ _DETECTORS: tuple[Rule, ...] = (
           "Enterprise {enterprise_id} {year}: {months} months of NCV series move exactly like {partner_enterprise}'s (role: {role})"),
          "DOMAIN.md §4.2 (one plant's series reused by another)", "copier's months' heat × max(peer CC − CC, peer σ) × OF × 44/12", "monthly_reports"),
     _det("CPY-103", "high", ("活动数据与相邻月份相同", "Activity data equal to the adjacent month's"),
-         ("燃煤量、发电量、供电量或运行小时与相邻月份完全相同，疑似以相邻月份数据替换。",
-          "Coal, generation, supply or hours equal the adjacent month's exactly: suspected substitution."),
+         ("燃煤量、发电量、供电量或运行小时与相邻月份完全相同，疑似以相邻月份数据替换。燃煤量不同（仅小时、发电量等重复）不影响排放，为低、0 吨。",
+          "Coal, generation, supply or hours equal the adjacent month's exactly: suspected substitution. With the coal "
+          "different (only hours, output repeating) no emissions move: low, 0 t."),
          ("机组 {unit_id} {year} 年 {periods} 有 {equal_columns} 项活动数据与相邻月份相同",
           "Unit {unit_id} {year}: {equal_columns} activity columns equal the adjacent month's in {periods}"),
          "DOMAIN.md §4.2 (adjacent-month substitution documented in steel verification)",
