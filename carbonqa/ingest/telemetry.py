@@ -64,26 +64,32 @@ class TelemetryCounts:
     whole_file_quarantined: bool = False
 
 
-def _partition_ok(valid: pl.DataFrame) -> pl.Expr | None:
-    """``None`` when every row's province and period may name a lake folder, else a row filter.
+#: Month of ``ts`` as ``year × 100 + month`` (a cheap integer partition key; the ``YYYY-MM`` text of a
+#: period is formatted once per distinct key, not once per row).
+_YM = (pl.col("ts").dt.year().cast(pl.Int64) * 100 + pl.col("ts").dt.month()).alias("__ym")
 
-    Checked once per distinct (province, period), not per row (27.8 M rows a national year).
+
+def _partition_ok(keys: list[tuple[str, int]]) -> tuple[dict[int, str], list[tuple[str, int]]]:
+    """Period text per ``__ym`` and the (province, ``__ym``) keys that may *not* name a lake folder.
+
+    Checked once per distinct (province, period), not per row (27.8 M rows a national year). The period is
+    ``ts.dt.strftime("%Y-%m")`` of the month's first day (the same text as of any ``ts`` of that month).
     """
-    keys = valid.select("province_code", "period").unique()
-    bad = [(p, m) for p, m in keys.iter_rows()
-           if not ((p == UNKNOWN_PROVINCE or contract.is_province_code(p)) and contract.is_period(m))]
-    if not bad:
-        return None
-    bad_keys = pl.DataFrame(bad, schema={"province_code": pl.String, "period": pl.String}, orient="row")
-    return ~pl.struct("province_code", "period").is_in(bad_keys.select(pl.struct("province_code", "period"))
-                                                        .to_series().implode())
+    yms = pl.DataFrame({"__ym": sorted({ym for _, ym in keys})}, schema={"__ym": pl.Int64}).with_columns(
+        pl.date(pl.col("__ym") // 100, pl.col("__ym") % 100, 1).dt.strftime("%Y-%m").alias("period"))
+    period_of = dict(zip(yms["__ym"].to_list(), yms["period"].to_list(), strict=True))
+    bad = [(p, ym) for p, ym in keys
+           if not ((p == UNKNOWN_PROVINCE or contract.is_province_code(p)) and contract.is_period(period_of[ym]))]
+    return period_of, bad
 
 
 def _write_partitions(
-    valid: pl.DataFrame, lake_dir: Path, bundle_id: str, part_sha: str, batch: int, stage_dir: Path | None = None
+    parts: dict[tuple[str, int], pl.DataFrame], period_of: dict[int, str], lake_dir: Path, bundle_id: str,
+    part_sha: str, batch: int, stage_dir: Path | None = None,
 ) -> tuple[int, int]:
     written = rows = 0
-    for (prov, period), g in valid.partition_by(["province_code", "period"], as_dict=True).items():
+    for (prov, ym), g in parts.items():
+        period = period_of[ym]
         h = hashlib.sha256(f"{part_sha}|{batch}|{BATCH_ROWS}|{prov}|{period}".encode()).hexdigest()[:16]
         rel = f"province_code={prov}/period={period}"
         final, why = resolve_inside(lake_dir, rel)
@@ -151,14 +157,23 @@ def ingest_telemetry_part(
                 bad_frames.append(res.bad_rows.select(pl.all().cast(pl.String)))
             valid = res.valid.with_columns(
                 pl.col("interval_hours").fill_null(1.0),
-                pl.col("ts").dt.strftime("%Y-%m").alias("period"),
+                _YM,
                 pl.lit(ingested_at, dtype=pl.Datetime("us")).alias("ingested_at"),
             ).join(unit_province, on="unit_id", how="left").with_columns(
                 pl.col("province_code").fill_null(UNKNOWN_PROVINCE))
-            ok = _partition_ok(valid)
-            bad_part = valid.filter(~ok) if ok is not None else valid.clear()
-            if ok is not None and bad_part.height:
+            # one partition_by gives the keys to check and the files to write (a bad key's rows are dropped
+            # from ``parts``; the other partitions hold the same rows in the same order either way)
+            parts = valid.partition_by(["province_code", "__ym"], as_dict=True)
+            period_of, bad = _partition_ok(list(parts))
+            if bad:
+                bad_keys = pl.DataFrame(bad, schema={"province_code": pl.String, "__ym": pl.Int64}, orient="row")
+                ok = ~pl.struct("province_code", "__ym").is_in(
+                    bad_keys.select(pl.struct("province_code", "__ym")).to_series().implode())
+                bad_part = valid.filter(~ok)
                 valid = valid.filter(ok)
+                refused = set(bad)
+                parts = {k: g for k, g in parts.items() if k not in refused}
+                bad_part = bad_part.with_columns(pl.col("ts").dt.strftime("%Y-%m").alias("period"))
                 out.rows_quarantined += bad_part.height
                 for prov, period, n_bad in (bad_part.group_by("province_code", "period", maintain_order=True)
                                             .len().head(SAMPLE_ROWS).iter_rows()):
@@ -172,7 +187,7 @@ def ingest_telemetry_part(
                 bad_frames.append(bad_part.select(pl.col("unit_id"), pl.col("ts").cast(pl.String),
                                                   pl.col("province_code").cast(pl.String), pl.col("period")))
             out.rows_valid += valid.height
-            w, n = _write_partitions(valid, lake_dir, bundle_id, part_sha, b, stage_dir)
+            w, n = _write_partitions(parts, period_of, lake_dir, bundle_id, part_sha, b, stage_dir)
             out.files_written += w
             out.rows_new += n
     except Exception as exc:  # noqa: BLE001 - a reader failure quarantines the file with the message
