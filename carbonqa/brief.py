@@ -318,9 +318,10 @@ def build_brief(
     ]
     h2("案件概况" if zh else "The case")
     table(["项目" if zh else "Item", "内容" if zh else "Value"], [list(f) for f in facts], (40, 140))
-    if c.get("summary"):
+    summary = c.get("summary") if zh else (c.get("summary_en") or c.get("summary"))
+    if summary:
         pdf.ln(1)
-        para(c["summary"])
+        para(summary)
 
     if d.units.height:
         h2("机组登记信息" if zh else "Registered units")

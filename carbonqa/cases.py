@@ -159,6 +159,7 @@ __all__ = [
     "p_confirm_of",
     "write_sidecar",
     "summary_zh",
+    "summary_en",
     "tip_findings",
     "allowed_transitions",
     "transition",
@@ -500,8 +501,50 @@ def summary_zh(year: int, cs: CaseScore) -> str:
     return "；".join(parts) + "。"
 
 
+def _title_en(rule_code: str, family: str) -> str:
+    try:
+        return catalogue.rule(rule_code).title_en
+    except KeyError:
+        return FAMILY_LABELS.get(family, (family, family))[1]
+
+
+def summary_en(year: int, cs: CaseScore) -> str:
+    """The English twin of :func:`summary_zh` (same facts, same order), for the dashboard's English mode.
+
+    E.g. ``2024: Carbon content far below peers (…), about 12,300 tCO₂ at stake; 2 more findings on copied
+    monthly values; 1 complaint attached.``
+    """
+    top = cs.top
+    if top is None:
+        return f"{year}: no live finding (all suppressed or no longer seen)."
+    parts: list[str] = []
+    if top.family == "tip":
+        head = f"{year}: a complaint was received"
+    else:
+        msg = (getattr(top, "message_en", "") or "").strip().rstrip(".")
+        if len(msg) > 90:  # cut at a clause boundary
+            cut = msg[:90]
+            for sep in (", ", "; ", " ("):
+                if sep in cut[30:]:
+                    cut = cut[: cut.rindex(sep)]
+                    break
+            msg = cut.rstrip(",; ") + "…"
+        head = f"{year}: {_title_en(top.rule_code, top.family)}" + (f" ({msg})" if msg else "")
+    if cs.tco2_at_stake >= 1:
+        head += f", about {round_tonnes(cs.tco2_at_stake):,} tCO₂ at stake"
+    parts.append(head)
+    others = [f for f in cs.families if f not in (top.family, "tip")]
+    if others:
+        labels = ", ".join(FAMILY_LABELS[f][1] for f in others)
+        n_other = sum(cs.count_by_family.get(f, 0) for f in others)
+        parts.append(f"{n_other} more finding(s) on {labels}")
+    if cs.n_tips and top.family != "tip":
+        parts.append(f"{cs.n_tips} complaint(s) attached")
+    return "; ".join(parts) + "."
+
+
 # ---- rescoring ---------------------------------------------------------------------------------------
-_SCORED_FIELDS = ("risk_score", "tco2_at_stake", "families", "rule_codes", "unit_id", "summary", "score_reasons")
+_SCORED_FIELDS = ("risk_score", "tco2_at_stake", "families", "rule_codes", "unit_id", "summary", "summary_en", "score_reasons")
 
 
 def _scored_values(year: int, cs: CaseScore) -> dict[str, Any]:
@@ -512,6 +555,7 @@ def _scored_values(year: int, cs: CaseScore) -> dict[str, Any]:
         "rule_codes": "|".join(cs.rule_codes),
         "unit_id": cs.unit_id,
         "summary": summary_zh(year, cs),
+        "summary_en": summary_en(year, cs),
         "score_reasons": [dict(r) for r in cs.reasons],
     }
 
@@ -539,13 +583,15 @@ class _Scored:
     detail_key: str
     message_zh: str
     province_code: str | None
+    message_en: str = ""
 
 
 def _view(f: FindingRow, supps: Sequence[ActiveSuppression]) -> _Scored:
     """Return a stored finding as scoring sees it: ``info`` when a later-approved suppression applies."""
     sev = "info" if f.severity != "info" and any(matches(sp, f) for sp in supps if sp.rule_code == f.rule_code) else f.severity
     return _Scored(f.finding_id, f.rule_code, f.family, sev, f.unit_id, f.period, float(f.score),
-                   float(f.tco2_at_stake or 0.0), f.detail_key or "", f.message_zh or "", f.province_code)
+                   float(f.tco2_at_stake or 0.0), f.detail_key or "", f.message_zh or "", f.province_code,
+                   f.message_en or "")
 
 
 def _run_provinces(s: Session, run_id: str, year: int) -> set[str] | None:

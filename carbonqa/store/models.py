@@ -251,6 +251,7 @@ class Case(Base):
     rule_codes: Mapped[str] = mapped_column(Text, default="")
     tco2_at_stake: Mapped[float] = mapped_column(Float, default=0.0)
     summary: Mapped[str] = mapped_column(Text, default="")
+    summary_en: Mapped[str | None] = mapped_column(Text)
     score_reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
     assignee_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.user_id"))
     outcome_pattern: Mapped[str | None] = mapped_column(String(100))

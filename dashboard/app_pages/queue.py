@@ -142,6 +142,9 @@ view = rows.with_columns(
     status_label=i18n.each(rows["status"], i18n.status),
     families_label=i18n.each(rows["families"], i18n.families),
     tco2_at_stake=pl.col("tco2_at_stake").round(0),
+    # the summary in the reader's language (cases scored before summary_en existed fall back to zh-CN)
+    summary=(pl.coalesce(pl.col("summary_en"), pl.col("summary")) if i18n.lang() == "en" and "summary_en" in rows.columns
+             else pl.col("summary")),
 ).select(
     # the deciding columns first, so rank, name, risk and tCO₂ fit a 1440-px screen without scrolling
     "rank", "year", "enterprise_name", "province", "city_name", "risk_score", "tco2_at_stake", "status_label",

@@ -597,3 +597,13 @@ def test_firing_rates_bound_a_codes_reliability():
 
     with _pt.raises(ValueError):
         code_firing_rates(by, 10)
+
+
+def test_case_summary_in_both_languages(store):
+    night(store, "r1", NIGHT1)
+    with session_scope(store) as s:
+        c = s.get(Case, "CQ-2024-E1")
+        zh, en = c.summary, c.summary_en
+    assert zh.startswith("2024年度：") and "12,000 tCO₂" in zh
+    assert en.startswith("2024: ") and "12,000 tCO₂ at stake" in en and "copied monthly values" in en
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in en)  # no Chinese left in the English summary
