@@ -81,6 +81,7 @@ __all__ = [
     "runs",
     "run_stages",
     "run_summary",
+    "chain_head",
     "ensure_visible",
     "agency_queue",
     "province_label",
@@ -637,6 +638,21 @@ def export_readable(
 
 
 # ---- one case ---------------------------------------------------------------------------------------
+def chain_head(url: str | None = None) -> dict[str, Any] | None:
+    """The store's latest tamper-evidence chain head: ``{"run_id", "hash", "recorded_at"}`` or ``None``.
+
+    The hash that every raw submission and case event recorded so far chains into
+    (:func:`carbonqa.store.chain.latest_head`); the same value sits in each export's sidecar, so a
+    reader can compare the two and anyone can later check with ``carbonqa verify`` that the store still
+    extends it. It names no enterprise and no jurisdiction: every reader may see it.
+    """
+    from carbonqa.store import chain
+
+    with _conn(url) as conn:
+        head = chain.latest_head(conn)
+    return None if head is None else {"run_id": head[0], "hash": head[1], "recorded_at": head[2]}
+
+
 def get_case(scope: Scope, case_id: str, url: str | None = None) -> dict[str, Any]:
     """Return the case ``case_id`` as a dict (with ``assignee`` user name) if it lies in ``scope``.
 

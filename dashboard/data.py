@@ -114,6 +114,11 @@ def run_stages(scope: Scope, db: str) -> pl.DataFrame:
     return queries.run_stages(scope, db)
 
 
+def chain_head(db: str) -> dict | None:
+    """:func:`carbonqa.queries.chain_head`, uncached (a hash must be read fresh)."""
+    return queries.chain_head(db)
+
+
 def brief_pdf(scope: Scope, db: str, case_id: str, lang: str) -> bytes:
     """The inspection brief of one case as PDF bytes (:func:`carbonqa.brief.build_brief`), uncached."""
     from carbonqa.brief import build_brief

@@ -331,6 +331,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "run.error_withheld": ("本次筛查有失败的环节（详情仅国家级用户可见）。",
                            "Part of this run failed (details are visible to national users only)."),
     "run.title": ("运行记录", "Screening runs"),
+    "run.chain_head": ("防篡改链头（与导出文件旁 .sidecar.json 一致；`carbonqa verify` 可校验）：{h} · 运行 {run} · {at}",
+                       "Tamper-evidence chain head (matches the export's .sidecar.json; check with `carbonqa verify`): {h} · run {run} · {at}"),
     "run.none": ("尚无运行记录。", "No run yet."),
     "run.status": ("状态", "Status"),
     "run.started": ("开始", "Started"),

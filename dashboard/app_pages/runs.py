@@ -17,6 +17,9 @@ scope = data.current_scope()
 db = data.url()
 
 st.title(t("run.title"))
+head = data.chain_head(db)
+if head is not None:
+    st.caption(t("run.chain_head", h=head["hash"][:16] + "…", run=md(head["run_id"]), at=f"{head['recorded_at']:%Y-%m-%d %H:%M}"))
 runs = data.runs(scope, db)
 if runs.is_empty():
     st.info(t("run.none"))

@@ -643,3 +643,24 @@ def test_case_page_shows_the_probability_the_money_and_why(app):
     cny = next(v for k, v in labels.items() if k.startswith("按配额价格折算"))
     assert cny not in ("", "–")
     assert any(e.label.startswith("评分依据") for e in at.expander)
+
+
+def test_runs_page_shows_the_chain_head_of_the_export_sidecar(app, seeded_url):
+    """Issue 14 item 4: the chain head on the dashboard is the one the export's sidecar carries."""
+    import json
+
+    from carbonqa import cases
+    from carbonqa.store import chain
+    from carbonqa.store.db import get_engine
+
+    with get_engine(seeded_url).begin() as conn:
+        chain.record_heads(conn, "r-test")
+        head = chain.latest_head(conn)[1]
+    at = _open(app, "nat", "app_pages/runs.py")
+    assert any(head[:16] in c.value for c in at.caption), [c.value for c in at.caption]
+    import tempfile
+    from pathlib import Path
+
+    out = Path(tempfile.mkdtemp()) / "cases.csv"
+    cases.export_cases(out, url=seeded_url)
+    assert json.loads(Path(f"{out}.sidecar.json").read_text())["chain_head"]["hash"] == head
