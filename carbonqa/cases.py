@@ -33,7 +33,7 @@ opens when its *live* findings (effective severity, i.e. after approved suppress
 1. a finding of severity ``high`` or ``critical`` — a breach in itself (identity broken, unit error,
    self-review, implausible carbon content …), whatever the tonnes; or
 2. findings of severity ``medium`` whose de-duplicated tonnes at stake (the
-   :func:`carbonqa.scoring.stake_by_group` sum, not confidence-weighted) reach the materiality
+   :func:`carbonqa.scoring.case_tonnes`, not confidence-weighted) reach the materiality
    threshold of :func:`carbonqa.scoring.materiality_threshold_t` — the Beijing pilot's 1,000 t, or
    the EU AVR's 5 % (2 % above 500 kt) of reported emissions when that is lower; or
 3. a complaint (``TIP-001``) naming the enterprise together with another finding of severity ``medium``
@@ -121,6 +121,7 @@ from carbonqa.scoring import (
     FAMILY_LABELS,
     CaseScore,
     CodeCalibration,
+    case_tonnes,
     label_calibration,
     materiality_threshold_t,
     round_tonnes,
@@ -271,7 +272,7 @@ def opening_reason(
         return f"severity:{min(f.rule_code for f in alone)}"
     medium = [f for f in data if f.severity in CASE_POLICY["opens_if_material_severities"]["value"]]
     if medium:
-        stake = sum(t for t, _e in stake_by_group(medium).values())
+        stake = case_tonnes(stake_by_group(medium))[0]
         if stake > 0 and stake >= materiality_threshold_t(reported_emissions_t):
             return f"material:{round_tonnes(stake)}t"
     if any(f.family == "tip" for f in live) and any(f.severity in CASE_POLICY["tip_opens_with"]["value"] for f in data):

@@ -28,10 +28,12 @@ The sum is clamped to ``[0, 100]`` and rounded to 2 decimals. Because nothing is
 except de-duplicated tonnes, ten tiny findings score below one big one, and the score is monotone
 non-decreasing in any finding's ``tco2_at_stake`` and ``score``.
 
-De-duplication: several findings of one family on one unit-month usually describe the *same* tonnes
-(e.g. a carbon-content outlier seen by a rule and by a detector), so only the largest counts. Different
-families on one unit-month are summed (they are different suspicions: carbon content and coal quantity
-multiply). Findings without a unit or period form their own (family, None, None) group.
+De-duplication: several findings on one unit-month describe the *same* tonnes — a carbon-content
+outlier seen by a rule and by a detector, and equally a lab report found forged (lab forensics), missing
+(completeness) and too low (carbon content): each says the month's carbon content would fall back to
+the default — so only the largest counts (:func:`case_tonnes`). Summing families on one month
+inflated a paperwork case to a third of a plant's year (session-5 screenshots). Findings without a
+unit or period form their own (family, None, None) group and add.
 
 Suppressed findings (effective severity ``info``, see :mod:`carbonqa.suppression`) count for nothing.
 
@@ -66,6 +68,7 @@ __all__ = [
     "CodeCalibration",
     "label_calibration",
     "stake_by_group",
+    "case_tonnes",
     "over_by_group",
     "yield_points",
     "p_material",
@@ -246,6 +249,26 @@ def stake_by_group(
         old = out.get(key, (0.0, 0.0))
         out[key] = (max(old[0], t), max(old[1], e))
     return out
+
+
+def case_tonnes(groups: Mapping[tuple[str, str | None, str | None], tuple[float, float]]) -> tuple[float, float]:
+    """A case's tonnes from :func:`stake_by_group`: each unit-month once, at its largest group.
+
+    Returns:
+        ``(tonnes, confidence-weighted tonnes)`` in tCO₂: Σ over unit-months of the max over families
+        (one month's under-report is bounded by its largest suspicion, not the sum of the codes that
+        saw it), plus the groups without a unit or period.
+    """
+    months: dict[tuple[str | None, str | None], tuple[float, float]] = {}
+    t_other = e_other = 0.0
+    for (_fam, unit, period), (t, e) in groups.items():
+        if unit is None or period is None:
+            t_other += t
+            e_other += e
+            continue
+        old = months.get((unit, period), (0.0, 0.0))
+        months[(unit, period)] = (max(old[0], t), max(old[1], e))
+    return (sum(v[0] for v in months.values()) + t_other, sum(v[1] for v in months.values()) + e_other)
 
 
 def over_by_group(findings: Iterable[FindingLike]) -> float:
@@ -477,8 +500,7 @@ def score_case(
         return float(f.score) * ev.reliability_of(rel, f.rule_code, f.severity) * factors.get(f.rule_code, 1.0)
 
     groups = stake_by_group(counted, conf)
-    stake = sum(v[0] for v in groups.values())
-    expected = sum(v[1] for v in groups.values())
+    stake, expected = case_tonnes(groups)
     over = over_by_group(counted)
     capped = False
     if reported_emissions_t is not None and reported_emissions_t > 0 and stake > reported_emissions_t:

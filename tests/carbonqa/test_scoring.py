@@ -60,10 +60,15 @@ def test_same_family_unit_month_is_not_double_counted():
     a = F(code="CC-001", t=10_000)
     b = F(code="CC-101", t=8_000)  # same family, unit, month: the same tonnes seen twice
     c = F(code="CC-001", t=10_000, period="2024-04")  # another month: new tonnes
-    d = F(code="TEL-001", family="telemetry", t=3_000)  # another family: another suspicion
+    d = F(code="TEL-001", family="telemetry", t=3_000)  # another family on the same month: the same month's tonnes
+    e = F(code="LAB-101", family="lab_forensics", t=12_000)  # the month's lab report forged: the same tonnes again
+    f = F(code="TEL-001", family="telemetry", unit="U2", t=3_000)  # another unit: new tonnes
     assert score_case([a, b]).tco2_at_stake == 10_000
     assert score_case([a, b, c]).tco2_at_stake == 20_000
-    assert score_case([a, b, d]).tco2_at_stake == 13_000
+    # one unit-month's under-report is bounded by its largest suspicion, not the sum of the codes that saw it
+    assert score_case([a, b, d]).tco2_at_stake == 10_000
+    assert score_case([a, b, d, e]).tco2_at_stake == 12_000
+    assert score_case([a, b, f]).tco2_at_stake == 13_000
     assert stake_by_group([a, b])[("carbon_content", "U1", "2024-03")] == (10_000, 10_000)
 
 
