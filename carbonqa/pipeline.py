@@ -204,8 +204,11 @@ def discover_bundles(inbox: Path, url: str | None = None) -> list[str]:
     return sorted(out)
 
 
-def ingest_one(bundle_dir: str, url: str | None = None) -> dict[str, Any]:
+def ingest_one(bundle_dir: str, url: str | None = None, run_id: str | None = None) -> dict[str, Any]:
     """Ingest one bundle (:func:`carbonqa.ingest.ingest_bundle`) and say which partitions it touched.
+
+    With ``run_id`` (the DAG's ingest task), the bundle is recorded on that run's ``bundle_ids``, so the
+    run says how many bundles it ingested (the dashboard showed 0 for an Airflow night).
 
     Returns:
         ``{"bundle_id", "outcome", "years", "provinces", "quarantined", "warnings", "reason"}`` —
@@ -217,6 +220,8 @@ def ingest_one(bundle_dir: str, url: str | None = None) -> dict[str, Any]:
 
     res = ingest_bundle(Path(bundle_dir), url=url)
     years, provinces = _touched(res.bundle_id, url) if res.outcome in ("landed", "partial") else (set(), set())
+    if run_id is not None and res.bundle_id:
+        _update_run_json(run_id, url, lambda r: setattr(r, "bundle_ids", sorted(set(r.bundle_ids or []) | {res.bundle_id})))
     return {
         "bundle_id": res.bundle_id,
         "outcome": res.outcome,

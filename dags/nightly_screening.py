@@ -160,10 +160,10 @@ def nightly_screening() -> None:
         return pipeline.discover_bundles(Path(inbox))
 
     @task(outlets=[RAW_STORE], max_active_tis_per_dag=1, map_index_template="{{ bundle_dir.rsplit('/', 1)[-1] }}")
-    def ingest(bundle_dir: str) -> dict[str, Any]:
+    def ingest(bundle_dir: str, **context: Any) -> dict[str, Any]:
         from carbonqa import pipeline
 
-        return pipeline.ingest_one(bundle_dir)
+        return pipeline.ingest_one(bundle_dir, run_id=_run_id(context))
 
     @task(trigger_rule="none_failed")
     def plan(ingested: list[dict[str, Any]] | None = None, **context: Any) -> list[list[dict[str, Any]]]:

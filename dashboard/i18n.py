@@ -378,6 +378,7 @@ RUN_STATUS_LABELS: dict[str, tuple[str, str]] = {
 STAGE_LABELS: dict[str, tuple[str, str]] = {
     "ingest": ("数据接入", "ingest"),
     "screen": ("分省筛查", "screen by province"),
+    "detect": ("异常检测", "anomaly detection"),
     "national": ("全国比对", "national comparison"),
     "cases": ("案件生成", "cases"),
     "export": ("导出", "export"),

@@ -45,6 +45,8 @@ def test_dag_test_end_to_end(airflow_db: Path, tmp_path: Path, monkeypatch: pyte
     run_id = f"airflow-nightly-{night.in_timezone('UTC'):%Y%m%dT%H%M%S}"
     with get_engine().connect() as c:
         row = c.execute(sa.text("select status, trigger, counts, stage_seconds from screening_runs where run_id = :r"), {"r": run_id}).one()
+        bids = c.execute(sa.text("select bundle_ids from screening_runs where run_id = :r"), {"r": run_id}).scalar_one()
+        assert len(bids if isinstance(bids, list) else json.loads(bids)) == 1  # the run says what it ingested
         assert tuple(row[:2]) == ("success", "airflow")
         counts = row[2] if isinstance(row[2], dict) else json.loads(row[2])
         assert set(counts["partitions"]) == {"2016/US-AZ"}
