@@ -19,10 +19,12 @@ cases_app = typer.Typer(no_args_is_help=True, help="案件 / cases: export")
 users_app = typer.Typer(no_args_is_help=True, help="用户 / users: create, list")
 db_app = typer.Typer(no_args_is_help=True, help="案件库 / case store: upgrade")
 adapt_app = typer.Typer(no_args_is_help=True, help="真实数据适配 / turn real public data into contract bundles")
+runs_app = typer.Typer(no_args_is_help=True, help="运行记录 / screening runs: last")
 app.add_typer(cases_app, name="cases")
 app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
 app.add_typer(adapt_app, name="adapt")
+app.add_typer(runs_app, name="runs")
 
 
 # ---- db --------------------------------------------------------------------------------------------
@@ -280,6 +282,45 @@ def users_unlock(username: Annotated[str, typer.Argument()]) -> None:
         typer.echo(str(exc), err=True)
         raise typer.Exit(code=1) from None
     typer.echo(f"unlocked {username}")
+
+
+@runs_app.command("last")
+def runs_last() -> None:
+    """Print the latest screening run: status, bundles, seconds per stage, findings, cases, chain head.
+
+    What a person watching ``scripts/run.sh`` reads after the night (Airflow's own log goes to a file).
+    Exits 1 when the run failed.
+    """
+    from carbonqa.jurisdiction import Scope
+    from carbonqa.queries import chain_head, run_summary, runs
+    from carbonqa.store import upgrade
+
+    upgrade()
+    df = runs(Scope("cli", "national", None, None), limit=1)
+    if df.is_empty():
+        typer.echo("no screening run yet")
+        raise typer.Exit(1)
+    import json
+
+    r = df.row(0, named=True)
+
+    def _obj(v: object) -> dict:
+        return json.loads(v) if isinstance(v, str) else dict(v or {})
+
+    s = run_summary(_obj(r["counts"]))
+    stages = " · ".join(f"{k} {float(v):.1f} s" for k, v in _obj(r["stage_seconds"]).items())
+    typer.echo(f"run {r['run_id']}: {r['status']}, {r['bundles']} bundle(s) ingested, "
+               f"{(r['duration_s'] or 0):.0f} s ({stages})")
+    cases = s["cases"]
+    typer.echo(f"findings {s['findings']:,} ({s['new']:,} new) over {s['partitions']} partition(s); "
+               f"cases {cases.get('cases', 0):,} ({cases.get('created', 0):,} new, {cases.get('rescored', 0):,} rescored)"
+               + (f"; failed partitions: {', '.join(s['failed'])}" if s["failed"] else ""))
+    head = chain_head()
+    if head:
+        typer.echo(f"tamper-evidence chain head {head['hash']} (check with: carbonqa verify)")
+    if r["status"] == "failed":
+        typer.echo(f"error: {r['error']}")
+        raise typer.Exit(1)
 
 
 def main() -> None:

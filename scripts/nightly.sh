@@ -11,4 +11,15 @@ cd "$(dirname "$0")/.."
 source scripts/airflow_env.sh
 DATE="${1:-$(TZ=Asia/Shanghai date +%Y-%m-%dT02:00:00+08:00)}"
 airflow db migrate >/dev/null
-airflow dags test nightly_screening "$DATE"
+# Airflow's own log (≈ 1,300 lines a night) goes to a file; the terminal gets the night's summary
+# (`carbonqa runs last`), and the log's tail when the night fails.
+LOG_DIR="${CARBONQA_HOME:-var}/logs"
+mkdir -p "$LOG_DIR"
+LOG="$LOG_DIR/nightly-$(date +%Y%m%dT%H%M%S).log"
+echo "   Airflow log: $LOG"
+if ! airflow dags test nightly_screening "$DATE" >"$LOG" 2>&1; then
+  tail -40 "$LOG"; echo "night FAILED — full log: $LOG" >&2; exit 1
+fi
+if ! "$(dirname "$0")/../.venv/bin/carbonqa" runs last; then
+  tail -40 "$LOG"; echo "night FAILED — full log: $LOG" >&2; exit 1
+fi

@@ -45,7 +45,8 @@ $CQ cases export --format csv --out "$CARBONQA_HOME/data/exports/cases-latest.cs
 $CQ cases export --format xlsx --out "$CARBONQA_HOME/data/exports/cases-latest.xlsx"
 $CQ users demo
 
+echo "== done: exports in $CARBONQA_HOME/data/exports (with .sidecar.json), demo users' passwords in $CARBONQA_HOME/demo_users.txt (0600) =="
 if [ "$DASHBOARD" = 1 ]; then
-  echo "== dashboard: http://localhost:8501 (sign in with a demo user above; Ctrl-C to stop) =="
+  echo "== dashboard: http://localhost:${PORT:-8501} (sign in with a demo user above; Ctrl-C to stop) =="
   exec .venv/bin/streamlit run dashboard/streamlit_app.py --server.headless true --server.port "${PORT:-8501}" --server.address "${CARBONQA_DASHBOARD_ADDRESS:-127.0.0.1}"
 fi

@@ -40,3 +40,22 @@ def test_real_us_night_opens_no_case(us_bundle: Path, tmp_path: Path) -> None:
         cases = conn.execute(sa.select(Case.case_id, Case.rule_codes, Case.summary)).fetchall()
     assert n_findings > 0  # the night really screened the real data (it notes things) …
     assert cases == [], cases  # … and none of it is a suspicion worth an inspection
+
+
+def test_runs_last_tells_a_person_what_the_night_did(us_bundle: Path, tmp_path: Path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from carbonqa.cli import app
+    from carbonqa.pipeline import run_night
+    from carbonqa.settings import get_settings
+    from carbonqa.store import upgrade
+
+    url = f"sqlite:///{tmp_path / 'us2.db'}"
+    monkeypatch.setenv("CARBONQA_DATABASE_URL", url)
+    get_settings.cache_clear()
+    upgrade(url)
+    run_night([us_bundle], None, "us-night-2", url=url, trigger="test")
+    out = CliRunner().invoke(app, ["runs", "last"])
+    assert out.exit_code == 0, out.output
+    assert "run us-night-2: success, 1 bundle(s) ingested" in out.output and "findings" in out.output
+    assert "chain head" in out.output
