@@ -23,7 +23,7 @@ from typing import Any, Literal
 from carbonqa.contract import FAMILIES, SEVERITIES
 from carbonqa.findings import Finding
 
-__all__ = ["Rule", "CATALOGUE", "rule", "make_finding", "validate_catalogue", "PREFIX_FAMILY"]
+__all__ = ["Rule", "CATALOGUE", "rule", "make_finding", "validate_catalogue", "PREFIX_FAMILY", "ZH_VALUES"]
 
 PREFIX_FAMILY: dict[str, str] = {
     "ACC": "accounting",
@@ -68,7 +68,17 @@ class Rule:
         missing = self.placeholders - params.keys()
         if missing:
             raise KeyError(f"{self.code}: message needs {sorted(missing)}")
-        return self.message_zh.format(**params), self.message_en.format(**params)
+        zh = {k: ZH_VALUES.get(v, v) if isinstance(v, str) else v for k, v in params.items()}
+        return self.message_zh.format(**zh), self.message_en.format(**params)
+
+
+#: zh-CN words for the vocabulary values that message parameters carry (quantities compared with
+#: telemetry, roles, columns named by a rule), so a Chinese sentence never shows a raw field name.
+ZH_VALUES: dict[str, str] = {
+    "generation": "发电量", "coal": "燃煤量", "hours": "运行小时", "co2": "CO₂ 排放量",
+    "lab": "检测机构", "preparer": "编制机构", "verifier": "核查机构",
+    "oxidation_rate": "碳氧化率", "carbon_content_tc_per_gj": "单位热值含碳量", "load_rate": "负荷率",
+}
 
 
 # ---- rules (owner: checks/) -------------------------------------------------------------------------

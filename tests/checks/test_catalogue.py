@@ -87,3 +87,12 @@ def test_params_tables_and_sources():
     assert sorted(PARAMS) == [2000, 2022, 2024]
     with pytest.raises(ValueError):
         params_for(1999)
+
+
+def test_zh_messages_never_show_a_raw_field_name():
+    """A telemetry quantity or an agency role renders in Chinese in message_zh, as itself in message_en."""
+    from carbonqa.catalogue import rule
+
+    r = rule("TEL-101")
+    zh, en = r.render({"unit_id": "U1", "quantity": "generation", "ratio": 2.06, "usual_ratio": 1.0})
+    assert "发电量" in zh and "generation" not in zh and "generation" in en
