@@ -348,8 +348,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "run.summary_line": (
         "{run} · 筛查分区 {parts} 个（{provinces} 个省级单位，{years} 年度），失败 {failed} 个 · 新建案件 {created} 件，"
         "归入案件的发现 {attached} 条",
-        "{run} · {parts} partitions screened ({provinces} provinces, years {years}), {failed} failed · "
-        "{created} cases opened, {attached} findings attached",
+        "{run} · partitions screened: {parts} (provinces: {provinces}; years {years}), failed: {failed} · "
+        "cases opened: {created}, findings attached: {attached}",
     ),
     "run.failed_parts": ("失败的分区：{parts}", "Failed partitions: {parts}"),
     "run.missing": ("未加载的模块：{pkgs}", "Packages not loaded: {pkgs}"),
@@ -357,7 +357,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "run.slowest": ("耗时最长的分区", "Slowest partitions"),
     "run.seconds": ("耗时 (s)", "Seconds"),
     "run.digest": ("发现 {findings}（新增 {new}）· 分区 {parts}（失败 {failed}）· 新建案件 {cases}",
-                   "{findings} findings ({new} new) · {parts} partitions ({failed} failed) · {cases} cases opened"),
+                   "findings: {findings} ({new} new) · partitions: {parts} ({failed} failed) · cases opened: {cases}"),
     "run.run_id": ("运行编号", "Run"),
     "run.trigger": ("触发方式", "Trigger"),
 }

@@ -101,6 +101,8 @@ else:
     st.dataframe(
         mine.with_columns(
             province=i18n.each(mine["province_code"], i18n.province),
+            city_name=pl.Series([i18n.city(c, p) for c, p in zip(mine["city_name"], mine["province_code"], strict=True)],
+                                dtype=pl.String),
             tco2_at_stake=pl.col("tco2_at_stake").round(0),
         ).select("enterprise_name", "enterprise_id", "province", "city_name", "rule_codes", "own_rule_codes",
                  "tco2_at_stake", "enterprise_case_id"),

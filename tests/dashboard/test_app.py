@@ -359,7 +359,7 @@ def test_latest_run_is_a_readable_summary(app, seeded_url):
     assert list(slow["province"]) == ["内蒙古", "新疆"] and list(slow["seconds"]) == [12.5, 2.0]
     at = _open(app, "nat", "app_pages/overview.py", lang="en")
     text = _texts(at)
-    assert "2 partitions screened (2 provinces, years 2024), 1 failed" in text
+    assert "partitions screened: 2 (provinces: 2; years 2024), failed: 1" in text
     assert list(_slowest(at)["province"]) == ["Inner Mongolia", "Xinjiang"]
 
 
