@@ -264,7 +264,9 @@ def _lab_frame(ctx: ScreenContext) -> pl.DataFrame:
     links = (
         m.filter(pl.col("lab_report_id").is_not_null())
         .group_by("lab_report_id")
-        .agg(pl.col("heat_of_gj").sum().alias("linked_heat_of_gj"), pl.col("stake_default_t").sum())
+        .agg(pl.col("heat_of_gj").sum().alias("linked_heat_of_gj"), pl.col("stake_default_t").sum(),
+             # every month citing the report keeps the unit's conversion efficiency (ACC-004's energy balance)
+             pl.col("ncv_energy_consistent").fill_null(False).all().alias("linked_energy_ok"))
     )
     p = params_for(ctx.year)
     coal = ctx.national().units().select("unit_id", "coal_type")
@@ -280,6 +282,7 @@ def _lab_frame(ctx: ScreenContext) -> pl.DataFrame:
         cad_hi.alias("cad_hi"),
         pl.col("linked_heat_of_gj").fill_null(0.0),
         pl.col("stake_default_t").fill_null(0.0),
+        pl.col("linked_energy_ok").fill_null(False),
         (pl.col("carbon_ad_pct") * (100.0 - pl.col("total_moisture_pct")) / (100.0 - pl.col("moisture_ad_pct")))
         .alias("car_recomputed_pct"),
         pl.col("sample_period").str.slice(0, 4).cast(pl.Int64, strict=False).alias("year"),

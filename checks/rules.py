@@ -67,9 +67,14 @@ def gx_specs(p: RegulationParams) -> dict[str, Spec]:
     # ash dilutes carbon and heat alike (DOMAIN.md §3 Cad row, §4b coal quality spread): a Cad off its band
     # whose report's carbon per unit heat (Car / NCV) is an ordinary measured CC moves no emissions — information
     lab_cc = pl.col("carbon_ar_pct") / 100.0 / pl.col("ncv_ar_gj_per_t")
-    cad_cc_ordinary = ((comp == "Cad") & (lab_cc >= p.cc_measured_min_tc_per_gj * (1 - tol["CC_rel"]))
-                       & (lab_cc <= p.cc_measured_max_tc_per_gj * (1 + tol["CC_rel"]))).fill_null(False)
-    comp_conservative = comp_conservative | cad_cc_ordinary
+    cc_ordinary = ((lab_cc >= p.cc_measured_min_tc_per_gj * (1 - tol["CC_rel"]))
+                   & (lab_cc <= p.cc_measured_max_tc_per_gj * (1 + tol["CC_rel"]))).fill_null(False)
+    cad_cc_ordinary = (comp == "Cad") & cc_ordinary
+    # a wet coal (Mt above its band) lowers Car and the as-received NCV together: honest when its CC is
+    # ordinary *and* every month citing the report keeps the unit's conversion efficiency (the tonnes rose
+    # with the water); moisture written up to lower the carbon fails one of the two
+    mt_wet_honest = (comp == "Mt") & (mt > pl.lit(p.mt_range_pct[1])) & cc_ordinary & pl.col("linked_energy_ok")
+    comp_conservative = comp_conservative | cad_cc_ordinary | mt_wet_honest
     cc_within = ((cc >= p.cc_measured_min_tc_per_gj * (1 - tol["CC_rel"]))
                  & (cc <= p.cc_measured_max_tc_per_gj * (1 + tol["CC_rel"])))
     ncv_conservative = ncv_conservative | ncv_within
@@ -167,7 +172,8 @@ def gx_specs(p: RegulationParams) -> dict[str, Spec]:
                             * pl.col("linked_heat_of_gj") * pl.col("carbon_ar_pct") / 100.0 / pl.col("ncv_ar_gj_per_t") * CO2_PER_C
                         ).fill_nan(0.0).fill_null(0.0),
                         lab_id | {"component": comp, "value": _r(comp_val, 2), "low": comp_lo, "high": comp_hi},
-                        {"report_cc_tc_per_gj": _r(lab_cc, 5), "cc_ordinary": cad_cc_ordinary},
+                        {"report_cc_tc_per_gj": _r(lab_cc, 5), "cc_ordinary": cc_ordinary,
+                         "energy_balance_holds": pl.col("linked_energy_ok")},
                         severity=pl.when(comp_conservative).then(pl.lit("low")).otherwise(pl.lit("medium"))),
         # verifications frame
         "VER-001": Spec(pl.col("verified_emissions_tco2"), pl.col("reported_emissions_tco2"), pl.col("gap_t"),

@@ -641,3 +641,21 @@ def test_cmp_001_telemetry_running_after_the_last_deposit_is_a_missing_month(dat
     tel = tel.filter(~((pl.col("unit_id") == "U1") & pl.col("period").is_in(["2024-11", "2024-12"])))
     found = [f for f in checks.run_codes(screen(data, telemetry=tel), ["CMP-001"]) if f.unit_id == "U1"]
     assert {(f.severity, f.tco2_at_stake) for f in found} == {("low", 0.0)}
+
+
+def test_lab_006_a_wet_coal_burnt_in_proportion_is_information(data, screen):
+    """Mt above its band lowers Car and the as-received NCV together; when the month's coal rose with the
+    water (its conversion efficiency holds) and Car / NCV is ordinary, it is a wet coal: low, 0 t. The same
+    Mt with the carbon written down alone (CC below the band) keeps medium and its stake."""
+    lab, mon = _lab(data, "2024-03"), _m(data, "2024-03")
+    w = (100.0 - 45.0) / (100.0 - lab["total_moisture_pct"])
+    lab.update(total_moisture_pct=45.0, carbon_ar_pct=lab["carbon_ar_pct"] * w, ncv_ar_gj_per_t=lab["ncv_ar_gj_per_t"] * w)
+    mon.update(ncv_gj_per_t=mon["ncv_gj_per_t"] * w, fuel_consumed_t=mon["fuel_consumed_t"] / w)
+    (f,) = [x for x in checks.run_codes(screen(data), ["LAB-006"]) if x.period == "2024-03"]
+    assert (f.evidence["component"], f.severity, f.tco2_at_stake) == ("Mt", "low", 0.0)
+    assert f.evidence["cc_ordinary"] is True and f.evidence["energy_balance_holds"] is True
+    # moisture written up with the heat and tonnes untouched: the carbon falls alone (CC below the band)
+    mon.update(ncv_gj_per_t=mon["ncv_gj_per_t"] / w, fuel_consumed_t=mon["fuel_consumed_t"] * w)
+    lab.update(ncv_ar_gj_per_t=lab["ncv_ar_gj_per_t"] / w)
+    (f,) = [x for x in checks.run_codes(screen(data), ["LAB-006"]) if x.period == "2024-03"]
+    assert f.severity == "medium" and f.tco2_at_stake > 0
