@@ -303,10 +303,12 @@ _RULES: tuple[Rule, ...] = (
     Rule(
         code="LAB-006", family="lab_forensics", severity="medium", table="lab_reports",
         title_zh="煤质指标超出合理范围", title_en="Coal analysis value outside plausible range",
-        description_zh="空干基碳 Cad 50–75%（褐煤下限 35%，煤矸石下限 20%，煤种不明取最宽范围）、空干基水分 Mad 0.5–12%、全水分 Mt 4–40%。"
-        "抬高排放的一侧或超出幅度在检测方法精密度以内（Cad 1.0、Mad 0.2、Mt 0.5 个百分点）为低，零吨。",
-        description_en="Cad 50–75 % (lower bound 35 % for lignite, 20 % for waste coal / gangue, the widest band for an unknown coal type), Mad 0.5–12 %, Mt 4–40 %. "
-        "The side that raises emissions, or beyond the edge within the method's precision (Cad 1.0, Mad 0.2, Mt 0.5 points): low, 0 t.",
+        description_zh="空干基碳 Cad 50–75%（褐煤下限 35%，煤矸石下限 20%，次烟煤下限 45%，无烟煤上限 85%，煤种不明取最宽范围）、空干基水分 Mad 0.5–12%、全水分 Mt 4–40%。"
+        "抬高排放的一侧或超出幅度在检测方法精密度以内（Cad 1.0、Mad 0.2、Mt 0.5 个百分点）为低，零吨；Cad 偏低但单位热值含碳量（Car/NCV）正常（高灰煤），"
+        "或 Mt 偏高而含碳量正常且引用该报告的月份能量平衡成立（湿煤按比例多烧），亦为低、零吨。",
+        description_en="Cad 50–75 % (lower bound 35 % for lignite, 20 % for waste coal / gangue, 45 % for sub-bituminous, upper bound 85 % for anthracite, the widest band for an unknown coal type), Mad 0.5–12 %, Mt 4–40 %. "
+        "The side that raises emissions, or beyond the edge within the method's precision (Cad 1.0, Mad 0.2, Mt 0.5 points): low, 0 t; "
+        "so is a low Cad whose carbon per unit heat (Car/NCV) is ordinary (a high-ash coal), and a high Mt with an ordinary CC whose citing months keep their energy balance (a wet coal burnt in proportion).",
         message_zh="检测报告 {lab_report_id}：{component} = {value}% 超出 {low}–{high}%",
         message_en="Lab report {lab_report_id}: {component} = {value}% outside {low}–{high}%",
         source="DOMAIN.md §3 (Cad / Mad / Mt ranges); lignite and waste-coal Cad bands: checks.params "
