@@ -556,19 +556,9 @@ def export_agency_cases(out: Path, fmt: str = "csv", url: str | None = None, sco
     Raises:
         ValueError: unknown format.
     """
-    from carbonqa.textsafe import neutralise_frame
+    from carbonqa.textsafe import write_table
 
-    fmt = fmt.lower()
-    if fmt not in ("csv", "xlsx"):
-        raise ValueError(f"export format must be 'csv' or 'xlsx', got {fmt!r}")
-    df = neutralise_frame(agency_case_frame(url, scope))  # submitted text: no formula cells (OWASP)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "csv":
-        df.write_csv(out)
-    else:
-        df.write_excel(out, worksheet="agency_cases", autofit=True)
-    return df.height
+    return write_table(agency_case_frame(url, scope), Path(out), fmt, "agency_cases")
 
 
 def agency_export_bytes(fmt: str = "csv", url: str | None = None, scope: Scope | None = None) -> bytes:
@@ -587,15 +577,8 @@ def agency_export_bytes(fmt: str = "csv", url: str | None = None, scope: Scope |
     """
     import io
 
-    from carbonqa.textsafe import neutralise_frame
+    from carbonqa.textsafe import write_table
 
-    fmt = fmt.lower()
-    if fmt not in ("csv", "xlsx"):
-        raise ValueError(f"export format must be 'csv' or 'xlsx', got {fmt!r}")
-    df = neutralise_frame(agency_case_frame(url, scope))
     buf = io.BytesIO()
-    if fmt == "csv":
-        df.write_csv(buf)
-    else:
-        df.write_excel(buf, worksheet="agency_cases", autofit=True)
+    write_table(agency_case_frame(url, scope), buf, fmt, "agency_cases")
     return buf.getvalue()

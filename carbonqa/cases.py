@@ -116,7 +116,7 @@ from carbonqa import catalogue, contract
 from carbonqa.evidence import code_firing_rates, demoted, reliability_of
 from carbonqa.findings import Finding
 from carbonqa.jurisdiction import PermissionDenied, Scope
-from carbonqa.regulation import allowance_price
+from carbonqa.regulation import allowance_price, cny_of
 from carbonqa.scoring import (
     FAMILY_LABELS,
     CaseScore,
@@ -159,6 +159,7 @@ __all__ = [
     "opens_case",
     "p_confirm_of",
     "write_sidecar",
+    "case_summary",
     "summary_zh",
     "summary_en",
     "tip_findings",
@@ -459,89 +460,78 @@ def tip_findings(tips: pl.DataFrame, year: int) -> list[Finding]:
 
 
 # ---- summary -----------------------------------------------------------------------------------------
-def _title_zh(rule_code: str, family: str) -> str:
+def _title(rule_code: str, family: str, lang: str) -> str:
+    li = 0 if lang == "zh" else 1
     try:
-        return catalogue.rule(rule_code).title_zh
+        r = catalogue.rule(rule_code)
+        return r.title_zh if li == 0 else r.title_en
     except KeyError:
-        return FAMILY_LABELS.get(family, (family, family))[0]
+        return FAMILY_LABELS.get(family, (family, family))[li]
+
+
+#: The phrasebook of the case summary, one entry per language: (year head, no finding, complaint head,
+#: message cut (length, earliest cut, separators, strip, ellipsis), parentheses, tonnes, other findings,
+#: complaints, separator, full stop, family-label joiner).
+_SUMMARY = {
+    "zh": dict(year="{year}年度：", none="{year}年度：当前无有效发现（均已抑制或不再出现）。", tip="{year}年度：收到投诉举报线索",
+               cut=(60, 20, ("，", "；", "、", "（", "("), "，；、 "), end_strip="。", paren="（{msg}）",
+               tonnes="，涉及约 {t:,} tCO₂", others="另有 {n} 项{labels}方面的发现", tips="附 {n} 条投诉举报线索",
+               sep="；", stop="。", join="、"),
+    "en": dict(year="{year}: ", none="{year}: no live finding (all suppressed or no longer seen).", tip="{year}: a complaint was received",
+               cut=(90, 30, (", ", "; ", " ("), ",; "), end_strip=".", paren=" ({msg})",
+               tonnes=", about {t:,} tCO₂ at stake", others="{n} more finding(s) on {labels}", tips="{n} complaint(s) attached",
+               sep="; ", stop=".", join=", "),
+}
+
+
+def case_summary(year: int, cs: CaseScore, lang: str = "zh") -> str:
+    """One plain-language sentence about a case, in ``lang`` (``zh`` or ``en``).
+
+    E.g. ``2024年度：单位热值含碳量显著低于同类机组（…），涉及约 12,300 tCO₂；另有 2 项月度数据复制方面的发现；
+    附 1 条投诉举报线索。`` / ``2024: Carbon content far below peers (…), about 12,300 tCO₂ at stake; 2 more
+    finding(s) on copied monthly values; 1 complaint(s) attached.`` Built from the top finding (largest
+    tonnes × confidence: its catalogue title and message, cut at a clause boundary), the tonnes at stake,
+    the other families and the complaints — the same facts in both languages.
+    """
+    p = _SUMMARY[lang]
+    li = 0 if lang == "zh" else 1
+    top = cs.top
+    if top is None:
+        return p["none"].format(year=year)
+    parts: list[str] = []
+    if top.family == "tip":
+        head = p["tip"].format(year=year)
+    else:
+        msg = (getattr(top, "message_zh" if li == 0 else "message_en", "") or "").strip().rstrip(p["end_strip"])
+        size, earliest, seps, strip = p["cut"]
+        if len(msg) > size:  # cut at a clause boundary, never inside a parenthesis
+            cut = msg[:size]
+            for sep in seps:
+                if sep in cut[earliest:]:
+                    cut = cut[: cut.rindex(sep)]
+                    break
+            msg = cut.rstrip(strip) + "…"
+        head = p["year"].format(year=year) + _title(top.rule_code, top.family, lang) + (p["paren"].format(msg=msg) if msg else "")
+    if cs.tco2_at_stake >= 1:
+        head += p["tonnes"].format(t=round_tonnes(cs.tco2_at_stake))
+    parts.append(head)
+    others = [f for f in cs.families if f not in (top.family, "tip")]
+    if others:
+        labels = p["join"].join(FAMILY_LABELS[f][li] for f in others)
+        parts.append(p["others"].format(n=sum(cs.count_by_family.get(f, 0) for f in others), labels=labels))
+    if cs.n_tips and top.family != "tip":
+        parts.append(p["tips"].format(n=cs.n_tips))
+    return p["sep"].join(parts) + p["stop"]
 
 
 def summary_zh(year: int, cs: CaseScore) -> str:
-    """One plain-language zh-CN sentence about a case.
-
-    E.g. ``2024年度：单位热值含碳量显著低于同类机组（…），涉及约 12,300 tCO₂；另有 2 项月度数据复制方面的发现；
-    附 1 条投诉举报线索。`` Built from the top finding (largest tonnes × confidence), the tonnes at stake,
-    the other families and the complaints.
-    """
-    top = cs.top
-    if top is None:
-        return f"{year}年度：当前无有效发现（均已抑制或不再出现）。"
-    parts: list[str] = []
-    if top.family == "tip":
-        head = f"{year}年度：收到投诉举报线索"
-    else:
-        msg = (top.message_zh or "").strip().rstrip("。")
-        if len(msg) > 60:  # cut at a clause boundary, never inside a parenthesis
-            cut = msg[:60]
-            for sep in ("，", "；", "、", "（", "("):
-                if sep in cut[20:]:
-                    cut = cut[: cut.rindex(sep)]
-                    break
-            msg = cut.rstrip("，；、 ") + "…"
-        head = f"{year}年度：{_title_zh(top.rule_code, top.family)}" + (f"（{msg}）" if msg else "")
-    if cs.tco2_at_stake >= 1:
-        head += f"，涉及约 {round_tonnes(cs.tco2_at_stake):,} tCO₂"
-    parts.append(head)
-    others = [f for f in cs.families if f not in (top.family, "tip")]
-    if others:
-        labels = "、".join(FAMILY_LABELS[f][0] for f in others)
-        n_other = sum(cs.count_by_family.get(f, 0) for f in others)
-        parts.append(f"另有 {n_other} 项{labels}方面的发现")
-    if cs.n_tips and top.family != "tip":
-        parts.append(f"附 {cs.n_tips} 条投诉举报线索")
-    return "；".join(parts) + "。"
-
-
-def _title_en(rule_code: str, family: str) -> str:
-    try:
-        return catalogue.rule(rule_code).title_en
-    except KeyError:
-        return FAMILY_LABELS.get(family, (family, family))[1]
+    """:func:`case_summary` in zh-CN (the export's ``summary``)."""
+    return case_summary(year, cs, "zh")
 
 
 def summary_en(year: int, cs: CaseScore) -> str:
-    """The English twin of :func:`summary_zh` (same facts, same order), for the dashboard's English mode.
-
-    E.g. ``2024: Carbon content far below peers (…), about 12,300 tCO₂ at stake; 2 more findings on copied
-    monthly values; 1 complaint attached.``
-    """
-    top = cs.top
-    if top is None:
-        return f"{year}: no live finding (all suppressed or no longer seen)."
-    parts: list[str] = []
-    if top.family == "tip":
-        head = f"{year}: a complaint was received"
-    else:
-        msg = (getattr(top, "message_en", "") or "").strip().rstrip(".")
-        if len(msg) > 90:  # cut at a clause boundary
-            cut = msg[:90]
-            for sep in (", ", "; ", " ("):
-                if sep in cut[30:]:
-                    cut = cut[: cut.rindex(sep)]
-                    break
-            msg = cut.rstrip(",; ") + "…"
-        head = f"{year}: {_title_en(top.rule_code, top.family)}" + (f" ({msg})" if msg else "")
-    if cs.tco2_at_stake >= 1:
-        head += f", about {round_tonnes(cs.tco2_at_stake):,} tCO₂ at stake"
-    parts.append(head)
-    others = [f for f in cs.families if f not in (top.family, "tip")]
-    if others:
-        labels = ", ".join(FAMILY_LABELS[f][1] for f in others)
-        n_other = sum(cs.count_by_family.get(f, 0) for f in others)
-        parts.append(f"{n_other} more finding(s) on {labels}")
-    if cs.n_tips and top.family != "tip":
-        parts.append(f"{cs.n_tips} complaint(s) attached")
-    return "; ".join(parts) + "."
+    """:func:`case_summary` in English (``cases.summary_en``, the dashboard's English mode)."""
+    return case_summary(year, cs, "en")
 
 
 # ---- rescoring ---------------------------------------------------------------------------------------
@@ -1158,8 +1148,7 @@ def case_frame(url: str | None = None, scope: Scope | None = None) -> pl.DataFra
         rows = conn.execute(stmt).fetchall()
     data: dict[str, list[Any]] = {c: [r[i] for r in rows] for i, c in enumerate(v1)}
     iy, it = v1.index("year"), v1.index("tco2_at_stake")
-    data["cny_at_stake"] = [None if r[it] is None else round(float(r[it]) * allowance_price(int(r[iy])).cny_per_t)
-                            for r in rows]
+    data["cny_at_stake"] = [cny_of(r[it], r[iy]) for r in rows]
     data["p_confirm"] = [p_confirm_of(r[len(v1)]) for r in rows]
     return pl.DataFrame(data, schema=_EXPORT_SCHEMA)
 
@@ -1182,20 +1171,11 @@ def export_cases(out: Path, fmt: str = "csv", url: str | None = None, scope: Sco
     Raises:
         ValueError: unknown format.
     """
-    from carbonqa.textsafe import neutralise_frame
+    from carbonqa.textsafe import write_table
 
-    fmt = fmt.lower()
-    if fmt not in ("csv", "xlsx"):
-        raise ValueError(f"export format must be 'csv' or 'xlsx', got {fmt!r}")
-    df = neutralise_frame(case_frame(url, scope))  # submitted text: no formula cells (OWASP)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "csv":
-        df.write_csv(out)
-    else:
-        df.write_excel(out, worksheet="cases", autofit=True)
-    write_sidecar(out, df.height, url)
-    return df.height
+    n = write_table(case_frame(url, scope), Path(out), fmt, "cases")
+    write_sidecar(Path(out), n, url)
+    return n
 
 
 def write_sidecar(out: Path, rows: int, url: str | None = None) -> Path:

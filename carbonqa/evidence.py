@@ -152,13 +152,18 @@ def _wilson_lo(k: int, n: int, alpha: float) -> float:
     return float(binomtest(k, n).proportion_ci(confidence_level=1 - alpha, method="wilson").low)
 
 
-class _Fired(Protocol):
+class EvidenceFinding(Protocol):
+    """What the evidence model reads of a finding (a ``Finding``, a stored row or a scoring view)."""
+
     rule_code: str
     family: str
     severity: str
+    unit_id: str | None
+    period: str | None
+    score: float
 
 
-def code_firing_rates(by_enterprise: Mapping[str, Iterable[_Fired]], n_enterprises: int) -> dict[tuple[str, str], CodeRate]:
+def code_firing_rates(by_enterprise: Mapping[str, Iterable[EvidenceFinding]], n_enterprises: int) -> dict[tuple[str, str], CodeRate]:
     """Each (code, grade)'s national firing rate over one night's enterprises and its reliability.
 
     Args:
@@ -208,17 +213,6 @@ def demoted(severity: str, reliability: float) -> str:
     return SEVERITY_ORDER[SEVERITY_ORDER.index(severity) - 1]
 
 
-class EvidenceFinding(Protocol):
-    """What the evidence model reads of a finding (a ``Finding``, a stored row or a scoring view)."""
-
-    rule_code: str
-    family: str
-    severity: str
-    unit_id: str | None
-    period: str | None
-    score: float
-
-
 @dataclass(frozen=True)
 class Fact:
     """One independent fact: the findings that restate it and the strongest of them.
@@ -247,7 +241,7 @@ def _q(f: Any, reliability: Mapping[Any, float], factors: Mapping[str, float]) -
 
 
 def facts(
-    findings: Iterable[Any],
+    findings: Iterable[EvidenceFinding],
     reliability: Mapping[Any, float] | None = None,
     factors: Mapping[str, float] | None = None,
 ) -> list[Fact]:

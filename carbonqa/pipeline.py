@@ -207,8 +207,8 @@ def discover_bundles(inbox: Path, url: str | None = None) -> list[str]:
 def ingest_one(bundle_dir: str, url: str | None = None, run_id: str | None = None) -> dict[str, Any]:
     """Ingest one bundle (:func:`carbonqa.ingest.ingest_bundle`) and say which partitions it touched.
 
-    With ``run_id`` (the DAG's ingest task), the bundle is recorded on that run's ``bundle_ids``, so the
-    run says how many bundles it ingested (the dashboard showed 0 for an Airflow night).
+    With ``run_id`` (the DAG's ingest task and :func:`run_night`), the bundle is recorded on that run's
+    ``bundle_ids``, so the run says how many bundles it ingested (the one place that records them).
 
     Returns:
         ``{"bundle_id", "outcome", "years", "provinces", "quarantined", "warnings", "reason"}`` —
@@ -863,11 +863,8 @@ def run_night(
 
     try:
         t0 = time.perf_counter()
-        ingested = [ingest_one(str(b), url=url) for b in bundles]
+        ingested = [ingest_one(str(b), url=url, run_id=run_id) for b in bundles]  # each recorded on the run
         result["ingested"] = ingested
-        bids = [i["bundle_id"] for i in ingested]
-        if bids:
-            _update_run_json(run_id, url, lambda r: setattr(r, "bundle_ids", sorted(set(r.bundle_ids or []) | set(bids))))
         done("ingest", t0)
 
         parts = partitions(year, url=url)

@@ -558,21 +558,15 @@ def export_queue(scope: Scope, filters: QueueFilter | None = None, fmt: str = "c
     Rows follow the queue's sort; CSV is UTF-8 with a byte-order mark so spreadsheet programs read the
     Chinese summaries correctly. Raises ``ValueError`` for another ``fmt``.
     """
-    if fmt not in ("csv", "xlsx"):
-        raise ValueError(f"unknown export format {fmt!r}; expected csv or xlsx")
+    from carbonqa.textsafe import write_table
+
+    if fmt not in ("csv", "xlsx"):  # before the query: a bad format costs nothing
+        raise ValueError(f"export format must be 'csv' or 'xlsx', got {fmt!r}")
     f = filters or QueueFilter()
     with _conn(url) as conn:
         rows = conn.execute(_queue_select().where(*_queue_where(scope, f)).order_by(*_queue_order(f.sort))).fetchall()
-    from carbonqa.textsafe import neutralise_frame
-
-    # submitted text: cells a spreadsheet would run as formulas get a leading ' (OWASP CSV Injection)
-    frame = neutralise_frame(_frame(rows, _QUEUE_SCHEMA).select(list(contract.CASE_EXPORT_COLUMNS)))
     buf = io.BytesIO()
-    if fmt == "csv":
-        buf.write("\ufeff".encode())
-        frame.write_csv(buf)
-    else:
-        frame.write_excel(buf, worksheet="cases", autofit=True)
+    write_table(_frame(rows, _QUEUE_SCHEMA).select(list(contract.CASE_EXPORT_COLUMNS)), buf, fmt, "cases", bom=True)
     return buf.getvalue()
 
 
@@ -605,10 +599,11 @@ def export_readable(
     names, province and status labels, families in words, the assignee's user name; scoped and sorted as the
     queue; formula-like cells neutralised as in the contract export.
     """
-    if fmt not in ("csv", "xlsx"):
-        raise ValueError(f"unknown export format {fmt!r}; expected csv or xlsx")
     from carbonqa.scoring import FAMILY_LABELS
-    from carbonqa.textsafe import neutralise_frame
+    from carbonqa.textsafe import write_table
+
+    if fmt not in ("csv", "xlsx"):  # before the query: a bad format costs nothing
+        raise ValueError(f"export format must be 'csv' or 'xlsx', got {fmt!r}")
 
     li = 0 if lang == "zh" else 1
     f = filters or QueueFilter()
@@ -627,13 +622,9 @@ def export_readable(
         tco2_at_stake=pl.col("tco2_at_stake").round(0),
         risk_score=pl.col("risk_score").round(1),
     ).select(list(READABLE_COLUMNS))
-    frame = neutralise_frame(frame).rename({k: v[li] for k, v in READABLE_COLUMNS.items()})
+    frame = frame.rename({k: v[li] for k, v in READABLE_COLUMNS.items()})
     buf = io.BytesIO()
-    if fmt == "csv":
-        buf.write("\ufeff".encode())
-        frame.write_csv(buf)
-    else:
-        frame.write_excel(buf, worksheet="案件" if li == 0 else "cases", autofit=True)
+    write_table(frame, buf, fmt, "案件" if li == 0 else "cases", bom=True)
     return buf.getvalue()
 
 
@@ -675,12 +666,11 @@ def get_case(scope: Scope, case_id: str, url: str | None = None) -> dict[str, An
     out["province_zh"] = province_label(case.province_code, "zh")
     # what the reviewer needs to trust the score: the probability and the money (CONTRACT.md §5 v1.1)
     from carbonqa.cases import p_confirm_of
-    from carbonqa.regulation import allowance_price
+    from carbonqa.regulation import allowance_price, cny_of
 
     out["p_confirm"] = p_confirm_of(case.score_reasons)
-    price = allowance_price(int(case.year))
-    out["allowance_price_cny_per_t"] = price.cny_per_t
-    out["cny_at_stake"] = None if case.tco2_at_stake is None else round(float(case.tco2_at_stake) * price.cny_per_t)
+    out["allowance_price_cny_per_t"] = allowance_price(int(case.year)).cny_per_t
+    out["cny_at_stake"] = cny_of(case.tco2_at_stake, case.year)
     return out
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["AllowancePrice", "ALLOWANCE_PRICES", "allowance_price"]
+__all__ = ["AllowancePrice", "ALLOWANCE_PRICES", "allowance_price", "cny_of"]
 
 
 @dataclass(frozen=True)
@@ -68,3 +68,8 @@ def allowance_price(year: int) -> AllowancePrice:
     earlier = [y for y in ALLOWANCE_PRICES if y < year]
     ref = ALLOWANCE_PRICES[max(earlier) if earlier else min(ALLOWANCE_PRICES)]
     return AllowancePrice(year, ref.cny_per_t, f"{ref.source} — {ref.year} price carried to {year}", True)
+
+
+def cny_of(tco2: float | None, year: int) -> float | None:
+    """``tco2`` tonnes at ``year``'s allowance price (:func:`allowance_price`), rounded to 1 yuan; ``None`` stays ``None``."""
+    return None if tco2 is None else float(round(float(tco2) * allowance_price(int(year)).cny_per_t))

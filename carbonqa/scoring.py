@@ -1,32 +1,16 @@
 """Findings → one risk score per case, with the reasons that produced it (pure functions, no I/O).
 
 The score ranks cases for inspection across the whole country (CONTRACT.md §5 ``risk_score``: higher =
-inspect first). It rests on **materiality first** (DOMAIN.md §4: rank by the tonnes that would change if
-the suspicion is true, combined with confidence — *not* by the number of rules that fired):
+inspect first): **what an inspection is expected to yield** — the probability that it confirms a
+material under-report, and the tonnes it would recover (issue 12; DOMAIN.md §4b materiality):
 
-====================  ==========================================================================
-component             points
-====================  ==========================================================================
-materiality           ``10 × log10(1 + E)`` where ``E`` = expected tonnes at stake = Σ over distinct
-                      (family, unit, period) of ``max(tco2_at_stake × score)``; capped at the
-                      enterprise's reported emissions when known. 10 t → 10, 1 kt → 30, 100 kt → 50.
-material bonus        ``+10`` when ``E`` crosses a materiality threshold: Beijing pilot 1,000 t
-                      absolute, or the EU relative threshold (5 %, 2 % above 500 kt) of reported
-                      emissions when these are known.
-severity              the single most serious counted finding: ``weight(severity) × score``
-                      (critical 15, high 10, medium 6, low 3); the max, never a sum.
-tips                  ``+10`` (worth one decade of tonnes) for the first complaint naming the
-                      enterprise, ``+5`` per further one, at most ``+20`` (the 2024 regulation makes
-                      complaints a lead to follow up).
-inspections           optional, only when inspection labels exist: every counted finding's confidence
-                      is multiplied by its rule code's factor from :func:`label_calibration`
-                      (0.5–1.5, 1 without labels) and the materiality and severity components are
-                      recomputed; the difference is one reason of its own (code ``inspections``).
-====================  ==========================================================================
-
-The sum is clamped to ``[0, 100]`` and rounded to 2 decimals. Because nothing is summed over findings
-except de-duplicated tonnes, ten tiny findings score below one big one, and the score is monotone
-non-decreasing in any finding's ``tco2_at_stake`` and ``score``.
+* ``p_confirm`` = the evidence of :mod:`carbonqa.evidence` (independent facts combined as log-likelihood
+  ratios, each code weighted by its national firing rate and by inspection labels) × :func:`p_material`
+  (the probability that the tonnes at stake reach the materiality threshold);
+* ``risk_score`` = :func:`yield_points` of ``p_confirm`` and the signed, bounded under-report stake,
+  clamped to ``[0, 100]`` and rounded to 2 decimals. It is not a sum over findings: ten findings
+  restating one fact score as one, and the score is monotone non-decreasing in any finding's
+  ``tco2_at_stake`` and ``score``.
 
 De-duplication: several findings on one unit-month describe the *same* tonnes — a carbon-content
 outlier seen by a rule and by a detector, and equally a lab report found forged (lab forensics), missing
@@ -43,8 +27,7 @@ is kept as an :class:`~carbonqa.store.models.InspectionLabel` with the case's ru
 of how often inspectors confirmed cases carrying the code, relative to all inspected cases), and
 :func:`score_case` applies it. Without labels every factor is 1 and the score is exactly what it was.
 The factor never decides whether a case exists (the opening policy in :mod:`carbonqa.cases` reads
-findings, not scores) and it does not touch the material bonus (a regulatory tonnes threshold) or
-tips.
+findings, not scores) and it does not touch complaints.
 
 Every constant is in :data:`PARAMS` with its source.
 """
@@ -56,6 +39,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from carbonqa import evidence as ev
 from carbonqa.contract import FAMILIES
 
 __all__ = [
@@ -79,11 +63,6 @@ __all__ = [
 
 #: Scoring constants, one table with sources (DOMAIN.md §4 anchors). Units in the names.
 PARAMS: dict[str, dict[str, Any]] = {
-    "materiality_pts_per_decade": {
-        "value": 10.0,
-        "source": "design choice: log-scaled tonnes so 10× the tonnes adds a fixed 10 points (DOMAIN.md §4)",
-    },
-    "material_bonus_pts": {"value": 10.0, "source": "design choice: crossing a verification materiality threshold"},
     "beijing_abs_threshold_t": {
         "value": 1_000.0,
         "source": "Beijing ETS pilot verification rule: reported-verified gap > 1,000 t or > 10 % (DOMAIN.md §4.4)",
@@ -98,16 +77,10 @@ PARAMS: dict[str, dict[str, Any]] = {
         "source": "EU AVR (Reg. (EU) 2018/2067) art. 23: 2 % for installations above 500 kt CO2/yr",
     },
     "eu_large_installation_t": {"value": 500_000.0, "source": "EU AVR art. 23: category C installations > 500 kt"},
-    "severity_weight_pts": {
+    "severity_weight_pts": {  # only orders a case's findings to pick the one its summary leads with
         "value": {"critical": 15.0, "high": 10.0, "medium": 6.0, "low": 3.0, "info": 0.0},
         "source": "design choice on the ECMPS-style ladder (DOMAIN.md §5); info = suppressed, counts nothing",
     },
-    "tip_first_pts": {
-        "value": 10.0,
-        "source": "碳排放权交易管理暂行条例 (Order 775, 2024): complaints are leads to follow up (DOMAIN.md §4.8)",
-    },
-    "tip_more_pts": {"value": 5.0, "source": "design choice: further complaints corroborate, with diminishing weight"},
-    "tip_max_pts": {"value": 20.0, "source": "design choice: complaints raise priority but never outweigh tonnes"},
     "max_score": {"value": 100.0, "source": "scale of the case export's risk_score"},
     "stake_log_sigma": {
         "value": math.log(3.0),
@@ -122,7 +95,7 @@ PARAMS: dict[str, dict[str, Any]] = {
     "yield_full_decades": {
         "value": 6.0,
         "source": "design choice: tonnes double a case's points from 0 t to 1 Mt (10^6 t, the largest units' "
-        "annual emissions are a few Mt); chosen on held-out nights (bench/README.md, 'Evidence scoring')",
+        "annual emissions are a few Mt); chosen on development nights (bench/README.md, 'Evidence scoring')",
     },
     "label_prior_strength_cases": {
         "value": 5.0,
@@ -134,13 +107,13 @@ PARAMS: dict[str, dict[str, Any]] = {
     "label_factor_min": {
         "value": 0.5,
         "source": "design choice (conservative): a code inspectors keep dismissing at most halves its findings' "
-        "confidence (−3 materiality points = a factor 2 in tonnes; severity points halved): labels reorder "
-        "near-ties, never bury a large stake; unsupervised detectors keep surfacing new patterns (DOMAIN.md §5, ADBench)",
+        "evidence: labels reorder near-ties, never bury a strong case; unsupervised detectors keep surfacing new "
+        "patterns (DOMAIN.md §5, ADBench)",
     },
     "label_factor_max": {
         "value": 1.5,
         "source": "design choice (conservative): a code inspectors keep confirming gains at most +50 % "
-        "confidence (+1.8 materiality points; severity points ×1.5)",
+        "evidence",
     },
 }
 
@@ -489,8 +462,6 @@ def score_case(
     facts behind it), ``materiality`` (tonnes, CNY), ``over_report``, ``weak_codes`` (codes whose
     national firing rate cut their weight), ``inspections`` (label factors).
     """
-    from carbonqa import evidence as ev
-
     counted = [f for f in findings if f.severity != "info"]
     tips = [f for f in counted if f.family == "tip"]
     rel = dict(reliability or {})
@@ -576,8 +547,8 @@ def score_case(
             "zh": f"另有约 {round_tonnes(-over):,} tCO₂ 可能为多报（数据错误，不计入少报量）",
             "en": f"about {round_tonnes(-over):,} tCO₂ may be over-reported (a data error; not added to the under-report)",
         })
-    weak = sorted({(f.rule_code, ev.reliability_of(rel, f.rule_code, f.severity)) for f in counted
-                   if f.family != "tip" and ev.reliability_of(rel, f.rule_code, f.severity) < 1.0})
+    weak = sorted({(c, w) for c, w in ((f.rule_code, ev.reliability_of(rel, f.rule_code, f.severity))
+                                       for f in counted if f.family != "tip") if w < 1.0})
     if weak:
         reasons.append({
             "code": "weak_codes", "points": 0.0,

@@ -10,9 +10,12 @@ with a single quote ``'`` so it is shown as text. A ``+``/``-`` that starts a nu
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import BinaryIO
+
 import polars as pl
 
-__all__ = ["FORMULA_PREFIXES", "neutralise_cell", "neutralise_frame"]
+__all__ = ["FORMULA_PREFIXES", "neutralise_cell", "neutralise_frame", "write_table"]
 
 #: First characters that make a spreadsheet cell a formula (OWASP CSV Injection guidance).
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
@@ -50,3 +53,40 @@ def neutralise_frame(df: pl.DataFrame) -> pl.DataFrame:
         danger = first.is_in(["=", "@", "\t", "\r"]) | (first.is_in(["+", "-"]) & ~is_num)
         exprs.append(pl.when(danger.fill_null(False)).then(pl.lit("'") + c).otherwise(c).alias(name))
     return df.with_columns(exprs) if exprs else df
+
+
+def write_table(df: pl.DataFrame, target: Path | BinaryIO, fmt: str, worksheet: str, bom: bool = False) -> int:
+    """Write an export table safely: formula cells neutralised (:func:`neutralise_frame`), CSV or XLSX.
+
+    The one writer behind every export (the case export, the agency-case export, the dashboard's
+    downloads), so that none of them can forget the OWASP neutralisation.
+
+    Args:
+        df: the table (exact columns and row order are the caller's).
+        target: a file path (parent folders are created) or a binary buffer.
+        fmt: ``csv`` (UTF-8, header row) or ``xlsx`` (one sheet named ``worksheet``), case-insensitive.
+        worksheet: sheet name for ``xlsx``.
+        bom: prefix a CSV with a UTF-8 byte-order mark (spreadsheet programs then read Chinese text).
+
+    Returns:
+        Number of rows written.
+
+    Raises:
+        ValueError: ``fmt`` is not ``csv`` or ``xlsx``.
+    """
+    fmt = fmt.lower()
+    if fmt not in ("csv", "xlsx"):
+        raise ValueError(f"export format must be 'csv' or 'xlsx', got {fmt!r}")
+    df = neutralise_frame(df)  # submitted text: no formula cells (OWASP CSV Injection)
+    if isinstance(target, (str, Path)):
+        target = Path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        data = (("\ufeff" if bom else "") + df.write_csv()).encode()
+        if isinstance(target, Path):
+            target.write_bytes(data)
+        else:
+            target.write(data)
+    else:
+        df.write_excel(target, worksheet=worksheet, autofit=True)
+    return df.height
