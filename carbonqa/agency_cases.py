@@ -94,6 +94,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from carbonqa import catalogue
+from carbonqa.cases import run_provinces, values_differ
 from carbonqa.evidence import PARAMS as EVIDENCE_PARAMS
 from carbonqa.evidence import SEVERITY_ORDER
 from carbonqa.jurisdiction import Scope
@@ -301,23 +302,6 @@ def _summary(year: int, role: str, agency_id: str, codes: list[str], facts: dict
     return f"{head}；{tail}。"
 
 
-def _screened_provinces(s: Session, run_id: str, year: int) -> set[str] | None:
-    """Provinces the run screened for ``year`` (``counts["partitions"]`` keys), ``None`` when unrecorded."""
-    run = s.get(ScreeningRun, run_id)
-    parts = (run.counts or {}).get("partitions") if run is not None else None
-    if not parts:
-        return None
-    return {p.split("/", 1)[1] for p in parts if p.split("/", 1)[0] == str(year)}
-
-
-def _differs(a: Any, b: Any) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        if a is None or b is None:
-            return a is not b
-        return abs(float(a) - float(b)) > 1e-9
-    return a != b
-
-
 def _update_year(run_id: str, year: int, url: str | None, ent_map: dict[str, tuple[str | None, str | None]],
                  agencies: dict[str, tuple[str | None, str | None]], out: dict[str, int]) -> None:
     """One year of :func:`update_agency_cases` in one transaction (counts added to ``out``)."""
@@ -411,7 +395,7 @@ def _update_year(run_id: str, year: int, url: str | None, ent_map: dict[str, tup
         for r in s.execute(sa.select(ct).join(AgencyCase, AgencyCase.case_id == ct.c.case_id).where(AgencyCase.year == year)):
             m = dict(r._mapping)
             stored_clients.setdefault(m["case_id"], {})[m["enterprise_id"]] = m
-        screened = _screened_provinces(s, run_id, year)
+        screened = run_provinces(s, run_id, year)
         now = now_cst()
         for cid in sorted(set(derived) | set(existing)):
             d = derived.get(cid)
@@ -433,7 +417,7 @@ def _update_year(run_id: str, year: int, url: str | None, ent_map: dict[str, tup
                 s.add(case)
                 out["created"] += 1
             else:
-                changed = {k: v for k, v in vals.items() if _differs(getattr(case, k), v)}
+                changed = {k: v for k, v in vals.items() if values_differ(getattr(case, k), v)}
                 if changed:
                     for k, v in changed.items():
                         setattr(case, k, v)
@@ -452,7 +436,7 @@ def _update_year(run_id: str, year: int, url: str | None, ent_map: dict[str, tup
                 old = have.get(e)
                 if old is None:
                     s.execute(sa.insert(ct).values(case_id=cid, **r))
-                elif any(_differs(old[k], v) for k, v in r.items()):
+                elif any(values_differ(old[k], v) for k, v in r.items()):
                     s.execute(sa.update(ct).where(ct.c.case_id == cid, ct.c.enterprise_id == e).values(**r))
         s.flush()
         _rerank(s, year)

@@ -158,6 +158,8 @@ __all__ = [
     "opening_reason",
     "opens_case",
     "p_confirm_of",
+    "run_provinces",
+    "values_differ",
     "write_sidecar",
     "case_summary",
     "summary_zh",
@@ -551,7 +553,8 @@ def _scored_values(year: int, cs: CaseScore) -> dict[str, Any]:
     }
 
 
-def _differs(a: Any, b: Any) -> bool:
+def values_differ(a: Any, b: Any) -> bool:
+    """Whether a stored case value and a freshly scored one differ (floats compared to 1e-9)."""
     if isinstance(a, float) or isinstance(b, float):
         if a is None or b is None:
             return a is not b
@@ -585,7 +588,8 @@ def _view(f: FindingRow, supps: Sequence[ActiveSuppression]) -> _Scored:
                    f.message_en or "")
 
 
-def _run_provinces(s: Session, run_id: str, year: int) -> set[str] | None:
+def run_provinces(s: Session, run_id: str, year: int) -> set[str] | None:
+    """Provinces run ``run_id`` screened for ``year`` (its ``counts["partitions"]`` keys), ``None`` when unrecorded."""
     run = s.get(ScreeningRun, run_id)
     parts = (run.counts or {}).get("partitions") if run is not None else None
     if not parts:
@@ -605,7 +609,7 @@ def _update_year(
 ) -> None:
     """One year of :func:`update_cases` in one transaction (counts added to ``out``)."""
     with session_scope(url) as s:
-        prov = set(provinces) if provinces is not None else _run_provinces(s, run_id, year)
+        prov = set(provinces) if provinces is not None else run_provinces(s, run_id, year)
         q = sa.select(FindingRow).where(FindingRow.year == year, FindingRow.enterprise_id.is_not(None))
         q = q.where(FindingRow.last_run_id == run_id)
         live = list(s.scalars(q))
@@ -679,7 +683,7 @@ def _update_year(
             else:
                 cs = score_case(fs, reported.get(ent), calibration, reliability, price)
                 vals = _scored_values(year, cs)
-                changed = {k: v for k, v in vals.items() if _differs(getattr(case, k), v)}
+                changed = {k: v for k, v in vals.items() if values_differ(getattr(case, k), v)}
                 if changed:
                     before = {k: getattr(case, k) for k in changed}
                     for k, v in changed.items():
