@@ -44,6 +44,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from carbonqa.contract import PROVINCES
+from carbonqa.errors import InputError
 from carbonqa.jurisdiction import ROLES, Scope, ScopeError
 from carbonqa.store.db import session_scope
 from carbonqa.store.models import User, now_cst
@@ -85,7 +86,7 @@ _DUMMY_HASH = _HASHER.hash("carbonqa-timing-equaliser")
 _ISO_SUBDIVISION = re.compile(r"^[A-Z]{2}-[A-Z0-9]{1,3}$")
 
 
-class UserError(ValueError):
+class UserError(InputError, ValueError):
     """A user cannot be created or changed; the message says what to fix."""
 
 

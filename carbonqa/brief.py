@@ -31,6 +31,7 @@ from typing import Any
 import polars as pl
 
 from carbonqa import contract, queries
+from carbonqa.errors import CarbonqaError
 from carbonqa.jurisdiction import Scope
 from carbonqa.queries import CaseDetail, case_detail, province_label
 from carbonqa.store.models import now_cst
@@ -38,7 +39,7 @@ from carbonqa.store.models import now_cst
 __all__ = ["BriefError", "CJKFontMissing", "CJKFont", "find_cjk_font", "build_brief"]
 
 
-class BriefError(RuntimeError):
+class BriefError(CarbonqaError, RuntimeError):
     """The brief cannot be built."""
 
 

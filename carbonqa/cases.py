@@ -90,8 +90,8 @@ reviewer saw). A different current version, or a concurrent commit between read 
 
 Errors::
 
-    CaseError                         base of this module's errors
-    ├── CaseNotFound (LookupError)    no case with that id
+    CaseError                         base of this module's errors (carbonqa.errors: the whole tree)
+    ├── CaseNotFound (KeyError)       no case with that id (the same class as carbonqa.queries raises)
     ├── InvalidTransition (ValueError) the workflow forbids it for this status / role, or data missing
     ├── AssignmentError (ValueError)  assignee unknown, inactive or outside the case's jurisdiction
     └── StaleCaseError                someone changed the case since you loaded it: reload
@@ -113,6 +113,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from carbonqa import catalogue, contract
+from carbonqa.errors import AssignmentError, CaseError, CaseNotFound, InvalidTransition, StaleCaseError
 from carbonqa.evidence import code_firing_rates, demoted, reliability_of
 from carbonqa.findings import Finding
 from carbonqa.jurisdiction import PermissionDenied, Scope
@@ -302,33 +303,7 @@ class _Demoted:
         return getattr(self._f, name)
 
 
-# ---- errors ------------------------------------------------------------------------------------------
-class CaseError(Exception):
-    """Base of the errors of :mod:`carbonqa.cases`."""
-
-
-class CaseNotFound(CaseError, LookupError):
-    """No case has this id."""
-
-
-class InvalidTransition(CaseError, ValueError):
-    """The workflow does not allow this move for the case's status and the actor's role."""
-
-
-class AssignmentError(CaseError, ValueError):
-    """The assignee cannot take this case (unknown, inactive, wrong role or jurisdiction)."""
-
-
-class StaleCaseError(CaseError):
-    """The case changed since the reviewer loaded it; nothing was written."""
-
-    def __init__(self, case_id: str, expected: int | None, current: int | None) -> None:
-        self.case_id, self.expected, self.current = case_id, expected, current
-        super().__init__(
-            f"案件 {case_id} 已被他人修改（您看到的版本 {expected}，当前版本 {current}），请刷新后重试。 / "
-            f"Case {case_id} was changed by someone else since you loaded it (you saw version {expected}, "
-            f"it is now {current if current is not None else 'newer'}); reload the case and try again."
-        )
+# ---- errors (carbonqa.errors: one tree, re-exported here) -------------------------------------
 
 
 # ---- ids and findings --------------------------------------------------------------------------------

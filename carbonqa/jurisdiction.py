@@ -17,16 +17,18 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from carbonqa.errors import AccessError
+
 __all__ = ["ROLES", "Scope", "ScopeError", "PermissionDenied"]
 
 ROLES: tuple[str, ...] = ("national", "provincial", "municipal", "auditor")
 
 
-class ScopeError(ValueError):
+class ScopeError(AccessError, ValueError):
     """A user's jurisdiction is malformed (e.g. a provincial user without a province)."""
 
 
-class PermissionDenied(PermissionError):
+class PermissionDenied(AccessError, PermissionError):
     """The reader may not see or change this object; the message says which jurisdiction it lies in."""
 
 

@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from carbonqa import contract
 from carbonqa.catalogue import CATALOGUE
+from carbonqa.errors import CaseNotFound
 from carbonqa.jurisdiction import PermissionDenied, Scope
 from carbonqa.store.db import get_engine
 from carbonqa.store.models import (
@@ -96,10 +97,6 @@ OPEN_STATUSES: tuple[str, ...] = ("new", "triaged", "assigned", "inspection_sche
 
 #: Sort keys of the queue: risk (rank order), tCO₂ at stake, most recently updated.
 SORTS: tuple[str, ...] = ("risk", "tco2", "updated")
-
-
-class CaseNotFound(KeyError):
-    """No case with this id exists in the reader's jurisdiction (whether it exists elsewhere is not said)."""
 
 
 def _not_found(case_id: str) -> str:

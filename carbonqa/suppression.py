@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 import sqlalchemy as sa
 
 from carbonqa.catalogue import CATALOGUE
+from carbonqa.errors import InputError
 from carbonqa.findings import Finding
 from carbonqa.store.db import get_engine
 from carbonqa.store.models import Suppression, now_cst
@@ -48,7 +49,7 @@ __all__ = [
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
-class SuppressionError(ValueError):
+class SuppressionError(InputError, ValueError):
     """A suppression request is malformed; the message names the field and the fix."""
 
 

@@ -11,10 +11,12 @@ engine itself could not run::
 
 from __future__ import annotations
 
+from carbonqa.errors import CarbonqaError
+
 __all__ = ["ChecksError", "ExpectationCrashed"]
 
 
-class ChecksError(RuntimeError):
+class ChecksError(CarbonqaError, RuntimeError):
     """Base of every rule-engine error."""
 
 

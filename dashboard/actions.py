@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from carbonqa import cases, contract, queries
+from carbonqa import cases, contract
 from carbonqa.jurisdiction import PermissionDenied, Scope
 from dashboard import data
 from dashboard.i18n import t
@@ -37,7 +37,7 @@ def error_text(exc: BaseException) -> str:
     """
     if isinstance(exc, cases.StaleCaseError):
         return t("a.stale")
-    if isinstance(exc, cases.CaseNotFound | queries.CaseNotFound | PermissionDenied):
+    if isinstance(exc, cases.CaseNotFound | PermissionDenied):
         return t("a.not_found")
     if isinstance(exc, cases.AssignmentError):
         return t("a.assign_failed")

@@ -25,7 +25,10 @@ def _imports(pkg: str) -> set[tuple[str, str]]:
 @pytest.mark.parametrize(
     "pkg, forbidden",
     [
-        ("carbonqa", {"checks", "detectors", "dags", "dashboard", "airflow", "streamlit", "great_expectations"}),
+        (
+            "carbonqa",
+            {"checks", "detectors", "dags", "dashboard", "airflow", "streamlit", "great_expectations"},
+        ),
         ("dashboard", {"checks", "detectors", "dags", "airflow", "great_expectations", "pyod"}),
         ("checks", {"dags", "dashboard", "airflow", "streamlit"}),
         ("detectors", {"dags", "dashboard", "airflow", "streamlit", "great_expectations"}),
@@ -47,3 +50,28 @@ def test_pipeline_imports_checks_and_detectors_lazily():
     names = {(n.module or "").split(".")[0] for n in top if isinstance(n, ast.ImportFrom)}
     names |= {a.name.split(".")[0] for n in top if isinstance(n, ast.Import) for a in n.names}
     assert not names & {"checks", "detectors", "great_expectations", "pyod"}
+
+
+def test_one_error_tree() -> None:
+    """Every error class carbonqa, checks and the ingest define derives from carbonqa.errors.CarbonqaError (issue 13)."""
+    import inspect as _inspect
+
+    import checks.errors
+    from carbonqa import auth, brief, cases, errors, jurisdiction, queries, suppression
+    from carbonqa.ingest import errors as ingest_errors
+
+    seen = 0
+    for mod in (errors, auth, brief, cases, jurisdiction, queries, suppression, ingest_errors, checks.errors):
+        for _, cls in _inspect.getmembers(mod, _inspect.isclass):
+            if issubclass(cls, BaseException) and cls.__module__.startswith(("carbonqa", "checks")):
+                assert issubclass(cls, errors.CarbonqaError), (
+                    f"{cls.__module__}.{cls.__name__} is outside the error tree"
+                )
+                seen += 1
+    assert seen >= 20
+    assert (
+        queries.CaseNotFound is cases.CaseNotFound is errors.CaseNotFound
+    )  # one class, raised by reads and writes
+    assert issubclass(cases.CaseNotFound, KeyError) and issubclass(
+        jurisdiction.PermissionDenied, PermissionError
+    )

@@ -17,6 +17,8 @@ outcome ``rejected`` and the message as reason; every message says what failed, 
 
 from __future__ import annotations
 
+from carbonqa.errors import InputError
+
 __all__ = [
     "BundleError",
     "BundleNotFoundError",
@@ -28,7 +30,7 @@ __all__ = [
 ]
 
 
-class BundleError(Exception):
+class BundleError(InputError):
     """A bundle cannot be ingested at all (base of every ingest error)."""
 
 
