@@ -11,22 +11,26 @@ Every stage is idempotent and keyed: a run is keyed by ``run_id`` (Airflow's run
 a partition by (year, province); findings by their deterministic id. Re-running a task or the whole
 night adds no duplicate finding, case or event (see :mod:`carbonqa.cases`).
 
-``checks`` and ``detectors`` are separate packages (they import ``carbonqa``, never the reverse): they
-are imported lazily, and when one is not installed the partition records it under ``missing`` in its
-counts instead of failing. Errors *inside* them propagate (the task fails and Airflow retries): a
-silently skipped detector would make its findings look resolved and lower the cases' scores.
+**Screeners are passed in.** The rules and detectors implement :class:`carbonqa.screening.Screener`
+(``run(ctx, prior) -> list[Finding]``) in the separate packages ``checks`` and ``detectors`` (they
+import ``carbonqa``, never the reverse). The composition layer hands them to each stage as a
+:class:`~carbonqa.screening.Screeners` set: the DAG names them explicitly; the CLI takes what the
+installed distribution declares (:meth:`Screeners.installed`, entry points in ``pyproject.toml``). An
+empty slot is recorded under ``missing`` in the stage's counts instead of failing; errors *inside* a
+screener propagate (the task fails and Airflow retries): a silently skipped detector would make its
+findings look resolved and lower the cases' scores.
 
 **What fans out, what runs once per year.** :func:`screen_partition` runs the rules on its own
-province (``checks.run(ctx)`` with ``ctx.provinces = (p,)``; rules are partition-local) plus the tips:
-that is the work that fans out. The detectors compare each unit with *national* peer statistics, so
-they cannot be split by province: :func:`detect_national` runs every non-verifier family once per year
-over the whole country (in parallel with the province screens) and stores every province's share.
-The verifier detectors pool every client's anomalies per verifier across provinces, so they run once
-per year in :func:`screen_national`, after both, with ``prior`` = every rule and detector finding the
-run produced for the year — from memory when the other stages ran in the same process (CLI,
-``airflow dags test``), else read back from the store (LocalExecutor / Celery: one process per task).
-Both paths give the findings of a whole-country run (same ids; tested). A module-level cache shares
-one national :class:`~carbonqa.screening.ScreenContext` per (run, year, store) within a process.
+province (``ctx.provinces = (p,)``; rules are partition-local) plus the tips: that is the work that
+fans out. The detectors compare each unit with *national* peer statistics, so they cannot be split by
+province: :func:`detect_national` runs every non-verifier family once per year over the whole country
+(in parallel with the province screens) and stores every province's share. The verifier detectors pool
+every client's anomalies per verifier across provinces, so they run once per year in
+:func:`screen_national`, after both, with ``prior`` = every rule and detector finding the run stored
+for the year, read back from the findings store — stages share nothing but the store, so the same code
+runs in one process (CLI, ``airflow dags test``) and one process per task (LocalExecutor, Celery). A
+module-level cache shares one national :class:`~carbonqa.screening.ScreenContext` (its loaded tables)
+per (run, year, store) within a process.
 
 Per partition the run's ``counts["partitions"]["<year>/<province>"]`` holds the sum of the stages that
 wrote to it (``screen``: rules + tips, ``detect``: the province's detector findings), each kept under
@@ -35,7 +39,6 @@ wrote to it (``screen``: rules + tips, ``detect``: the province's detector findi
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import time
@@ -47,7 +50,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from carbonqa.findings import Finding
-from carbonqa.screening import ScreenContext
+from carbonqa.screening import ScreenContext, Screeners
 from carbonqa.store import chain
 from carbonqa.store.db import get_engine, session_scope
 from carbonqa.store.models import Bundle, FindingRow, ScreeningRun, now_cst, raw_table
@@ -288,13 +291,12 @@ def partitions(year: int | None = None, url: str | None = None) -> list[dict[str
     return [{"year": y, "province_code": p} for y, p in sorted(out)]
 
 
+
+
 # ---- screening ---------------------------------------------------------------------------------------
-#: Key, in a national context's cache, of ``{province: [rule findings]}`` screened in this process
-#: (pre-suppression): :func:`screen_national` uses it (with :data:`_DETECT_KEY`) instead of re-reading
-#: the store.
-_PRIOR_KEY = "pipeline.prior_by_province"
-#: Key, in a national context's cache, of ``(non-verifier detector findings of every province, missing)``.
-_DETECT_KEY = "pipeline.local_detectors"
+def _screeners(screeners: Screeners | None) -> Screeners:
+    """``screeners``, or those the installed distributions declare (the CLI's composition)."""
+    return screeners if screeners is not None else Screeners.installed()
 
 
 def grid_factor(year: int, url: str | None = None) -> float:
@@ -350,60 +352,6 @@ def national_context(run_id: str, year: int, url: str | None = None) -> ScreenCo
 def clear_context_cache() -> None:
     """Forget cached national contexts (tests; after ingesting new data into a live process)."""
     _NATIONAL_CACHE.clear()
-
-
-def _import_package(name: str, missing: list[str]) -> Any:
-    """The package ``name`` with a ``run``, or ``None`` (recorded in ``missing``) when not installed."""
-    import importlib
-
-    try:
-        mod = importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.split(".")[0] == name:
-            missing.append(name)
-            log.warning("package %s is not installed: its findings are skipped this run", name)
-            return None
-        raise
-    if getattr(mod, "run", None) is None:
-        missing.append(name)
-        log.warning("package %s has no run(ctx): its findings are skipped this run", name)
-        return None
-    return mod
-
-
-def _split_families(mod: Any) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-    """(local families, verifier families) of a detectors package that runs subsets, else ``None``.
-
-    A package whose ``run`` takes ``families=`` and lists ``FAMILIES_RUN`` is split: every family but
-    ``verifier`` runs in :func:`detect_national`, ``verifier`` in :func:`screen_national`. Any other
-    package (an older or a stand-in one) runs whole in :func:`detect_national`.
-    """
-    fams = getattr(mod, "FAMILIES_RUN", None)
-    if not fams or "families" not in inspect.signature(mod.run).parameters:
-        return None
-    return tuple(f for f in fams if f != "verifier"), tuple(f for f in fams if f == "verifier")
-
-
-def _local_detector_findings(nat: ScreenContext) -> tuple[list[Finding], list[str]]:
-    """The non-verifier detectors over the whole country, once per national context (cached in it).
-
-    Their peer statistics are national, so they run over the country once per (run, year) in
-    :func:`detect_national`; the cache lets :func:`screen_national` of the same process reuse them.
-
-    Returns:
-        ``(findings of every province, missing packages)``.
-    """
-    key = _DETECT_KEY
-    if key not in nat._cache:
-        missing: list[str] = []
-        mod = _import_package("detectors", missing)
-        if mod is None:
-            found: list[Finding] = []
-        else:
-            split = _split_families(mod)
-            found = list(mod.run(nat) if split is None else mod.run(nat, families=split[0]) or [])
-        nat._cache[key] = (found, missing)
-    return nat._cache[key]
 
 
 def _apply_suppressions(findings: list[Finding], run_id: str, url: str | None) -> tuple[list[Finding], int]:
@@ -476,10 +424,12 @@ def _record_partitions(run_id: str, url: str | None, year: int, stage: str, by_p
     return merged
 
 
-def screen_partition(year: int, province_code: str, run_id: str, url: str | None = None) -> dict[str, Any]:
+def screen_partition(
+    year: int, province_code: str, run_id: str, url: str | None = None, screeners: Screeners | None = None
+) -> dict[str, Any]:
     """Screen one (year, province): rules + tips → suppressions → stored findings.
 
-    * **rules** — ``checks.run(ctx)`` on the province's own partition (``ctx.provinces = (p,)``): the
+    * **rules** — ``screeners.rules.run(ctx)`` on the province's own partition (``ctx.provinces = (p,)``): the
       rules are partition-local, and give the same findings as a national run restricted to ``p``
       (tested). This is the work that fans out.
     * **tips** — ``TIP-001`` for complaints naming the province's enterprises.
@@ -487,9 +437,9 @@ def screen_partition(year: int, province_code: str, run_id: str, url: str | None
     The detectors are not run here: their peer statistics are national, so they run once per year in
     :func:`detect_national` (non-verifier families) and :func:`screen_national` (verifier).
 
-    Findings are routed by ``province_code``; one without a province is dropped (except tips). The
-    rule findings (before suppression) are also kept in the national context of this process for
-    :func:`screen_national`. Idempotent per (run, year, province).
+    Findings are routed by ``province_code``; one without a province is dropped (except tips).
+    Idempotent per (run, year, province). ``screeners`` default: :meth:`Screeners.installed`; an
+    empty ``rules`` slot is recorded as ``missing: ["checks"]``, not an error.
 
     Returns:
         This stage's ``{"year", "province_code", "findings", "new", "by_family", "by_severity",
@@ -499,9 +449,11 @@ def screen_partition(year: int, province_code: str, run_id: str, url: str | None
         :func:`screen_national` read to know what was screened).
 
     Raises:
-        Whatever ``checks`` raises (the task fails and Airflow retries it).
+        Whatever the rules raise (the task fails and Airflow retries it).
     """
     from carbonqa.cases import store_findings, tip_findings
+
+    sc = _screeners(screeners)
 
     t0 = time.perf_counter()
     phase: dict[str, float] = {}
@@ -512,11 +464,10 @@ def screen_partition(year: int, province_code: str, run_id: str, url: str | None
         grid_factor_tco2_per_mwh=nat.grid_factor_tco2_per_mwh, _national=nat,
     )
     phase["context"] = time.perf_counter() - t0
-    missing: list[str] = []
+    missing = sc.missing("rules")
 
     t = time.perf_counter()
-    chk = _import_package("checks", missing)
-    rules = [f for f in (chk.run(ctx) if chk is not None else []) or [] if f.province_code == prov]
+    rules = [f for f in (sc.rules.run(ctx) if sc.rules is not None else []) if f.province_code == prov]
     phase["rules"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -524,7 +475,6 @@ def screen_partition(year: int, province_code: str, run_id: str, url: str | None
     tips = [f for f in tips if f.province_code in (prov, None)]
     phase["tips"] = time.perf_counter() - t
 
-    nat._cache.setdefault(_PRIOR_KEY, {})[prov] = list(rules)
     findings = [*rules, *tips]
     by_pkg = {"checks": len(rules), "tips": len(tips)}
     t = time.perf_counter()
@@ -548,16 +498,21 @@ def screen_partition(year: int, province_code: str, run_id: str, url: str | None
     return counts
 
 
-def detect_national(year: int, run_id: str, url: str | None = None, provinces: Iterable[str] | None = None) -> dict[str, Any]:
+def detect_national(
+    year: int,
+    run_id: str,
+    url: str | None = None,
+    provinces: Iterable[str] | None = None,
+    screeners: Screeners | None = None,
+) -> dict[str, Any]:
     """The non-verifier detectors of ``year``, once over the whole country → every province's share stored.
 
     The detectors score each unit against *national* peer statistics (same unit class, coal type, …
     across every province), so their work is one national computation per year, not per province:
-    ``detectors.run(nat, families=<every family but verifier>)`` (a package without ``families=``
-    runs whole here). Runs in parallel with :func:`screen_partition` (it needs only the raw store).
+    ``screeners.detectors.run(nat)`` (every family but the verifier's). Runs in parallel with :func:`screen_partition` (it needs only the raw store).
     Findings are routed to ``provinces`` (default: :func:`partitions` of the year — the plan's
-    provinces); one outside them or without a province is dropped. Suppressed, stored per province;
-    kept in this process's national context for :func:`screen_national`. Idempotent per (run, year).
+    provinces); one outside them or without a province is dropped. Suppressed, stored per province
+    (where :func:`screen_national` reads them back). Idempotent per (run, year).
 
     Returns:
         ``{"year", "provinces", "findings", "new", "by_family", "by_severity", "suppressed", "missing",
@@ -566,10 +521,11 @@ def detect_national(year: int, run_id: str, url: str | None = None, provinces: I
         ``counts["partitions"]["<year>/<province>"]``.
 
     Raises:
-        Whatever ``detectors`` raises (the task fails and Airflow retries it).
+        Whatever the detectors raise (the task fails and Airflow retries it).
     """
     from carbonqa.cases import store_findings
 
+    sc = _screeners(screeners)
     t0 = time.perf_counter()
     y = int(year)
     provs = sorted({str(p) for p in provinces} if provinces is not None else {p["province_code"] for p in partitions(y, url)})
@@ -578,7 +534,8 @@ def detect_national(year: int, run_id: str, url: str | None = None, provinces: I
     phase["context"] = time.perf_counter() - t0
 
     t = time.perf_counter()
-    all_dets, missing = _local_detector_findings(nat) if provs else ([], [])
+    missing = sc.missing("detectors")
+    all_dets = list(sc.detectors.run(nat)) if provs and sc.detectors is not None else []
     phase["detectors"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -695,61 +652,51 @@ def _loads(v: str | None) -> Any:
         return v
 
 
-def screen_national(year: int, run_id: str, url: str | None = None) -> dict[str, Any]:
+def screen_national(year: int, run_id: str, url: str | None = None, screeners: Screeners | None = None) -> dict[str, Any]:
     """The national stage of ``year``: verifier detectors over every province's findings → stored; GX Data Docs.
 
     Runs after every :func:`screen_partition` of (run, year) and after :func:`detect_national` of the
-    year. The verifier detectors (``detectors.run(nat, prior=…, families=("verifier",))``) pool each
-    verifier's clients across provinces, so ``prior`` is every rule and non-verifier detector finding
-    this run produced for the year: kept in memory when both stages ran in this process (CLI,
-    ``run_night``, ``airflow dags test``), else read back from the store (:func:`stored_prior`;
-    LocalExecutor / Celery, one process per task). Their findings are routed to the provinces
+    year. The verifier detectors (``screeners.verifier.run(nat, prior)``) pool each verifier's clients
+    across provinces, so ``prior`` is every rule and non-verifier detector finding this run stored for
+    the year, read back from the findings store (:func:`stored_prior`) — one path whether the stages
+    ran in this process (CLI, ``airflow dags test``) or one process per task (LocalExecutor, Celery).
+    Their findings are routed to the provinces
     screened, suppressed, stored. Idempotent per (run, year): findings are keyed by id and the prior
     excludes the verifier detectors' own codes.
 
     Returns:
         ``{"year", "provinces", "validation_report" (path of the night's GX Data Docs index, see
         :func:`validation_dir`; ``None`` without ``checks`` or provinces), "validation_seconds",
-        "prior", "prior_source" ("memory" | "store" | "none"), "findings", "new", "by_severity",
+        "prior", "prior_source" ("store" | "none"), "findings", "new", "by_severity",
         "suppressed", "missing", "seconds"}``, also recorded in the run's ``counts["national"]["<year>"]``.
 
     Raises:
         RuntimeError: when the run recorded no :func:`detect_national` for the year (the prior would
-        silently lack the detector findings); whatever ``detectors`` raises.
+        silently lack the detector findings); whatever the verifier detectors raise.
     """
     from carbonqa.cases import store_findings
+    from carbonqa.catalogue import CATALOGUE
 
+    sc = _screeners(screeners)
     t0 = time.perf_counter()
     y = int(year)
     provs = _screened_provinces(run_id, y, url)
-    missing: list[str] = []
-    mod = _import_package("detectors", missing) if provs else None
-    split = _split_families(mod) if mod is not None else None
+    missing = sc.missing("verifier") if provs else []
     prior: list[Finding] = []
     source = "none"
     found: list[Finding] = []
-    if split is not None and split[1]:
+    if provs and sc.verifier is not None:
         if str(y) not in dict(_run_counts(run_id, url).get("detect") or {}):
             raise RuntimeError(f"run {run_id}: detect_national({y}) has not run; the verifier prior needs it")
         nat = national_context(run_id, y, url)
-        mem: dict[str, list[Finding]] = nat._cache.get(_PRIOR_KEY) or {}
-        dets = nat._cache.get(_DETECT_KEY)
-        if set(provs) <= set(mem) and dets is not None:
-            by_prov: dict[str, list[Finding]] = {}
-            for f in dets[0]:
-                by_prov.setdefault(str(f.province_code), []).append(f)
-            prior, source = [f for p in provs for f in (*mem[p], *by_prov.get(p, ()))], "memory"
-        else:
-            from carbonqa.catalogue import CATALOGUE
-
-            own = {c for c, r in CATALOGUE.items() if r.kind == "detector" and r.family in split[1]}
-            prior, source = stored_prior(run_id, y, provs, own, url), "store"
+        own = {c for c, r in CATALOGUE.items() if r.kind == "detector" and r.family == "verifier"}
+        prior, source = stored_prior(run_id, y, provs, own, url), "store"
         keep = set(provs)
-        found = [f for f in mod.run(nat, prior=prior, families=split[1]) or [] if f.province_code in keep]
+        found = [f for f in sc.verifier.run(nat, prior) if f.province_code in keep]
     found, supp = _apply_suppressions(found, run_id, url)
     stored = store_findings(found, run_id, url)
     t = time.perf_counter()
-    report = _publish_validation(run_id, y, url, missing) if provs else None
+    report = _publish_validation(run_id, y, url, sc) if provs else None
     counts = {
         "year": y,
         "provinces": len(provs),
@@ -782,18 +729,16 @@ def validation_dir(run_id: str, year: int) -> Path:
     return get_settings().data_root / "validation" / safe / str(int(year))
 
 
-def _publish_validation(run_id: str, year: int, url: str | None, missing: list[str]) -> str | None:
-    """``checks.publish_validation`` of (run, year) into :func:`validation_dir`; its index path, or ``None``.
+def _publish_validation(run_id: str, year: int, url: str | None, sc: Screeners) -> str | None:
+    """``sc.publish_validation`` of (run, year) into :func:`validation_dir`; its index path, or ``None``.
 
     The validation is the one the province screens of this process already ran (cached on the
     national context); a process that ran none (one process per task) validates once per table.
-    ``None`` when ``checks`` is missing or publishes no report.
+    ``None`` when the night has no validation publisher.
     """
-    chk = _import_package("checks", missing)
-    publish = getattr(chk, "publish_validation", None)  # a stand-in checks package (tests) may have none
-    if publish is None:
+    if sc.publish_validation is None:
         return None
-    return str(publish(national_context(run_id, year, url), validation_dir(run_id, year)))
+    return str(sc.publish_validation(national_context(run_id, year, url), validation_dir(run_id, year)))
 
 
 def update_cases(run_id: str, years: list[int], url: str | None = None) -> dict[str, int]:
@@ -835,12 +780,14 @@ def run_night(
     out_dir: Path | None = None,
     trigger: str = "cli",
     on_stage: Callable[[str, float], None] | None = None,
+    screeners: Screeners | None = None,
 ) -> dict[str, Any]:
     """Run every stage in-process (what the DAG does, without Airflow); returns what each stage said.
 
     Stages ``ingest``, ``detect`` (:func:`detect_national` per year), ``screen`` (every partition),
     ``national`` (:func:`screen_national` per year), ``cases``, ``export``; they go year by year, so
-    the verifier detectors take their prior from memory. ``on_stage(name, seconds)`` is called after
+    the year's national context (its loaded tables) is shared by its stages. ``screeners`` default:
+    :meth:`Screeners.installed`. ``on_stage(name, seconds)`` is called after
     each stage (the national bench uses it).
 
     Returns:
@@ -852,6 +799,7 @@ def run_night(
     from carbonqa.store import upgrade
 
     upgrade(url)
+    sc = _screeners(screeners)
     start_run(run_id, trigger=trigger, url=url)
     stage: dict[str, float] = {}
     result: dict[str, Any] = {"run_id": run_id}
@@ -874,14 +822,14 @@ def run_night(
         for y in years:  # year by year: the year's national context stays cached for its national stage
             provs = [p["province_code"] for p in parts if p["year"] == y]
             t0 = time.perf_counter()
-            result["detect"].append(detect_national(y, run_id, url=url, provinces=provs))
+            result["detect"].append(detect_national(y, run_id, url=url, provinces=provs, screeners=sc))
             stage["detect"] += time.perf_counter() - t0
             t0 = time.perf_counter()
             for p in provs:
-                screen_partition(y, p, run_id, url=url)
+                screen_partition(y, p, run_id, url=url, screeners=sc)
             stage["screen"] += time.perf_counter() - t0
             t0 = time.perf_counter()
-            result["national"].append(screen_national(y, run_id, url=url))
+            result["national"].append(screen_national(y, run_id, url=url, screeners=sc))
             stage["national"] += time.perf_counter() - t0
         recs = dict(_run_counts(run_id, url).get("partitions") or {})
         result["partitions"] = [recs[f"{p['year']}/{p['province_code']}"] for p in parts]
@@ -906,14 +854,14 @@ def run_night(
     return result
 
 
-def screen_cli(bundles: list[Path], year: int | None, url: str | None = None) -> dict[str, Any]:
+def screen_cli(bundles: list[Path], year: int | None, url: str | None = None, screeners: Screeners | None = None) -> dict[str, Any]:
     """``carbonqa screen``: ingest → all partitions → cases → export, then print a ranked summary."""
     import polars as pl
 
     from carbonqa.cases import case_frame
 
     run_id = f"cli-{now_cst():%Y%m%dT%H%M%S}"
-    res = run_night(bundles, year, run_id, url=url, trigger="cli")
+    res = run_night(bundles, year, run_id, url=url, trigger="cli", screeners=screeners)
     for i in res["ingested"]:
         print(f"ingest {i['bundle_id']}: {i['outcome']} (years {i['years']}, provinces {len(i['provinces'])})")
     n_find = sum(p["findings"] for p in res["partitions"]) + sum(n["findings"] for n in res["national"])

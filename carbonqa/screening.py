@@ -1,7 +1,12 @@
-"""What a screening task sees: the current submissions of one reporting year and one partition.
+"""What a screening task sees, and the protocol of what screens it.
 
-A :class:`ScreenContext` is handed to ``checks.run(ctx)`` and ``detectors.run(ctx)``; both return
-``list[Finding]``. It is keyed by (year, provinces) — the Airflow fan-out runs one context per
+A :class:`ScreenContext` is handed to a :class:`Screener` — ``run(ctx, prior) -> list[Finding]`` —
+implemented by ``checks`` (the rules) and ``detectors`` (local and verifier detectors) and passed to
+:mod:`carbonqa.pipeline` by the composition layer as a :class:`Screeners` set: the DAG names them
+explicitly, the CLI takes the set the installed distribution declares (entry points group
+``carbonqa.screeners`` in ``pyproject.toml``). The core never imports ``checks`` or ``detectors``.
+
+The context It is keyed by (year, provinces) — the Airflow fan-out runs one context per
 province — and loads each table once (cached). Peer statistics that need the whole country (carbon
 content peers, verifier networks, copied values across plants) use :meth:`ScreenContext.national`,
 which shares the same cache layer.
@@ -12,9 +17,11 @@ of their unit, so every finding can be routed.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import polars as pl
 import sqlalchemy as sa
@@ -23,7 +30,13 @@ from carbonqa import contract
 from carbonqa.store.models import raw_table
 from carbonqa.store.read import current
 
-__all__ = ["ScreenContext"]
+if TYPE_CHECKING:
+    from carbonqa.findings import Finding
+
+__all__ = ["ScreenContext", "Screener", "Screeners", "ENTRY_POINT_GROUP"]
+
+#: Entry-point group under which a distribution declares its screeners (``pyproject.toml``).
+ENTRY_POINT_GROUP = "carbonqa.screeners"
 
 
 @dataclass
@@ -57,7 +70,13 @@ class ScreenContext:
             self._national = replace(self, provinces=None, _cache={}, _national=None)
         return self._national
 
-    def _cached(self, key: str, fn) -> Any:  # noqa: ANN001
+    def memo(self, key: str, fn: Callable[[], Any]) -> Any:
+        """``fn()`` computed once per context and kept under ``key`` (namespace keys by package: ``checks.…``).
+
+        The frames and statistics several screeners need (a joined monthly frame, one validation per
+        table, the telemetry lake's unit-month statistics) are built once per night and shared this way;
+        stages never pass state through it (the findings store does that).
+        """
         if key not in self._cache:
             self._cache[key] = fn()
         return self._cache[key]
@@ -72,7 +91,7 @@ class ScreenContext:
         """Current enterprises in scope."""
         if self.provinces is not None:
             return self._in_scope(self.national().enterprises())
-        return self._cached("enterprises", lambda: current("enterprises", self.url))
+        return self.memo("enterprises", lambda: current("enterprises", self.url))
 
     def units(self) -> pl.DataFrame:
         """Current units in scope, with ``province_code`` and ``city_name`` of their enterprise."""
@@ -83,11 +102,11 @@ class ScreenContext:
             ent = current("enterprises", self.url).select("enterprise_id", "province_code", "city_name")
             return current("units", self.url).join(ent, on="enterprise_id", how="left")
 
-        return self._cached("units", load)
+        return self.memo("units", load)
 
     def agencies(self) -> pl.DataFrame:
         """All current agencies (labs, preparers, verifiers are national)."""
-        return self.national()._cached("agencies", lambda: current("agencies", self.url))
+        return self.national().memo("agencies", lambda: current("agencies", self.url))
 
     # ---- periodic ------------------------------------------------------------------------------------
     def monthly_reports(self) -> pl.DataFrame:
@@ -100,7 +119,7 @@ class ScreenContext:
             df = current("monthly_reports", self.url, where=t.c.period.like(f"{self.year}-%"))
             return self._enrich_by_unit(df)
 
-        return self._cached("monthly_reports", load)
+        return self.memo("monthly_reports", load)
 
     def lab_reports(self) -> pl.DataFrame:
         """Current lab reports whose sample period lies in the year, enriched like monthly reports."""
@@ -112,7 +131,7 @@ class ScreenContext:
             df = current("lab_reports", self.url, where=t.c.sample_period.like(f"{self.year}-%"))
             return self._enrich_by_unit(df)
 
-        return self._cached("lab_reports", load)
+        return self.memo("lab_reports", load)
 
     def annual_reports(self, years: tuple[int, ...] | None = None) -> pl.DataFrame:
         """Current annual reports of ``years`` (default: this year and the previous one), in scope."""
@@ -124,7 +143,7 @@ class ScreenContext:
             t = raw_table("annual_reports")
             return self._enrich_by_enterprise(current("annual_reports", self.url, where=t.c.year.in_(years)))
 
-        return self._cached(f"annual_reports{years}", load)
+        return self.memo(f"annual_reports{years}", load)
 
     def verifications(self, years: tuple[int, ...] | None = None) -> pl.DataFrame:
         """Current verification conclusions of ``years`` (default: this and the previous year), in scope."""
@@ -136,13 +155,13 @@ class ScreenContext:
             t = raw_table("verifications")
             return self._enrich_by_enterprise(current("verifications", self.url, where=t.c.year.in_(years)))
 
-        return self._cached(f"verifications{years}", load)
+        return self.memo(f"verifications{years}", load)
 
     def tips(self) -> pl.DataFrame:
         """Current tips naming enterprises in scope (all years)."""
         if self.provinces is not None:
             return self._in_scope(self.national().tips())
-        return self._cached("tips", lambda: self._enrich_by_enterprise(current("tips", self.url)))
+        return self.memo("tips", lambda: self._enrich_by_enterprise(current("tips", self.url)))
 
     # ---- telemetry -----------------------------------------------------------------------------------
     def telemetry_monthly(self) -> pl.DataFrame:
@@ -174,3 +193,66 @@ class ScreenContext:
         with get_engine(self.url).connect() as conn:
             rows = conn.execute(sa.select(t.c.province_code).distinct().order_by(t.c.province_code)).fetchall()
         return [r[0] for r in rows]
+
+
+@runtime_checkable
+class Screener(Protocol):
+    """What screens a context: the rules (``checks``) and the detectors (``detectors``).
+
+    ``name`` is the distribution package that implements it (``checks`` | ``detectors``), recorded on the
+    run when the screener is not installed. ``run`` returns the findings of ``ctx.provinces`` (every
+    province when ``None``) for ``ctx.year``; ``prior`` is every other finding of the year the run has
+    stored (only the verifier detectors read it). Errors inside ``run`` propagate (a silently skipped
+    screener would make its findings look resolved).
+    """
+
+    name: str
+
+    def run(self, ctx: ScreenContext, prior: Sequence[Finding] = ()) -> list[Finding]:
+        """Findings of ``ctx`` (its year, its provinces), given the year's other stored findings ``prior``."""
+        ...
+
+
+#: Slot → package name recorded as ``missing`` when the slot is empty.
+_SLOT_PACKAGE = {"rules": "checks", "detectors": "detectors", "verifier": "detectors"}
+
+
+@dataclass(frozen=True)
+class Screeners:
+    """The screeners of a night, by the stage that runs them (:mod:`carbonqa.pipeline`).
+
+    Attributes:
+        rules: partition-local rules, run per (year, province) (``pipeline.screen_partition``).
+        detectors: detectors scored against national peers, run once per year (``detect_national``).
+        verifier: detectors that pool every other finding of the year per verifier, run last with
+            ``prior`` (``screen_national``).
+        publish_validation: writes the night's validation report (GX Data Docs) for a national context
+            into a folder and returns its index page; ``None`` = no report.
+    """
+
+    rules: Screener | None = None
+    detectors: Screener | None = None
+    verifier: Screener | None = None
+    publish_validation: Callable[[ScreenContext, Path], Path] | None = None
+
+    def missing(self, *slots: str) -> list[str]:
+        """Packages missing for ``slots`` (``rules`` | ``detectors`` | ``verifier``), sorted, no repeats."""
+        return sorted({_SLOT_PACKAGE[s] for s in slots if getattr(self, s) is None})
+
+    @classmethod
+    def installed(cls) -> Screeners:
+        """The screeners the installed distributions declare (entry points :data:`ENTRY_POINT_GROUP`).
+
+        A declared screener whose package cannot be imported is left out (its slot ``None``: the run
+        records it as missing); any other import error propagates.
+        """
+        found: dict[str, Any] = {}
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if ep.name not in (*_SLOT_PACKAGE, "publish_validation"):
+                continue
+            try:
+                found[ep.name] = ep.load()
+            except ModuleNotFoundError as exc:
+                if not exc.name or exc.name.split(".")[0] != ep.value.split(":")[0].split(".")[0]:
+                    raise
+        return cls(**found)

@@ -17,7 +17,8 @@ Errors: see :mod:`checks.errors` (a failed check is a finding, never an exceptio
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ __all__ = [
     "ROW_KEYS",
     "validated",
     "publish_validation",
+    "RuleScreener",
+    "SCREENER",
 ]
 
 #: Key columns of each GX-validated table's rows (the contract key that "current" is taken over,
@@ -98,7 +101,7 @@ def _validation(ctx: ScreenContext, table: str) -> tuple[Any, pl.DataFrame]:
         keys = list(ROW_KEYS[table])
         return v, v.failing.join(frame.select("_row", *keys), on="_row", how="inner").select("code", *keys)
 
-    return nat._cached(f"checks.validated.{table}", compute)
+    return nat.memo(f"checks.validated.{table}", compute)
 
 
 def publish_validation(ctx: ScreenContext, out_dir: Path) -> Path:
@@ -204,3 +207,22 @@ def carbon_content(ctx: ScreenContext) -> list[Finding]:
 def telemetry(ctx: ScreenContext) -> list[Finding]:
     """TEL rules: output without telemetry, telemetry output in a month reported as zero."""
     return _family(ctx, "telemetry")
+
+
+@dataclass(frozen=True)
+class RuleScreener:
+    """The rules as a :class:`carbonqa.screening.Screener`: every rule of the catalogue on ``ctx``.
+
+    Rules are partition-local, so ``prior`` is not read; a province-scoped ``ctx`` gets exactly the
+    national run's findings of its provinces (tested).
+    """
+
+    name: str = "checks"
+
+    def run(self, ctx: ScreenContext, prior: Sequence[Finding] = ()) -> list[Finding]:
+        """Every rule on ``ctx``: :func:`run`."""
+        return run(ctx)
+
+
+#: The rules screener the distribution declares (entry point ``carbonqa.screeners:rules``).
+SCREENER = RuleScreener()

@@ -8,7 +8,7 @@ report a monthly report cites, the annual report a verification reviews) are joi
 the context has already resolved "current" versions once (:func:`carbonqa.store.read.current`), so a
 polars join is the same on SQLite and PostgreSQL and needs no second SQL notion of "current".
 
-Frames are cached on the context (``ctx._cached``), so the families share one build per run.
+Frames are memoised on the context (``ctx.memo``), so the families share one build per run.
 
 Units: t, GJ/t, tC/GJ, MWh, h, days; rates are fractions; percentages are named ``_pct``.
 """
@@ -86,7 +86,7 @@ def monthly_frame(ctx: ScreenContext) -> pl.DataFrame:
         ``cc_default_abs_gap``, ``cc_r6``, ``ncv_lo``/``ncv_hi``, ``heat_of_gj``, ``stake_default_t`` and the
         ``chk_*`` columns the monthly suite asserts (null where the rule does not apply).
     """
-    return ctx._cached("checks.monthly_frame", lambda: _monthly_frame(ctx))
+    return ctx.memo("checks.monthly_frame", lambda: _monthly_frame(ctx))
 
 
 def _monthly_frame(ctx: ScreenContext) -> pl.DataFrame:
@@ -256,7 +256,7 @@ def lab_frame(ctx: ScreenContext) -> pl.DataFrame:
         ``car_recomputed_pct``, ``car_abs_gap_pct``, ``linked_heat_of_gj`` (Σ FC × NCV × OF of the
         citing monthly reports, GJ), ``stake_default_t`` (Σ of their default-gap stakes, t).
     """
-    return ctx._cached("checks.lab_frame", lambda: _lab_frame(ctx))
+    return ctx.memo("checks.lab_frame", lambda: _lab_frame(ctx))
 
 
 def _lab_frame(ctx: ScreenContext) -> pl.DataFrame:
@@ -371,7 +371,7 @@ def first_deposits(ctx: ScreenContext) -> pl.DataFrame:
         return pl.DataFrame(rows, schema={"unit_id": pl.String(), "period": pl.String(),
                                           "first_submitted_at": pl.Datetime("us")}, orient="row")
 
-    return nat._cached("checks.first_deposits", load)
+    return nat.memo("checks.first_deposits", load)
 
 
 def annual_frame(ctx: ScreenContext) -> pl.DataFrame:
@@ -392,7 +392,7 @@ def verification_frame(ctx: ScreenContext) -> pl.DataFrame:
         ``review_days`` (completed − started), ``review_date`` (started, else completed, else 1 June
         of the next year), ``materiality_t``.
     """
-    return ctx._cached("checks.verification_frame", lambda: _verification_frame(ctx))
+    return ctx.memo("checks.verification_frame", lambda: _verification_frame(ctx))
 
 
 def _verification_frame(ctx: ScreenContext) -> pl.DataFrame:

@@ -115,6 +115,20 @@ def _years(chunks: list[list[dict[str, Any]]]) -> list[int]:
     return sorted({int(p["year"]) for chunk in chunks for p in chunk})
 
 
+def _screeners() -> Any:
+    """The night's screeners, named here (the composition layer): the rules and both detector stages."""
+    import checks
+    import detectors
+    from carbonqa.screening import Screeners
+
+    return Screeners(
+        rules=checks.SCREENER,
+        detectors=detectors.LOCAL,
+        verifier=detectors.VERIFIER,
+        publish_validation=checks.publish_validation,
+    )
+
+
 @dag(
     dag_id="nightly_screening",
     schedule=None if _CRON.lower() == "none" else CronTriggerTimetable(_CRON, timezone="Asia/Shanghai"),
@@ -193,19 +207,20 @@ def nightly_screening() -> None:
     def screen(chunk: list[dict[str, Any]], screening_run: str) -> list[dict[str, Any]]:
         from carbonqa import pipeline
 
-        return [pipeline.screen_partition(p["year"], p["province_code"], screening_run) for p in chunk]
+        sc = _screeners()
+        return [pipeline.screen_partition(p["year"], p["province_code"], screening_run, screeners=sc) for p in chunk]
 
     @task(max_active_tis_per_dagrun=SCREEN_CONCURRENCY, map_index_template="{{ year }}")
     def detect(year: int, screening_run: str) -> dict[str, Any]:
         from carbonqa import pipeline
 
-        return pipeline.detect_national(int(year), screening_run)
+        return pipeline.detect_national(int(year), screening_run, screeners=_screeners())
 
     @task(trigger_rule="none_failed", map_index_template="{{ year }}")
     def national(year: int, screening_run: str) -> dict[str, Any]:
         from carbonqa import pipeline
 
-        return pipeline.screen_national(int(year), screening_run)
+        return pipeline.screen_national(int(year), screening_run, screeners=_screeners())
 
     @task(trigger_rule="none_failed")
     def cases(

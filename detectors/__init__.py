@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
 from carbonqa.findings import Finding
 
-__all__ = ["run", "run_frames", "FAMILIES_RUN"]
+__all__ = ["run", "run_frames", "FAMILIES_RUN", "DetectorScreener", "LOCAL", "VERIFIER"]
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +150,31 @@ def run(ctx, prior: Sequence[Finding] = (), families: Sequence[str] | None = Non
         )
 
     cacheable = not prior and fam == FAMILIES_RUN
-    found = nat._cached("detectors.findings", compute) if cacheable else compute()
+    found = nat.memo("detectors.findings", compute) if cacheable else compute()
     if ctx.provinces is None:
         return list(found)
     keep = set(ctx.provinces)
     return [f for f in found if f.province_code in keep]
+
+
+@dataclass(frozen=True)
+class DetectorScreener:
+    """A set of detector families as a :class:`carbonqa.screening.Screener` (:func:`run` with ``families``).
+
+    Attributes:
+        families: the families it runs (a subset of :data:`FAMILIES_RUN`; validated on first run).
+        name: the package, recorded by the run when the screener is missing.
+    """
+
+    families: tuple[str, ...]
+    name: str = "detectors"
+
+    def run(self, ctx, prior: Sequence[Finding] = ()) -> list[Finding]:  # noqa: ANN001 - ScreenContext
+        """:func:`run` of :attr:`families` on ``ctx`` with ``prior``."""
+        return run(ctx, prior=prior, families=self.families)
+
+
+#: Every family scored against national peers without other findings — run once per year.
+LOCAL = DetectorScreener(tuple(f for f in FAMILIES_RUN if f != "verifier"))
+#: The verifier detectors: they pool every other finding of the year per verifier — run last.
+VERIFIER = DetectorScreener(("verifier",))

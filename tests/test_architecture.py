@@ -36,20 +36,25 @@ def _imports(pkg: str) -> set[tuple[str, str]]:
 )
 def test_dependencies_point_one_way(pkg, forbidden):
     bad = sorted((f, m) for f, m in _imports(pkg) if m in forbidden)
-    # carbonqa.pipeline is the one place that calls checks/detectors — lazily, inside functions
-    bad = [(f, m) for f, m in bad if not (f == "carbonqa/pipeline.py" and m in {"checks", "detectors"})]
     assert not bad, f"{pkg} must not import {forbidden}: {bad}"
 
 
-def test_pipeline_imports_checks_and_detectors_lazily():
-    p = REPO / "carbonqa" / "pipeline.py"
-    if not p.exists():
-        pytest.skip("carbonqa/pipeline.py not written yet")
-    tree = ast.parse(p.read_text(encoding="utf-8"))
-    top = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
-    names = {(n.module or "").split(".")[0] for n in top if isinstance(n, ast.ImportFrom)}
-    names |= {a.name.split(".")[0] for n in top if isinstance(n, ast.Import) for a in n.names}
-    assert not names & {"checks", "detectors", "great_expectations", "pyod"}
+def test_core_names_no_screener_package():
+    """No exemption: the core neither imports ``checks``/``detectors`` nor finds them by name (importlib,
+    inspect); the composition layer passes them in as :class:`carbonqa.screening.Screeners` (issue 13)."""
+    offenders = []
+    for p in (REPO / "carbonqa").rglob("*.py"):
+        src = p.read_text(encoding="utf-8")
+        tree = ast.parse(src)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and node.value in ("checks", "detectors"):
+                parent_calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and node in ast.walk(n)]
+                names = {getattr(c.func, "attr", getattr(c.func, "id", "")) for c in parent_calls}
+                if names & {"import_module", "__import__", "find_spec"}:
+                    offenders.append((str(p.relative_to(REPO)), node.value))
+        if p.name == "pipeline.py" and ("import inspect" in src or "importlib" in src):
+            offenders.append((str(p.relative_to(REPO)), "introspection"))
+    assert not offenders, offenders
 
 
 def test_one_error_tree() -> None:

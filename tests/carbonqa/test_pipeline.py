@@ -1,16 +1,17 @@
 """The pipeline end to end on tiny inline bundles: discover → ingest → partitions → detect / screen → national →
 cases → export.
 
-``checks`` / ``detectors`` are replaced by a fake package emitting data-driven findings (a low measured
-carbon content per unit-month), so these tests pin the pipeline's behaviour, not the rules'.
+The installed screeners are replaced by fakes (the detectors emit data-driven findings: a low measured
+carbon content per unit-month; the rules emit none), so these tests pin the pipeline's behaviour, not
+the rules'. The pipeline only ever sees :class:`carbonqa.screening.Screeners` (no import of ``checks``
+or ``detectors``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sys
-import types
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 
 from carbonqa import cases, contract, pipeline
 from carbonqa.findings import Finding
+from carbonqa.screening import Screeners
 from carbonqa.store import session_scope
 from carbonqa.store.models import Case, CaseEvent, CaseFinding, FindingRow, ScreeningRun, User
 
@@ -72,7 +74,7 @@ def national_bundle(root: Path) -> Path:
                                             "monthly_reports": _monthly(["2024-01", "2024-02"])})
 
 
-def fake_detectors(ctx) -> list[Finding]:
+def fake_detectors(ctx, prior=()) -> list[Finding]:
     """A low measured carbon content per unit-month, with the tonnes the default would add."""
     m = ctx.monthly_reports().filter(pl.col("carbon_content_tc_per_gj") < 0.0245).sort("unit_id", "period")
     out = []
@@ -84,17 +86,37 @@ def fake_detectors(ctx) -> list[Finding]:
     return out
 
 
+@dataclass
+class FakeScreener:
+    name: str
+    fn: object
+
+    def run(self, ctx, prior=()):  # noqa: ANN001, ANN201
+        return self.fn(ctx, prior)
+
+
+FAKES = Screeners(rules=FakeScreener("checks", lambda ctx, prior: []), detectors=FakeScreener("detectors", fake_detectors))
+
+
 @pytest.fixture
 def fakes(monkeypatch):
-    det = types.ModuleType("detectors")
-    det.run = fake_detectors
-    chk = types.ModuleType("checks")
-    chk.run = lambda ctx: []
-    monkeypatch.setitem(sys.modules, "detectors", det)
-    monkeypatch.setitem(sys.modules, "checks", chk)
+    """The installed distribution declares the fakes (what ``Screeners.installed()`` returns)."""
+    monkeypatch.setattr(Screeners, "installed", classmethod(lambda cls: FAKES))
     pipeline.clear_context_cache()
-    yield
+    yield FAKES
     pipeline.clear_context_cache()
+
+
+def test_installed_screeners_are_the_declared_ones():
+    """The distribution declares its screeners as entry points: the core finds them without importing them."""
+    import checks
+    import detectors
+
+    sc = Screeners.installed()
+    assert sc.rules is checks.SCREENER and sc.detectors is detectors.LOCAL and sc.verifier is detectors.VERIFIER
+    assert sc.publish_validation is checks.publish_validation and sc.missing("rules", "detectors", "verifier") == []
+    assert "verifier" not in sc.detectors.families and sc.verifier.families == ("verifier",)
+    assert Screeners().missing("rules", "verifier") == ["checks", "detectors"]
 
 
 def state(url: str) -> dict:
@@ -176,7 +198,8 @@ def test_night_twice_then_a_new_month(db_url, tmp_path, fakes):
 
 
 def test_missing_package_is_recorded_not_fatal(db_url, tmp_path, monkeypatch, fakes):
-    monkeypatch.setitem(sys.modules, "checks", None)  # import checks → ModuleNotFoundError
+    no_rules = Screeners(detectors=fakes.detectors)  # checks not installed
+    monkeypatch.setattr(Screeners, "installed", classmethod(lambda cls: no_rules))
     b1 = national_bundle(tmp_path / "b1")
     pipeline.start_run("r-miss", url=db_url)
     pipeline.ingest_one(str(b1), url=db_url)
@@ -195,14 +218,14 @@ def test_missing_package_is_recorded_not_fatal(db_url, tmp_path, monkeypatch, fa
 
 
 def test_a_broken_detector_fails_the_detect_stage(db_url, tmp_path, monkeypatch, fakes):
-    def boom(ctx):
+    def boom(ctx, prior):
         raise RuntimeError("detector bug")
 
-    monkeypatch.setattr(sys.modules["detectors"], "run", boom)
+    broken = Screeners(rules=fakes.rules, detectors=FakeScreener("detectors", boom))
     pipeline.ingest_one(str(national_bundle(tmp_path / "b1")), url=db_url)
-    pipeline.screen_partition(2024, "15", "r-boom", url=db_url)  # rules only: the detectors are not run here
+    pipeline.screen_partition(2024, "15", "r-boom", url=db_url, screeners=broken)  # rules only here
     with pytest.raises(RuntimeError, match="detector bug"):
-        pipeline.detect_national(2024, "r-boom", url=db_url)
+        pipeline.detect_national(2024, "r-boom", url=db_url, screeners=broken)
 
 
 def test_national_context_is_loaded_once_per_run(db_url, tmp_path, monkeypatch, fakes):
@@ -307,7 +330,7 @@ def test_fanout_gives_the_whole_country_findings(tmp_path, monkeypatch):
 
     The detectors run once per year (``detect_national``), the rules per province (``screen_partition``),
     the verifier detectors after both (``screen_national``). The verifier detectors' ``prior`` is
-    pinned too (memory path = store path = rules + non-verifier detectors of the country), so the test
+    pinned too (in-process = one process per task = rules + non-verifier detectors of the country), so the test
     bites even on a bundle where no verifier is flagged.
     """
     import checks
@@ -328,10 +351,10 @@ def test_fanout_gives_the_whole_country_findings(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'fan.db'}"
     pipeline.clear_context_cache()
     b = _synth_two_provinces(tmp_path)
-    # in-process (CLI / dags test): the verifier prior comes from memory
+    # in-process (CLI / dags test): the stages share nothing but the store
     monkeypatch.setattr(detectors, "run", spy)
     mem = pipeline.run_night([b], 2024, "mem", url=url, out_dir=tmp_path / "exp")
-    assert [n["prior_source"] for n in mem["national"]] == ["memory"]
+    assert [n["prior_source"] for n in mem["national"]] == ["store"]
     provs = [p["province_code"] for p in pipeline.partitions(2024, url=url)]
     assert provs == ["46", "64"]
     assert local_runs == [(2024, None)]  # the non-verifier detectors: once, nationally
@@ -354,7 +377,7 @@ def test_fanout_gives_the_whole_country_findings(tmp_path, monkeypatch):
         assert sorted(f.id for f in local) == sorted(f.id for f in rules if f.province_code == p)
     assert _ids(url, "mem") == ref
 
-    # one process per task (LocalExecutor / Celery): no shared memory, the prior is read from the store
+    # one process per task (LocalExecutor / Celery): a fresh national context per stage
     monkeypatch.setattr(detectors, "run", spy)
     local_runs.clear()
     pipeline.start_run("fan", url=url)
@@ -373,7 +396,7 @@ def test_fanout_gives_the_whole_country_findings(tmp_path, monkeypatch):
     out = pipeline.screen_national(2024, "fan", url=url)
     assert out["prior_source"] == "store" and out["prior"] == mem["national"][0]["prior"]
     assert _ids(url, "fan") == ref
-    assert len(priors) == 2 and priors[0] == priors[1] == ref_prior  # memory, store, today's prior
+    assert len(priors) == 2 and priors[0] == priors[1] == ref_prior  # in-process, per task, today's prior
     again = pipeline.screen_national(2024, "fan", url=url)  # a retry adds nothing
     assert again["new"] == 0 and again["findings"] == out["findings"] and _ids(url, "fan") == ref
     pipeline.clear_context_cache()

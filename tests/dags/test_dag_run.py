@@ -50,8 +50,8 @@ def test_dag_test_end_to_end(airflow_db: Path, tmp_path: Path, monkeypatch: pyte
         assert tuple(row[:2]) == ("success", "airflow")
         counts = row[2] if isinstance(row[2], dict) else json.loads(row[2])
         assert set(counts["partitions"]) == {"2016/US-AZ"}
-        # in-process (dags test): the verifier detectors took the province's findings from memory
-        assert counts["national"]["2016"]["provinces"] == 1 and counts["national"]["2016"]["prior_source"] == "memory"
+        # the verifier detectors took the province's findings from the findings store
+        assert counts["national"]["2016"]["provinces"] == 1 and counts["national"]["2016"]["prior_source"] == "store"
         assert counts["national"]["2016"]["prior"] == counts["partitions"]["2016/US-AZ"]["by_package"]["checks"] + counts["partitions"]["2016/US-AZ"]["by_package"]["detectors"]
         part = counts["partitions"]["2016/US-AZ"]
         assert set(part["stages"]) == {"screen", "detect"}  # rules + tips, and the province's detector share
