@@ -44,6 +44,7 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from typing import Any
 
 import sqlalchemy as sa
@@ -129,13 +130,45 @@ def _normaliser(col: sa.Column) -> Callable[[Any], Any]:
     return str
 
 
-_NORMALISERS: dict[sa.Table, list[tuple[str, Callable[[Any], Any]]]] = {}
+def _json(v: Any) -> str:
+    """One normalised value as canonical JSON (what ``json.dumps(…, sort_keys, ensure_ascii=False)`` writes)."""
+    if isinstance(v, str):
+        return encode_basestring(v)
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, int):
+        return int.__repr__(v)
+    if isinstance(v, float):
+        return float.__repr__(v)
+    return json.dumps(v, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def _normalisers(table: sa.Table) -> list[tuple[str, Callable[[Any], Any]]]:
-    out = _NORMALISERS.get(table)
+def _encoder(col: sa.Column) -> Callable[[Any], str]:
+    """Column value → its canonical JSON text: the normaliser, then the JSON encoding of the result."""
+    norm = _normaliser(col)
+    t = col.type
+    if isinstance(t, sa.Float):
+        return lambda v: _json(_float(v))
+    if isinstance(t, sa.Boolean):
+        return lambda v: "true" if v else "false"
+    if isinstance(t, sa.Integer):
+        return lambda v: int.__repr__(int(v))
+    if isinstance(t, sa.DateTime | sa.Date) or not isinstance(t, sa.JSON):
+        return lambda v: encode_basestring(norm(v))
+    return lambda v: _json(norm(v))
+
+
+_ENCODERS: dict[sa.Table, list[tuple[str, str, Callable[[Any], str]]]] = {}
+
+
+def _encoders(table: sa.Table) -> list[tuple[str, str, Callable[[Any], str]]]:
+    """``(name, '"name":', encoder)`` of the content columns, sorted by name (JSON's ``sort_keys``)."""
+    out = _ENCODERS.get(table)
     if out is None:
-        out = _NORMALISERS[table] = [(c.name, _normaliser(c)) for c in _content_columns(table)]
+        cols = sorted(_content_columns(table), key=lambda c: c.name)
+        out = _ENCODERS[table] = [(c.name, encode_basestring(c.name) + ":", _encoder(c)) for c in cols]
     return out
 
 
@@ -147,12 +180,12 @@ def canonical(table: sa.Table, row: Mapping[str, Any]) -> str:
     hashes of stored rows; a value set to NULL still changes the text). Sorted keys, ``(",", ":")``
     separators, non-ASCII kept (hashed as UTF-8).
     """
-    content = {}
-    for name, norm in _normalisers(table):
+    parts = []
+    for name, key, enc in _encoders(table):
         v = row.get(name)
         if v is not None:  # NULLs left out: a column added later keeps old hashes
-            content[name] = norm(v)
-    return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+            parts.append(key + enc(v))
+    return "{" + ",".join(parts) + "}"
 
 
 def link_hash(prev_hash: str, canonical_text: str) -> str:
@@ -208,12 +241,13 @@ def link_rows(conn: Connection, table: sa.Table, rows: Sequence[MutableMapping[s
     """
     _lock(conn, table.name)
     _, prev, _ = _head(conn, table)
+    defaults = [(c.name, c) for c in _content_columns(table) if c.default is not None]
     for r in rows:
-        for c in _content_columns(table):
-            if r.get(c.name) is None and c.name not in r:
+        for name, c in defaults:
+            if name not in r:
                 v = _default(c)
                 if v is not None:
-                    r[c.name] = v
+                    r[name] = v
         r["prev_hash"] = prev
         r["row_hash"] = prev = link_hash(prev, canonical(table, r))
     return prev
