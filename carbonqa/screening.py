@@ -17,6 +17,8 @@ of their unit, so every finding can be routed.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from importlib.metadata import entry_points
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
     from carbonqa.findings import Finding
 
 __all__ = ["ScreenContext", "Screener", "Screeners", "ENTRY_POINT_GROUP"]
+
+log = logging.getLogger(__name__)
 
 #: Entry-point group under which a distribution declares its screeners (``pyproject.toml``).
 ENTRY_POINT_GROUP = "carbonqa.screeners"
@@ -212,6 +216,15 @@ class Screener(Protocol):
         """Findings of ``ctx`` (its year, its provinces), given the year's other stored findings ``prior``."""
         ...
 
+    def warm(self) -> None:
+        """Load what :meth:`run` needs (library imports: seconds for GX, scikit-learn, PyOD) ahead of time.
+
+        Called from a background thread while the night ingests (polars releases the GIL), so the import
+        cost overlaps the ingest instead of adding to the screen; must be safe to call from any thread
+        and to skip (``run`` imports what it needs anyway).
+        """
+        ...
+
 
 #: Slot → package name recorded as ``missing`` when the slot is empty.
 _SLOT_PACKAGE = {"rules": "checks", "detectors": "detectors", "verifier": "detectors"}
@@ -234,6 +247,24 @@ class Screeners:
     detectors: Screener | None = None
     verifier: Screener | None = None
     publish_validation: Callable[[ScreenContext, Path], Path] | None = None
+
+    def warm(self) -> threading.Thread:
+        """Start warming every screener of the set (:meth:`Screener.warm`) in one daemon thread; returns it.
+
+        Errors are left for ``run`` to raise where they belong (a warm-up that fails only costs its time).
+        """
+
+        def go() -> None:
+            for s in (self.rules, self.detectors, self.verifier):
+                if s is not None:
+                    try:
+                        s.warm()
+                    except Exception:  # noqa: BLE001 - run() raises the same error where it matters
+                        log.debug("warm-up of %s failed; run() will import it", s.name, exc_info=True)
+
+        th = threading.Thread(target=go, name="carbonqa-warm", daemon=True)
+        th.start()
+        return th
 
     def missing(self, *slots: str) -> list[str]:
         """Packages missing for ``slots`` (``rules`` | ``detectors`` | ``verifier``), sorted, no repeats."""

@@ -223,6 +223,12 @@ class RuleScreener:
         """Every rule on ``ctx``: :func:`run`."""
         return run(ctx)
 
+    def warm(self) -> None:
+        """Import Great Expectations and the suite builders (seconds) ahead of the first validation."""
+        import checks.expectations  # noqa: F401 - imports great_expectations
+        import checks.gx_results  # noqa: F401
+        import checks.suites  # noqa: F401
+
 
 #: The rules screener the distribution declares (entry point ``carbonqa.screeners:rules``).
 SCREENER = RuleScreener()

@@ -173,6 +173,17 @@ class DetectorScreener:
         """:func:`run` of :attr:`families` on ``ctx`` with ``prior``."""
         return run(ctx, prior=prior, families=self.families)
 
+    def warm(self) -> None:
+        """Import the detector modules and scikit-learn, SciPy and PyOD (seconds) ahead of the first run."""
+        import pyod.models.copod  # noqa: F401
+        import pyod.models.ecod  # noqa: F401
+        import pyod.models.hbos  # noqa: F401
+        import pyod.models.iforest  # noqa: F401
+        import scipy.stats  # noqa: F401
+        import sklearn.linear_model  # noqa: F401
+
+        from detectors import carbon_content, copied, frames, lab, telemetry, verifier  # noqa: F401
+
 
 #: Every family scored against national peers without other findings — run once per year.
 LOCAL = DetectorScreener(tuple(f for f in FAMILIES_RUN if f != "verifier"))

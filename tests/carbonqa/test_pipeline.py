@@ -94,6 +94,9 @@ class FakeScreener:
     def run(self, ctx, prior=()):  # noqa: ANN001, ANN201
         return self.fn(ctx, prior)
 
+    def warm(self) -> None:
+        pass
+
 
 FAKES = Screeners(rules=FakeScreener("checks", lambda ctx, prior: []), detectors=FakeScreener("detectors", fake_detectors))
 
@@ -117,6 +120,11 @@ def test_installed_screeners_are_the_declared_ones():
     assert sc.publish_validation is checks.publish_validation and sc.missing("rules", "detectors", "verifier") == []
     assert "verifier" not in sc.detectors.families and sc.verifier.families == ("verifier",)
     assert Screeners().missing("rules", "verifier") == ["checks", "detectors"]
+    th = sc.warm()  # the night starts this before ingesting: imports overlap the ingest
+    th.join(120)
+    import sys
+
+    assert not th.is_alive() and {"great_expectations", "pyod.models.iforest", "sklearn.linear_model"} <= set(sys.modules)
 
 
 def state(url: str) -> dict:
