@@ -19,7 +19,7 @@ cases_app = typer.Typer(no_args_is_help=True, help="案件 / cases: export")
 users_app = typer.Typer(no_args_is_help=True, help="用户 / users: create, list")
 db_app = typer.Typer(no_args_is_help=True, help="案件库 / case store: upgrade")
 adapt_app = typer.Typer(no_args_is_help=True, help="真实数据适配 / turn real public data into contract bundles")
-runs_app = typer.Typer(no_args_is_help=True, help="运行记录 / screening runs: last")
+runs_app = typer.Typer(no_args_is_help=True, help="运行记录 / screening runs: last, watch")
 app.add_typer(cases_app, name="cases")
 app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
@@ -321,6 +321,26 @@ def runs_last() -> None:
     if r["status"] == "failed":
         typer.echo(f"error: {r['error']}")
         raise typer.Exit(1)
+
+
+@runs_app.command("watch")
+def runs_watch(
+    pid: Annotated[int | None, typer.Option(help="stop when this process (the night) exits")] = None,
+    run_id: Annotated[str | None, typer.Option(help="watch this run (default: the next one to start)")] = None,
+    lang: Annotated[str, typer.Option(help="zh | en")] = "zh",
+) -> None:
+    """Show the night's progress per stage (bundles, provinces screened, detectors, cases) while it runs.
+
+    Reads the run row the stages write (:mod:`carbonqa.progress`), so it follows a night run by another
+    process — ``scripts/nightly.sh`` starts Airflow in the background and watches it with this.
+    """
+    from carbonqa.progress import watch
+    from carbonqa.store import upgrade
+
+    upgrade()
+    last = watch(pid=pid, run_id=run_id, lang=lang)
+    if last is None:
+        typer.echo("no screening run started")
 
 
 def main() -> None:

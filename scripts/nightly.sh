@@ -17,7 +17,11 @@ LOG_DIR="${CARBONQA_HOME:-var}/logs"
 mkdir -p "$LOG_DIR"
 LOG="$LOG_DIR/nightly-$(date +%Y%m%dT%H%M%S).log"
 echo "   Airflow log: $LOG"
-if ! airflow dags test nightly_screening "$DATE" >"$LOG" 2>&1; then
+# the night runs in the background; `carbonqa runs watch` draws its progress per stage from the store
+airflow dags test nightly_screening "$DATE" >"$LOG" 2>&1 &
+AIRFLOW_PID=$!
+"$(dirname "$0")/../.venv/bin/carbonqa" runs watch --pid "$AIRFLOW_PID" || true
+if ! wait "$AIRFLOW_PID"; then
   tail -40 "$LOG"; echo "night FAILED — full log: $LOG" >&2; exit 1
 fi
 if ! "$(dirname "$0")/../.venv/bin/carbonqa" runs last; then
