@@ -140,7 +140,7 @@ def cases_export(
         raise typer.BadParameter(f"--subject must be 'enterprise' or 'agency', got {subject!r}")
     upgrade()  # an unmigrated store gets its tables first (idempotent)
     if subject == "agency":
-        from carbonqa.agency_cases import export_agency_cases
+        from carbonqa.cases.agency import export_agency_cases
 
         n = export_agency_cases(out, fmt=format)
         typer.echo(f"{n} agency cases → {out}")

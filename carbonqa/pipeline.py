@@ -755,7 +755,7 @@ def update_cases(run_id: str, years: list[int], url: str | None = None) -> dict[
     as the run's ``counts["agency_cases"]`` and their number as ``agency_cases`` in the returned counts.
     """
     from carbonqa import cases
-    from carbonqa.agency_cases import update_agency_cases
+    from carbonqa.cases.agency import update_agency_cases
 
     out = cases.update_cases(run_id, years, url=url)
     agency = update_agency_cases(run_id, years, url=url)

@@ -377,7 +377,7 @@ class Suppression(Base):
 class AgencyCase(Base):
     """One case about a technical service agency per (agency, role, year) (CONTRACT.md §5 Agency cases).
 
-    Derived each night by :mod:`carbonqa.agency_cases`; ``case_id = AQ-<year>-<role>-<agency_id>`` is
+    Derived each night by :mod:`carbonqa.cases.agency`; ``case_id = AQ-<year>-<role>-<agency_id>`` is
     stable across nights. ``status`` uses the enterprise workflow vocabulary
     (:data:`carbonqa.contract.CASE_STATUSES`) and is never changed by rescoring. ``rank`` (1 = first,
     national, per year) is derived data. ``clients`` is the ``|``-separated enterprise ids; their rows

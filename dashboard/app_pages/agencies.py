@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from carbonqa.agency_cases import agency_export_bytes
+from carbonqa.cases.agency import agency_export_bytes
 from dashboard import data, i18n
 from dashboard.i18n import t
 from dashboard.text import md

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from carbonqa import agency_cases as ac
+from carbonqa.cases import agency as ac
 from carbonqa.cases import store_findings, update_cases
 from carbonqa.findings import Finding
 from carbonqa.jurisdiction import Scope

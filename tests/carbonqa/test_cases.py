@@ -367,7 +367,7 @@ def test_concurrent_reviewers_never_lose_an_update(pg_url, monkeypatch):
         barrier.wait()  # both sessions hold version 1 before either writes
         return case
 
-    monkeypatch.setattr(cases, "_load_case", load_then_wait)
+    monkeypatch.setattr(cases.workflow, "_load_case", load_then_wait)  # where _mutate looks it up
     results: dict[str, object] = {}
 
     def act(name, fn):
@@ -384,7 +384,7 @@ def test_concurrent_reviewers_never_lose_an_update(pg_url, monkeypatch):
     oks = [r for r in results.values() if isinstance(r, Case)]
     assert len(oks) == 1 and len(errs) == 1 and isinstance(errs[0], StaleCaseError), results
     assert errs[0].current is None  # caught by the UPDATE ... WHERE lock_version = 1, not the pre-check
-    monkeypatch.setattr(cases, "_load_case", real_load)
+    monkeypatch.setattr(cases.workflow, "_load_case", real_load)
     final = cases.get_case("CQ-2024-E1", nat)
     assert final.lock_version == 2 and final.status == oks[0].status
     with session_scope(pg_url) as s:
@@ -444,7 +444,7 @@ def test_rescoring_while_a_reviewer_acts_loses_nothing(pg_url, monkeypatch):
     seed(pg_url)
     night(pg_url, "r1", NIGHT1)
     nm = user(pg_url, "nm")
-    real = cases.score_case
+    real = cases.update.score_case
     fired = []
 
     def score_and_interfere(fs, reported=None, calibration=None, *more):
@@ -453,7 +453,7 @@ def test_rescoring_while_a_reviewer_acts_loses_nothing(pg_url, monkeypatch):
             cases.transition("CQ-2024-E1", "triaged", nm, 1, note="meanwhile")  # another session commits
         return real(fs, reported, calibration, *more)
 
-    monkeypatch.setattr(cases, "score_case", score_and_interfere)
+    monkeypatch.setattr(cases.update, "score_case", score_and_interfere)  # where _update_year looks it up
     out = night(pg_url, "r2", NIGHT1 + [F("E1", period="2024-05", t=9_000)])
     assert out["rescored"] == 1 and out["attached"] == 1
     c = cases.get_case("CQ-2024-E1", user(pg_url, "nat"))

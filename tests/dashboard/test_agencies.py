@@ -120,7 +120,7 @@ def test_scoped_export_bytes(seeded_url):
 
     import polars as pl
 
-    from carbonqa.agency_cases import AGENCY_EXPORT_COLUMNS, agency_export_bytes
+    from carbonqa.cases.agency import AGENCY_EXPORT_COLUMNS, agency_export_bytes
     from carbonqa.jurisdiction import Scope
 
     _seed_agency_cases(seeded_url)

@@ -94,7 +94,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from carbonqa import catalogue
-from carbonqa.cases import run_provinces, values_differ
+from carbonqa.cases.update import run_provinces, values_differ
 from carbonqa.evidence import PARAMS as EVIDENCE_PARAMS
 from carbonqa.evidence import SEVERITY_ORDER
 from carbonqa.jurisdiction import Scope
@@ -127,8 +127,18 @@ AGENCY_ROLES: tuple[str, ...] = ("lab", "preparer", "verifier")
 
 #: Columns of the agency case export, in order (CONTRACT.md §5 "Agency cases", v1.1).
 AGENCY_EXPORT_COLUMNS: tuple[str, ...] = (
-    "case_id", "agency_id", "agency_role", "province_code", "year", "risk_score", "rank", "status",
-    "rule_codes", "clients", "tco2_at_stake", "summary",
+    "case_id",
+    "agency_id",
+    "agency_role",
+    "province_code",
+    "year",
+    "risk_score",
+    "rank",
+    "status",
+    "rule_codes",
+    "clients",
+    "tco2_at_stake",
+    "summary",
 )
 
 #: Breadth saturation: two dozen clients ("one verifier, lab or consultant works for dozens of
@@ -259,7 +269,11 @@ def agency_risk(facts: dict[str, float], n_clients: int, tco2: float) -> tuple[f
     e = 1.0 - math.prod(1.0 - min(1.0, max(0.0, q)) for q in facts.values())
     c = (1.0 + min(1.0, math.log1p(max(0, n_clients)) / math.log1p(N_SAT))) / 2.0
     t = (1.0 + min(1.0, math.log10(1.0 + max(0.0, tco2)) / 6.0)) / 2.0
-    return round(100.0 * e * c * t, 2), {"evidence": round(e, 4), "breadth": round(c, 4), "tonnes": round(t, 4)}
+    return round(100.0 * e * c * t, 2), {
+        "evidence": round(e, 4),
+        "breadth": round(c, 4),
+        "tonnes": round(t, 4),
+    }
 
 
 @dataclass(frozen=True)
@@ -284,8 +298,16 @@ def _sev_ok(severity: str, minimum: str) -> bool:
     return SEVERITY_ORDER.index(severity) >= SEVERITY_ORDER.index(minimum)
 
 
-def _summary(year: int, role: str, agency_id: str, codes: list[str], facts: dict[str, float], n: int,
-             tco2: float, n_with_case: int) -> str:
+def _summary(
+    year: int,
+    role: str,
+    agency_id: str,
+    codes: list[str],
+    facts: dict[str, float],
+    n: int,
+    tco2: float,
+    n_with_case: int,
+) -> str:
     """One zh-CN sentence: the agency, its strongest facts, the clients and their own tonnes."""
     if not facts:
         return f"{year}年度：{_ROLE_ZH[role]} {agency_id} 当前无有效的机构行为发现（均已抑制或不再出现）。"
@@ -302,29 +324,57 @@ def _summary(year: int, role: str, agency_id: str, codes: list[str], facts: dict
     return f"{head}；{tail}。"
 
 
-def _update_year(run_id: str, year: int, url: str | None, ent_map: dict[str, tuple[str | None, str | None]],
-                 agencies: dict[str, tuple[str | None, str | None]], out: dict[str, int]) -> None:
+def _update_year(
+    run_id: str,
+    year: int,
+    url: str | None,
+    ent_map: dict[str, tuple[str | None, str | None]],
+    agencies: dict[str, tuple[str | None, str | None]],
+    out: dict[str, int],
+) -> None:
     """One year of :func:`update_agency_cases` in one transaction (counts added to ``out``)."""
     with session_scope(url) as s:
         run = s.get(ScreeningRun, run_id)
         at = (run.data_interval_end if run is not None else None) or now_cst()
         supps = load_active_suppressions(url, at)
         # every finding the run saw (all years: a client's own evidence may sit in another year, below)
-        rows = s.scalars(sa.select(FindingRow).where(FindingRow.enterprise_id.is_not(None), FindingRow.last_run_id == run_id))
+        rows = s.scalars(
+            sa.select(FindingRow).where(
+                FindingRow.enterprise_id.is_not(None), FindingRow.last_run_id == run_id
+            )
+        )
         live: list[_F] = []
         for f in rows:
             sev = f.severity
             if sev != "info" and any(sp.rule_code == f.rule_code and matches(sp, f) for sp in supps):
                 sev = "info"
-            live.append(_F(f.finding_id, f.rule_code, f.family, sev, f.enterprise_id, f.year, f.unit_id, f.period,
-                           f.province_code, float(f.score), float(f.tco2_at_stake or 0.0), agency_of(f)))
+            live.append(
+                _F(
+                    f.finding_id,
+                    f.rule_code,
+                    f.family,
+                    sev,
+                    f.enterprise_id,
+                    f.year,
+                    f.unit_id,
+                    f.period,
+                    f.province_code,
+                    float(f.score),
+                    float(f.tco2_at_stake or 0.0),
+                    agency_of(f),
+                )
+            )
 
         # the agency findings of the year that count, grouped by (agency, role); the rest is the clients' own
         by_agency: dict[tuple[str, str], list[_F]] = {}
         own_by_year: dict[str, dict[int | None, list[_F]]] = {}
         for f in live:
             if f.rule_code in AGENCY_CODES:
-                if f.year == year and f.agency is not None and _sev_ok(f.severity, AGENCY_CODES[f.rule_code].min_severity):
+                if (
+                    f.year == year
+                    and f.agency is not None
+                    and _sev_ok(f.severity, AGENCY_CODES[f.rule_code].min_severity)
+                ):
                     by_agency.setdefault(f.agency, []).append(f)
             else:
                 own_by_year.setdefault(f.enterprise_id, {}).setdefault(f.year, []).append(f)
@@ -345,8 +395,11 @@ def _update_year(run_id: str, year: int, url: str | None, ent_map: dict[str, tup
         derived: dict[str, dict[str, Any]] = {}
         for (agency_id, role), fs in by_agency.items():
             clients = sorted({f.enterprise_id for f in fs})
-            opens = any(AGENCY_CODES[f.rule_code].level == "agency" for f in fs) or len(
-                {f.enterprise_id for f in fs if AGENCY_CODES[f.rule_code].level == "engagement"}) >= _OPEN_ENGAGEMENT_CLIENTS
+            opens = (
+                any(AGENCY_CODES[f.rule_code].level == "agency" for f in fs)
+                or len({f.enterprise_id for f in fs if AGENCY_CODES[f.rule_code].level == "engagement"})
+                >= _OPEN_ENGAGEMENT_CLIENTS
+            )
             if not opens:
                 continue
             facts: dict[str, float] = {}
@@ -358,33 +411,56 @@ def _update_year(run_id: str, year: int, url: str | None, ent_map: dict[str, tup
             risk, parts = agency_risk(facts, len(clients), tco2)
             codes = sorted({f.rule_code for f in fs})
             name, home = agencies.get(agency_id, (None, None))
-            provs = [ent_map.get(e, (None, None))[0] or next((f.province_code for f in fs if f.enterprise_id == e), None)
-                     for e in clients]
+            provs = [
+                ent_map.get(e, (None, None))[0]
+                or next((f.province_code for f in fs if f.enterprise_id == e), None)
+                for e in clients
+            ]
             if not home:  # the agency's registry province, else where most of its clients are
                 counts: dict[str, int] = {}
                 for p in provs:
                     if p:
                         counts[p] = counts.get(p, 0) + 1
                 home = min(counts, key=lambda p: (-counts[p], p)) if counts else None
-            reasons = [{"code": "evidence", **parts, "facts": {k: round(v, 4) for k, v in sorted(facts.items())}},
-                       {"code": "clients", "n": len(clients)},
-                       {"code": "tonnes", "tco2_at_stake": tco2}]
+            reasons = [
+                {"code": "evidence", **parts, "facts": {k: round(v, 4) for k, v in sorted(facts.items())}},
+                {"code": "clients", "n": len(clients)},
+                {"code": "tonnes", "tco2_at_stake": tco2},
+            ]
             client_rows = [
-                {"enterprise_id": e, "province_code": p, "city_name": ent_map.get(e, (None, None))[1],
-                 "rule_codes": "|".join(sorted({f.rule_code for f in fs if f.enterprise_id == e})),
-                 "own_rule_codes": "|".join(own_codes.get(e, [])),
-                 "tco2_at_stake": round(max(0.0, own_stake.get(e, 0.0)), 1),
-                 "enterprise_case_id": ent_cases.get(e)}
+                {
+                    "enterprise_id": e,
+                    "province_code": p,
+                    "city_name": ent_map.get(e, (None, None))[1],
+                    "rule_codes": "|".join(sorted({f.rule_code for f in fs if f.enterprise_id == e})),
+                    "own_rule_codes": "|".join(own_codes.get(e, [])),
+                    "tco2_at_stake": round(max(0.0, own_stake.get(e, 0.0)), 1),
+                    "enterprise_case_id": ent_cases.get(e),
+                }
                 for e, p in zip(clients, provs, strict=True)
             ]
             derived[agency_case_id(agency_id, role, year)] = {
-                "agency_id": agency_id, "agency_role": role,
+                "agency_id": agency_id,
+                "agency_role": role,
                 "vals": {
-                    "risk_score": risk, "rule_codes": "|".join(codes), "clients": "|".join(clients),
-                    "n_clients": len(clients), "tco2_at_stake": tco2,
-                    "summary": _summary(year, role, agency_id, codes, facts, len(clients), tco2,
-                                        sum(1 for e in clients if e in ent_cases)),
-                    "score_reasons": reasons, "agency_name": name, "province_code": home,
+                    "risk_score": risk,
+                    "rule_codes": "|".join(codes),
+                    "clients": "|".join(clients),
+                    "n_clients": len(clients),
+                    "tco2_at_stake": tco2,
+                    "summary": _summary(
+                        year,
+                        role,
+                        agency_id,
+                        codes,
+                        facts,
+                        len(clients),
+                        tco2,
+                        sum(1 for e in clients if e in ent_cases),
+                    ),
+                    "score_reasons": reasons,
+                    "agency_name": name,
+                    "province_code": home,
                 },
                 "clients": client_rows,
             }
@@ -392,7 +468,9 @@ def _update_year(run_id: str, year: int, url: str | None, ent_map: dict[str, tup
         existing = {c.case_id: c for c in s.scalars(sa.select(AgencyCase).where(AgencyCase.year == year))}
         stored_clients: dict[str, dict[str, dict[str, Any]]] = {}
         ct = AgencyCaseClient.__table__
-        for r in s.execute(sa.select(ct).join(AgencyCase, AgencyCase.case_id == ct.c.case_id).where(AgencyCase.year == year)):
+        for r in s.execute(
+            sa.select(ct).join(AgencyCase, AgencyCase.case_id == ct.c.case_id).where(AgencyCase.year == year)
+        ):
             m = dict(r._mapping)
             stored_clients.setdefault(m["case_id"], {})[m["enterprise_id"]] = m
         screened = run_provinces(s, run_id, year)
@@ -405,15 +483,33 @@ def _update_year(run_id: str, year: int, url: str | None, ent_map: dict[str, tup
                 if screened is not None and not {m["province_code"] for m in have.values()} <= screened:
                     out["unchanged"] += 1  # a partial night: its other provinces were not screened
                     continue
-                d = {"vals": {
-                    "risk_score": 0.0, "rule_codes": "", "clients": "", "n_clients": 0, "tco2_at_stake": 0.0,
-                    "summary": _summary(year, case.agency_role, case.agency_id, [], {}, 0, 0.0, 0),
-                    "score_reasons": [], "agency_name": case.agency_name, "province_code": case.province_code,
-                }, "clients": []}
+                d = {
+                    "vals": {
+                        "risk_score": 0.0,
+                        "rule_codes": "",
+                        "clients": "",
+                        "n_clients": 0,
+                        "tco2_at_stake": 0.0,
+                        "summary": _summary(year, case.agency_role, case.agency_id, [], {}, 0, 0.0, 0),
+                        "score_reasons": [],
+                        "agency_name": case.agency_name,
+                        "province_code": case.province_code,
+                    },
+                    "clients": [],
+                }
             vals = d["vals"]
             if case is None:
-                case = AgencyCase(case_id=cid, agency_id=d["agency_id"], agency_role=d["agency_role"], year=year,
-                                  status="new", created_at=now, updated_at=now, last_run_id=run_id, **vals)
+                case = AgencyCase(
+                    case_id=cid,
+                    agency_id=d["agency_id"],
+                    agency_role=d["agency_role"],
+                    year=year,
+                    status="new",
+                    created_at=now,
+                    updated_at=now,
+                    last_run_id=run_id,
+                    **vals,
+                )
                 s.add(case)
                 out["created"] += 1
             else:
@@ -445,11 +541,16 @@ def _update_year(run_id: str, year: int, url: str | None, ent_map: dict[str, tup
 def _rerank(s: Session, year: int) -> None:
     """Write national ranks of ``year``'s agency cases (1 = highest risk) without bumping ``lock_version``."""
     t = AgencyCase.__table__
-    rows = s.execute(sa.select(t.c.case_id, t.c.rank).where(t.c.year == year).order_by(
-        t.c.risk_score.desc(), t.c.tco2_at_stake.desc(), t.c.case_id)).fetchall()
+    rows = s.execute(
+        sa.select(t.c.case_id, t.c.rank)
+        .where(t.c.year == year)
+        .order_by(t.c.risk_score.desc(), t.c.tco2_at_stake.desc(), t.c.case_id)
+    ).fetchall()
     changes = [{"cid": r[0], "r": i} for i, r in enumerate(rows, start=1) if r[1] != i]
     if changes:
-        s.execute(sa.update(t).where(t.c.case_id == sa.bindparam("cid")).values(rank=sa.bindparam("r")), changes)
+        s.execute(
+            sa.update(t).where(t.c.case_id == sa.bindparam("cid")).values(rank=sa.bindparam("r")), changes
+        )
 
 
 def update_agency_cases(run_id: str, years: Iterable[int], url: str | None = None) -> dict[str, int]:
@@ -477,21 +578,33 @@ def update_agency_cases(run_id: str, years: Iterable[int], url: str | None = Non
     ents = current("enterprises", url).select("enterprise_id", "province_code", "city_name")
     ent_map = {r[0]: (r[1], r[2]) for r in ents.iter_rows()}
     ag = current("agencies", url)
-    agencies = {r[0]: (r[1], r[2]) for r in ag.select("agency_id", "agency_name", "home_province_code").iter_rows()}
+    agencies = {
+        r[0]: (r[1], r[2]) for r in ag.select("agency_id", "agency_name", "home_province_code").iter_rows()
+    }
     ys = sorted({int(y) for y in years})
     for year in ys:
         _update_year(run_id, year, url, ent_map, agencies, out)
     if ys:
         with get_engine(url).connect() as conn:
-            out["agency_cases"] = conn.execute(sa.select(sa.func.count()).select_from(AgencyCase).where(
-                AgencyCase.year.in_(ys))).scalar_one()
+            out["agency_cases"] = conn.execute(
+                sa.select(sa.func.count()).select_from(AgencyCase).where(AgencyCase.year.in_(ys))
+            ).scalar_one()
     return out
 
 
 _EXPORT_SCHEMA: dict[str, pl.DataType] = {
-    "case_id": pl.String(), "agency_id": pl.String(), "agency_role": pl.String(), "province_code": pl.String(),
-    "year": pl.Int64(), "risk_score": pl.Float64(), "rank": pl.Int64(), "status": pl.String(),
-    "rule_codes": pl.String(), "clients": pl.String(), "tco2_at_stake": pl.Float64(), "summary": pl.String(),
+    "case_id": pl.String(),
+    "agency_id": pl.String(),
+    "agency_role": pl.String(),
+    "province_code": pl.String(),
+    "year": pl.Int64(),
+    "risk_score": pl.Float64(),
+    "rank": pl.Int64(),
+    "status": pl.String(),
+    "rule_codes": pl.String(),
+    "clients": pl.String(),
+    "tco2_at_stake": pl.Float64(),
+    "summary": pl.String(),
 }
 assert tuple(_EXPORT_SCHEMA) == AGENCY_EXPORT_COLUMNS
 
@@ -506,10 +619,13 @@ def agency_case_frame(url: str | None = None, scope: Scope | None = None) -> pl.
     t = AgencyCase.__table__
     ct = AgencyCaseClient.__table__
     stmt = sa.select(*[t.c[c] for c in AGENCY_EXPORT_COLUMNS]).order_by(
-        t.c.year.desc(), t.c.rank.asc().nulls_last(), t.c.case_id)
+        t.c.year.desc(), t.c.rank.asc().nulls_last(), t.c.case_id
+    )
     with get_engine(url).connect() as conn:
         if scope is not None and scope.role not in ("national", "auditor"):
-            inside = sa.select(ct.c.case_id, ct.c.enterprise_id).where(scope.clause(ct.c.province_code, ct.c.city_name))
+            inside = sa.select(ct.c.case_id, ct.c.enterprise_id).where(
+                scope.clause(ct.c.province_code, ct.c.city_name)
+            )
             seen: dict[str, list[str]] = {}
             for cid, e in conn.execute(inside.order_by(ct.c.case_id, ct.c.enterprise_id)):
                 seen.setdefault(cid, []).append(e)
@@ -522,7 +638,9 @@ def agency_case_frame(url: str | None = None, scope: Scope | None = None) -> pl.
     return pl.DataFrame(data, schema=_EXPORT_SCHEMA)
 
 
-def export_agency_cases(out: Path, fmt: str = "csv", url: str | None = None, scope: Scope | None = None) -> int:
+def export_agency_cases(
+    out: Path, fmt: str = "csv", url: str | None = None, scope: Scope | None = None
+) -> int:
     """Write the agency case export (CONTRACT.md §5 Agency cases): exact columns, national rank order.
 
     Args:
