@@ -18,12 +18,13 @@ Package map (every name on the right is re-exported here, except the agency case
     ├── workflow.py  the state machine and audit trail: TRANSITIONS, OPEN_STATUSES, allowed_transitions,
     │                transition, assign, add_note, record_outcome, get_case
     ├── export.py    the case export: case_frame, export_cases, write_sidecar, p_confirm_of
-    └── agency.py    agency cases (机构案件): update_agency_cases, agency_case_frame, export_agency_cases,
-                     agency_export_bytes … — import it as ``carbonqa.cases.agency``
+    └── agency.py    agency cases (机构案件): update_agency_cases, agency_summary (zh/en phrasebook),
+                     agency_case_frame, export_agency_cases, agency_export_bytes … — import it as
+                     ``carbonqa.cases.agency``
 
-Dependencies point one way: ``storage`` ← ``policy``/``summary`` ← ``update`` ← ``agency``;
-``workflow``, ``export`` and ``tips`` stand alone (``export`` uses ``storage``). Nothing in the package
-imports this ``__init__``.
+Dependencies point one way: ``update`` uses ``storage``, ``policy`` and ``summary``; ``agency`` uses
+``update``; ``export`` uses ``storage``; ``storage``, ``tips``, ``policy``, ``summary`` and ``workflow``
+use no other module of the package, and none imports from this ``__init__``.
 
 Errors (:mod:`carbonqa.errors`: the whole tree, re-exported here)::
 

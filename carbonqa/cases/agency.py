@@ -76,7 +76,10 @@ field changed (``updated_at`` and ``last_run_id`` then move, ``lock_version`` bu
 existing case no longer supported by the run's findings is rescored to nothing (risk 0, no clients)
 when every province of its clients was screened by the run; otherwise it is left as it was (a partial
 night says nothing about the provinces it did not screen). ``rank`` (1 = first, national, per year,
-ties by tonnes then case id) is derived data written without bumping ``lock_version``.
+ties by tonnes then case id) is derived data written without bumping ``lock_version``. Each case
+carries one sentence about it in zh-CN (``summary``, the export's) and in English (``summary_en``,
+migration 0005, the dashboard's English mode), both from :func:`agency_summary`; the export keeps its
+CONTRACT.md §5 columns (``summary`` only).
 """
 
 from __future__ import annotations
@@ -114,6 +117,7 @@ __all__ = [
     "agency_case_id",
     "agency_of",
     "agency_risk",
+    "agency_summary",
     "update_agency_cases",
     "agency_case_frame",
     "export_agency_cases",
@@ -144,8 +148,6 @@ AGENCY_EXPORT_COLUMNS: tuple[str, ...] = (
 #: Breadth saturation: two dozen clients ("one verifier, lab or consultant works for dozens of
 #: enterprises", DOMAIN.md §4b).
 N_SAT = 24
-
-_ROLE_ZH = {"lab": "检测机构", "preparer": "编制机构", "verifier": "核查机构"}
 
 
 @dataclass(frozen=True)
@@ -298,7 +300,41 @@ def _sev_ok(severity: str, minimum: str) -> bool:
     return SEVERITY_ORDER.index(severity) >= SEVERITY_ORDER.index(minimum)
 
 
-def _summary(
+#: The phrasebook of the agency case summary, one entry per language (as
+#: :data:`carbonqa.cases.summary._SUMMARY` for enterprise cases): role names, no live finding, head
+#: (agency, its strongest facts and codes), more-codes mark, joiner, clients, clients with an enterprise
+#: case, the clients' own tonnes (or none), separator, full stop.
+_AGENCY_SUMMARY: dict[str, dict[str, Any]] = {
+    "zh": dict(
+        role={"lab": "检测机构", "preparer": "编制机构", "verifier": "核查机构"},
+        none="{year}年度：{role} {agency} 当前无有效的机构行为发现（均已抑制或不再出现）。",
+        head="{year}年度：{role} {agency} {labels}（{codes}{more}）",
+        more="等",
+        join="、",
+        clients="，涉及 {n} 家客户企业",
+        with_case="，其中 {n} 家已有企业案件",
+        tonnes="客户自身数据中的发现合计约 {t:,} tCO₂",
+        no_tonnes="客户自身数据暂无可量化的少报发现",
+        sep="；",
+        stop="。",
+    ),
+    "en": dict(
+        role={"lab": "lab", "preparer": "preparer", "verifier": "verifier"},
+        none="{year}: {role} {agency}: no live finding about the agency (all suppressed or no longer seen).",
+        head="{year}: {role} {agency}: {labels} ({codes}{more})",
+        more=" etc.",
+        join=", ",
+        clients=", {n} client enterprise(s)",
+        with_case=", {n} of them with an enterprise case",
+        tonnes="the clients' own findings total about {t:,} tCO₂",
+        no_tonnes="no quantifiable under-report in the clients' own data yet",
+        sep="; ",
+        stop=".",
+    ),
+}
+
+
+def agency_summary(
     year: int,
     role: str,
     agency_id: str,
@@ -307,21 +343,41 @@ def _summary(
     n: int,
     tco2: float,
     n_with_case: int,
+    lang: str = "zh",
 ) -> str:
-    """One zh-CN sentence: the agency, its strongest facts, the clients and their own tonnes."""
+    """One plain-language sentence about an agency case, in ``lang`` (``zh`` or ``en``).
+
+    The agency, its three strongest facts (:data:`FACTS`) with up to four rule codes, the clients (and
+    how many already have an enterprise case), the clients' own tonnes — the same facts in both
+    languages, e.g. ``2024年度：核查机构 V1 核查放行异常报告（VER-106），涉及 2 家客户企业，其中 2 家已有企业案件；
+    客户自身数据中的发现合计约 12,000 tCO₂。`` / ``2024: verifier V1: accepts anomalous reports (VER-106), 2
+    client enterprise(s), 2 of them with an enterprise case; the clients' own findings total about 12,000
+    tCO₂.`` ``zh`` is ``agency_cases.summary`` (the export's), ``en`` is ``agency_cases.summary_en``.
+    """
+    p = _AGENCY_SUMMARY[lang]
+    li = 0 if lang == "zh" else 1
     if not facts:
-        return f"{year}年度：{_ROLE_ZH[role]} {agency_id} 当前无有效的机构行为发现（均已抑制或不再出现）。"
+        return p["none"].format(year=year, role=p["role"][role], agency=agency_id)
     top = sorted(facts, key=lambda k: (-facts[k], k))
-    labels = "、".join(FACTS[k][0] for k in top[:3])
-    head = f"{year}年度：{_ROLE_ZH[role]} {agency_id} {labels}（{'、'.join(codes[:4])}{'等' if len(codes) > 4 else ''}）"
-    head += f"，涉及 {n} 家客户企业"
+    labels = p["join"].join(FACTS[k][li] for k in top[:3])
+    head = p["head"].format(
+        year=year,
+        role=p["role"][role],
+        agency=agency_id,
+        labels=labels,
+        codes=p["join"].join(codes[:4]),
+        more=p["more"] if len(codes) > 4 else "",
+    )
+    head += p["clients"].format(n=n)
     if n_with_case:
-        head += f"，其中 {n_with_case} 家已有企业案件"
-    if tco2 >= 1:
-        tail = f"客户自身数据中的发现合计约 {round_tonnes(tco2):,} tCO₂"
-    else:
-        tail = "客户自身数据暂无可量化的少报发现"
-    return f"{head}；{tail}。"
+        head += p["with_case"].format(n=n_with_case)
+    tail = p["tonnes"].format(t=round_tonnes(tco2)) if tco2 >= 1 else p["no_tonnes"]
+    return head + p["sep"] + tail + p["stop"]
+
+
+def _summaries(*args: Any) -> dict[str, str]:
+    """``summary`` (zh-CN) and ``summary_en`` of an agency case: :func:`agency_summary` in both languages."""
+    return {"summary": agency_summary(*args, lang="zh"), "summary_en": agency_summary(*args, lang="en")}
 
 
 def _update_year(
@@ -448,7 +504,7 @@ def _update_year(
                     "clients": "|".join(clients),
                     "n_clients": len(clients),
                     "tco2_at_stake": tco2,
-                    "summary": _summary(
+                    **_summaries(
                         year,
                         role,
                         agency_id,
@@ -490,7 +546,7 @@ def _update_year(
                         "clients": "",
                         "n_clients": 0,
                         "tco2_at_stake": 0.0,
-                        "summary": _summary(year, case.agency_role, case.agency_id, [], {}, 0, 0.0, 0),
+                        **_summaries(year, case.agency_role, case.agency_id, [], {}, 0, 0.0, 0),
                         "score_reasons": [],
                         "agency_name": case.agency_name,
                         "province_code": case.province_code,

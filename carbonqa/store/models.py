@@ -401,6 +401,7 @@ class AgencyCase(Base):
     n_clients: Mapped[int] = mapped_column(Integer, default=0)
     tco2_at_stake: Mapped[float] = mapped_column(Float, default=0.0)
     summary: Mapped[str] = mapped_column(Text, default="")
+    summary_en: Mapped[str | None] = mapped_column(Text)
     score_reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_cst)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_cst)

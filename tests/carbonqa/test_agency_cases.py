@@ -171,6 +171,43 @@ def test_rerun_changes_nothing_and_status_survives_rescoring(store):
     assert "当前无有效" in v1.summary
 
 
+def test_summary_in_zh_and_en_from_one_phrasebook(store):
+    """Each agency case carries the same facts in zh-CN (``summary``) and English (``summary_en``)."""
+    night(store, "r1", NIGHT)
+    cs = cases_of(store)
+    v1 = cs["AQ-2024-verifier-V1"]
+    assert v1.summary == ("2024年度：核查机构 V1 核查放行异常报告（VER-106），涉及 2 家客户企业，其中 2 家已有企业案件；"
+                          "客户自身数据中的发现合计约 12,000 tCO₂。")
+    assert v1.summary_en == ("2024: verifier V1: accepts anomalous reports (VER-106), 2 client enterprise(s), "
+                             "2 of them with an enterprise case; the clients' own findings total about 12,000 tCO₂.")
+    for c in cs.values():  # every case has both, and no Chinese is left in the English one
+        assert c.summary and c.summary_en and not any("\u4e00" <= ch <= "\u9fff" for ch in c.summary_en)
+    assert cs["AQ-2024-preparer-V2"].summary_en.startswith("2024: preparer V2: terminal-digit preference (CPY-105)")
+    more = ac.agency_summary(2024, "lab", "L9", ["LAB-004", "LAB-005", "LAB-102", "LAB-103", "VER-001"],
+                             {"qr_codes": 0.2, "throughput": 0.5}, 3, 0.0, 0, lang="en")
+    assert more == ("2024: lab L9: implausible throughput, reports without QR codes (LAB-004, LAB-005, LAB-102, "
+                    "LAB-103 etc.), 3 client enterprise(s); no quantifiable under-report in the clients' own data yet.")
+
+
+def test_summary_en_survives_a_rerun_and_is_filled_for_older_rows(store):
+    night(store, "r1", NIGHT)
+    before = {k: (c.lock_version, c.updated_at, c.summary, c.summary_en) for k, c in cases_of(store).items()}
+    again = night(store, "r1", NIGHT)
+    assert again["unchanged"] == 4 and again["rescored"] == 0
+    assert {k: (c.lock_version, c.updated_at, c.summary, c.summary_en) for k, c in cases_of(store).items()} == before
+    # a case derived before migration 0005 has no English summary: the next night writes it, once
+    with session_scope(store) as s:
+        s.get(AgencyCase, "AQ-2024-lab-L1").summary_en = None
+    out = night(store, "r1", NIGHT)
+    assert out["rescored"] == 1 and out["unchanged"] == 3
+    assert cases_of(store)["AQ-2024-lab-L1"].summary_en == before["AQ-2024-lab-L1"][3]
+    # no longer supported by the night's findings: rescored to nothing in both languages
+    night(store, "r2", [f for f in NIGHT if f.rule_code != "VER-106"])
+    v1 = cases_of(store)["AQ-2024-verifier-V1"]
+    assert "当前无有效" in v1.summary
+    assert v1.summary_en == "2024: verifier V1: no live finding about the agency (all suppressed or no longer seen)."
+
+
 def test_suppressed_finding_does_not_count(store):
     from carbonqa.store.models import Suppression
 
