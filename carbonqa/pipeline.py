@@ -751,7 +751,7 @@ def _publish_validation(run_id: str, year: int, url: str | None, sc: Screeners) 
 def update_cases(run_id: str, years: list[int], url: str | None = None) -> dict[str, int]:
     """Attach the run's findings to cases, rescore, re-rank (see :func:`carbonqa.cases.update_cases`).
 
-    Then the agency cases (:func:`carbonqa.agency_cases.update_agency_cases`): their counts are recorded
+    Then the agency cases (:func:`carbonqa.cases.agency.update_agency_cases`): their counts are recorded
     as the run's ``counts["agency_cases"]`` and their number as ``agency_cases`` in the returned counts.
     """
     from carbonqa import cases

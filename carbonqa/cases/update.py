@@ -64,18 +64,6 @@ __all__ = ["update_cases", "load_calibration", "run_provinces", "values_differ"]
 log = logging.getLogger(__name__)
 
 
-_SCORED_FIELDS = (
-    "risk_score",
-    "tco2_at_stake",
-    "families",
-    "rule_codes",
-    "unit_id",
-    "summary",
-    "summary_en",
-    "score_reasons",
-)
-
-
 def _scored_values(year: int, cs: CaseScore) -> dict[str, Any]:
     return {
         "risk_score": cs.risk_score,
