@@ -50,12 +50,14 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import object_session
 
 from carbonqa.findings import Finding
 from carbonqa.screening import ScreenContext, Screeners
 from carbonqa.store import chain
 from carbonqa.store.db import get_engine, session_scope
-from carbonqa.store.models import Bundle, FindingRow, ScreeningRun, now_cst, raw_table
+from carbonqa.store.findings import record_partitions, screened_provinces, stored_prior
+from carbonqa.store.models import Bundle, ScreeningRun, now_cst, raw_table
 from carbonqa.store.runs import close_interrupted
 
 __all__ = [
@@ -160,10 +162,18 @@ def _naive_cst(v: Any) -> Any:
 
 
 def _update_run_json(run_id: str, url: str | None, fn: Callable[[ScreeningRun], None], attempts: int = 8) -> None:
-    """Read-modify-write a run's JSON columns under a row lock (PostgreSQL), retrying SQLite busy errors."""
+    """Read-modify-write a run's JSON columns under a lock, retrying SQLite busy errors.
+
+    PostgreSQL: the run row's lock (``SELECT … FOR UPDATE``). SQLite has no row locks and pysqlite starts
+    the write transaction only at the first write, so the database's write lock is taken *before* the
+    read (a write that changes nothing) — else two writers (the night's detect thread and its province
+    screens, or two processes) would each write back the JSON they read and one update would be lost.
+    """
     for i in range(attempts):
         try:
             with session_scope(url) as s:
+                if s.get_bind().dialect.name == "sqlite":
+                    s.execute(sa.text("UPDATE screening_runs SET status = status WHERE 0"))
                 run = s.execute(sa.select(ScreeningRun).where(ScreeningRun.run_id == run_id).with_for_update()).scalar_one_or_none()
                 if run is None:
                     run = ScreeningRun(run_id=run_id, trigger="airflow", status="running", bundle_ids=[], stage_seconds={}, counts={})
@@ -405,7 +415,10 @@ def _merge_stages(year: int, prov: str, stages: dict[str, dict[str, Any]]) -> di
 
 def _record_partitions(run_id: str, url: str | None, year: int, stage: str, by_prov: dict[str, dict[str, Any]],
                        extra: Callable[[dict[str, Any]], None] | None = None) -> dict[str, dict[str, Any]]:
-    """Record ``stage``'s counts of each province in the run's ``counts["partitions"]`` (merged; locked).
+    """Record ``stage``'s counts of each province, in one transaction under the run row's lock.
+
+    In the findings store's ``screened_partitions`` (what later stages read) and, for the dashboard's
+    run pages, merged into the run's ``counts["partitions"]``.
 
     Returns the merged partition records written, by province.
     """
@@ -426,6 +439,7 @@ def _record_partitions(run_id: str, url: str | None, year: int, stage: str, by_p
         if extra is not None:
             extra(c)
         run.counts = c
+        record_partitions(object_session(run), run_id, year, stage, by_prov)
 
     _update_run_json(run_id, url, rec)
     return merged
@@ -599,64 +613,9 @@ def _run_counts(run_id: str, url: str | None) -> dict[str, Any]:
 
 
 def _screened_provinces(run_id: str, year: int, url: str | None) -> list[str]:
-    """Provinces of ``year`` whose ``screen`` stage run ``run_id`` recorded in ``counts["partitions"]``."""
-    parts = dict(_run_counts(run_id, url).get("partitions") or {})
-    return sorted(
-        k.split("/", 1)[1] for k, v in parts.items()
-        if k.split("/", 1)[0] == str(int(year)) and "screen" in (dict(v or {}).get("stages") or {"screen": None})
-    )
-
-
-def stored_prior(run_id: str, year: int, provinces: Iterable[str], exclude_codes: Iterable[str] = (), url: str | None = None) -> list[Finding]:
-    """The rule and local-detector findings run ``run_id`` stored for ``year``, back as :class:`Finding`.
-
-    Rows with ``last_run_id = run_id`` in ``provinces``, of ``year`` (or without a year, or of
-    ``year − 1`` without a period: annual reports and verifications of the previous year are screened
-    with ``year``), excluding tips and ``exclude_codes`` (the verifier detectors' own codes, which a
-    previous attempt of :func:`screen_national` may have stored). Severity is the original one
-    (suppression is re-applied downstream, as in the in-process path), ordered by finding id.
-
-    A stored finding is immutable: its score and tonnes are those of the night it was first seen.
-    """
-    ft = FindingRow.__table__
-    provs = sorted(set(provinces))
-    y = int(year)
-    q = (
-        sa.select(ft)
-        .where(
-            ft.c.last_run_id == run_id,
-            ft.c.province_code.in_(provs),
-            ft.c.family != "tip",
-            sa.or_(ft.c.year == y, ft.c.year.is_(None), sa.and_(ft.c.year == y - 1, ft.c.period.is_(None))),
-        )
-        .order_by(ft.c.finding_id)
-    )
-    excl = set(exclude_codes)
-    out: list[Finding] = []
-    with get_engine(url).connect() as conn:
-        for r in conn.execute(q).mappings():
-            if r["rule_code"] in excl:
-                continue
-            out.append(
-                Finding(
-                    rule_code=r["rule_code"], family=r["family"], severity=r["original_severity"] or r["severity"],
-                    enterprise_id=r["enterprise_id"], unit_id=r["unit_id"], year=r["year"], period=r["period"],
-                    province_code=r["province_code"], message_zh=r["message_zh"] or "", message_en=r["message_en"] or "",
-                    observed=_loads(r["observed"]), expected=_loads(r["expected"]), score=float(r["score"]),
-                    tco2_at_stake=float(r["tco2_at_stake"]), evidence=_loads(r["evidence"]) or {},
-                    detail_key=r["detail_key"] or "", source_table=r["source_table"],
-                )
-            )
-    return out
-
-
-def _loads(v: str | None) -> Any:
-    if v is None:
-        return None
-    try:
-        return json.loads(v)
-    except ValueError:
-        return v
+    """Provinces of ``year`` whose ``screen`` stage run ``run_id`` recorded (the findings store's partitions)."""
+    with session_scope(url) as s:
+        return sorted(screened_provinces(s, run_id, year) or ())
 
 
 def screen_national(year: int, run_id: str, url: str | None = None, screeners: Screeners | None = None) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from carbonqa.store.db import get_engine
-from carbonqa.store.models import ScreeningRun
+from carbonqa.store.models import ScreenedPartition, ScreeningRun
 
 __all__ = ["StageProgress", "NightProgress", "night_progress", "watch"]
 
@@ -80,8 +80,14 @@ def night_progress(run_id: str | None = None, url: str | None = None) -> NightPr
     bundles = row["bundle_ids"]
     bundles = json.loads(bundles) if isinstance(bundles, str) else list(bundles or [])
     parts = _obj(counts.get("partitions"))
-    screened = [k for k, v in parts.items() if "screen" in (_obj(v).get("stages") or {})]
-    years = sorted({k.split("/", 1)[0] for k in parts} | set(_obj(counts.get("detect"))))
+    sp = ScreenedPartition.__table__
+    with get_engine(url).connect() as conn:  # the findings store's record of what was screened
+        done = conn.execute(
+            sa.select(sp.c.year, sp.c.province_code, sp.c.stage).where(sp.c.run_id == row["run_id"])
+        ).all()
+    screened = {(y, p) for y, p, st in done if st == "screen"}
+    known = {(y, p) for y, p, _ in done}
+    years = sorted({str(y) for y, _ in known} | set(_obj(counts.get("detect"))))
     detect, national = _obj(counts.get("detect")), _obj(counts.get("national"))
     findings = sum(int(_obj(v).get("findings") or 0) for v in parts.values()) + sum(
         int(_obj(v).get("findings") or 0) for v in national.values()
@@ -89,7 +95,7 @@ def night_progress(run_id: str | None = None, url: str | None = None) -> NightPr
     cases = _obj(counts.get("cases"))
     stages = [
         StageProgress("ingest", len(bundles), None, f"{len(bundles)} bundle(s)"),
-        StageProgress("screen", len(screened), len(parts) or None, f"{findings:,} findings"),
+        StageProgress("screen", len(screened), len(known) or None, f"{findings:,} findings"),
         StageProgress("detect", len(detect), len(years) or None),
         StageProgress("national", len(national), len(years) or None),
         StageProgress(

@@ -42,12 +42,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from carbonqa.cases.policy import opening_reason
-from carbonqa.cases.storage import _chunks, _insert_ignore, _jsonable, case_id_for
+from carbonqa.cases.storage import _jsonable, case_id_for
 from carbonqa.cases.summary import summary_en, summary_zh
 from carbonqa.evidence import code_firing_rates
 from carbonqa.regulation import allowance_price
 from carbonqa.scoring import CaseScore, CodeCalibration, label_calibration, score_case
 from carbonqa.store.db import get_engine, session_scope
+from carbonqa.store.findings import _chunks, _insert_ignore, screened_provinces
 from carbonqa.store.models import (
     Case,
     CaseEvent,
@@ -128,12 +129,11 @@ def _view(f: FindingRow, supps: Sequence[ActiveSuppression]) -> _Scored:
 
 
 def run_provinces(s: Session, run_id: str, year: int) -> set[str] | None:
-    """Provinces run ``run_id`` screened for ``year`` (its ``counts["partitions"]`` keys), ``None`` when unrecorded."""
-    run = s.get(ScreeningRun, run_id)
-    parts = (run.counts or {}).get("partitions") if run is not None else None
-    if not parts:
-        return None
-    return {p.split("/", 1)[1] for p in parts if p.split("/", 1)[0] == str(year)}
+    """Provinces run ``run_id`` screened for ``year`` (the findings store's ``screened_partitions``).
+
+    ``None`` when the run recorded no partition (every province of the year is then in scope).
+    """
+    return screened_provinces(s, run_id, year)
 
 
 def _update_year(

@@ -51,6 +51,7 @@ __all__ = [
     "Bundle",
     "QuarantineItem",
     "ScreeningRun",
+    "ScreenedPartition",
     "FindingRow",
     "Case",
     "CaseFinding",
@@ -200,6 +201,27 @@ class ScreeningRun(Base):
     stage_seconds: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class ScreenedPartition(Base):
+    """One stage of one (year, province) partition done by a run: what the findings store knows was screened.
+
+    ``stage``: ``screen`` (rules + tips of the province) or ``detect`` (the province's share of the
+    national detectors). A retried stage overwrites its row (idempotent). Read by the case update (which
+    provinces a run screened) and by the verifier stage (which provinces' findings form its prior).
+    """
+
+    __tablename__ = "screened_partitions"
+
+    run_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    province_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(20), primary_key=True)
+    findings: Mapped[int] = mapped_column(Integer, default=0)
+    new: Mapped[int] = mapped_column(Integer, default=0)
+    suppressed: Mapped[int] = mapped_column(Integer, default=0)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_cst)
 
 
 class FindingRow(Base):

@@ -225,6 +225,26 @@ def test_missing_package_is_recorded_not_fatal(db_url, tmp_path, monkeypatch, fa
     assert run.counts["detect"]["2024"]["findings"] == 4
 
 
+def test_screened_partitions_are_a_table_of_the_findings_store(db_url, tmp_path, fakes):
+    """Which partitions a run screened is a table the later stages query, not JSON they parse; retries replace."""
+    from carbonqa.store.findings import screened_provinces
+    from carbonqa.store.models import ScreenedPartition
+
+    pipeline.ingest_one(str(national_bundle(tmp_path / "b1")), url=db_url)
+    pipeline.start_run("r-tab", url=db_url)
+    with session_scope(db_url) as s:
+        assert screened_provinces(s, "r-tab", 2024) is None and cases.run_provinces(s, "r-tab", 2024) is None
+    pipeline.screen_partition(2024, "15", "r-tab", url=db_url)
+    pipeline.detect_national(2024, "r-tab", url=db_url)
+    pipeline.screen_partition(2024, "15", "r-tab", url=db_url)  # a retry
+    with session_scope(db_url) as s:
+        assert screened_provinces(s, "r-tab", 2024) == {"15"} == cases.run_provinces(s, "r-tab", 2024)
+        assert screened_provinces(s, "r-tab", 2024, "detect") == {"15", "37"}
+        assert screened_provinces(s, "r-tab", 2023) == set()
+        rows = s.scalars(sa.select(ScreenedPartition).order_by(ScreenedPartition.stage, ScreenedPartition.province_code)).all()
+        assert [(r.stage, r.province_code, r.findings) for r in rows] == [("detect", "15", 2), ("detect", "37", 2), ("screen", "15", 0)]
+
+
 def test_a_broken_detector_fails_the_detect_stage(db_url, tmp_path, monkeypatch, fakes):
     def boom(ctx, prior):
         raise RuntimeError("detector bug")
