@@ -47,7 +47,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy.orm import object_session
@@ -61,6 +61,10 @@ from carbonqa.store.models import Bundle, ScreeningRun, now_cst, raw_table
 from carbonqa.store.runs import close_interrupted
 
 __all__ = [
+    "IngestResult",
+    "PartitionCounts",
+    "DetectCounts",
+    "NationalCounts",
     "discover_bundles",
     "ingest_one",
     "partitions",
@@ -81,6 +85,67 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# ---- typed stage results (plain dicts at run time: Airflow passes them between tasks as XCom JSON) ----
+class IngestResult(TypedDict):
+    """What :func:`ingest_one` reports for one bundle."""
+
+    bundle_id: str
+    outcome: str  # landed | partial | duplicate | rejected
+    years: list[int]
+    provinces: list[str]
+    quarantined: int
+    warnings: int
+    reason: str | None
+
+
+class PartitionCounts(TypedDict):
+    """What :func:`screen_partition` recorded for one (year, province) — its ``screen`` stage."""
+
+    year: int
+    province_code: str
+    findings: int
+    new: int
+    by_family: dict[str, int]
+    by_severity: dict[str, int]
+    by_package: dict[str, int]
+    missing: list[str]
+    suppressed: int
+    seconds: float
+    phase_seconds: dict[str, float]
+
+
+class DetectCounts(TypedDict):
+    """What :func:`detect_national` recorded for one year."""
+
+    year: int
+    provinces: int
+    findings: int
+    new: int
+    by_family: dict[str, int]
+    by_severity: dict[str, int]
+    suppressed: int
+    missing: list[str]
+    seconds: float
+    phase_seconds: dict[str, float]
+
+
+class NationalCounts(TypedDict):
+    """What :func:`screen_national` recorded for one year."""
+
+    year: int
+    provinces: int
+    validation_report: str | None
+    validation_seconds: float
+    prior: int
+    prior_source: str  # store | none
+    findings: int
+    new: int
+    by_severity: dict[str, int]
+    suppressed: int
+    missing: list[str]
+    seconds: float
+
 
 #: National contexts shared across partitions of one run in one process: (run_id, year, url) → ctx.
 _NATIONAL_CACHE: dict[tuple[str, int, str | None], ScreenContext] = {}
@@ -220,7 +285,7 @@ def discover_bundles(inbox: Path, url: str | None = None) -> list[str]:
     return sorted(out)
 
 
-def ingest_one(bundle_dir: str, url: str | None = None, run_id: str | None = None) -> dict[str, Any]:
+def ingest_one(bundle_dir: str, url: str | None = None, run_id: str | None = None) -> IngestResult:
     """Ingest one bundle (:func:`carbonqa.ingest.ingest_bundle`) and say which partitions it touched.
 
     With ``run_id`` (the DAG's ingest task and :func:`run_night`), the bundle is recorded on that run's
@@ -238,7 +303,7 @@ def ingest_one(bundle_dir: str, url: str | None = None, run_id: str | None = Non
     years, provinces = _touched(res.bundle_id, url) if res.outcome in ("landed", "partial") else (set(), set())
     if run_id is not None and res.bundle_id:
         _update_run_json(run_id, url, lambda r: setattr(r, "bundle_ids", sorted(set(r.bundle_ids or []) | {res.bundle_id})))
-    return {
+    return IngestResult(**{
         "bundle_id": res.bundle_id,
         "outcome": res.outcome,
         "years": sorted(years),
@@ -246,7 +311,7 @@ def ingest_one(bundle_dir: str, url: str | None = None, run_id: str | None = Non
         "quarantined": sum(t.quarantined for t in res.tables.values()),
         "warnings": len(res.issues) - len(res.errors),
         "reason": res.reason,
-    }
+    })
 
 
 def _touched(bundle_id: str, url: str | None) -> tuple[set[int], set[str]]:
@@ -447,7 +512,7 @@ def _record_partitions(run_id: str, url: str | None, year: int, stage: str, by_p
 
 def screen_partition(
     year: int, province_code: str, run_id: str, url: str | None = None, screeners: Screeners | None = None
-) -> dict[str, Any]:
+) -> PartitionCounts:
     """Screen one (year, province): rules + tips → suppressions → stored findings.
 
     * **rules** — ``screeners.rules.run(ctx)`` on the province's own partition (``ctx.provinces = (p,)``): the
@@ -502,7 +567,7 @@ def screen_partition(
     findings, supp = _apply_suppressions(findings, run_id, url)
     stored = store_findings(findings, run_id, url)
     phase["store"] = time.perf_counter() - t
-    counts = {
+    counts: PartitionCounts = {
         "year": int(year),
         "province_code": prov,
         "findings": stored["total"],
@@ -525,7 +590,7 @@ def detect_national(
     url: str | None = None,
     provinces: Iterable[str] | None = None,
     screeners: Screeners | None = None,
-) -> dict[str, Any]:
+) -> DetectCounts:
     """The non-verifier detectors of ``year``, once over the whole country → every province's share stored.
 
     The detectors score each unit against *national* peer statistics (same unit class, coal type, …
@@ -586,7 +651,7 @@ def detect_national(
             "phase_seconds": {"store": secs},
         }
     phase["store"] = time.perf_counter() - t
-    counts = {
+    counts: DetectCounts = {
         "year": y,
         "provinces": len(provs),
         "findings": tot_find,
@@ -618,7 +683,7 @@ def _screened_provinces(run_id: str, year: int, url: str | None) -> list[str]:
         return sorted(screened_provinces(s, run_id, year) or ())
 
 
-def screen_national(year: int, run_id: str, url: str | None = None, screeners: Screeners | None = None) -> dict[str, Any]:
+def screen_national(year: int, run_id: str, url: str | None = None, screeners: Screeners | None = None) -> NationalCounts:
     """The national stage of ``year``: verifier detectors over every province's findings → stored; GX Data Docs.
 
     Runs after every :func:`screen_partition` of (run, year) and after :func:`detect_national` of the
@@ -663,7 +728,7 @@ def screen_national(year: int, run_id: str, url: str | None = None, screeners: S
     stored = store_findings(found, run_id, url)
     t = time.perf_counter()
     report = _publish_validation(run_id, y, url, sc) if provs else None
-    counts = {
+    counts: NationalCounts = {
         "year": y,
         "provinces": len(provs),
         "validation_report": report,
