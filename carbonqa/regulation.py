@@ -1,7 +1,17 @@
-"""Market parameters of the national carbon market, one row per year, each with its source.
+"""Regulation parameters of the national carbon market, one row per year, each with its source.
 
-What scoring and the case export need beyond the MRV constants of the rule catalogue (those live in
-``checks.params``, one table per regulation year): the price that turns tonnes into money.
+Two tables read by checks, detectors and scoring alike (so a value lives in one place):
+
+* **MRV defaults** (:func:`mrv_defaults`) — the values the guideline imposes on an enterprise that does
+  not measure: the default carbon content of coal and the default oxidation rate, plus the IPCC rank
+  defaults a "measured" value must not merely copy. The rule catalogue's finer thresholds live in
+  ``checks.params`` (one table per regulation year), which takes these from here.
+* **Allowance prices** (:func:`allowance_price`) — the price that turns tonnes into money.
+
+| in force from | default CC of coal (tC/GJ) | default oxidation rate | basis |
+|---|---|---|---|
+| first cycle (≤ 2021) | 0.03356 | 0.99 | MRV guideline for power generation facilities (2020 edition) [verify] |
+| 2022 | 0.03085 | 0.99 | its 2022 revision [verify]; DOMAIN.md §3 |
 
 | year | allowance price (CNY/tCO₂) | basis |
 |---|---|---|
@@ -20,7 +30,57 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["AllowancePrice", "ALLOWANCE_PRICES", "allowance_price", "cny_of"]
+__all__ = [
+    "MrvDefaults",
+    "MRV_DEFAULTS",
+    "IPCC_DEFAULT_CC",
+    "mrv_defaults",
+    "chinese_default_ccs",
+    "AllowancePrice",
+    "ALLOWANCE_PRICES",
+    "allowance_price",
+    "cny_of",
+]
+
+
+@dataclass(frozen=True)
+class MrvDefaults:
+    """Default values of the MRV guideline in force from ``year_from``.
+
+    Attributes:
+        year_from: first reporting year the row applies to (the row with the greatest ``year_from`` ≤ a
+            year is in force for it).
+        default_cc_tc_per_gj: carbon content per unit heat of coal that is not measured, tC/GJ.
+        oxidation_rate_default: carbon oxidation rate of coal when not measured (fraction, 0–1).
+        source: where the values come from.
+    """
+
+    year_from: int
+    default_cc_tc_per_gj: float
+    oxidation_rate_default: float
+    source: str
+
+
+#: The guideline's defaults, oldest first (DOMAIN.md §3; values marked [verify] there).
+MRV_DEFAULTS: tuple[MrvDefaults, ...] = (
+    MrvDefaults(0, 0.03356, 0.99, "MRV guideline for power generation facilities, first cycle: default CC "
+                "0.03356 tC/GJ, OF 0.99 [verify]; DOMAIN.md §3"),
+    MrvDefaults(2022, 0.03085, 0.99, "the guideline's 2022 revision: default CC 0.03085 tC/GJ, OF 0.99 [verify]; "
+                "DOMAIN.md §3"),
+)
+
+#: IPCC 2006 GL vol. 2 table 1.3 default carbon contents (tC/GJ) by coal rank (DOMAIN.md §3).
+IPCC_DEFAULT_CC: dict[str, float] = {"bituminous": 0.0258, "anthracite": 0.0268, "lignite": 0.0276}
+
+
+def mrv_defaults(year: int) -> MrvDefaults:
+    """The MRV defaults in force for reporting ``year`` (the row with the greatest ``year_from`` ≤ year)."""
+    return [r for r in MRV_DEFAULTS if r.year_from <= int(year)][-1]
+
+
+def chinese_default_ccs() -> tuple[float, ...]:
+    """Every revision's Chinese default carbon content (tC/GJ), sorted: what a "measured" value must not copy."""
+    return tuple(sorted({r.default_cc_tc_per_gj for r in MRV_DEFAULTS}))
 
 
 @dataclass(frozen=True)

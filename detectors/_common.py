@@ -24,6 +24,8 @@ import polars as pl
 from carbonqa.catalogue import make_finding
 from carbonqa.contract import CO2_PER_C
 from carbonqa.findings import Finding
+from carbonqa.regulation import IPCC_DEFAULT_CC as regulation_ipcc_cc
+from carbonqa.regulation import mrv_defaults
 
 __all__ = [
     "MAD_TO_SIGMA",
@@ -50,20 +52,21 @@ __all__ = [
 #: Consistency constant of the MAD for a normal distribution, 1/Φ⁻¹(3/4) (Rousseeuw & Croux 1993).
 MAD_TO_SIGMA = 1.4826
 
-#: Default carbon oxidation rate of coal when a report leaves it empty (DOMAIN.md §3, 0.99 **[verify]**).
-DEFAULT_OXIDATION = 0.99
+#: Default carbon oxidation rate of coal when a report leaves it empty (:mod:`carbonqa.regulation`; the
+#: same in every revision of the guideline so far).
+DEFAULT_OXIDATION = mrv_defaults(2022).oxidation_rate_default
 
-#: IPCC 2006 GL vol. 2 table 1.3 default carbon contents (tC/GJ) by coal rank (DOMAIN.md §3).
-IPCC_DEFAULT_CC: dict[str, float] = {"bituminous": 0.0258, "anthracite": 0.0268, "lignite": 0.0276}
+#: IPCC 2006 GL vol. 2 table 1.3 default carbon contents (tC/GJ) by coal rank (:mod:`carbonqa.regulation`).
+IPCC_DEFAULT_CC: dict[str, float] = dict(regulation_ipcc_cc)
 
 
 def default_cc(year: int) -> float:
-    """Chinese default carbon content for unmeasured coal, tC/GJ, applicable in reporting ``year``.
+    """Chinese default carbon content for unmeasured coal, tC/GJ, in force in reporting ``year``.
 
-    0.03085 from the 2022 revision of the power-sector guideline, 0.03356 before (DOMAIN.md §3,
-    marked **[verify]** there). Kept in this one function so the parameter lives in one place.
+    Read from the regulation table (:func:`carbonqa.regulation.mrv_defaults`: 0.03085 from the 2022
+    revision of the power-sector guideline, 0.03356 before; DOMAIN.md §3, marked **[verify]** there).
     """
-    return 0.03085 if year >= 2022 else 0.03356
+    return mrv_defaults(year).default_cc_tc_per_gj
 
 
 def tco2(heat_gj: Any, cc_gap_tc_per_gj: Any, oxidation: Any = DEFAULT_OXIDATION) -> Any:

@@ -27,6 +27,7 @@ import numpy as np
 import polars as pl
 
 from carbonqa.findings import Finding
+from carbonqa.regulation import chinese_default_ccs
 from detectors._common import (
     IPCC_DEFAULT_CC,
     FrameDetector,
@@ -361,7 +362,7 @@ def default_as_measured(um: pl.DataFrame, *, tol: float = 5e-7, alpha: float = 1
     m = measured_coal(um)
     if m.height == 0:
         return []
-    defaults = sorted({0.03085, 0.03356, *IPCC_DEFAULT_CC.values()})
+    defaults = sorted({*chinese_default_ccs(), *IPCC_DEFAULT_CC.values()})
     cc = pl.col("carbon_content_tc_per_gj")
     step = 10.0 ** -min(modal_decimals(m["carbon_content_tc_per_gj"]), 7)
     n_all = m.height

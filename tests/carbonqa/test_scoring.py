@@ -249,3 +249,14 @@ def test_labels_reorder_otherwise_equal_cases_and_explain_it():
     # bounded: even the most dismissed code at most halves the confidence
     worst = label_calibration(labels("X", 500, 0) + labels("CC-101", 0, 500))
     assert score_case(doubted, None, worst).p_confirm == pytest.approx(score_case([F(code="CC-101", t=5_000, score=0.3)]).p_confirm)
+
+
+def test_one_regulation_table_for_the_mrv_defaults():
+    """The default CC and oxidation rate live in carbonqa.regulation; the detectors read them from there."""
+    from carbonqa.regulation import MRV_DEFAULTS, chinese_default_ccs, mrv_defaults
+    from detectors._common import DEFAULT_OXIDATION, default_cc
+
+    assert mrv_defaults(2021).default_cc_tc_per_gj == 0.03356 and mrv_defaults(2022).default_cc_tc_per_gj == 0.03085
+    assert mrv_defaults(2030) is MRV_DEFAULTS[-1] and all(r.source for r in MRV_DEFAULTS)
+    assert [default_cc(y) for y in (2019, 2021, 2022, 2024)] == [mrv_defaults(y).default_cc_tc_per_gj for y in (2019, 2021, 2022, 2024)]
+    assert DEFAULT_OXIDATION == mrv_defaults(2024).oxidation_rate_default and chinese_default_ccs() == (0.03085, 0.03356)
