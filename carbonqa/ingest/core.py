@@ -23,6 +23,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,7 @@ from carbonqa.ingest.read import read_table_file
 from carbonqa.ingest.report import Issue, write_report
 from carbonqa.ingest.safety import clip, is_symlink_out, printable, resolve_inside, safe_dir_name
 from carbonqa.ingest.store import append_versioned, current_registry
-from carbonqa.ingest.telemetry import ingest_telemetry_part
+from carbonqa.ingest.telemetry import TelemetryCounts, ingest_telemetry_part
 from carbonqa.settings import Settings, get_settings
 from carbonqa.store.db import get_engine
 from carbonqa.store.models import Bundle, QuarantineItem, now_cst
@@ -509,31 +510,45 @@ def _ingest_locked(
         elif name == "agencies":
             known["agencies.agency_id"] = pl.concat([known["agencies.agency_id"], res.valid["agency_id"]])
 
-    # (5) telemetry → staged lake files
-    if ok_parts.get("telemetry"):
-        tc = counts["telemetry"]
+    # (5) telemetry → staged lake files, in a second thread while (6) appends the tables' rows: the lake
+    # work is polars (it releases the GIL), the append is Python (hash chain, inserts), and neither reads
+    # what the other writes. Its issues are merged after the join, in the order they always had.
+    def telemetry_parts() -> list[tuple[str, TelemetryCounts]]:
+        out: list[tuple[str, TelemetryCounts]] = []
         unit_province = unit_ent.join(ent_prov, on="enterprise_id", how="left").select("unit_id", "province_code")
-        for rel, sha in ok_parts["telemetry"]:
+        for rel, sha in ok_parts.get("telemetry") or []:
             fpath, _ = resolve_inside(path, rel)
             assert fpath is not None  # checked in (3)
-            r = ingest_telemetry_part(fpath, rel, sha, bundle_id, unit_province, settings.lake_dir,
-                                      ingested_at, qdir / "rows" / "telemetry", stage_dir=lake_stage)
-            issues.extend(r.issues)
-            declared = next(p.rows for p in man.tables["telemetry"].parts if p.file == rel)
-            if r.whole_file_quarantined:
-                quarantined_files.add(rel)
-                tc.files_quarantined += 1
-                tc.quarantined += declared or 0
-                continue
-            if declared is not None and declared != r.rows_read:
-                issues.append(Issue("telemetry", rel, "row_count_mismatch", value=f"{r.rows_read} rows in the file",
-                                    expected=f"{declared} rows (manifest.json)",
-                                    fix="valid rows were ingested; check the export is complete"))
-            tc.read += r.rows_read
-            tc.valid += r.rows_valid
-            tc.new += r.rows_new
-            tc.unchanged += r.rows_valid - r.rows_new
-            tc.quarantined += r.rows_quarantined
+            out.append((rel, ingest_telemetry_part(fpath, rel, sha, bundle_id, unit_province, settings.lake_dir,
+                                                   ingested_at, qdir / "rows" / "telemetry", stage_dir=lake_stage)))
+        return out
+
+    with ThreadPoolExecutor(1, thread_name_prefix="carbonqa-lake") as pool:
+        lake = pool.submit(telemetry_parts)
+        # (6a) raw rows of the tables — in the caller's transaction. Independent of the outcome: a bundle is
+        # rejected only when nothing is valid, and then every frame here is empty.
+        for name, df in valid_frames.items():
+            new, unchanged = append_versioned(conn, name, df, bundle_id, ingested_at)
+            counts[name].new, counts[name].unchanged = new, unchanged
+        parts = lake.result()
+    for rel, r in parts:
+        tc = counts["telemetry"]
+        issues.extend(r.issues)
+        declared = next(p.rows for p in man.tables["telemetry"].parts if p.file == rel)
+        if r.whole_file_quarantined:
+            quarantined_files.add(rel)
+            tc.files_quarantined += 1
+            tc.quarantined += declared or 0
+            continue
+        if declared is not None and declared != r.rows_read:
+            issues.append(Issue("telemetry", rel, "row_count_mismatch", value=f"{r.rows_read} rows in the file",
+                                expected=f"{declared} rows (manifest.json)",
+                                fix="valid rows were ingested; check the export is complete"))
+        tc.read += r.rows_read
+        tc.valid += r.rows_valid
+        tc.new += r.rows_new
+        tc.unchanged += r.rows_valid - r.rows_new
+        tc.quarantined += r.rows_quarantined
 
     if issues.dropped:
         list.append(issues, Issue(None, "(bundle)", "more_issues", value=f"and {issues.dropped} more",
@@ -554,11 +569,7 @@ def _ingest_locked(
     else:
         outcome = "partial" if has_errors else "landed"
 
-    # (6) raw rows, bundle record, quarantine items — in the caller's transaction
-    if outcome != "rejected":
-        for name, df in valid_frames.items():
-            new, unchanged = append_versioned(conn, name, df, bundle_id, ingested_at)
-            counts[name].new, counts[name].unchanged = new, unchanged
+    # (6b) bundle record, quarantine items — in the caller's transaction
     result = IngestResult(bundle_id, outcome, counts, issues, reason, man.sha256)
     report_final = qdir_final / "report.md"
     conn.execute(sa.insert(Bundle.__table__).values(
