@@ -23,6 +23,8 @@ generator's parameters:
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import polars as pl
 
@@ -73,6 +75,22 @@ def season_adjusted_lncv(m: pl.DataFrame) -> pl.DataFrame:
     return m.with_columns((pl.col("lncv") - pl.col("nz_center")).alias("lncv_r"))
 
 
+_MEASURED_RESIDUALS: list[tuple[weakref.ref[pl.DataFrame], pl.DataFrame]] = []
+
+
+def measured_residuals(um: pl.DataFrame) -> pl.DataFrame:
+    """:func:`add_residuals` of :func:`measured_coal` of ``um``, computed once per frame object.
+
+    CC-101 and CC-102 both score the same residuals of the same night's unit-months; the one-slot memo
+    (keyed by the frame's identity, held weakly) lets the second reuse the first's Huber fits.
+    """
+    if _MEASURED_RESIDUALS and _MEASURED_RESIDUALS[0][0]() is um:
+        return _MEASURED_RESIDUALS[0][1]
+    out = add_residuals(measured_coal(um))
+    _MEASURED_RESIDUALS[:] = [(weakref.ref(um), out)]
+    return out
+
+
 def add_residuals(m: pl.DataFrame, *, min_peers: int = 30) -> pl.DataFrame:
     """Add ``cc_fit`` (robust CC-on-NCV line per coal type) and ``r2`` (residual minus peer level).
 
@@ -86,7 +104,10 @@ def add_residuals(m: pl.DataFrame, *, min_peers: int = 30) -> pl.DataFrame:
     m = m.with_columns(pl.lit(None, pl.Float64).alias("cc_fit"))
     parts = []
     pooled = None
-    for ct in m["coal_type"].unique().sort().to_list() + ["__all__"]:
+    types = m["coal_type"].unique().sort().to_list()
+    for ct in types + ["__all__"]:
+        if ct == "__all__" and {c for c, _ in parts} >= set(types):
+            break  # every coal type has its own line: the pooled one would be unused
         sub = m if ct == "__all__" else m.filter(pl.col("coal_type") == ct)
         _, xy = to_matrix(sub, ["unit_id"], ["ncv_gj_per_t", "carbon_content_tc_per_gj"])
         if xy.shape[0] < min_peers:
@@ -181,7 +202,7 @@ class PeerCarbonContent(FrameDetector):
         m = measured_coal(frame)
         if m.height == 0:
             return pl.DataFrame(schema={"unit_id": pl.String, "score_raw": pl.Float64})
-        m = add_residuals(m)
+        m = measured_residuals(frame)
         cc_med = float(m["carbon_content_tc_per_gj"].median())
         keys = ["unit_id", "enterprise_id", "province_code", "year", "coal_type"]
         u = m.group_by(keys).agg(
@@ -274,7 +295,7 @@ class CarbonLevelShift(FrameDetector):
         m = measured_coal(frame)
         if m.height == 0:
             return pl.DataFrame(schema={"unit_id": pl.String, "score_raw": pl.Float64})
-        m = season_adjusted_lncv(add_residuals(m)).sort("unit_id", "period")
+        m = season_adjusted_lncv(measured_residuals(frame)).sort("unit_id", "period")
         keys = ["unit_id", "enterprise_id", "province_code", "year"]
         m = m.with_columns(
             pl.int_range(pl.len()).over(keys).alias("i"),

@@ -213,12 +213,12 @@ class TelemetryReconciliation(FrameDetector):
         peer = f.group_by("quantity", "unit_id").agg(pl.col("sig_d").first()).group_by("quantity").agg((pl.col("sig_d").median() * 0.5).alias("sig_peer"))
         f = f.join(peer, on="quantity").with_columns(pl.max_horizontal("sig_d", "sig_peer", pl.lit(self.floor_month)).alias("sig"))
         keys = ["unit_id", "enterprise_id", "province_code", "year", "unit_class", "quantity", "direction"]
-        cands = []
+        lazy = []  # one query per (months, segment), collected together: polars runs them in parallel
         for n in sorted(f["n_u"].unique().to_list()):
-            fn = f.filter(pl.col("n_u") == n)
+            fn = f.filter(pl.col("n_u") == n).lazy()
             for a, b in self._segments(int(n)):
                 inside = (pl.col("i") >= a) & (pl.col("i") < b)
-                cands.append(fn.group_by(keys).agg(
+                lazy.append(fn.group_by(keys).agg(
                     pl.col("lr").filter(inside).median().alias("lvl_in"),
                     pl.col("lr").filter(~inside).median().alias("lvl_out"),
                     pl.col("sig").first(),
@@ -226,6 +226,7 @@ class TelemetryReconciliation(FrameDetector):
                     pl.lit(a).alias("a"),
                     pl.lit(b).alias("b"),
                 ))
+        cands = pl.collect_all(lazy)
         if not cands:
             return pl.DataFrame()
         c = pl.concat(cands).with_columns(
