@@ -8,17 +8,23 @@ Values marked **[verify]** come from DOMAIN.md, which itself flags them for conf
 official text (MEE guideline for power generation facilities 企业温室气体排放核算与报告指南 发电设施,
 its 2022 revision, and State Council Order 775 of 2024).
 
+The MRV defaults (default carbon content of coal, default oxidation rate) and the IPCC rank defaults
+are not restated here: each table takes those in force for its ``year_from`` from
+:func:`carbonqa.regulation.mrv_defaults` (one regulation table for checks, detectors and scoring).
+
 | table | in force for | what changed |
 |---|---|---|
-| 2021 | reporting years ≤ 2021 | first cycle: default CC 0.03356 tC/GJ |
-| 2022 | 2022–2023 | 2022 guideline revision: default CC 0.03085 tC/GJ |
+| 2021 | reporting years ≤ 2021 | first cycle (MRV defaults of :mod:`carbonqa.regulation` row 0) |
+| 2022 | 2022–2023 | 2022 guideline revision (its MRV defaults row) |
 | 2024 | 2024 → | Order 775 in force (its conflict-of-interest ban is dated: ``coi_forbidden_from``) |
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
+
+from carbonqa.regulation import IPCC_DEFAULT_CC, chinese_default_ccs, mrv_defaults
 
 __all__ = ["RegulationParams", "PARAMS", "SOURCES", "params_for", "HOURS_PER_DAY", "KCAL_PER_KG_TO_GJ_PER_T"]
 
@@ -34,9 +40,9 @@ class RegulationParams:
 
     year_from: int
     # --- carbon content and oxidation ---------------------------------------------------------
-    default_cc_tc_per_gj: float
-    other_default_cc_tc_per_gj: tuple[float, ...]
-    oxidation_rate_default: float
+    default_cc_tc_per_gj: float  # from carbonqa.regulation.mrv_defaults(year_from)
+    other_default_cc_tc_per_gj: tuple[float, ...]  # the other revisions' (carbonqa.regulation.chinese_default_ccs)
+    oxidation_rate_default: float  # from carbonqa.regulation.mrv_defaults(year_from)
     cc_measured_min_tc_per_gj: float
     cc_measured_max_tc_per_gj: float
     cc_default_tolerance_tc_per_gj: float
@@ -44,7 +50,7 @@ class RegulationParams:
     ncv_range_gj_per_t: dict[str, tuple[float, float]] = field(hash=False)
     ncv_unit_error_above_gj_per_t: float = 100.0
     oxidation_rate_tolerance: float = 0.005
-    ipcc_default_cc_tc_per_gj: tuple[float, ...] = (0.0258, 0.0268, 0.0276)
+    ipcc_default_cc_tc_per_gj: tuple[float, ...] = ()  # carbonqa.regulation.IPCC_DEFAULT_CC
     min_months_equal_ipcc_default: int = 3
     ipcc_default_chance_max_p: float = 0.001
     ncv_range_margin_gj_per_t: float = 1.5
@@ -89,18 +95,19 @@ class RegulationParams:
 #: Source of every field of :class:`RegulationParams`.
 SOURCES: dict[str, str] = {
     "year_from": "first reporting year the table applies to",
-    "default_cc_tc_per_gj": "MRV guideline for power generation facilities (2022 revision) default carbon content "
-    "of unmeasured coal: 0.03085 tC/GJ from 2022, 0.03356 before [verify]; DOMAIN.md §3",
-    "other_default_cc_tc_per_gj": "the other defaults a 'measured' value must not merely copy: the earlier/later "
-    "Chinese default; DOMAIN.md §4.1 ('measured values that equal a default')",
-    "oxidation_rate_default": "MRV guideline default carbon oxidation rate of coal 0.99 [verify]; DOMAIN.md §3",
+    "default_cc_tc_per_gj": "carbonqa.regulation.mrv_defaults(year_from).default_cc_tc_per_gj: the MRV guideline's "
+    "default carbon content of unmeasured coal in force for the table (its source there)",
+    "other_default_cc_tc_per_gj": "the other defaults a 'measured' value must not merely copy: the other revisions' "
+    "Chinese defaults (carbonqa.regulation.chinese_default_ccs); DOMAIN.md §4.1 ('measured values that equal a default')",
+    "oxidation_rate_default": "carbonqa.regulation.mrv_defaults(year_from).oxidation_rate_default: the MRV guideline's "
+    "default carbon oxidation rate of coal (its source there)",
     "oxidation_rate_tolerance": "reporting-precision margin below the default oxidation rate before ACC-009 fires "
     "(0.005: half a percentage point; a 2026 draft differentiating OF by boiler type and altitude would get its "
     "own regulation-year row) [verify]; DOMAIN.md §3",
     "cc_measured_min_tc_per_gj": "plausible measured CC 0.0245–0.0290 tC/GJ; DOMAIN.md §3",
     "cc_measured_max_tc_per_gj": "plausible measured CC 0.0245–0.0290 tC/GJ; DOMAIN.md §3",
-    "ipcc_default_cc_tc_per_gj": "IPCC 2006 GL vol. 2 table 1.3 defaults: bituminous 0.0258, anthracite 0.0268, "
-    "lignite 0.0276 tC/GJ; DOMAIN.md §3",
+    "ipcc_default_cc_tc_per_gj": "carbonqa.regulation.IPCC_DEFAULT_CC: IPCC 2006 GL vol. 2 table 1.3 default carbon "
+    "contents by coal rank; DOMAIN.md §3",
     "min_months_equal_ipcc_default": "a measured value (6 decimals) equals an IPCC default by chance about once "
     "in 1,500 unit-months (synthetic national 2024: 25 honest rows in ~33,000, never 3 in one unit-year); 3 "
     "months of one unit-year is a copied default, DOMAIN.md §4.1",
@@ -202,21 +209,29 @@ _NCV_RANGES: dict[str, tuple[float, float]] = {
     "unknown": (12.0, 29.0),
 }
 
-_P2021 = RegulationParams(
-    year_from=2000,
-    default_cc_tc_per_gj=0.03356,
-    other_default_cc_tc_per_gj=(0.03085,),
-    oxidation_rate_default=0.99,
-    cc_measured_min_tc_per_gj=0.0245,
-    cc_measured_max_tc_per_gj=0.0290,
-    cc_default_tolerance_tc_per_gj=0.000005,
-    ncv_range_gj_per_t=_NCV_RANGES,
-)
-_P2022 = replace(_P2021, year_from=2022, default_cc_tc_per_gj=0.03085, other_default_cc_tc_per_gj=(0.03356,))
-_P2024 = replace(_P2022, year_from=2024)
+def _table(year_from: int) -> RegulationParams:
+    """The parameter table from ``year_from``.
+
+    The MRV defaults in force then come from :func:`carbonqa.regulation.mrv_defaults`, the IPCC rank defaults
+    from :data:`carbonqa.regulation.IPCC_DEFAULT_CC`; the thresholds are this module's (the same for every
+    table so far).
+    """
+    mrv = mrv_defaults(year_from)
+    return RegulationParams(
+        year_from=year_from,
+        default_cc_tc_per_gj=mrv.default_cc_tc_per_gj,
+        other_default_cc_tc_per_gj=tuple(v for v in chinese_default_ccs() if v != mrv.default_cc_tc_per_gj),
+        oxidation_rate_default=mrv.oxidation_rate_default,
+        ipcc_default_cc_tc_per_gj=tuple(IPCC_DEFAULT_CC.values()),
+        cc_measured_min_tc_per_gj=0.0245,
+        cc_measured_max_tc_per_gj=0.0290,
+        cc_default_tolerance_tc_per_gj=0.000005,
+        ncv_range_gj_per_t=_NCV_RANGES,
+    )
+
 
 #: Parameter tables by the first reporting year they apply to.
-PARAMS: dict[int, RegulationParams] = {p.year_from: p for p in (_P2021, _P2022, _P2024)}
+PARAMS: dict[int, RegulationParams] = {y: _table(y) for y in (2000, 2022, 2024)}
 
 
 def params_for(year: int) -> RegulationParams:
