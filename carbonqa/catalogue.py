@@ -619,6 +619,13 @@ _DETECTORS: tuple[Rule, ...] = (
           "Enterprise {enterprise_id} {year}: coal report/belt scale {coal_ratio_vs_peers}× its peers', emissions accounting/CEMS {co2_ratio_vs_peers}× its peers'"),
          "DOMAIN.md §4.5; EU MRR Art. 63 (CEMS against calculation; consumption against purchase); Stouffer (1949) combination of independent evidence",
          "Σ (belt coal × peers' usual ratio − reported coal) × tCO₂ per t", "telemetry"),
+    _det("TEL-106", "high", ("报告效率高于同类且核算低于 CEMS", "Efficiency above peers, emissions below the CEMS"),
+         ("全年报告的发电（供热）效率（产出热量 ÷ 入炉煤热量）高于同类、同燃烧技术、同供热方式机组，同时核算排放低于 CEMS：少报入炉煤量（皮带秤同步调整时）留下的两处独立痕迹。",
+          "The whole-year conversion efficiency implied by the report (output GJ ÷ coal heat GJ) sits above units of the same class, combustion technology and CHP status, and the accounting emissions sit below the CEMS: the two independent traces of coal under-reported together with its belt scales."),
+         ("企业 {enterprise_id} {year}：报告效率为同类的 {efficiency_vs_peers} 倍，核算/CEMS 为同类的 {co2_ratio_vs_peers} 倍",
+          "Enterprise {enterprise_id} {year}: reported efficiency {efficiency_vs_peers}× its peers', accounting/CEMS {co2_ratio_vs_peers}× its peers'"),
+         "DOMAIN.md §4.5 and §4b (meters disagree honestly and stably); EU MRR Art. 63 (CEMS against calculation); Stouffer (1949) combination of independent evidence",
+         "Σ over units of min(emissions × (reported efficiency ÷ peers' − 1), CEMS × peers' usual ratio − reported emissions)", "telemetry"),
 )
 
 # ---- pipeline (owner: carbonqa/cases.py) ----------------------------------------------------------

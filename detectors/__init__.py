@@ -15,7 +15,8 @@ verifier           VER-101 anomaly burden vs peers · VER-102 short reviews · V
                    despite a gap · VER-104 lax profile · VER-105 preparer = verifier in one province ·
                    VER-106 rubber stamps · VER-107 accepted despite a material gap · VER-108 pooled evidence
 telemetry          TEL-101 month off own band · TEL-102 level off peers · TEL-103 output without load ·
-                   TEL-104 CEMS vs accounting · TEL-105 belt scale and CEMS both above the report
+                   TEL-104 CEMS vs accounting · TEL-105 belt scale and CEMS both above the report ·
+                   TEL-106 efficiency above peers and emissions below the CEMS
 =================  =====================================================================================
 
 Peers are national: :func:`run` computes on ``ctx.national()`` once (cached in the national context,

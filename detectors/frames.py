@@ -53,11 +53,12 @@ def unit_months(monthly: pl.DataFrame, lab: pl.DataFrame | None, units: pl.DataF
 
     Returns:
         One row per (unit_id, period) with the monthly columns plus ``coal_type``, ``unit_class``,
-        ``is_gas``, ``year``, ``month`` (1–12), ``quarter`` (1–4), ``heat_gj`` (fuel × NCV, GJ; 10⁴ Nm³ ×
+        ``combustion_technology`` / ``is_chp`` (when ``units`` has them), ``is_gas``, ``year``, ``month`` (1–12), ``quarter`` (1–4), ``heat_gj`` (fuel × NCV, GJ; 10⁴ Nm³ ×
         GJ/10⁴ Nm³ for gas), ``ox`` (oxidation rate, default 0.99 when empty) and the lab columns of
         :data:`LAB_COLUMNS`. Sorted by unit and period (consecutive-month logic relies on it).
     """
-    u_cols = [c for c in ("unit_id", "enterprise_id", "province_code", "city_name", "coal_type", "unit_class") if c in units.columns]
+    u_cols = [c for c in ("unit_id", "enterprise_id", "province_code", "city_name", "coal_type", "unit_class", "combustion_technology", "is_chp")
+              if c in units.columns]
     u = units.select(u_cols)
     floats = [c for c in MONTHLY_FLOATS if c in monthly.columns]
     monthly = monthly.with_columns([pl.col(c).cast(pl.Float64, strict=False) for c in floats])

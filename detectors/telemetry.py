@@ -1,4 +1,4 @@
-"""Telemetry reconciliation (family ``telemetry``, codes TEL-101…TEL-104; DOMAIN.md §4.5).
+"""Telemetry reconciliation (family ``telemetry``, codes TEL-101…TEL-106; DOMAIN.md §4.5).
 
 Reported monthly quantities against monthly aggregates of plant telemetry
 (:func:`carbonqa.lake.monthly_telemetry`). Honest sources disagree by a few percent and coverage has
@@ -25,6 +25,9 @@ each unit is **learned from its own months** (median log ratio, MAD) with a floo
 * :func:`corroborated_shortfall` — TEL-105: coal below the belt scales *and* emissions below the CEMS
   at one enterprise, each within its honest spread alone, together beyond it (Stouffer of two
   independent instruments).
+* :func:`efficiency_and_cems` — TEL-106: a reported efficiency above peers of the same class, technology
+  and CHP status *and* emissions below the CEMS (coal under-reported with its belt scales: the energy
+  balance and the stack, two independent traces; Stouffer).
 
 Only months whose telemetry covers ≥ 90 % of the month's hours are compared (partial coverage is an
 honest gap, not a suspicion), and a month with a logger gap is read as the interval of ratios the gap
@@ -52,7 +55,7 @@ from carbonqa.contract import period_hours
 from carbonqa.findings import Finding
 from detectors._common import FrameDetector, diff_sigma, emit, peer_robust_z, step_se, wrap
 
-__all__ = ["CorroboratedShortfall", "OutputWithoutLoad", "QUANTITIES", "corroborated_shortfall", "TelemetryReconciliation", "output_without_load", "reconcile_frame", "run"]
+__all__ = ["CorroboratedShortfall", "EFFICIENCY_PEERS", "EfficiencyAndCems", "OutputWithoutLoad", "QUANTITIES", "corroborated_shortfall", "efficiency_and_cems", "efficiency_levels", "TelemetryReconciliation", "output_without_load", "reconcile_frame", "run"]
 
 #: (name, reported column, telemetry column, paying direction of log(report/telemetry): -1 = under-report pays)
 QUANTITIES: tuple[tuple[str, str, str, int], ...] = (
@@ -456,9 +459,129 @@ def corroborated_shortfall(
     )
 
 
+#: Peer groupings of a unit's conversion efficiency, most specific first: its class, combustion
+#: technology and CHP status (a CHP unit's heat supply counts as output), then class and CHP, then CHP.
+EFFICIENCY_PEERS: tuple[tuple[str, ...], ...] = (("unit_class", "_tech", "_chp"), ("unit_class", "_chp"), ("_chp",))
+
+
+def efficiency_levels(um: pl.DataFrame, *, min_months: int = 6, min_peers: int = 15, floor: float = 0.02) -> pl.DataFrame:
+    """Whole-year conversion efficiency of each coal unit, robust-z'd against its peers.
+
+    η = Σ (gross generation × 3.6 + heat supplied) / Σ (coal × NCV) — GJ out per GJ of coal heat, the
+    report's own energy balance (the same η ACC-004's grading uses, ``checks.frames``), over the
+    unit-year's months with output and coal (≥ ``min_months``). ``ln η`` is z'd against the first of
+    :data:`EFFICIENCY_PEERS` with ``min_peers`` units (scale floor ``floor`` = 2 % in ln η: units of one
+    class and technology differ by a few percent with age, cooling and load — the same order as
+    ``checks.params`` ``ncv_energy_rel_tol`` for one unit's months).
+
+    Args:
+        um: :func:`detectors.frames.unit_months` (``combustion_technology`` / ``is_chp`` optional).
+
+    Returns:
+        One row per unit-year: ``unit_id, enterprise_id, province_code, year, leff, n_eff, emis`` (tCO₂
+        reported) and ``ze, ze_center, ze_scale, ze_n, ze_peers`` (:func:`peer_robust_z`). Gas units and
+        units with fewer months are left out.
+    """
+    out_gj = pl.col("gross_generation_mwh").fill_null(0.0) * 3.6 + pl.col("heat_supply_gj").fill_null(0.0)
+    heat_in = pl.col("fuel_consumed_t") * pl.col("ncv_gj_per_t")
+    tech = pl.col("combustion_technology").cast(pl.String).fill_null("") if "combustion_technology" in um.columns else pl.lit("")
+    chp = pl.col("is_chp").cast(pl.Boolean).fill_null(False) if "is_chp" in um.columns else pl.lit(False)
+    if "heat_supply_gj" not in um.columns:
+        out_gj = pl.col("gross_generation_mwh").fill_null(0.0) * 3.6
+    m = um.filter(~pl.col("is_gas") & (out_gj > 0) & (heat_in > 0)).with_columns(
+        out_gj.alias("_out"), heat_in.alias("_in"), tech.alias("_tech"), chp.alias("_chp"))
+    units = m.group_by("unit_id", "enterprise_id", "province_code", "year", "unit_class", "_tech", "_chp").agg(
+        (pl.col("_out").sum() / pl.col("_in").sum()).log().alias("leff"),
+        pl.len().alias("n_eff"),
+        pl.col("emissions_tco2").sum().alias("emis"),
+    ).filter(pl.col("n_eff") >= min_months)
+    if units.height == 0:
+        return units
+    return peer_robust_z(units, "leff", EFFICIENCY_PEERS, min_peers=min_peers, floor=floor, out="ze")
+
+
+def efficiency_and_cems(
+    um: pl.DataFrame, rf: pl.DataFrame, *, z_flag: float = 3.5, min_each: float = 2.0, min_rel: float = 0.03,
+    floor_level: float = 0.02, min_months: int = 4,
+) -> list[Finding]:
+    """TEL-106: a reported efficiency above its peers' *and* accounting emissions below the CEMS, at one enterprise.
+
+    Coal under-reported together with the belt scales it is read from leaves TEL-101/102/105 quiet (the
+    report agrees with its belt scales) and two traces elsewhere: the energy balance — the same output
+    from less coal heat, an efficiency above what units of the same class, technology and CHP status
+    reach (:func:`efficiency_levels`) — and the stack, whose CEMS still sees the coal burnt (TEL-104's
+    whole-year level, :func:`unit_levels`). Each alone is an honest quirk (DOMAIN.md §4b: an efficient
+    plant; a CEMS reading several percent high, stably); their errors are independent (an efficient
+    plant emits less and its CEMS sees that, so the report/CEMS ratio does not move), so per enterprise
+    the units' mean efficiency z and mean CEMS z (averaged, not √n-pooled: a plant's units share coal
+    and meters) combine as ``Z = (z̄_eff − z̄_co2)/√2`` (Stouffer 1949), standard normal for an honest plant.
+
+    Flagged when ``Z ≥ z_flag`` (3.5: one-sided 2.3e-4, ≈ 0.3 honest enterprises on a national night of
+    1,156), **each** source is unusual by itself — ``|z̄| ≥ min_each`` (2.0, one-sided 0.023) the paying
+    way: an honest quirk's distribution has heavy tails (one CEMS reading 10 % high is a large z where
+    the fleet's meters agree closely), so one extreme source must not carry an ordinary other through
+    the sum — and moves by ≥ ``min_rel`` (3 %: honest meters differ by a few percent, DOMAIN.md §4.5).
+    Score 0.5 at ``z_flag``, 1.0 at 2×.
+
+    Args:
+        um: :func:`detectors.frames.unit_months`.
+        rf: :func:`reconcile_frame` output (CEMS CO₂ rows are used).
+
+    Returns:
+        One finding per enterprise-year. Stake (tCO₂, ≥ 0): Σ over its units of the smaller of the two
+        instruments' shortfalls — reported emissions × (η_reported / η_peers − 1) and CEMS × the peers'
+        usual accounting/CEMS ratio − reported emissions: what would change if the coal were under-reported,
+        bounded by both instruments.
+    """
+    co2 = rf.filter(pl.col("quantity") == "co2") if rf.height else rf
+    if co2.height == 0:
+        return []
+    eff = efficiency_levels(um)
+    if eff.height == 0:
+        return []
+    cems = unit_levels(co2.filter(pl.len().over("unit_id", "quantity") >= min_months), floor_level=floor_level)
+    if cems.height == 0:
+        return []
+    both = eff.join(cems.select("unit_id", "year", "zl", "zl_center", "m_u", "telemetry", "reported"), on=["unit_id", "year"], how="inner").with_columns(
+        (pl.col("leff") - pl.col("ze_center")).alias("dev_eff"),
+        (pl.col("m_u") - pl.col("zl_center")).alias("dev_co2"),
+    ).with_columns(
+        pl.min_horizontal(
+            (pl.col("emis") * (pl.col("dev_eff").exp() - 1.0)).clip(0.0),
+            (pl.col("telemetry") * pl.col("zl_center").exp() - pl.col("reported")).clip(0.0),
+        ).fill_nan(0.0).alias("gap_t"))
+    if both.height == 0:
+        return []
+    ent = both.group_by("enterprise_id", "province_code", "year").agg(
+        pl.col("ze").mean().alias("z_eff"), pl.col("zl").mean().alias("z_co2"),
+        pl.col("dev_eff").mean(), pl.col("dev_co2").mean(),
+        pl.col("gap_t").sum().alias("stake_t"), pl.len().alias("units"),
+    ).with_columns(((pl.col("z_eff") - pl.col("z_co2")) / np.sqrt(2.0)).alias("z"))
+    hit = ent.filter(
+        (pl.col("z") >= z_flag) & (pl.col("z_eff") >= min_each) & (pl.col("z_co2") <= -min_each)
+        & (pl.col("dev_eff") >= min_rel) & (pl.col("dev_co2") <= -min_rel)
+    )
+    if hit.height == 0:
+        return []
+    hit = hit.sort("enterprise_id", "year")
+    hit = hit.with_columns(
+        pl.Series("score", np.clip(0.5 + 0.5 * (hit["z"].to_numpy() - z_flag) / z_flag, 0, 1)),
+        pl.col("dev_eff").exp().alias("efficiency_vs_peers"), pl.col("dev_co2").exp().alias("co2_ratio_vs_peers"),
+    )
+    return emit(
+        "TEL-106",
+        hit,
+        params=["enterprise_id", "year", "efficiency_vs_peers", "co2_ratio_vs_peers"],
+        evidence=["z", "z_eff", "z_co2", "efficiency_vs_peers", "co2_ratio_vs_peers", "units"],
+        observed="z",
+        peers="units of the same class, combustion technology and CHP status (whole-year efficiency); units of the same class (accounting/CEMS)",
+    )
+
+
 #: PyOD-contract estimators around the function-style detectors (ARCHITECTURE.md convention 5).
 OutputWithoutLoad = wrap(output_without_load, "OutputWithoutLoad")
 CorroboratedShortfall = wrap(corroborated_shortfall, "CorroboratedShortfall")
+EfficiencyAndCems = wrap(efficiency_and_cems, "EfficiencyAndCems")
 
 
 def run(um: pl.DataFrame, tel: pl.DataFrame | None) -> list[Finding]:
@@ -466,4 +589,5 @@ def run(um: pl.DataFrame, tel: pl.DataFrame | None) -> list[Finding]:
     if tel is None or tel.height == 0:
         return []
     rf = reconcile_frame(um, tel)
-    return [*TelemetryReconciliation().fit(rf).findings(), *OutputWithoutLoad().fit(um, tel).findings(), *CorroboratedShortfall().fit(rf).findings()]
+    return [*TelemetryReconciliation().fit(rf).findings(), *OutputWithoutLoad().fit(um, tel).findings(), *CorroboratedShortfall().fit(rf).findings(),
+            *EfficiencyAndCems().fit(um, rf).findings()]

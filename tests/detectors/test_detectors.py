@@ -520,6 +520,43 @@ def test_tel105_belt_scale_and_cems_corroborate_a_small_whole_year_shortfall(bas
     assert recall >= 0.9 and fp == 0, (recall, fp)
 
 
+def test_tel106_efficiency_and_cems_corroborate_coal_hidden_with_its_belt_scales(base):
+    """Coal (and so emissions) reported 10 % low all year at 10 enterprises *with the belt scales moved
+    alike* (TEL-101/102/105 see a report agreeing with its scales); the CEMS still sees the coal burnt.
+    Honest look-alikes (DOMAIN.md §4b), each at 10 enterprises: a CEMS reading 10 % high (stable meter
+    bias); a plant 10 % more efficient than its class (report, belt scales and CEMS all agree). Every
+    unit also gets an honest efficiency spread of 3 % (age, cooling, load), so 10 % is about 3σ of it and
+    a fraud at a plant honestly below its class lands inside: recall ≥ 0.7 (0.7–1.0 over rng seeds 6–12),
+    no look-alike flagged, stake bounded by the smaller of the two instruments' shortfalls."""
+    units = base["units"].filter(pl.col("unit_class") != "gas")
+    ents = units.select("enterprise_id").unique().sort("enterprise_id")["enterprise_id"].to_list()
+    rng = np.random.default_rng(6)
+    pick = rng.permutation(ents)[: 3 * K].tolist()
+    fraud, cems_high, efficient = pick[:K], pick[K : 2 * K], pick[2 * K :]
+    spread = pl.DataFrame({"unit_id": base["units"]["unit_id"], "_eff": rng.normal(1.0, 0.03, base["units"].height)})
+    ue = base["units"].select("unit_id", "enterprise_id").join(spread, on="unit_id")
+    # honest spread: a more efficient unit burns less coal and emits less, and every meter sees it
+    coal_f = pl.col("_eff") * pl.when(pl.col("enterprise_id").is_in(fraud + efficient)).then(0.9).otherwise(1.0)
+    mon = base["monthly"].join(ue, on="unit_id").with_columns(
+        [(pl.col(c) * coal_f).alias(c) for c in ("fuel_consumed_t", "emissions_tco2")]).drop("enterprise_id", "_eff")
+    cems_f = pl.col("_eff") * pl.when(pl.col("enterprise_id").is_in(efficient)).then(0.9).when(
+        pl.col("enterprise_id").is_in(cems_high)).then(1.1).otherwise(1.0)
+    tel = base["telemetry_monthly"].join(ue, on="unit_id").with_columns(
+        (pl.col("coal_feed_t") * coal_f).alias("coal_feed_t"), (pl.col("cems_co2_t") * cems_f).alias("cems_co2_t"),
+    ).drop("enterprise_id", "_eff")
+    f = telemetry.run(_um({**base, "monthly": mon}), tel)
+    recall, fp = _quality(f, "TEL-106", set(fraud), key="enterprise_id")
+    assert recall >= 0.7 and fp == 0, (recall, fp, [(x.enterprise_id in cems_high, x.enterprise_id in efficient, x.evidence) for x in f if x.rule_code == "TEL-106" and x.enterprise_id not in fraud])
+    # nothing else in the telemetry family sees this fraud: the report agrees with its belt scales
+    assert not {x.enterprise_id for x in f if x.rule_code in ("TEL-101", "TEL-102", "TEL-105") and x.severity in SERIOUS} & set(fraud)
+    reported = mon.join(ue, on="unit_id").group_by("enterprise_id").agg(pl.col("emissions_tco2").sum())
+    rep = dict(reported.iter_rows())
+    for x in f:
+        if x.rule_code == "TEL-106":
+            # what would change: about the 11 % the report lacks (1/0.9 − 1), never the whole report
+            assert 0 < x.tco2_at_stake <= 0.2 * rep[x.enterprise_id], (x.tco2_at_stake, rep[x.enterprise_id])
+
+
 def test_tel103_output_without_load(base):
     units = sf.coal_measured_units(base, K, seed=5)
     tel = base["telemetry_monthly"].with_columns(
