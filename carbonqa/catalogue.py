@@ -446,6 +446,13 @@ def _det(code: str, severity: str, title: tuple[str, str], desc: tuple[str, str]
 _CC_STAKE = "CC gap × heat (fuel × NCV) × OF × 44/12 over the months concerned (DOMAIN.md §3)"
 _BASIS_STAKE = "months recomputed at the Chinese default CC: Σ (default − CC) × heat × OF × 44/12"
 _DETECTORS: tuple[Rule, ...] = (
+    _det("ACC-101", "low", ("报告效率远高于同类机组", "Reported efficiency far above peers"),
+         ("机组全年报告的能量平衡（发电量 × 3.6 + 供热量）÷（入炉煤量 × 低位发热量）显著高于同类、同燃烧技术、同供热方式机组。单独出现只作提示（高效机组确实存在）；与 CEMS（TEL-106）或举报瞒报燃煤量相互印证时才是证据。",
+          "The unit-year's reported energy balance (generation × 3.6 + heat supplied) ÷ (coal × NCV) sits far above units of the same class, combustion technology and CHP status. Alone it is information (efficient plants exist); it is evidence where the CEMS (TEL-106) or a complaint of hidden coal points the same way."),
+         ("机组 {unit_id} {year}：报告效率 {efficiency}，同类 {peer_efficiency}（{efficiency_vs_peers} 倍）",
+          "Unit {unit_id} {year}: reported efficiency {efficiency} against its peers' {peer_efficiency} ({efficiency_vs_peers}×)"),
+         "DOMAIN.md §4.5 (power plants: coal against generation); Iglewicz & Hoaglin 1993 modified z 3.5",
+         "reported emissions × (efficiency ÷ peers' efficiency − 1): the coal the report lacks at the peers' efficiency", "monthly_reports"),
     _det("CC-101", "high", ("实测含碳量显著低于同类机组", "Measured carbon content far below peers"),
          ("扣除低位发热量可解释部分后，机组全年实测单位热值含碳量显著低于同煤种、同省份的同类机组（稳健 z 分数，单侧）。",
           "After removing what NCV explains (robust CC-on-NCV line per coal type), the unit-year's measured CC sits far below peers of the same coal type and province (one-sided robust z; ECOD corroborates)."),

@@ -4,6 +4,7 @@ Entry point :func:`run` — ``run(ctx) -> list[Finding]``. Families and codes (c
 ``_DETECTORS``):
 
 =================  =====================================================================================
+accounting         ACC-101 reported conversion efficiency far above peers (low: information alone)
 carbon_content     CC-101 peer outlier (NCV-adjusted, one-sided) · CC-102 level shift · CC-103 measured =
                    default · CC-104 measured/default mixed
 copied_values      CPY-101 lab tuple repeats · CPY-102 across enterprises · CPY-103 adjacent-month
@@ -40,7 +41,7 @@ __all__ = ["run", "run_frames", "FAMILIES_RUN", "DetectorScreener", "LOCAL", "VE
 log = logging.getLogger(__name__)
 
 #: Families this package emits, in the order they run (verifier last: it consumes the others).
-FAMILIES_RUN: tuple[str, ...] = ("carbon_content", "copied_values", "lab_forensics", "telemetry", "verifier")
+FAMILIES_RUN: tuple[str, ...] = ("accounting", "carbon_content", "copied_values", "lab_forensics", "telemetry", "verifier")
 
 
 def run_frames(
@@ -69,7 +70,7 @@ def run_frames(
     Raises:
         ValueError: a family name outside :data:`FAMILIES_RUN`.
     """
-    from detectors import carbon_content, copied, telemetry, verifier
+    from detectors import carbon_content, copied, efficiency, telemetry, verifier
     from detectors import lab as lab_mod
     from detectors.frames import unit_months
 
@@ -78,6 +79,8 @@ def run_frames(
         return []
     um = unit_months(monthly, lab, units)
     out: list[Finding] = []
+    if "accounting" in fam:
+        out += efficiency.run(um)
     if "carbon_content" in fam:
         out += carbon_content.run(um)
     if "copied_values" in fam:
@@ -183,7 +186,7 @@ class DetectorScreener:
         import scipy.stats  # noqa: F401
         import sklearn.linear_model  # noqa: F401
 
-        from detectors import carbon_content, copied, frames, lab, telemetry, verifier  # noqa: F401
+        from detectors import carbon_content, copied, efficiency, frames, lab, telemetry, verifier  # noqa: F401
 
 
 #: Every family scored against national peers without other findings — run once per year.

@@ -54,8 +54,9 @@ import polars as pl
 from carbonqa.contract import period_hours
 from carbonqa.findings import Finding
 from detectors._common import FrameDetector, diff_sigma, emit, peer_robust_z, step_se, wrap
+from detectors.efficiency import ETA_MAX, efficiency_levels
 
-__all__ = ["CorroboratedShortfall", "EFFICIENCY_PEERS", "EfficiencyAndCems", "OutputWithoutLoad", "QUANTITIES", "corroborated_shortfall", "efficiency_and_cems", "efficiency_levels", "TelemetryReconciliation", "output_without_load", "reconcile_frame", "run"]
+__all__ = ["CorroboratedShortfall", "EfficiencyAndCems", "OutputWithoutLoad", "QUANTITIES", "corroborated_shortfall", "efficiency_and_cems", "TelemetryReconciliation", "output_without_load", "reconcile_frame", "run"]
 
 #: (name, reported column, telemetry column, paying direction of log(report/telemetry): -1 = under-report pays)
 QUANTITIES: tuple[tuple[str, str, str, int], ...] = (
@@ -459,47 +460,6 @@ def corroborated_shortfall(
     )
 
 
-#: Peer groupings of a unit's conversion efficiency, most specific first: its class, combustion
-#: technology and CHP status (a CHP unit's heat supply counts as output), then class and CHP, then CHP.
-EFFICIENCY_PEERS: tuple[tuple[str, ...], ...] = (("unit_class", "_tech", "_chp"), ("unit_class", "_chp"), ("_chp",))
-
-
-def efficiency_levels(um: pl.DataFrame, *, min_months: int = 6, min_peers: int = 15, floor: float = 0.02) -> pl.DataFrame:
-    """Whole-year conversion efficiency of each coal unit, robust-z'd against its peers.
-
-    η = Σ (gross generation × 3.6 + heat supplied) / Σ (coal × NCV) — GJ out per GJ of coal heat, the
-    report's own energy balance (the same η ACC-004's grading uses, ``checks.frames``), over the
-    unit-year's months with output and coal (≥ ``min_months``). ``ln η`` is z'd against the first of
-    :data:`EFFICIENCY_PEERS` with ``min_peers`` units (scale floor ``floor`` = 2 % in ln η: units of one
-    class and technology differ by a few percent with age, cooling and load — the same order as
-    ``checks.params`` ``ncv_energy_rel_tol`` for one unit's months).
-
-    Args:
-        um: :func:`detectors.frames.unit_months` (``combustion_technology`` / ``is_chp`` optional).
-
-    Returns:
-        One row per unit-year: ``unit_id, enterprise_id, province_code, year, leff, n_eff, emis`` (tCO₂
-        reported) and ``ze, ze_center, ze_scale, ze_n, ze_peers`` (:func:`peer_robust_z`). Gas units and
-        units with fewer months are left out.
-    """
-    out_gj = pl.col("gross_generation_mwh").fill_null(0.0) * 3.6 + pl.col("heat_supply_gj").fill_null(0.0)
-    heat_in = pl.col("fuel_consumed_t") * pl.col("ncv_gj_per_t")
-    tech = pl.col("combustion_technology").cast(pl.String).fill_null("") if "combustion_technology" in um.columns else pl.lit("")
-    chp = pl.col("is_chp").cast(pl.Boolean).fill_null(False) if "is_chp" in um.columns else pl.lit(False)
-    if "heat_supply_gj" not in um.columns:
-        out_gj = pl.col("gross_generation_mwh").fill_null(0.0) * 3.6
-    m = um.filter(~pl.col("is_gas") & (out_gj > 0) & (heat_in > 0)).with_columns(
-        out_gj.alias("_out"), heat_in.alias("_in"), tech.alias("_tech"), chp.alias("_chp"))
-    units = m.group_by("unit_id", "enterprise_id", "province_code", "year", "unit_class", "_tech", "_chp").agg(
-        (pl.col("_out").sum() / pl.col("_in").sum()).log().alias("leff"),
-        pl.len().alias("n_eff"),
-        pl.col("emissions_tco2").sum().alias("emis"),
-    ).filter(pl.col("n_eff") >= min_months)
-    if units.height == 0:
-        return units
-    return peer_robust_z(units, "leff", EFFICIENCY_PEERS, min_peers=min_peers, floor=floor, out="ze")
-
-
 def efficiency_and_cems(
     um: pl.DataFrame, rf: pl.DataFrame, *, z_flag: float = 3.5, min_each: float = 2.0, min_rel: float = 0.03,
     floor_level: float = 0.02, min_months: int = 4,
@@ -509,7 +469,7 @@ def efficiency_and_cems(
     Coal under-reported together with the belt scales it is read from leaves TEL-101/102/105 quiet (the
     report agrees with its belt scales) and two traces elsewhere: the energy balance — the same output
     from less coal heat, an efficiency above what units of the same class, technology and CHP status
-    reach (:func:`efficiency_levels`) — and the stack, whose CEMS still sees the coal burnt (TEL-104's
+    reach (:func:`detectors.efficiency.efficiency_levels`) — and the stack, whose CEMS still sees the coal burnt (TEL-104's
     whole-year level, :func:`unit_levels`). Each alone is an honest quirk (DOMAIN.md §4b: an efficient
     plant; a CEMS reading several percent high, stably); their errors are independent (an efficient
     plant emits less and its CEMS sees that, so the report/CEMS ratio does not move), so per enterprise
@@ -547,7 +507,7 @@ def efficiency_and_cems(
         (pl.col("m_u") - pl.col("zl_center")).alias("dev_co2"),
     ).with_columns(
         pl.min_horizontal(
-            (pl.col("emis") * (pl.col("dev_eff").exp() - 1.0)).clip(0.0),
+            pl.when(pl.col("leff").exp() <= ETA_MAX).then(pl.col("emis") * (pl.col("dev_eff").exp() - 1.0)).otherwise(0.0).clip(0.0),
             (pl.col("telemetry") * pl.col("zl_center").exp() - pl.col("reported")).clip(0.0),
         ).fill_nan(0.0).alias("gap_t"))
     if both.height == 0:

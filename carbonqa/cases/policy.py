@@ -11,7 +11,9 @@ a case opens when its *live* findings (effective severity, i.e. after approved s
    the EU AVR's 5 % (2 % above 500 kt) of reported emissions when that is lower; or
 3. a complaint (``TIP-001``) naming the enterprise together with another finding of severity ``medium``
    or above, material or not: the complaint is corroborated by a suspicion in the data (Order 775 makes
-   complaints leads to follow up).
+   complaints leads to follow up) — or with a ``low`` finding of a ``tip_corroborating_codes`` code
+   (ACC-101, an efficiency above what the unit's peers reach: the trace hidden coal leaves in the
+   report's own energy balance) while that code is reliable on the night.
 
 Before these tests, a finding counts one severity step lower when its code fires on too many of the
 night's enterprises to be strong evidence (:mod:`carbonqa.evidence`), and findings about an
@@ -21,7 +23,8 @@ case (:mod:`carbonqa.cases.agency`), its clients only through evidence in their 
 
 ``low`` findings never open a case on their own; neither does a complaint alone, nor a complaint with
 only ``low`` findings — a ``low`` finding is by definition not a suspicion (a clerical slip, a meter
-gap, a value on the conservative side), so it corroborates nothing; the complaint is handled on the
+gap, a value on the conservative side), so it corroborates nothing (except the physical trace of
+rule 3); the complaint is handled on the
 complaint channel until the data corroborate it. Anchors: the US EPA ECMPS check engine lets
 non-critical and informational results (NONCRIT, INFORM) through without blocking a submission —
 only critical results stop it; EU AVR art. 23 and the Beijing pilot define what misstatement is
@@ -37,6 +40,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from carbonqa.evidence import PARAMS as EVIDENCE_PARAMS
 from carbonqa.evidence import demoted, reliability_of
 from carbonqa.scoring import case_tonnes, materiality_threshold_t, round_tonnes, stake_by_group
 
@@ -71,6 +75,13 @@ CASE_POLICY: dict[str, dict[str, Any]] = {
         "behaviour (rubber-stamping, short reviews, throughput, preparing and verifying in one province, digit "
         "preference) makes the *agency* the subject of a case (carbonqa.cases.agency); its clients become suspects "
         "only through evidence in their own data — these codes attach to an enterprise case, never open one",
+    },
+    "tip_corroborating_codes": {
+        "value": ("ACC-101",),
+        "source": "DOMAIN.md §4.5 and §4b: an efficiency above what a unit's peers reach is information alone (efficient "
+        "plants exist) but it is the trace hidden coal leaves in the report's own energy balance, so it corroborates a "
+        "complaint (Order 775 lead) although graded low — while its code is reliable on the night (carbonqa.evidence "
+        "demote_below) [design choice]",
     },
     "tip_opens_with": {
         "value": ("critical", "high", "medium"),
@@ -120,8 +131,12 @@ def opening_reason(
         stake = case_tonnes(stake_by_group(medium))[0]
         if stake > 0 and stake >= materiality_threshold_t(reported_emissions_t):
             return f"material:{round_tonnes(stake)}t"
+    corroborating = CASE_POLICY["tip_corroborating_codes"]["value"]
     if any(f.family == "tip" for f in live) and any(
-        f.severity in CASE_POLICY["tip_opens_with"]["value"] for f in data
+        f.severity in CASE_POLICY["tip_opens_with"]["value"]
+        or (f.rule_code in corroborating and f.severity == "low"
+            and reliability_of(rel, f.rule_code, "low") >= float(EVIDENCE_PARAMS["demote_below"]["value"]))
+        for f in data
     ):
         return "tip"
     return None

@@ -211,6 +211,12 @@ def test_opening_reason_policy_table():
     assert cases.opening_reason([tip, F("E1", sev="medium", t=10)]) == "tip"  # corroborated, however small
     assert cases.opening_reason([tip, F("E1", sev="low", t=10)]) is None  # a low finding is no suspicion
     assert cases.opening_reason([tip, F("E1", sev="info", t=10)]) is None
+    # an efficiency above the unit's peers (ACC-101, low: information alone) is the trace hidden coal leaves:
+    # it corroborates a complaint — unless its code fires on too many plants that night to be evidence
+    eff = F("E1", code="ACC-101", family="accounting", sev="low", t=20_000, period=None)
+    assert cases.opening_reason([eff]) is None
+    assert cases.opening_reason([tip, eff]) == "tip"
+    assert cases.opening_reason([tip, eff], reliability={("ACC-101", "low"): 0.2}) is None
     assert cases.opens_case([hi]) and not cases.opens_case([])
 
 

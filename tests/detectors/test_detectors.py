@@ -557,6 +557,35 @@ def test_tel106_efficiency_and_cems_corroborate_coal_hidden_with_its_belt_scales
             assert 0 < x.tco2_at_stake <= 0.2 * rep[x.enterprise_id], (x.tco2_at_stake, rep[x.enterprise_id])
 
 
+def test_acc101_efficiency_above_peers_is_information_and_bounded(base):
+    """Coal reported 12 % low all year at 10 units (every meter the plant controls moved with it): the
+    report's own energy balance sits above its peers — ACC-101, always ``low``. Honest look-alikes: a 3 %
+    efficiency spread over every unit (nothing flagged among them) and a generation MWh/kWh slip at 5 other
+    units (an impossible efficiency: flagged, but 0 t at stake — a data error, not hidden coal)."""
+    from detectors import efficiency
+
+    units = sf.coal_measured_units(base, 3 * K, seed=8)
+    hidden, slip = units[:K], units[K : K + 5]
+    rng = np.random.default_rng(8)
+    spread = pl.DataFrame({"unit_id": base["units"]["unit_id"], "_eff": rng.normal(1.0, 0.03, base["units"].height)})
+    mon = base["monthly"].join(spread, on="unit_id").with_columns(
+        *[(pl.col(c) * pl.col("_eff") * pl.when(pl.col("unit_id").is_in(hidden)).then(0.88).otherwise(1.0)).alias(c)
+         for c in ("fuel_consumed_t", "emissions_tco2")],
+        (pl.col("gross_generation_mwh") * pl.when(pl.col("unit_id").is_in(slip)).then(1000.0).otherwise(1.0)).alias("gross_generation_mwh"),
+    ).drop("_eff")
+    f = efficiency.run(_um({**base, "monthly": mon}))
+    assert f and {x.rule_code for x in f} == {"ACC-101"} and {x.severity for x in f} == {"low"}
+    flagged = {x.unit_id for x in f}
+    # 1/0.88 is about 4σ of the honest spread: most, not all, hidden-coal units stand out; no honest one does
+    assert len(flagged & set(hidden)) >= 0.5 * K and not flagged - set(hidden) - set(slip), sorted(flagged)
+    assert set(slip) <= flagged
+    for x in f:
+        if x.unit_id in slip:
+            assert x.tco2_at_stake == 0
+        else:  # the coal the report lacks at the peers' efficiency: about 1/0.88 − 1 of the report, not the year
+            assert 0 < x.tco2_at_stake < 0.3 * mon.filter(pl.col("unit_id") == x.unit_id)["emissions_tco2"].sum()
+
+
 def test_tel103_output_without_load(base):
     units = sf.coal_measured_units(base, K, seed=5)
     tel = base["telemetry_monthly"].with_columns(
