@@ -10,20 +10,26 @@ Code ranges: rules (``checks/``) use 001–099 within their prefix, detectors (`
 the pipeline (tips) ``TIP-``. Prefixes: ``ACC`` accounting, ``CMP`` completeness, ``LAB`` lab_forensics,
 ``VER`` verifier, ``CC`` carbon_content, ``CPY`` copied_values, ``TEL`` telemetry, ``TIP`` tip.
 
-Entries are declared in the three tuples below (rules, detectors, pipeline); :data:`CATALOGUE` merges
-them and :func:`validate_catalogue` proves codes unique, families valid and templates renderable.
+The rules' entries are declared by the rules package, one per rule spec (``checks/<family>.py``), through
+the entry-point group ``carbonqa.catalogue`` (:data:`ENTRY_POINT_GROUP`; the core never imports
+``checks``); the detectors' entries are declared below. :data:`CATALOGUE` merges them on first use and
+:func:`validate_catalogue` proves codes unique, families valid and templates renderable.
 """
 
 from __future__ import annotations
 
 import string
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from typing import Any, Literal
 
 from carbonqa.contract import FAMILIES, SEVERITIES
 from carbonqa.findings import Finding
 
-__all__ = ["Rule", "CATALOGUE", "rule", "make_finding", "validate_catalogue", "PREFIX_FAMILY", "ZH_VALUES"]
+__all__ = ["Rule", "CATALOGUE", "ENTRY_POINT_GROUP", "rule", "make_finding", "validate_catalogue", "PREFIX_FAMILY",
+           "ZH_VALUES"]
 
 PREFIX_FAMILY: dict[str, str] = {
     "ACC": "accounting",
@@ -80,358 +86,6 @@ ZH_VALUES: dict[str, str] = {
     "oxidation_rate": "碳氧化率", "carbon_content_tc_per_gj": "单位热值含碳量", "load_rate": "负荷率",
 }
 
-
-# ---- rules (owner: checks/) -------------------------------------------------------------------------
-_RULES: tuple[Rule, ...] = (
-    # -- accounting ----------------------------------------------------------------------------------
-    Rule(
-        code="ACC-001", family="accounting", severity="high", table="monthly_reports",
-        title_zh="排放量与核算公式不符", title_en="Emissions do not follow the accounting identity",
-        description_zh="按 燃煤量×低位发热量×单位热值含碳量×碳氧化率×44/12 + 购入电量×电网排放因子 重算的排放量与报告值之差超出容差。",
-        description_en="Emissions recomputed as FC × NCV × CC × OF × 44/12 + purchased MWh × grid factor differ from the reported value beyond tolerance.",
-        message_zh="{unit_id} {period}：报告排放量 {reported} tCO₂，按公式重算 {recomputed} tCO₂，差 {gap} t（容差 {tolerance} t）",
-        message_en="{unit_id} {period}: reported {reported} tCO2, recomputed {recomputed} tCO2, gap {gap} t (tolerance {tolerance} t)",
-        source="MRV guideline for power generation facilities (2022 rev.) eq. for combustion emissions; CONTRACT.md §3 identity; DOMAIN.md §3",
-        stake="recomputed − reported emissions of the month, signed (t): positive = under-reported, negative = over-reported",
-    ),
-    Rule(
-        code="ACC-002", family="accounting", severity="high", table="monthly_reports",
-        title_zh="供电量大于发电量", title_en="Power supply above gross generation",
-        description_zh="供电量为扣除厂用电后的电量，不可能大于发电量；供电量虚高直接抬高免费配额。",
-        description_en="Power supplied is net of auxiliary use and can never exceed gross generation; inflated supply inflates free allowances.",
-        message_zh="{unit_id} {period}：供电量 {supply} MWh 大于发电量 {generation} MWh",
-        message_en="{unit_id} {period}: power supply {supply} MWh exceeds gross generation {generation} MWh",
-        source="DOMAIN.md §3 ('power_supply ≤ gross_generation always'); allocation plan: allowance = benchmark × power supplied",
-        stake="excess supply (MWh) × the month's reported intensity (emissions / supply): the allowance-equivalent tonnes",
-    ),
-    Rule(
-        code="ACC-003", family="accounting", severity="medium", table="monthly_reports",
-        title_zh="运行小时数超过当月小时数", title_en="Operating hours exceed the hours in the month",
-        description_zh="运行小时数不可能超过当月日历小时数。",
-        description_en="Operating hours cannot exceed the calendar hours of the month.",
-        message_zh="{unit_id} {period}：运行小时数 {hours} h 超过当月 {hours_in_month} h",
-        message_en="{unit_id} {period}: operating hours {hours} h exceed the month's {hours_in_month} h",
-        source="DOMAIN.md §3 (load rate / hours ≤ hours in the month); CONTRACT.md monthly_reports.operating_hours",
-        stake="0 t: a plausibility defect that changes no emissions by itself",
-    ),
-    Rule(
-        code="ACC-004", family="accounting", severity="medium", table="monthly_reports",
-        title_zh="低位发热量超出煤种合理范围", title_en="NCV outside the plausible range of the coal type",
-        description_zh="收到基低位发热量不在该煤种的合理区间内（烟煤19–25，无烟煤21–27，褐煤11–16 GJ/t 等）。"
-        "偏高一侧（多报排放）或超出幅度不大于发热量测定再现性限（0.30 GJ/t）为低，零吨。",
-        description_en="The as-received NCV lies outside the plausible band of the unit's coal type (bituminous 19–25, anthracite 21–27, lignite 11–16 GJ/t, …). "
-        "Above the band (raises emissions) or beyond it by no more than the method's reproducibility (0.30 GJ/t): low, 0 t.",
-        message_zh="{unit_id} {period}：低位发热量 {ncv} GJ/t 超出{coal_type}合理范围 {low}–{high} GJ/t",
-        message_en="{unit_id} {period}: NCV {ncv} GJ/t outside the {coal_type} range {low}–{high} GJ/t",
-        source="DOMAIN.md §3 NCV ranges by coal type; checks/params.py ncv_range_gj_per_t",
-        stake="|NCV − nearest plausible bound| × FC × CC × OF × 44/12 (t)",
-    ),
-    Rule(
-        code="ACC-005", family="accounting", severity="high", table="monthly_reports",
-        title_zh="低位发热量单位错误（kcal/kg）", title_en="NCV unit error (kcal/kg given for GJ/t)",
-        description_zh="燃煤低位发热量超过 100 GJ/t，应为以 kcal/kg 填报（约 4000–7000）。",
-        description_en="A coal NCV above 100 GJ/t is a unit error: kcal/kg (about 4,000–7,000) reported as GJ/t.",
-        message_zh="{unit_id} {period}：低位发热量 {ncv} 疑为 kcal/kg，折合 {ncv_gj} GJ/t",
-        message_en="{unit_id} {period}: NCV {ncv} looks like kcal/kg, i.e. {ncv_gj} GJ/t",
-        source="DOMAIN.md §3 (1 kcal/kg = 0.0041868 GJ/t: a value like 5000 is a kcal/kg unit error); §4.6",
-        stake="emissions recomputed with the corrected units − reported emissions, signed (t): a typo that inflated the report is an over-report (negative), shown and never added",
-    ),
-    Rule(
-        code="ACC-006", family="accounting", severity="high", table="monthly_reports",
-        title_zh="比例以百分数填报", title_en="Percent given for a fraction",
-        description_zh="碳氧化率、负荷率应为 0–1 的小数，单位热值含碳量约 0.03 tC/GJ；填报值大于 1（如 99、2.6）为百分数单位错误。",
-        description_en="Oxidation rate and load rate are fractions 0–1 and carbon content is about 0.03 tC/GJ; a value above 1 (e.g. 99, or 2.6 tC/GJ) is a percent given for a fraction.",
-        message_zh="{unit_id} {period}：{column} = {value} 疑为百分数，应为 {fraction}",
-        message_en="{unit_id} {period}: {column} = {value} looks like a percent; fraction {fraction}",
-        source="CONTRACT.md monthly_reports.oxidation_rate/load_rate (0–1); DOMAIN.md §4.6 unit errors",
-        stake="emissions recomputed with the corrected units − reported emissions, signed (t): a typo that inflated the report is an over-report (negative), shown and never added",
-    ),
-    Rule(
-        code="ACC-007", family="accounting", severity="high", table="monthly_reports",
-        title_zh="发电量超过装机容量极限（MWh/kWh 错误）", title_en="Generation above capacity × hours (MWh vs kWh)",
-        description_zh="发电量大于 装机容量×当月小时数，物理上不可能，常见于以 kWh 填报 MWh。",
-        description_en="Gross generation above capacity × hours in the month is physically impossible; typical of kWh reported as MWh.",
-        message_zh="{unit_id} {period}：发电量 {generation} MWh 超过 {capacity} MW × {hours_in_month} h 上限 {max_generation} MWh（{ratio} 倍）",
-        message_en="{unit_id} {period}: generation {generation} MWh above {capacity} MW × {hours_in_month} h = {max_generation} MWh ({ratio}×)",
-        source="DOMAIN.md §3 (load ≤ 1, hours ≤ month) and §4.6 (MWh vs kWh)",
-        stake="the month's reported emissions (t): the month's generation-based allocation cannot be trusted until corrected",
-    ),
-    Rule(
-        code="ACC-008", family="accounting", severity="high", table="annual_reports",
-        title_zh="月度合计与年度报告不一致", title_en="Monthly sum differs from the annual report",
-        description_zh="企业各机组月度存证排放量合计与年度排放报告的排放量不一致。",
-        description_en="The enterprise's monthly deposited emissions, summed over units and months, differ from its annual report.",
-        message_zh="{enterprise_id} {year}年：月度排放合计 {monthly_sum} tCO₂，年报 {annual} tCO₂，差 {gap} t",
-        message_en="{enterprise_id} {year}: monthly emissions sum {monthly_sum} tCO2 vs annual report {annual} tCO2, gap {gap} t",
-        source="EU MRR art. 63 (aggregate vs raw); DOMAIN.md §4.6 'monthly sums that do not match the annual report'",
-        stake="|Σ monthly − annual reported emissions| (t)",
-    ),
-    Rule(
-        code="ACC-009", family="accounting", severity="medium", table="monthly_reports",
-        title_zh="碳氧化率低于指南值", title_en="Oxidation rate below the guideline value",
-        description_zh="燃煤机组月报的碳氧化率低于核算指南规定值；排放量按同比例偏低，而核算恒等式仍成立。",
-        description_en="A coal unit reports a carbon oxidation rate below the guideline value: its emissions are lower by the same ratio while the accounting identity still holds.",
-        message_zh="{unit_id} {period}：碳氧化率 {of}，指南值 {default}",
-        message_en="{unit_id} {period}: oxidation rate {of}, guideline value {default}",
-        source="MRV guideline for power generation facilities (2022 revision): coal oxidation rate 0.99 [verify]; DOMAIN.md §3",
-        stake="emissions × (guideline rate / reported rate − 1) (t)",
-    ),
-    # -- completeness --------------------------------------------------------------------------------
-    Rule(
-        code="CMP-001", family="completeness", severity="medium", table="monthly_reports",
-        title_zh="月度存证缺失", title_en="Monthly report missing",
-        description_zh="已在本年度报送的机组缺少某月的月度存证（停机月份也应报送零值）。两次存证之间缺月为中；最后一次存证之后的月份"
-        "（退役、封存或尚未存证）为低、0 吨；当年投产机组首次存证之前的月份不要求。",
-        description_en="A unit that deposits in the year has no monthly deposit for one of its months (outage months are reported as zeros, not omitted). "
-        "A month missing between two deposits is medium; months after the last deposit (retired, mothballed or not yet deposited) are low, 0 t; "
-        "a unit commissioned in the year is not expected before its first deposit.",
-        message_zh="{unit_id}：缺少 {period} 月度存证",
-        message_en="{unit_id}: no monthly report for {period}",
-        source="MEE monthly deposit requirement (月度存证); DOMAIN.md §2 'units upload every month', §4.7",
-        stake="the unit's mean reported monthly emissions of the year for a month missing between two deposits (t); 0 t after the last deposit; months before a unit commissioned in the year are not expected",
-    ),
-    Rule(
-        code="CMP-002", family="completeness", severity="low", table="monthly_reports",
-        title_zh="月度存证逾期", title_en="Late monthly deposit",
-        description_zh="月度存证上传时间晚于月末后 40 日。个别月份逾期为低；同一企业同年至少 3 个月逾期为模式（中），"
-        "月度存证“以月保年”的意义落空，逾期月份的排放量存疑。",
-        description_en="The monthly evidence was deposited more than 40 days after the end of the month. One late month is "
-        "low; at least 3 late months of one enterprise-year are a pattern (medium): monthly deposit exists to fix the data "
-        "while fresh, so the late months' emissions are in doubt.",
-        message_zh="{unit_id} {period}：{submitted_at} 上传，月末后 {days} 日（期限 {deadline} 日）",
-        message_en="{unit_id} {period}: deposited {submitted_at}, {days} days after month end (deadline {deadline} days)",
-        source="monthly deposit deadline, 40 days after month end [verify]; checks/params.py deposit_deadline_days",
-        stake="0 t for an isolated late month; the month's reported emissions (t) when the enterprise has ≥ 3 late months",
-    ),
-    Rule(
-        code="CMP-005", family="completeness", severity="low", table="monthly_reports",
-        title_zh="月度存证未按期上传", title_en="Monthly deposits after their due date",
-        description_zh="企业本年度有机组月的月度存证首次上传晚于月末后 20 日的截止日（区县核查、地市关账之前）。"
-        "逾期上传本身不是少报的证据：每企业每年一条低级别提示，从不单独立案；超过地市关账（40 日）见 CMP-002。更正重报按首次上传计。",
-        description_en="Unit-months of the enterprise-year were first deposited after their due date, 20 days after month "
-        "end (before the district check and the city's close). A late deposit is not evidence of under-reporting: one low "
-        "finding per enterprise-year, never opening a case on its own; past the city's close (40 days) see CMP-002. A "
-        "corrected resubmission counts from its first deposit.",
-        message_zh="{enterprise_id} {year}：{months} 个机组月中 {late} 个首次上传晚于月末后 {due} 日（最迟 {max_days} 日）",
-        message_en="{enterprise_id} {year}: {late} of {months} unit-months first deposited more than {due} days after month end "
-        "(latest day {max_days})",
-        source="monthly deposit due within 20 days of month end, district check by day 25, city close by day 40 (one "
-        "city's implementing notice [verify]); DOMAIN.md §5; checks/params.py deposit_due_days",
-        stake="0 t (lateness alone moves no tonnes)",
-    ),
-    Rule(
-        code="CMP-003", family="completeness", severity="high", table="monthly_reports",
-        title_zh="实测含碳量无检测报告", title_en="Measured carbon content without a lab report",
-        description_zh="含碳量取值方式为实测，但未关联或找不到对应的煤质检测报告；无报告支撑的实测值应按缺省值计。"
-        "分级：低于本机组有报告月份含碳量中位数（超出自身波动）为高；与之相符且仅一个月，或全厂共用煤样的报告所挂机组当月停运，为低（补交报告）；其余为中。",
-        description_en="The basis is 'measured' but no lab report is linked or the linked report does not exist; unsupported measurements fall back to the default. "
-        "Graded: below the median of the unit's documented months (beyond its own variation) → high; consistent with them and a single month, "
-        "or the plant's shared sample filed under a unit idle that month → low (request the report); otherwise medium.",
-        message_zh="{unit_id} {period}：实测含碳量 {cc} tC/GJ 无检测报告（报告编号 {lab_report_id}）",
-        message_en="{unit_id} {period}: measured carbon content {cc} tC/GJ without lab report (id {lab_report_id})",
-        source="MRV guideline (2022 rev.) §carbon content: measured values need test reports, otherwise defaults apply; DOMAIN.md §4.7",
-        stake="(default CC − reported CC)⁺ × FC × NCV × OF × 44/12 (t)",
-    ),
-    Rule(
-        code="CMP-004", family="completeness", severity="high", table="monthly_reports",
-        title_zh="检测报告与机组或月份不符", title_en="Lab report of another plant or month",
-        description_zh="月报关联的检测报告属于其他企业的机组或其他月份（同一电厂机组共用报告属正常）。",
-        description_en="The linked lab report is for a unit of another enterprise or for another month (units of one plant may share a report).",
-        message_zh="{unit_id} {period}：检测报告 {lab_report_id} 属于机组 {lab_unit_id}、{lab_period} 月",
-        message_en="{unit_id} {period}: lab report {lab_report_id} is for unit {lab_unit_id}, month {lab_period}",
-        source="MRV guideline: monthly composite sample per unit/plant and month; DOMAIN.md §4.2 (copied lab values), CONTRACT.md lab_reports",
-        stake="(default CC − reported CC)⁺ × FC × NCV × OF × 44/12 (t)",
-    ),
-    # -- lab forensics -------------------------------------------------------------------------------
-    Rule(
-        code="LAB-001", family="lab_forensics", severity="high", table="lab_reports",
-        title_zh="检测报告日期顺序异常", title_en="Lab report dates out of order",
-        description_zh="应满足 采样截止 ≤ 收样 ≤ 检测 ≤ 报告 日期；顺序颠倒是篡改模板的典型痕迹。",
-        description_en="Dates must satisfy sampling end ≤ receipt ≤ test ≤ report; inversions are a trace of edited templates.",
-        message_zh="检测报告 {lab_report_id}：采样截止 {sampling_end}、收样 {receipt}、检测 {test}、报告 {report} 顺序异常",
-        message_en="Lab report {lab_report_id}: sampling end {sampling_end}, receipt {receipt}, test {test}, report {report} out of order",
-        source="Published 2022 MEE cases on falsified coal test reports (altered dates); DOMAIN.md §4.3",
-        stake="(default CC − reported CC)⁺ × FC × NCV × OF × 44/12 summed over the monthly reports citing it (t)",
-    ),
-    Rule(
-        code="LAB-002", family="lab_forensics", severity="high", table="lab_reports",
-        title_zh="收到基碳含量无法由空干基换算", title_en="Car does not recompute from Cad, Mad, Mt",
-        description_zh="Car 应等于 Cad×(100−Mt)/(100−Mad)；不符说明数值被单独改动（如虚增全水分）。",
-        description_en="Car must equal Cad × (100 − Mt)/(100 − Mad); a mismatch shows a value edited on its own (e.g. fabricated moisture).",
-        message_zh="检测报告 {lab_report_id}：Car {car}% 与换算值 {car_recomputed}% 不符（Cad {cad}%，Mad {mad}%，Mt {mt}%）",
-        message_en="Lab report {lab_report_id}: Car {car}% vs {car_recomputed}% recomputed from Cad {cad}%, Mad {mad}%, Mt {mt}%",
-        source="GB/T 483 basis conversion; DOMAIN.md §3 (Car formula) and §4.3 (moisture fabricated)",
-        stake="|ΔCar|/100/NCV × Σ(FC × NCV × OF) × 44/12 of the monthly reports citing it (t)",
-    ),
-    Rule(
-        code="LAB-003", family="lab_forensics", severity="high", table="monthly_reports",
-        title_zh="月报含碳量与检测报告不符", title_en="Reported carbon content differs from the lab report",
-        description_zh="月报单位热值含碳量应等于所引检测报告的 Car/100/Qnet,ar。",
-        description_en="The monthly carbon content must equal (Car/100)/NCV of the lab report it cites.",
-        message_zh="{unit_id} {period}：报告含碳量 {cc} tC/GJ，检测报告 {lab_report_id} 折算 {lab_cc} tC/GJ",
-        message_en="{unit_id} {period}: reported CC {cc} tC/GJ, lab report {lab_report_id} gives {lab_cc} tC/GJ",
-        source="DOMAIN.md §3 (CC = (Car/100)/NCV); MRV guideline carbon content from elemental carbon",
-        stake="(lab CC − reported CC) × FC × NCV × OF × 44/12, signed (t)",
-    ),
-    Rule(
-        code="LAB-004", family="lab_forensics", severity="low", table="lab_reports",
-        title_zh="检测报告缺少防伪二维码", title_en="Lab report without anti-counterfeit QR code",
-        description_zh="检验检测报告应带防伪二维码；删除二维码是已公开案例中的造假手法。个别报告缺码多为疏漏（低）；"
-        "同一企业同年至少 3 份报告缺码、且按该检测机构对其他客户的缺码率明显不可能时，视为针对该企业的模式（中）。",
-        description_en="Test reports carry an anti-counterfeit QR code; deleting it is a method named in published cases. "
-        "An isolated missing code is usually a slip (low); at least 3 reports of one enterprise-year missing it, improbably "
-        "many against the same lab's omission rate on its other clients (binomial tail < 1 %), is a pattern aimed at this "
-        "enterprise (medium).",
-        message_zh="检测报告 {lab_report_id}（{lab_agency_id}）无防伪二维码",
-        message_en="Lab report {lab_report_id} ({lab_agency_id}) has no anti-counterfeit QR code",
-        source="Published 2022 MEE cases (QR codes deleted from test reports); DOMAIN.md §4.3",
-        stake="(default CC − reported CC)⁺ × FC × NCV × OF × 44/12 summed over the monthly reports citing it (t)",
-    ),
-    Rule(
-        code="LAB-005", family="lab_forensics", severity="low", table="lab_reports",
-        title_zh="报告流水号与日期顺序不符", title_en="Serial number out of order with report date",
-        description_zh="同一检测机构的报告流水号应随报告日期递增；倒序说明报告被补出或改日期。颠倒对的两份报告都会被标出，"
-        "故单份颠倒（常是被改报告的相邻报告）为低；同一企业同年至少 3 份颠倒为模式（中）。",
-        description_en="A lab's serial numbers increase with report dates; an inversion shows a report issued later or re-dated. "
-        "Both members of an inverted pair are flagged, so a single inversion (often the honest neighbour of an edited "
-        "report) is low; at least 3 inverted reports of one enterprise-year are a pattern (medium).",
-        message_zh="机构 {lab_agency_id}：报告 {lab_report_id} 流水号 {report_no}（{report_date}）与相邻报告 {neighbour_no}（{neighbour_date}）顺序颠倒",
-        message_en="Lab {lab_agency_id}: report {lab_report_id} serial {report_no} ({report_date}) inverted with neighbour {neighbour_no} ({neighbour_date})",
-        source="DOMAIN.md §4.3 (serial numbers that do not follow the dates)",
-        stake="(default CC − reported CC)⁺ × FC × NCV × OF × 44/12 summed over the monthly reports citing it (t)",
-    ),
-    Rule(
-        code="LAB-006", family="lab_forensics", severity="medium", table="lab_reports",
-        title_zh="煤质指标超出合理范围", title_en="Coal analysis value outside plausible range",
-        description_zh="空干基碳 Cad 50–75%（褐煤下限 35%，煤矸石下限 20%，次烟煤下限 45%，无烟煤上限 85%，煤种不明取最宽范围）、空干基水分 Mad 0.5–12%、全水分 Mt 4–40%。"
-        "抬高排放的一侧或超出幅度在检测方法精密度以内（Cad 1.0、Mad 0.2、Mt 0.5 个百分点）为低，零吨；Cad 偏低但单位热值含碳量（Car/NCV）正常（高灰煤），"
-        "或 Mt 偏高而含碳量正常且引用该报告的月份能量平衡成立（湿煤按比例多烧），亦为低、零吨。",
-        description_en="Cad 50–75 % (lower bound 35 % for lignite, 20 % for waste coal / gangue, 45 % for sub-bituminous, upper bound 85 % for anthracite, the widest band for an unknown coal type), Mad 0.5–12 %, Mt 4–40 %. "
-        "The side that raises emissions, or beyond the edge within the method's precision (Cad 1.0, Mad 0.2, Mt 0.5 points): low, 0 t; "
-        "so is a low Cad whose carbon per unit heat (Car/NCV) is ordinary (a high-ash coal), and a high Mt with an ordinary CC whose citing months keep their energy balance (a wet coal burnt in proportion).",
-        message_zh="检测报告 {lab_report_id}：{component} = {value}% 超出 {low}–{high}%",
-        message_en="Lab report {lab_report_id}: {component} = {value}% outside {low}–{high}%",
-        source="DOMAIN.md §3 (Cad / Mad / Mt ranges); lignite and waste-coal Cad bands: checks.params "
-        "cad_range_by_coal_pct [verify]",
-        stake="the linked emissions' change were the component on its band edge (Car ∝ Cad·(100 − Mt)/(100 − Mad)); 0 t on the side that raises emissions",
-    ),
-    # -- verifier ------------------------------------------------------------------------------------
-    Rule(
-        code="VER-001", family="verifier", severity="high", table="verifications",
-        title_zh="核查差异超限仍判无异议", title_en="Accepted despite a gap above 1,000 t or 10 %",
-        description_zh="核查排放量与报告排放量相差超过 1000 吨或 10%，核查结论却为“无异议”。",
-        description_en="Verified and reported emissions differ by more than 1,000 t or 10 %, yet the conclusion is 'accepted'.",
-        message_zh="{enterprise_id} {year}年：核查 {verified} t，报告 {reported} t，差 {gap} t（限值 {limit} t），结论无异议",
-        message_en="{enterprise_id} {year}: verified {verified} t vs reported {reported} t, gap {gap} t (limit {limit} t), accepted",
-        source="Beijing pilot verification rule (1,000 t / 10 %); DOMAIN.md §4.4 and §4 materiality",
-        stake="|verified − reported emissions| (t)",
-    ),
-    Rule(
-        code="VER-002", family="verifier", severity="critical", table="verifications",
-        title_zh="同一机构编制并核查同一企业报告", title_en="Same agency prepared and verified the report",
-        description_zh="同一技术服务机构既编制又技术审核同一企业的排放报告（自我审核），任何年度均不具公正性，2024 年条例明令禁止。",
-        description_en="One agency both prepared and technically reviewed the same enterprise's report (self-review): never impartial, and forbidden outright by the 2024 regulation.",
-        message_zh="机构 {agency_id} 既编制又核查 {enterprise_id} {year}年报告",
-        message_en="Agency {agency_id} both prepared and verified {enterprise_id}'s {year} report",
-        source="MEE verification guideline 2021 (impartiality of the verifier) [verify]; 碳排放权交易管理暂行条例 (State Council Order 775, 2024); DOMAIN.md §4.4",
-        stake="materiality of the report: 5 % of reported emissions (2 % above 500 kt) (t)",
-    ),
-    Rule(
-        code="VER-003", family="verifier", severity="low", table="verifications",
-        title_zh="机构在同省同时编制和核查", title_en="Agency prepares and verifies in the same province",
-        description_zh="核查机构在同一省份同年还为其他企业编制排放报告，条例禁止同省同时从事编制和审核。",
-        description_en="The verifier also prepares other enterprises' reports in the same province and year; the 2024 regulation forbids both roles in one province (reviews from 1 May 2024). A breach by the agency, not evidence against this enterprise's data: low at enterprise level (visible on the agency and on any case of the enterprise, never opening one alone); the agency preparing *and* verifying this enterprise is VER-002 (critical).",
-        message_zh="机构 {agency_id} 核查 {enterprise_id}（{province_code}），同年在该省编制了 {n_prepared} 份报告",
-        message_en="Agency {agency_id} verified {enterprise_id} ({province_code}) and prepared {n_prepared} report(s) in that province in {year}",
-        source="碳排放权交易管理暂行条例 (State Council Order 775, 2024); DOMAIN.md §4.4 conflict of interest",
-        stake="materiality of the report: 5 % of reported emissions (2 % above 500 kt) (t)",
-    ),
-    Rule(
-        code="VER-004", family="verifier", severity="medium", table="verifications",
-        title_zh="核查用时过短", title_en="Implausibly short review",
-        description_zh="技术审核从开始到完成的天数低于合理最短天数（或完成早于开始）。",
-        description_en="The technical review took fewer days than a plausible minimum (or finished before it started).",
-        message_zh="{enterprise_id} {year}年：{agency_id} 核查用时 {days} 天（最少 {min_days} 天）",
-        message_en="{enterprise_id} {year}: review by {agency_id} took {days} days (minimum {min_days})",
-        source="DOMAIN.md §4.4 ('implausibly short reviews'); checks/params.py min_review_days [verify]",
-        stake="materiality of the report: 5 % of reported emissions (2 % above 500 kt) (t)",
-    ),
-    # -- carbon content ------------------------------------------------------------------------------
-    Rule(
-        code="CC-001", family="carbon_content", severity="high", table="monthly_reports",
-        title_zh="缺省值与当年缺省值不符", title_en="Default basis with a non-default value",
-        description_zh="含碳量取值方式为缺省值，但数值不等于该年度规定的缺省值。",
-        description_en="The basis is 'default' but the value differs from that year's default carbon content.",
-        message_zh="{unit_id} {period}：缺省值取值 {cc} tC/GJ，当年缺省值 {default} tC/GJ",
-        message_en="{unit_id} {period}: default basis with {cc} tC/GJ; the year's default is {default} tC/GJ",
-        source="MRV guideline (2022 rev.): default 0.03085 tC/GJ from 2022, 0.03356 before [verify]; DOMAIN.md §3",
-        stake="|default − reported CC| × FC × NCV × OF × 44/12 (t)",
-    ),
-    Rule(
-        code="CC-002", family="carbon_content", severity="high", table="monthly_reports",
-        title_zh="实测与缺省混用", title_en="Measured and default mixed within a unit-year",
-        description_zh="同一机组同一年度内部分月份实测、部分月份缺省，指南要求全年一致。",
-        description_en="A unit mixes measured and default carbon content across the months of one year; the guideline requires one basis.",
-        message_zh="{unit_id} {year}年：{n_measured} 个月实测、{n_default} 个月缺省",
-        message_en="{unit_id} {year}: {n_measured} measured and {n_default} default months",
-        source="MRV guideline: 'all measured or all default, never mixed'; DOMAIN.md §4.1",
-        stake="Σ over measured months (default CC − reported CC)⁺ × FC × NCV × OF × 44/12 (t)",
-    ),
-    Rule(
-        code="CC-003", family="carbon_content", severity="high", table="monthly_reports",
-        title_zh="实测含碳量低于合理下限", title_en="Measured carbon content below the plausible range",
-        description_zh="实测单位热值含碳量低于 0.0245 tC/GJ（合理范围 0.0245–0.0290）即少报排放；高于上限不影响配额（高碳无烟煤、褐煤、煤矸石属正常），不在此规则内。"
-        "低于下限不足检测再现性（约 2%）者为低，零吨。",
-        description_en="Measured carbon content below 0.0245 tC/GJ (plausible 0.0245–0.0290) under-reports emissions; values above the range cost the unit money and occur honestly (anthracite, lignite, gangue), so they are not flagged here. Below it by no more than the combined reproducibility of Car and NCV (about 2 %): low, 0 t.",
-        message_zh="{unit_id} {period}：实测含碳量 {cc} tC/GJ 低于合理下限 {low}（上限 {high}）",
-        message_en="{unit_id} {period}: measured carbon content {cc} tC/GJ below the plausible minimum {low} (maximum {high})",
-        source="DOMAIN.md §3 (CC measured 0.0245–0.0290) and §4.1 (measured CC too low is the money lever)",
-        stake="(default CC − reported CC)⁺ × FC × NCV × OF × 44/12 (t): an implausible measurement falls back to the default",
-    ),
-    Rule(
-        code="CC-004", family="carbon_content", severity="low", table="monthly_reports",
-        title_zh="实测值等于缺省值", title_en="Measured value equal to a default",
-        description_zh="标为实测的含碳量恰好等于某一缺省值，疑似照抄缺省值。",
-        description_en="A carbon content labelled measured equals a default value exactly: probably a copied default.",
-        message_zh="{unit_id} {period}：实测含碳量 {cc} tC/GJ 等于缺省值",
-        message_en="{unit_id} {period}: measured carbon content {cc} tC/GJ equals a default value",
-        source="DOMAIN.md §4.1 ('measured' values that equal a default)",
-        stake="(default CC − reported CC)⁺ × FC × NCV × OF × 44/12 (t)",
-    ),
-    Rule(
-        code="CC-005", family="carbon_content", severity="medium", table="monthly_reports",
-        title_zh="实测值反复等于IPCC缺省值", title_en="Measured value repeatedly equal to an IPCC default",
-        description_zh="同一机组一年内有多个月的“实测”含碳量恰好等于 IPCC 缺省值（0.0258/0.0268/0.0276），疑为照抄而非实测。",
-        description_en="A unit's 'measured' carbon content equals an IPCC default (0.0258/0.0268/0.0276) exactly in several months of the year: copied, not measured.",
-        message_zh="{unit_id} {year}年：{n_months} 个月实测含碳量恰为 IPCC 缺省值 {value} tC/GJ",
-        message_en="{unit_id} {year}: measured carbon content equals the IPCC default {value} tC/GJ in {n_months} months",
-        source="DOMAIN.md §4.1 ('measured' values that equal a default); IPCC 2006 GL vol. 2 table 1.3",
-        stake="Σ over those months (default CC − reported CC)⁺ × FC × NCV × OF × 44/12 (t)",
-    ),
-    # -- telemetry -----------------------------------------------------------------------------------
-    Rule(
-        code="TEL-001", family="telemetry", severity="medium", table="telemetry",
-        title_zh="报告有发电但无运行数据", title_en="Output reported, no telemetry for the month",
-        description_zh="月报有发电量，但该月没有任何机组运行数据（该机组其他月份有数据）。缺数据本身不构成矛盾（数据链路故障，低、0 吨）；"
-        "仅当该月单位发电耗煤明显低于本机组平时（≥ 5%）时为中。",
-        description_en="The month reports output but the unit has no telemetry at all for it (while it has telemetry in other months). "
-        "Missing telemetry contradicts nothing (a data-link matter: low, 0 t); medium only when the month burns ≥ 5 % less coal per MWh than the unit's usual.",
-        message_zh="{unit_id} {period}：报告发电 {generation} MWh，当月无运行数据",
-        message_en="{unit_id} {period}: reported generation {generation} MWh, no telemetry for the month",
-        source="DOMAIN.md §4.5 ('months reported with output but no telemetry')",
-        stake="0 t (a month without telemetry cannot contradict the report, DOMAIN.md §4b); when the month burns ≥ 5 % less coal per MWh than the unit's usual: emissions × (usual / month coal per MWh − 1) (t)",
-    ),
-    Rule(
-        code="TEL-002", family="telemetry", severity="high", table="telemetry",
-        title_zh="运行数据有出力但报告为零", title_en="Telemetry shows output in a month reported as zero",
-        description_zh="运行数据显示机组当月有出力，月报发电量却为零。",
-        description_en="Telemetry shows the unit generating in a month whose report gives zero generation.",
-        message_zh="{unit_id} {period}：运行数据 {tel_generation} MWh（带负荷 {hours_with_load} h），月报 {generation} MWh",
-        message_en="{unit_id} {period}: telemetry {tel_generation} MWh ({hours_with_load} h with load), report {generation} MWh",
-        source="DOMAIN.md §4.5 (reported generation vs sum of hourly output)",
-        stake="CEMS CO2 of the month if measured, else telemetry MWh × the unit's reported intensity (t)",
-    ),
-)
 
 # ---- detectors (owner: detectors/) -----------------------------------------------------------------
 def _det(code: str, severity: str, title: tuple[str, str], desc: tuple[str, str], msg: tuple[str, str], source: str, stake: str, table: str) -> Rule:
@@ -655,17 +309,71 @@ _PIPELINE: tuple[Rule, ...] = (
 )
 
 
+#: Entry-point group under which a distribution declares catalogue entries (``pyproject.toml``): each entry
+#: point loads a function returning :class:`Rule` objects (the rules package: its specs' entries).
+ENTRY_POINT_GROUP = "carbonqa.catalogue"
+
+
+def _declared() -> list[Rule]:
+    """Entries the installed distributions declare (:data:`ENTRY_POINT_GROUP`), in entry-point name order.
+
+    A declared package that cannot be imported is left out (its codes are then unknown); any other
+    import error propagates.
+    """
+    out: list[Rule] = []
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        try:
+            fn = ep.load()
+        except ModuleNotFoundError as exc:
+            if not exc.name or exc.name.split(".")[0] != ep.value.split(":")[0].split(".")[0]:
+                raise
+            continue
+        out.extend(fn())
+    return out
+
+
 def _merge() -> dict[str, Rule]:
     out: dict[str, Rule] = {}
-    for r in (*_RULES, *_DETECTORS, *_PIPELINE):
+    for r in (*_declared(), *_DETECTORS, *_PIPELINE):
         if r.code in out:
             raise ValueError(f"duplicate catalogue code {r.code}")
         out[r.code] = r
     return out
 
 
-#: Every rule and detector by code.
-CATALOGUE: dict[str, Rule] = _merge()
+class _Catalogue(Mapping[str, Rule]):
+    """The catalogue, built on first use: the declared entries (the rules, from their specs) + the detectors'.
+
+    Lazy so that importing :mod:`carbonqa.catalogue` imports no screener package (the rules package's
+    specs import the core).
+    """
+
+    def __init__(self) -> None:
+        self._data: dict[str, Rule] | None = None
+        self._lock = threading.RLock()
+
+    def _get(self) -> dict[str, Rule]:
+        if self._data is None:
+            with self._lock:
+                if self._data is None:
+                    self._data = _merge()
+        return self._data
+
+    def __getitem__(self, code: str) -> Rule:
+        return self._get()[code]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __repr__(self) -> str:
+        return f"CATALOGUE({len(self)} entries)"
+
+
+#: Every rule and detector by code (a read-only mapping, loaded on first use).
+CATALOGUE: Mapping[str, Rule] = _Catalogue()
 
 
 def rule(code: str) -> Rule:
@@ -721,7 +429,7 @@ def make_finding(
     )
 
 
-def validate_catalogue(catalogue: dict[str, Rule] | None = None) -> None:
+def validate_catalogue(catalogue: Mapping[str, Rule] | None = None) -> None:
     """Prove the catalogue is well formed; raises ``ValueError`` naming the first bad entry.
 
     Checks: code shape ``PREFIX-NNN`` with a known prefix whose family matches, family and severity in

@@ -1,18 +1,31 @@
-"""Rule-based checks: the catalogue's ``ACC/CMP/LAB/VER/CC/TEL-0NN`` rules → :class:`~carbonqa.findings.Finding`.
+"""Rule-based checks: the catalogue's ``ACC/CMP/LAB/VER/CC/TEL/TIP-0NN`` rules → :class:`~carbonqa.findings.Finding`.
 
-Entry point :func:`run` (every rule for the context's year and provinces) and one function per
-family (:func:`accounting`, :func:`completeness`, :func:`lab_forensics`, :func:`verifier`,
+Every rule is one declarative :class:`~checks.spec.RuleSpec` in its family's module; everything else is
+derived from the specs. Entry point :func:`run` (every rule for the context's year and provinces) and one
+function per family (:func:`accounting`, :func:`completeness`, :func:`lab_forensics`, :func:`verifier`,
 :func:`carbon_content`, :func:`telemetry`). How it works::
 
-    ScreenContext ──► checks.frames (polars: joins + derived columns, cached on the context)
-                        ├─► checks.suites (GX suites, one per table) ──► checks.gx_results
-                        │        once per table per night (national batch, cached), split back to the
-                        │        partition by the rows' keys
-                        └─► checks.rules (cross-table / cross-row rules in polars)
-                     ──► checks.emit (failing rows → Findings via carbonqa.catalogue.make_finding)
+    checks/accounting.py, completeness.py, lab_forensics.py,      one RuleSpec per rule: catalogue entry,
+    verifier.py, carbon_content.py, telemetry.py, tips.py          frame, violation, observed / expected /
+        │                                                          stake / params / evidence / grade
+        ▼
+    checks.registry.SPECS ──► carbonqa.catalogue.CATALOGUE (entry point ``carbonqa.catalogue``: the rules'
+        │                      entries come from their specs; the core never imports checks)
+        │
+    ScreenContext ──► checks.frames (polars table frames: joins + shared derived columns, cached on the context)
+        │               └─► spec.frame (a table frame, or the rule's own candidates) ─► spec.prepare (grading columns)
+        ├─ gx=True row rules: checks.suites (one GX suite per table, generated from the specs: one
+        │    checks.expectations.ExpectRuleHolds per rule, evaluating its spec's violation per row, + the
+        │    contract's expectations) ──► checks.gx_results: once per table per night (national batch,
+        │    cached), failing rows split back to the partition by the rows' keys
+        ├─ other rules: frame.filter(spec.violation) in polars
+        ▼
+    checks.emit (failing rows → Findings from the spec's expressions via carbonqa.catalogue.make_finding)
 
-Every failing row becomes one finding (no cap). Constants come from :mod:`checks.params` only.
-Errors: see :mod:`checks.errors` (a failed check is a finding, never an exception).
+Every failing row becomes one finding (no cap). Constants come from :mod:`checks.params` only (the MRV
+defaults through :mod:`carbonqa.regulation`). TIP-001 (complaints, :mod:`checks.tips`) runs in its own
+slot (:data:`TIPS`, entry point ``carbonqa.screeners:tips``). Adding a rule is one spec in its family
+module and its test. Errors: see :mod:`checks.errors` (a failed check is a finding, never an exception).
 """
 
 from __future__ import annotations
@@ -24,13 +37,14 @@ from typing import Any
 
 import polars as pl
 
-from carbonqa.catalogue import CATALOGUE
 from carbonqa.findings import Finding
 from carbonqa.screening import ScreenContext
+from checks.registry import SPECS
 
 __all__ = [
     "run",
     "run_codes",
+    "findings_of",
     "accounting",
     "completeness",
     "lab_forensics",
@@ -54,8 +68,8 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
     "verifications": ("verification_id",),
 }
 
-#: Every rule code this package emits (the ``kind == "rule"`` entries of the catalogue).
-RULE_CODES: tuple[str, ...] = tuple(sorted(c for c, r in CATALOGUE.items() if r.kind == "rule"))
+#: Every rule code the rules screener runs (every spec but the tips', which run in their own slot).
+RULE_CODES: tuple[str, ...] = tuple(c for c, s in SPECS.items() if s.family != "tip")
 
 
 def validated(ctx: ScreenContext, table: str) -> pl.DataFrame:
@@ -83,22 +97,17 @@ def validated(ctx: ScreenContext, table: str) -> pl.DataFrame:
 
 def _validation(ctx: ScreenContext, table: str) -> tuple[Any, pl.DataFrame]:
     """``(checks.gx_results.Validation, failing keys)`` of ``table`` over the national year (cached)."""
-    from checks import frames, suites
+    from checks.frames import table_frame
     from checks.gx_results import validate
     from checks.params import params_for
+    from checks.suites import build_suite
 
-    builders = {
-        "monthly_reports": (frames.monthly_frame, suites.build_monthly_reports_suite),
-        "lab_reports": (frames.lab_frame, suites.build_lab_reports_suite),
-        "verifications": (frames.verification_frame, suites.build_verifications_suite),
-    }
-    frame_fn, build = builders[table]
+    keys = list(ROW_KEYS[table])
     nat = ctx.national()
 
     def compute() -> tuple[Any, pl.DataFrame]:
-        frame = frame_fn(nat)
-        v = validate(frame, build(params_for(nat.year)))
-        keys = list(ROW_KEYS[table])
+        frame = table_frame(nat, table)
+        v = validate(frame, build_suite(table, params_for(nat.year), nat.year))
         return v, v.failing.join(frame.select("_row", *keys), on="_row", how="inner").select("code", *keys)
 
     return nat.memo(f"checks.validated.{table}", compute)
@@ -120,12 +129,44 @@ def publish_validation(ctx: ScreenContext, out_dir: Path) -> Path:
     return write_data_docs(vals, out_dir, f"carbonqa validation report — run {nat.run_id}, year {nat.year}")
 
 
+def findings_of(ctx: ScreenContext, code: str) -> list[Finding]:
+    """The findings of one rule (any spec, the tips' too) on ``ctx``, in the order of its frame's rows.
+
+    The spec's frame (a table frame or its own candidates), its ``prepare`` columns, then the failing
+    rows — by the table's national GX validation for a GX row rule (:func:`validated`), by the
+    violation in polars otherwise — and :func:`checks.emit.emit`.
+
+    Raises:
+        KeyError: an unknown code.
+        checks.errors.ExpectationCrashed: an expectation raised inside GX.
+    """
+    from checks.emit import emit
+    from checks.frames import table_frame
+    from checks.params import params_for
+    from checks.spec import resolve
+
+    spec = SPECS[code]
+    p = params_for(ctx.year)
+    frame = table_frame(ctx, spec.frame) if isinstance(spec.frame, str) else spec.frame(ctx)
+    if frame.height == 0:
+        return []
+    if spec.prepare is not None:
+        frame = spec.prepare(frame, p)
+    if spec.gx:
+        keys = list(ROW_KEYS[spec.frame])
+        rows = validated(ctx, spec.frame).filter(pl.col("code") == code).select(keys).unique()
+        hits = frame.join(rows, on=keys, how="semi").sort("_row")
+    else:
+        hits = frame.filter(resolve(spec.violation, p).fill_null(False))
+    return emit(spec, hits, p)
+
+
 def run_codes(ctx: ScreenContext, codes: Iterable[str]) -> list[Finding]:
     """Run the given rule codes on ``ctx``; each table's suite is validated once per night (national).
 
     Args:
         ctx: the screening partition (year, provinces).
-        codes: catalogue codes (rules only; unknown codes raise ``KeyError``).
+        codes: rule codes (:data:`RULE_CODES`; unknown codes raise ``KeyError``).
 
     Returns:
         Findings, all failing rows of all codes, ordered by code then keys.
@@ -134,44 +175,20 @@ def run_codes(ctx: ScreenContext, codes: Iterable[str]) -> list[Finding]:
         KeyError: an unknown or non-rule code.
         checks.errors.ExpectationCrashed: an expectation raised inside GX.
     """
-    from checks import frames, suites
-    from checks.emit import emit
-    from checks.params import params_for
-    from checks.rules import GX_KIND, POLARS_RULES, gx_specs
-
     wanted = set(codes)
     unknown = wanted - set(RULE_CODES)
     if unknown:
         raise KeyError(f"not rule codes of checks: {sorted(unknown)}; known: {', '.join(RULE_CODES)}")
-    p = params_for(ctx.year)
-    specs = gx_specs(p)
-    frame_fns = {
-        "monthly_reports": frames.monthly_frame,
-        "lab_reports": frames.lab_frame,
-        "verifications": frames.verification_frame,
-    }
     out: list[Finding] = []
-    for table, frame_fn in frame_fns.items():
-        table_codes = [c for c in suites.SUITE_CODES[table] if c in wanted]
-        if not table_codes:
-            continue
-        fails = validated(ctx, table)
-        frame = frame_fn(ctx)
-        keys = list(ROW_KEYS[table])
-        for code in table_codes:
-            rows = fails.filter(pl.col("code") == code).select(keys).unique()
-            hits = frame.join(rows, on=keys, how="semi").sort("_row")
-            out += emit(code, hits, specs[code], GX_KIND[table])
-    for code, fn in POLARS_RULES.items():
+    for code in RULE_CODES:
         if code in wanted:
-            hits, spec, kind = fn(ctx)
-            out += emit(code, hits, spec, kind)
+            out += findings_of(ctx, code)
     out.sort(key=lambda f: (f.rule_code, f.enterprise_id or "", f.unit_id or "", f.period or "", f.detail_key))
     return out
 
 
 def _family(ctx: ScreenContext, family: str) -> list[Finding]:
-    return run_codes(ctx, [c for c in RULE_CODES if CATALOGUE[c].family == family])
+    return run_codes(ctx, [c for c in RULE_CODES if SPECS[c].family == family])
 
 
 def run(ctx: ScreenContext) -> list[Finding]:
@@ -224,7 +241,7 @@ class RuleScreener:
         return run(ctx)
 
     def warm(self) -> None:
-        """Import Great Expectations and the suite builders (seconds) ahead of the first validation."""
+        """Import Great Expectations and the suite builder (seconds) ahead of the first validation."""
         import checks.expectations  # noqa: F401 - imports great_expectations
         import checks.gx_results  # noqa: F401
         import checks.suites  # noqa: F401

@@ -1,43 +1,29 @@
-"""Failing rows → :class:`~carbonqa.findings.Finding` (one per failing row, all of them).
+"""Failing rows → :class:`~carbonqa.findings.Finding` (one per failing row, all of them), from a rule's spec.
 
-A :class:`Spec` says, as polars expressions over the failing rows of a derived frame, what a finding
-of one code reports: ``observed`` vs ``expected``, ``tco2_at_stake`` (the rule's ``stake`` of the
-catalogue, computed), the message ``params`` (rounded in the expression; templates carry no format
-specs) and extra ``evidence``. :data:`KEYS` say which columns identify a finding per frame kind.
-Only the final loop over *failing* rows is Python (it builds the immutable records).
+A :class:`~checks.spec.RuleSpec` says, as polars expressions over the failing rows of its frame, what a
+finding reports: ``observed`` vs ``expected``, ``tco2_at_stake`` (the spec's ``stake``, computed), the
+message ``params`` (rounded in the expression; templates carry no format specs), extra ``evidence`` and
+a per-row ``grade``. :data:`KEYS` say which columns identify a finding per key set. Only the final loop
+over *failing* rows is Python (it builds the immutable records).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
 from carbonqa.catalogue import make_finding
 from carbonqa.findings import Finding
+from checks.params import RegulationParams
+from checks.spec import RuleSpec, resolve, resolve_all
 
-__all__ = ["Spec", "KEYS", "emit"]
-
-
-@dataclass(frozen=True)
-class Spec:
-    """How one rule code turns a failing row into a finding (expressions over the hit frame)."""
-
-    observed: pl.Expr
-    expected: pl.Expr
-    stake: pl.Expr
-    params: dict[str, pl.Expr]
-    evidence: dict[str, pl.Expr] = field(default_factory=dict)
-    #: per-row severity (a catalogue severity string) when the rule grades its findings, e.g. an
-    #: isolated occurrence ``low`` and a pattern ``medium``; ``None`` = the catalogue's severity.
-    severity: pl.Expr | None = None
-
+__all__ = ["KEYS", "emit"]
 
 _NONE = pl.lit(None, dtype=pl.String())
 
-#: Finding keys by frame kind: enterprise_id, unit_id, year, period, province_code, detail_key.
+#: Finding keys by key set: enterprise_id, unit_id, year, period, province_code, detail_key.
 KEYS: dict[str, dict[str, pl.Expr]] = {
     "monthly": {
         "enterprise_id": pl.col("enterprise_id"), "unit_id": pl.col("unit_id"), "year": pl.col("year"),
@@ -60,6 +46,10 @@ KEYS: dict[str, dict[str, pl.Expr]] = {
         "enterprise_id": pl.col("enterprise_id"), "unit_id": _NONE, "year": pl.col("year"), "period": _NONE,
         "province_code": pl.col("province_code"), "detail_key": pl.lit(""),
     },
+    "tip": {
+        "enterprise_id": pl.col("enterprise_id"), "unit_id": _NONE, "year": pl.col("year"), "period": _NONE,
+        "province_code": pl.col("province_code"), "detail_key": pl.col("tip_id").cast(pl.String),
+    },
 }
 
 
@@ -73,48 +63,49 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def emit(code: str, hits: pl.DataFrame, spec: Spec, kind: str) -> list[Finding]:
-    """One finding of ``code`` per row of ``hits`` (already the failing rows).
+def emit(spec: RuleSpec, hits: pl.DataFrame, p: RegulationParams) -> list[Finding]:
+    """One finding of ``spec.code`` per row of ``hits`` (already the failing rows).
 
     Args:
-        code: catalogue code.
-        hits: failing rows of a derived frame (columns the spec and ``KEYS[kind]`` name).
-        spec: the code's :class:`Spec`.
-        kind: key set of :data:`KEYS`.
+        spec: the rule's spec (its expressions are resolved with ``p``).
+        hits: failing rows of the spec's frame (columns the spec and ``KEYS[spec.keys]`` name).
+        p: parameters of the reporting year.
 
     Returns:
         Findings in the order of ``hits``.
     """
     if hits.height == 0:
         return []
-    keys = KEYS[kind]
+    keys = KEYS[spec.keys]
+    params = resolve_all(spec.params, p)
+    evidence = resolve_all(spec.evidence, p)
     sel = hits.select(
         *[e.alias(f"k_{k}") for k, e in keys.items()],
-        spec.observed.alias("_obs"),
-        spec.expected.alias("_exp"),
-        spec.stake.cast(pl.Float64).fill_null(0.0).fill_nan(0.0).clip(lower_bound=0.0).alias("_stake"),
-        *[e.alias(f"p_{k}") for k, e in spec.params.items()],
-        *[e.alias(f"e_{k}") for k, e in spec.evidence.items()],
-        (spec.severity if spec.severity is not None else pl.lit(None, dtype=pl.String())).alias("_sev"),
+        resolve(spec.observed, p).alias("_obs"),
+        resolve(spec.expected, p).alias("_exp"),
+        resolve(spec.stake, p).cast(pl.Float64).fill_null(0.0).fill_nan(0.0).clip(lower_bound=0.0).alias("_stake"),
+        *[e.alias(f"p_{k}") for k, e in params.items()],
+        *[e.alias(f"e_{k}") for k, e in evidence.items()],
+        (resolve(spec.grade, p) if spec.grade is not None else pl.lit(None, dtype=pl.String())).alias("_sev"),
     )
     out: list[Finding] = []
     for row in sel.iter_rows(named=True):
-        params = {k: _plain(row[f"p_{k}"]) for k in spec.params}
-        evidence = params | {k: _plain(row[f"e_{k}"]) for k in spec.evidence}
+        prm = {k: _plain(row[f"p_{k}"]) for k in params}
+        ev = prm | {k: _plain(row[f"e_{k}"]) for k in evidence}
         year = row["k_year"]
         out.append(
             make_finding(
-                code,
+                spec.code,
                 enterprise_id=row["k_enterprise_id"],
                 unit_id=row["k_unit_id"],
                 year=int(year) if year is not None else None,
                 period=row["k_period"],
                 province_code=row["k_province_code"],
-                params=params,
+                params=prm,
                 observed=_plain(row["_obs"]),
                 expected=_plain(row["_exp"]),
                 tco2_at_stake=round(float(row["_stake"]), 3),
-                evidence=evidence,
+                evidence=ev,
                 detail_key=row["k_detail_key"] or "",
                 severity=row["_sev"],
             )

@@ -1,11 +1,13 @@
-"""The rules as named Great Expectations 1.x expectation subclasses (ARCHITECTURE.md convention 4).
+"""The one Great Expectations expectation of the rules: :class:`ExpectRuleHolds` (ARCHITECTURE.md convention 4).
 
-Each class is a small subclass of a built-in GX expectation with its column defaults and a
-``description``; the suite builders in :mod:`checks.suites` instantiate them with the bounds of the
-regulation year (:mod:`checks.params`) and ``meta={"code": ...}``, the catalogue code the failing rows
-become findings of. The columns they name are the contract columns plus the *derived* columns that
-:mod:`checks.frames` computes in polars before a partition is handed to GX (GX has no polars engine and
-no cross-column arithmetic; polars computes, GX asserts).
+A GX row rule (a :class:`~checks.spec.RuleSpec` with ``gx=True``) is asserted in its table's nightly suite
+(:mod:`checks.suites`) as ``ExpectRuleHolds(code=…, year=…, column_list=<the columns its violation reads>)``.
+Its metric, ``carbonqa.rule_holds``, evaluates the spec's own ``violation`` expression — the one the
+findings are built from, resolved with the year's :func:`checks.params.params_for` — row by row on the
+pandas batch GX hands it (converted to polars; pandas NaN/NaT read as null, which passes, as GX treats
+missing values), so a rule's logic is written once, in its spec, and GX reports exactly the rows whose
+findings :mod:`checks.emit` builds. The table frames of :mod:`checks.frames` carry the derived columns
+the violations read (GX has no polars engine and no cross-column arithmetic of its own).
 
 Importing this module imports GX (≈3–5 s); import it lazily. GX logging is silenced first.
 """
@@ -13,204 +15,57 @@ Importing this module imports GX (≈3–5 s); import it lazily. GX logging is s
 from __future__ import annotations
 
 import logging
+from typing import Any, Literal
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
-import great_expectations.expectations as gxe  # noqa: E402
+from great_expectations.execution_engine import PandasExecutionEngine  # noqa: E402
+from great_expectations.expectations.expectation import MulticolumnMapExpectation  # noqa: E402
+from great_expectations.expectations.metrics.map_metric_provider import MulticolumnMapMetricProvider  # noqa: E402
+from great_expectations.expectations.metrics.map_metric_provider.multicolumn_condition_partial import (  # noqa: E402
+    multicolumn_condition_partial,
+)
 
-__all__ = [
-    "ExpectEmissionIdentity",
-    "ExpectSupplyNotAboveGeneration",
-    "ExpectHoursWithinMonth",
-    "ExpectNcvInCoalTypeRange",
-    "ExpectNcvInGjPerTonne",
-    "ExpectFractionNotPercent",
-    "ExpectGenerationWithinCapacity",
-    "ExpectTimelyDeposit",
-    "ExpectMeasuredHasLabReport",
-    "ExpectLabReportOfSameEnterpriseAndMonth",
-    "ExpectCcMatchesLab",
-    "ExpectDefaultCcIsDefault",
-    "ExpectMeasuredCcPlausible",
-    "ExpectMeasuredCcNotADefault",
-    "ExpectLabDatesOrdered",
-    "ExpectCarRecomputes",
-    "ExpectQrCodePresent",
-    "ExpectLabComponentInRange",
-    "ExpectAcceptedGapWithinLimit",
-    "ExpectPlausibleReviewDuration",
-]
-
-_EITHER = "either_value_is_missing"
+__all__ = ["ExpectRuleHolds", "RuleHolds", "violating"]
 
 
-# ---- monthly_reports --------------------------------------------------------------------------------
-class ExpectEmissionIdentity(gxe.ExpectColumnPairValuesAToBeGreaterThanB):
-    """ACC-001: |reported − recomputed emissions| within tolerance (derived columns, t)."""
+def violating(code: str, year: int, frame: Any) -> Any:
+    """Boolean numpy array: which rows of ``frame`` (pandas) violate rule ``code`` for reporting ``year``."""
+    import polars as pl
 
-    column_A: str = "identity_tol_t"
-    column_B: str = "chk_identity_gap_t"
-    or_equal: bool = True
-    ignore_row_if: str = _EITHER
-    description: str = "Reported emissions equal FC × NCV × CC × OF × 44/12 + purchased MWh × grid factor"
+    from checks.params import params_for
+    from checks.registry import SPECS
+    from checks.spec import resolve
 
-
-class ExpectSupplyNotAboveGeneration(gxe.ExpectColumnPairValuesAToBeGreaterThanB):
-    """ACC-002: power supplied never exceeds gross generation (MWh)."""
-
-    column_A: str = "gross_generation_mwh"
-    column_B: str = "power_supply_mwh"
-    or_equal: bool = True
-    ignore_row_if: str = _EITHER
-    description: str = "Power supply ≤ gross generation"
+    expr = resolve(SPECS[code].violation, params_for(int(year)))
+    df = pl.from_pandas(frame, nan_to_null=True)
+    return df.select(expr.fill_null(False).alias("v")).get_column("v").to_numpy()
 
 
-class ExpectHoursWithinMonth(gxe.ExpectColumnPairValuesAToBeGreaterThanB):
-    """ACC-003: operating hours at most the hours of the calendar month."""
+class RuleHolds(MulticolumnMapMetricProvider):
+    """Metric ``carbonqa.rule_holds``: per row, ``True`` when the row does not violate the rule's spec."""
 
-    column_A: str = "hours_in_month"
-    column_B: str = "operating_hours"
-    or_equal: bool = True
-    ignore_row_if: str = _EITHER
-    description: str = "Operating hours ≤ hours in the month"
+    condition_metric_name = "carbonqa.rule_holds"
+    condition_domain_keys = ("batch_id", "table", "column_list", "row_condition", "condition_parser", "ignore_row_if")
+    condition_value_keys = ("code", "year")
 
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column_list: Any, **kwargs: Any) -> Any:
+        import pandas as pd
 
-class ExpectNcvInCoalTypeRange(gxe.ExpectColumnValuesToBeBetween):
-    """ACC-004: distance (GJ/t) of NCV outside its coal type's plausible band is zero (derived)."""
-
-    column: str = "chk_ncv_range_excess"
-    min_value: float | None = None
-    max_value: float = 0.0
-    description: str = "NCV as received inside the plausible range of the coal type"
+        return pd.Series(~violating(kwargs["code"], kwargs["year"], column_list), index=column_list.index)
 
 
-class ExpectNcvInGjPerTonne(gxe.ExpectColumnValuesToBeBetween):
-    """ACC-005: a coal NCV above 100 GJ/t is a unit error (kcal/kg ≈ 4000–7000)."""
+class ExpectRuleHolds(MulticolumnMapExpectation):
+    """Rows of the batch satisfy the catalogue rule ``code`` (its spec's ``violation`` is false or null).
 
-    column: str = "chk_ncv_coal"
-    min_value: float | None = None
-    description: str = "NCV given in GJ/t, not kcal/kg"
+    ``column_list``: the columns the violation reads; ``year``: the reporting year whose parameters
+    (:func:`checks.params.params_for`) resolve it. ``meta={"code": code}`` names the finding code.
+    """
 
-
-class ExpectFractionNotPercent(gxe.ExpectColumnValuesToBeBetween):
-    """ACC-006: a fraction column (oxidation rate, load rate) is at most 1, not a percent like 99."""
-
-    column: str = "oxidation_rate"
-    min_value: float | None = None
-    max_value: float = 1.0
-    description: str = "Fraction given as a fraction (0–1), not a percent"
-
-
-class ExpectGenerationWithinCapacity(gxe.ExpectColumnPairValuesAToBeGreaterThanB):
-    """ACC-007: gross generation ≤ capacity × hours in month × margin (kWh reported as MWh)."""
-
-    column_A: str = "generation_max_mwh"
-    column_B: str = "gross_generation_mwh"
-    or_equal: bool = True
-    ignore_row_if: str = _EITHER
-    description: str = "Gross generation physically possible for the capacity (MWh, not kWh)"
-
-
-class ExpectTimelyDeposit(gxe.ExpectColumnValuesToBeBetween):
-    """CMP-002: deposited at most N days after month end (derived ``deposit_days``)."""
-
-    column: str = "chk_deposit_days"
-    min_value: float | None = None
-    description: str = "Monthly evidence deposited within the deadline after month end"
-
-
-class ExpectMeasuredHasLabReport(gxe.ExpectColumnValuesToBeInSet):
-    """CMP-003: a measured month with coal burnt links to an existing lab report (``lab_found``)."""
-
-    column: str = "chk_lab_found"
-    value_set: list = [True]  # noqa: RUF012 - pydantic field default
-    description: str = "A measured carbon content is backed by a lab report"
-
-
-class ExpectLabReportOfSameEnterpriseAndMonth(gxe.ExpectColumnValuesToBeInSet):
-    """CMP-004: the linked lab report is of the same enterprise (plant) and the same month."""
-
-    column: str = "chk_lab_matches"
-    value_set: list = [True]  # noqa: RUF012 - pydantic field default
-    description: str = "The linked lab report belongs to the same plant and month"
-
-
-class ExpectCcMatchesLab(gxe.ExpectColumnValuesToBeBetween):
-    """LAB-003: reported CC equals the linked lab's Car/NCV (relative gap, derived)."""
-
-    column: str = "chk_lab_cc_rel_gap"
-    min_value: float | None = None
-    description: str = "Reported carbon content equals (Car/100)/NCV of the linked lab report"
-
-
-class ExpectDefaultCcIsDefault(gxe.ExpectColumnValuesToBeBetween):
-    """CC-001: a 'default' basis carries the year's default value (absolute gap, derived)."""
-
-    column: str = "chk_cc_default_abs_gap"
-    min_value: float | None = None
-    description: str = "Default basis uses the default carbon content of the reporting year"
-
-
-class ExpectMeasuredCcPlausible(gxe.ExpectColumnValuesToBeBetween):
-    """CC-003: measured CC not below the plausible minimum (tC/GJ); high values are honest (anthracite)."""
-
-    column: str = "chk_cc_measured"
-    max_value: float | None = None
-    description: str = "Measured carbon content not below the plausible minimum"
-
-
-class ExpectMeasuredCcNotADefault(gxe.ExpectColumnValuesToNotBeInSet):
-    """CC-004: a measured CC (rounded to 6 decimals) is not exactly a Chinese default value."""
-
-    column: str = "chk_cc_measured_r6"
-    description: str = "A measured carbon content is not a copied default"
-
-
-# ---- lab_reports ------------------------------------------------------------------------------------
-class ExpectLabDatesOrdered(gxe.ExpectColumnPairValuesAToBeGreaterThanB):
-    """LAB-001: one link of sampling_end ≤ receipt ≤ test ≤ report (columns per instance)."""
-
-    or_equal: bool = True
-    ignore_row_if: str = _EITHER
-    description: str = "Lab dates in order: sampling end ≤ receipt ≤ test ≤ report"
-
-
-class ExpectCarRecomputes(gxe.ExpectColumnValuesToBeBetween):
-    """LAB-002: |Car − Cad × (100 − Mt)/(100 − Mad)| within tolerance (percentage points)."""
-
-    column: str = "car_abs_gap_pct"
-    min_value: float | None = None
-    description: str = "Car recomputes from Cad, Mad and Mt"
-
-
-class ExpectQrCodePresent(gxe.ExpectColumnValuesToBeInSet):
-    """LAB-004: the lab report carries its anti-counterfeit QR code."""
-
-    column: str = "has_anti_counterfeit_code"
-    value_set: list = [True]  # noqa: RUF012 - pydantic field default
-    description: str = "Lab report carries the anti-counterfeit QR code"
-
-
-class ExpectLabComponentInRange(gxe.ExpectColumnValuesToBeBetween):
-    """LAB-006: Cad / Mad / Mt inside their plausible bands (column and bounds per instance)."""
-
-    description: str = "Cad, Mad and Mt inside plausible ranges"
-
-
-# ---- verifications ----------------------------------------------------------------------------------
-class ExpectAcceptedGapWithinLimit(gxe.ExpectColumnPairValuesAToBeGreaterThanB):
-    """VER-001: an accepted conclusion's |verified − reported| ≤ min(1,000 t, 10 % of reported)."""
-
-    column_A: str = "gap_allowed_t"
-    column_B: str = "chk_accepted_gap_t"
-    or_equal: bool = True
-    ignore_row_if: str = _EITHER
-    description: str = "An accepted verification has no gap above 1,000 t or 10 %"
-
-
-class ExpectPlausibleReviewDuration(gxe.ExpectColumnValuesToBeBetween):
-    """VER-004: review_completed − review_started at least the minimum plausible days."""
-
-    column: str = "review_days"
-    max_value: float | None = None
-    description: str = "Technical review takes a plausible minimum number of days"
+    code: str
+    year: int
+    ignore_row_if: Literal["all_values_are_missing", "any_value_is_missing", "never"] = "never"
+    map_metric = "carbonqa.rule_holds"
+    success_keys = ("mostly", "code", "year")
+    args_keys = ("column_list", "code", "year")

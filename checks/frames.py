@@ -1,9 +1,11 @@
-"""Derived partition frames: polars computes what GX then asserts (GX has no cross-column arithmetic).
+"""The table frames the rules read: one row per current row of a table, with the facts several rules share.
 
 Every frame keeps the contract columns of its table, the routing columns of the
 :class:`~carbonqa.screening.ScreenContext` enrichment (``enterprise_id``, ``province_code``,
-``city_name``), an integer row id ``_row`` and the derived columns the expectations of
-:mod:`checks.suites` name, plus the stake columns the findings need. Cross-table inputs (the lab
+``city_name``), an integer row id ``_row`` and derived columns (recomputed emissions, the linked lab
+report, bands, stakes) that the rules' specs (:mod:`checks.spec`, one module per family) read in their
+violation and finding expressions. What is one rule's own (its violation, its grading) is in its spec,
+not here. Cross-table inputs (the lab
 report a monthly report cites, the annual report a verification reviews) are joined here in polars:
 the context has already resolved "current" versions once (:func:`carbonqa.store.read.current`), so a
 polars join is the same on SQLite and PostgreSQL and needs no second SQL notion of "current".
@@ -26,7 +28,8 @@ __all__ = [
     "lab_frame",
     "verification_frame",
     "annual_frame",
-    "first_deposits",
+    "telemetry_in_scope",
+    "table_frame",
     "materiality",
     "default_gap_stake",
 ]
@@ -83,8 +86,11 @@ def monthly_frame(ctx: ScreenContext) -> pl.DataFrame:
         ``unit_error``, ``e_recomputed_t``, ``e_corrected_t``, ``identity_abs_gap_t``,
         ``identity_tol_t``, ``generation_max_mwh``, ``deposit_days``, ``lab_found``, ``lab_matches``,
         ``lab_unit_id``, ``lab_period``, ``lab_enterprise_id``, ``lab_cc``, ``lab_cc_rel_gap``,
-        ``cc_default_abs_gap``, ``cc_r6``, ``ncv_lo``/``ncv_hi``, ``heat_of_gj``, ``stake_default_t`` and the
-        ``chk_*`` columns the monthly suite asserts (null where the rule does not apply).
+        ``cc_default_abs_gap``, ``cc_r6``, ``ncv_lo``/``ncv_hi``, ``heat_of_gj``, ``stake_default_t``,
+        ``is_cn`` (a GB/T 2260 province: Chinese deadlines and defaults bind), ``cc_measured`` / ``cc_default``
+        (a coal month with fuel whose CC basis is measured / default — default only where Chinese defaults
+        bind), ``ncv_range_excess`` (GJ/t outside the coal type's band), ``ncv_eff_dev``,
+        ``ncv_energy_consistent``.
     """
     return ctx.memo("checks.monthly_frame", lambda: _monthly_frame(ctx))
 
@@ -141,28 +147,16 @@ def _monthly_frame(ctx: ScreenContext) -> pl.DataFrame:
         default_gap_stake(p).alias("stake_default_t"),
     )
     coal_fuel = pl.col("is_coal") & pl.col("has_fuel")
-    measured = coal_fuel & (pl.col("carbon_content_basis") == "measured").fill_null(False)
     # Chinese regulatory values (default CC, deposit deadline) bind only units under GB/T 2260 provinces;
     # bundles adapted from foreign data (ISO 3166-2 codes, CONTRACT.md §2) carry IPCC defaults, no deadline
-    default = coal_fuel & (pl.col("carbon_content_basis") == "default").fill_null(False) & pl.col("is_cn")
-    m = m.with_columns(  # chk_*: the asserted value where the rule applies, null elsewhere (GX skips nulls)
-        pl.when(~pl.col("unit_error")).then(pl.col("identity_abs_gap_t")).alias("chk_identity_gap_t"),
+    m = m.with_columns(
+        (coal_fuel & (pl.col("carbon_content_basis") == "measured").fill_null(False)).alias("cc_measured"),
+        (coal_fuel & (pl.col("carbon_content_basis") == "default").fill_null(False) & pl.col("is_cn")).alias("cc_default"),
+        # GJ/t of NCV outside the coal type's band (0 inside; null: no coal, a unit error or no band)
         pl.when(coal_fuel & (ncv <= p.ncv_unit_error_above_gj_per_t) & pl.col("ncv_lo").is_not_null())
         .then(pl.max_horizontal(pl.col("ncv_lo") - ncv, ncv - pl.col("ncv_hi"), pl.lit(0.0)))
-        .alias("chk_ncv_range_excess"),
-        pl.when(coal_fuel).then(ncv).alias("chk_ncv_coal"),
-        pl.when(pl.col("has_fuel") & (pl.col("carbon_content_basis") == "measured").fill_null(False))
-        .then(pl.col("lab_found")).alias("chk_lab_found"),
-        pl.when(pl.col("lab_found")).then(pl.col("lab_matches")).alias("chk_lab_matches"),
-        pl.when(measured & pl.col("lab_found")).then(pl.col("lab_cc_rel_gap")).alias("chk_lab_cc_rel_gap"),
-        pl.when(default).then(pl.col("cc_default_abs_gap")).alias("chk_cc_default_abs_gap"),
-        pl.when(measured).then(cc).alias("chk_cc_measured"),
-        pl.when(measured & pl.col("is_cn")).then(pl.col("cc_r6")).alias("chk_cc_measured_r6"),
-        pl.when(pl.col("is_cn")).then(pl.col("deposit_days")).alias("chk_deposit_days"),
+        .alias("ncv_range_excess"),
     )
-    late = (pl.col("chk_deposit_days") > p.deposit_deadline_days).fill_null(False)
-    m = m.with_columns(pl.col("period").filter(late).n_unique().over("enterprise_id").alias("late_months_n"))
-    m = _undocumented_cc(m, p, measured)
     m = _ncv_energy_balance(m, p)
     return m.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
 
@@ -185,7 +179,7 @@ def _ncv_energy_balance(m: pl.DataFrame, p: RegulationParams) -> pl.DataFrame:
     out_gj = pl.col("gross_generation_mwh").fill_null(0.0) * 3.6 + pl.col("heat_supply_gj").fill_null(0.0)
     heat_in = pl.col("fuel_consumed_t") * pl.col("ncv_gj_per_t")
     eff = pl.when((out_gj > 0) & (heat_in > 0)).then(out_gj / heat_in)
-    in_band = (pl.col("chk_ncv_range_excess") == 0).fill_null(False)
+    in_band = (pl.col("ncv_range_excess") == 0).fill_null(False)
     keys = ["unit_id", "year"]
     peers = ["unit_class", *(c for c in ("_tech", "_chp") if c in m.columns)]
     ref_ok = in_band & pl.col("_eff").is_not_null()
@@ -208,44 +202,6 @@ def _ncv_energy_balance(m: pl.DataFrame, p: RegulationParams) -> pl.DataFrame:
     ok = (own | peer) & (pl.col("ncv_eff_dev").abs() <= pl.max_horizontal(pl.lit(p.ncv_energy_rel_tol), pl.col("_sd") * 3.0))
     return m.with_columns(ok.fill_null(False).alias("ncv_energy_consistent")).drop(
         "_eff", "_eff_ref", "_eff_n", "_eff_sd", "_peer_ref", "_peer_n", "_peer_sd", "_sd")
-
-
-def _undocumented_cc(m: pl.DataFrame, p: RegulationParams, measured: pl.Expr) -> pl.DataFrame:
-    """Add the CMP-003 grading columns: does a measured month without a lab report hide a lower value.
-
-    A month whose measured CC has no report (``chk_lab_found`` false) is compared with the median CC of the
-    unit's *documented* measured months (the enterprise's when the unit has none): ``undoc_lower`` when it lies
-    below by more than ``undocumented_cc_drop_rel_min`` and ``undocumented_cc_drop_z`` robust standard
-    deviations of those months (the unsupported value pays). ``undoc_explained``: the unit's documented months
-    cite a plant sample filed under another unit (CONTRACT §3 lets units of one plant share one sample) and
-    that unit burnt no coal in the month — the shared report was not deposited with that unit's empty month.
-    ``undoc_months_n``: distinct undocumented months of the enterprise-year.
-
-    Adds ``undoc_months_n``, ``undoc_cc_ref``, ``undoc_lower``, ``undoc_filing_unit``, ``undoc_explained``.
-    """
-    cc = pl.col("carbon_content_tc_per_gj")
-    undoc = (pl.col("chk_lab_found") == False).fill_null(False)  # noqa: E712 - polars expression
-    doc = measured & pl.col("lab_found")
-    m = m.with_columns(
-        pl.col("period").filter(undoc).n_unique().over("enterprise_id", "year").alias("undoc_months_n"),
-        pl.coalesce(cc.filter(doc).median().over("unit_id", "year"),
-                    cc.filter(doc).median().over("enterprise_id", "year")).alias("undoc_cc_ref"),
-        pl.col("lab_unit_id").filter(doc).mode().sort().first().over("unit_id", "year").alias("undoc_filing_unit"),
-    ).with_columns(
-        ((cc - pl.col("undoc_cc_ref")).abs().filter(doc).median().over("unit_id", "year") * 1.4826)
-        .fill_null(0.0).alias("_undoc_sd"),
-    )
-    ran = (m.filter(pl.col("has_fuel")).select(pl.col("unit_id").alias("undoc_filing_unit"), "period")
-           .unique().with_columns(pl.lit(True).alias("_filing_ran")))
-    m = m.join(ran, on=["undoc_filing_unit", "period"], how="left")
-    drop = pl.col("undoc_cc_ref") - cc
-    return m.with_columns(
-        (drop > pl.max_horizontal(pl.col("undoc_cc_ref") * p.undocumented_cc_drop_rel_min,
-                                  pl.col("_undoc_sd") * p.undocumented_cc_drop_z))
-        .fill_null(True).alias("undoc_lower"),
-        ((pl.col("undoc_filing_unit") != pl.col("unit_id")) & pl.col("_filing_ran").is_null())
-        .fill_null(False).alias("undoc_explained"),
-    ).drop("_undoc_sd", "_filing_ran")
 
 
 def lab_frame(ctx: ScreenContext) -> pl.DataFrame:
@@ -288,8 +244,6 @@ def _lab_frame(ctx: ScreenContext) -> pl.DataFrame:
         pl.col("sample_period").str.slice(0, 4).cast(pl.Int64, strict=False).alias("year"),
     ).with_columns(
         (pl.col("carbon_ar_pct") - pl.col("car_recomputed_pct")).abs().alias("car_abs_gap_pct"),
-        pl.max_horizontal(pl.col("cad_lo") - pl.col("carbon_ad_pct"), pl.col("carbon_ad_pct") - pl.col("cad_hi"),
-                          pl.lit(0.0)).alias("chk_cad_range_excess"),
     )
     lab = lab.join(qr_patterns(ctx), on=["lab_agency_id", "enterprise_id", "year"], how="left").with_columns(
         pl.col("qr_pattern").fill_null(False), pl.col("qr_missing_n").fill_null(0))
@@ -345,35 +299,6 @@ def qr_pattern_frame(lab: pl.DataFrame, *, min_reports: int, max_fdr: float) -> 
         "qr_pattern")
 
 
-def first_deposits(ctx: ScreenContext) -> pl.DataFrame:
-    """When each unit-month of ``ctx.year`` was *first* deposited: the earliest ``submitted_at`` of any version.
-
-    A correction (a higher ``version``) is an honest resubmission weeks later (DOMAIN.md §4 honest
-    patterns); the deposit was made when its first version arrived. One SQL aggregate over the raw table
-    (every stored version, national, cached on ``ctx.national()``).
-
-    Returns:
-        ``unit_id: str, period: str, first_submitted_at: datetime[us]``, one row per unit-month.
-    """
-    import sqlalchemy as sa
-
-    from carbonqa.store.db import get_engine
-    from carbonqa.store.models import raw_table
-
-    nat = ctx.national()
-
-    def load() -> pl.DataFrame:
-        t = raw_table("monthly_reports")
-        q = (sa.select(t.c.unit_id, t.c.period, sa.func.min(t.c.submitted_at))
-             .where(t.c.period.like(f"{nat.year}-%")).group_by(t.c.unit_id, t.c.period))
-        with get_engine(nat.url).connect() as conn:
-            rows = [tuple(r) for r in conn.execute(q)]
-        return pl.DataFrame(rows, schema={"unit_id": pl.String(), "period": pl.String(),
-                                          "first_submitted_at": pl.Datetime("us")}, orient="row")
-
-    return nat.memo("checks.first_deposits", load)
-
-
 def annual_frame(ctx: ScreenContext) -> pl.DataFrame:
     """Annual reports of ``ctx.year`` in scope (enriched with routing columns)."""
     return ctx.annual_reports((ctx.year,))
@@ -411,5 +336,34 @@ def _verification_frame(ctx: ScreenContext) -> pl.DataFrame:
         .alias("gap_allowed_t"),
         (pl.col("review_completed") - pl.col("review_started")).dt.total_days().cast(pl.Float64).alias("review_days"),
         materiality(p).alias("materiality_t"),
-    ).with_columns(pl.when(pl.col("conclusion") == "accepted").then(pl.col("gap_t")).alias("chk_accepted_gap_t"))
+    )
     return v.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
+
+
+def telemetry_in_scope(ctx: ScreenContext) -> pl.DataFrame | None:
+    """Monthly telemetry of ``ctx``'s scope, or ``None`` when there is none.
+
+    The national aggregate (one lake pass per night, shared with the detectors through the national
+    context), restricted to the partition's lake provinces (or its units, for a frame without
+    ``province_code``).
+    """
+    try:
+        t = ctx.national().telemetry_monthly()
+    except (ImportError, FileNotFoundError):
+        return None
+    if t is not None and ctx.provinces is not None:
+        t = (t.filter(pl.col("province_code").is_in(list(ctx.provinces))) if "province_code" in t.columns
+             else t.join(ctx.units().select("unit_id"), on="unit_id", how="semi"))
+    if t is None or t.height == 0:
+        return None
+    return t
+
+
+def table_frame(ctx: ScreenContext, table: str) -> pl.DataFrame:
+    """The frame of ``table`` (a name of :data:`checks.spec.TABLE_FRAMES`) for ``ctx``.
+
+    Raises:
+        KeyError: ``table`` has no table frame.
+    """
+    fns = {"monthly_reports": monthly_frame, "lab_reports": lab_frame, "verifications": verification_frame}
+    return fns[table](ctx)

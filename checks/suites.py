@@ -1,14 +1,13 @@
-"""Expectation suites built in code, one builder per table (ARCHITECTURE.md convention 4).
+"""Expectation suites built in code, one per table, from the rule specs (ARCHITECTURE.md convention 4).
 
-Each builder takes the regulation parameters of the reporting year (:func:`checks.params.params_for`)
-and optionally the catalogue codes to include (per-family runs), and returns a GX
-``ExpectationSuite`` of the named expectation classes of :mod:`checks.expectations`, each with
-``meta={"code": ...}``. The suites run on the derived partition frames of :mod:`checks.frames`.
+:func:`build_suite` returns a GX ``ExpectationSuite`` named after the table: one
+:class:`~checks.expectations.ExpectRuleHolds` per GX row rule of the table (:func:`checks.registry.gx_rules`,
+``meta={"code": ...}``, described by the rule's English title) and, for the night's whole-table suite,
+the table's :func:`contract_expectations`. The suites run on the table frames of :mod:`checks.frames`.
 
-Applicability ("only coal units that burnt coal", "only accepted conclusions") is not expressed as
-GX ``row_condition``: GX 1.24 evaluates each condition with ``DataFrame.query`` per metric (measured:
-half of a partition's validation time). Instead :mod:`checks.frames` writes ``chk_*`` columns that
-are null where a rule does not apply, and GX ignores missing values.
+Applicability ("only coal units that burnt coal", "only accepted conclusions") is part of each spec's
+violation expression, not a GX ``row_condition``: GX 1.24 evaluates each condition with
+``DataFrame.query`` per metric (measured: half of a partition's validation time).
 """
 
 from __future__ import annotations
@@ -17,24 +16,17 @@ from collections.abc import Iterable
 from typing import Any
 
 from checks.params import RegulationParams
+from checks.spec import TABLE_FRAMES, resolve
 
-__all__ = [
-    "build_monthly_reports_suite",
-    "build_lab_reports_suite",
-    "build_verifications_suite",
-    "contract_expectations",
-    "SUITE_CODES",
-]
+__all__ = ["build_suite", "contract_expectations", "suite_codes"]
 
-#: Codes each suite can produce (row rules asserted by GX; the other codes are polars/SQL rules).
-SUITE_CODES: dict[str, tuple[str, ...]] = {
-    "monthly_reports": (
-        "ACC-001", "ACC-002", "ACC-003", "ACC-004", "ACC-005", "ACC-006", "ACC-007",
-        "CMP-002", "CMP-003", "CMP-004", "LAB-003", "CC-001", "CC-003", "CC-004",
-    ),
-    "lab_reports": ("LAB-001", "LAB-002", "LAB-004", "LAB-006"),
-    "verifications": ("VER-001", "VER-004"),
-}
+
+def suite_codes(table: str) -> tuple[str, ...]:
+    """Codes the suite of ``table`` asserts (its GX row rules)."""
+    from checks.registry import gx_rules
+
+    return tuple(s.code for s in gx_rules(table))
+
 
 def contract_expectations(table: str) -> list[Any]:
     """GX expectations of ``table`` derived from :mod:`carbonqa.contract` (no ``code``: not rules).
@@ -73,89 +65,40 @@ def contract_expectations(table: str) -> list[Any]:
     return out
 
 
-def _suite(name: str, items: list[tuple[str, Any]], codes: Iterable[str] | None) -> Any:
-    import great_expectations as gx
-
-    from checks.gx_results import ensure_context
-
-    ensure_context()
-    wanted = set(codes) if codes is not None else None
-    suite = gx.ExpectationSuite(name=name)
-    for code, exp in items:
-        if wanted is None or code in wanted:
-            suite.add_expectation(exp)
-    if wanted is None:  # the night's whole-table suite: the contract's expectations too
-        for exp in contract_expectations(name):
-            suite.add_expectation(exp)
-    return suite
-
-
-def build_monthly_reports_suite(p: RegulationParams, codes: Iterable[str] | None = None) -> Any:
-    """Suite over a ``monthly_reports`` partition frame (see :func:`checks.frames.monthly_frame`).
+def build_suite(table: str, p: RegulationParams, year: int, codes: Iterable[str] | None = None) -> Any:
+    """Suite over ``table``'s frame (:func:`checks.frames.table_frame`) for reporting ``year``.
 
     Args:
-        p: parameter table of the reporting year.
-        codes: catalogue codes to include (default: all of :data:`SUITE_CODES` ``monthly_reports`` and
-            the table's :func:`contract_expectations`).
+        table: a name of :data:`checks.spec.TABLE_FRAMES`.
+        p: parameter table of the reporting year (resolves the violations' column lists).
+        year: reporting year (the expectations resolve their violations with its parameters).
+        codes: rule codes to include (default: every GX row rule of the table and the table's
+            :func:`contract_expectations`).
 
     Returns:
-        ``great_expectations.ExpectationSuite`` named ``monthly_reports``.
+        ``great_expectations.ExpectationSuite`` named ``table``.
+
+    Raises:
+        KeyError: ``table`` is not a table frame.
     """
-    from checks import expectations as x
+    import great_expectations as gx
 
-    def m(code: str) -> dict[str, Any]:
-        return {"meta": {"code": code}}
+    from checks.expectations import ExpectRuleHolds
+    from checks.gx_results import ensure_context
+    from checks.registry import gx_rules
 
-    items: list[tuple[str, Any]] = [
-        ("ACC-001", x.ExpectEmissionIdentity(**m("ACC-001"))),
-        ("ACC-002", x.ExpectSupplyNotAboveGeneration(**m("ACC-002"))),
-        ("ACC-003", x.ExpectHoursWithinMonth(**m("ACC-003"))),
-        ("ACC-004", x.ExpectNcvInCoalTypeRange(**m("ACC-004"))),
-        ("ACC-005", x.ExpectNcvInGjPerTonne(max_value=p.ncv_unit_error_above_gj_per_t, **m("ACC-005"))),
-        ("ACC-006", x.ExpectFractionNotPercent(column="oxidation_rate", **m("ACC-006"))),
-        ("ACC-006", x.ExpectFractionNotPercent(column="load_rate", **m("ACC-006"))),
-        ("ACC-006", x.ExpectFractionNotPercent(column="carbon_content_tc_per_gj", **m("ACC-006"))),
-        ("ACC-007", x.ExpectGenerationWithinCapacity(**m("ACC-007"))),
-        ("CMP-002", x.ExpectTimelyDeposit(max_value=p.deposit_deadline_days, **m("CMP-002"))),
-        ("CMP-003", x.ExpectMeasuredHasLabReport(**m("CMP-003"))),
-        ("CMP-004", x.ExpectLabReportOfSameEnterpriseAndMonth(**m("CMP-004"))),
-        ("LAB-003", x.ExpectCcMatchesLab(max_value=p.lab_cc_rel_tolerance, **m("LAB-003"))),
-        ("CC-001", x.ExpectDefaultCcIsDefault(max_value=p.cc_default_tolerance_tc_per_gj, **m("CC-001"))),
-        ("CC-003", x.ExpectMeasuredCcPlausible(min_value=p.cc_measured_min_tc_per_gj, **m("CC-003"))),
-        ("CC-004", x.ExpectMeasuredCcNotADefault(
-            value_set=sorted({round(v, 6) for v in (p.default_cc_tc_per_gj, *p.other_default_cc_tc_per_gj)}),
-            **m("CC-004"))),
-    ]
-    return _suite("monthly_reports", items, codes)
-
-
-def build_lab_reports_suite(p: RegulationParams, codes: Iterable[str] | None = None) -> Any:
-    """Suite over a ``lab_reports`` partition frame (see :func:`checks.frames.lab_frame`)."""
-    from checks import expectations as x
-
-    def m(code: str) -> dict[str, Any]:
-        return {"meta": {"code": code}}
-
-    items: list[tuple[str, Any]] = [
-        ("LAB-001", x.ExpectLabDatesOrdered(column_A="receipt_date", column_B="sampling_end_date", **m("LAB-001"))),
-        ("LAB-001", x.ExpectLabDatesOrdered(column_A="test_date", column_B="receipt_date", **m("LAB-001"))),
-        ("LAB-001", x.ExpectLabDatesOrdered(column_A="report_date", column_B="test_date", **m("LAB-001"))),
-        ("LAB-002", x.ExpectCarRecomputes(max_value=p.car_tolerance_pct, **m("LAB-002"))),
-        ("LAB-004", x.ExpectQrCodePresent(**m("LAB-004"))),
-    ]
-    # Cad: the band depends on the coal type (lignite, waste coal), so the frame derives the excess
-    items.append(("LAB-006", x.ExpectLabComponentInRange(column="chk_cad_range_excess", max_value=0.0, **m("LAB-006"))))
-    for col, (lo, hi) in (("moisture_ad_pct", p.mad_range_pct), ("total_moisture_pct", p.mt_range_pct)):
-        items.append(("LAB-006", x.ExpectLabComponentInRange(column=col, min_value=lo, max_value=hi, **m("LAB-006"))))
-    return _suite("lab_reports", items, codes)
-
-
-def build_verifications_suite(p: RegulationParams, codes: Iterable[str] | None = None) -> Any:
-    """Suite over a ``verifications`` partition frame (see :func:`checks.frames.verification_frame`)."""
-    from checks import expectations as x
-
-    items: list[tuple[str, Any]] = [
-        ("VER-001", x.ExpectAcceptedGapWithinLimit(meta={"code": "VER-001"})),
-        ("VER-004", x.ExpectPlausibleReviewDuration(min_value=p.min_review_days, meta={"code": "VER-004"})),
-    ]
-    return _suite("verifications", items, codes)
+    if table not in TABLE_FRAMES:
+        raise KeyError(f"no suite for {table!r}; tables: {TABLE_FRAMES}")
+    ensure_context()
+    wanted = set(codes) if codes is not None else None
+    suite = gx.ExpectationSuite(name=table)
+    for s in gx_rules(table):
+        if wanted is None or s.code in wanted:
+            # + the row id: GX's multicolumn expectations need two columns (and the frames all carry ``_row``)
+            cols = sorted(set(resolve(s.violation, p).meta.root_names()) | {"_row"})
+            suite.add_expectation(ExpectRuleHolds(column_list=cols, code=s.code, year=int(year),
+                                                  meta={"code": s.code}, description=s.title_en))
+    if wanted is None:  # the night's whole-table suite: the contract's expectations too
+        for exp in contract_expectations(table):
+            suite.add_expectation(exp)
+    return suite

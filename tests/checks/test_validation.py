@@ -8,7 +8,7 @@ import checks
 import checks.gx_results as G
 from carbonqa.screening import ScreenContext
 from checks.params import params_for
-from checks.suites import build_monthly_reports_suite, contract_expectations
+from checks.suites import build_suite, contract_expectations, suite_codes
 
 
 def _m(d: dict, period: str) -> dict:
@@ -54,6 +54,7 @@ def test_contract_expectations_come_from_the_contract():
     assert "monthly_reports.key(unit_id, period)" in labels
     assert {"monthly_reports.carbon_content_basis", "monthly_reports.oxidation_rate"} <= labels
     assert all("code" not in e.meta for e in exps)
-    suite = build_monthly_reports_suite(params_for(2024))
-    assert len(suite.expectations) == 16 + len(exps)  # the rules' expectations + the contract's
-    assert len(build_monthly_reports_suite(params_for(2024), ["ACC-001"]).expectations) == 1
+    suite = build_suite("monthly_reports", params_for(2024), 2024)
+    assert len(suite.expectations) == len(suite_codes("monthly_reports")) + len(exps)  # one per rule + the contract's
+    assert len(suite_codes("monthly_reports")) == 14
+    assert len(build_suite("monthly_reports", params_for(2024), 2024, ["ACC-001"]).expectations) == 1
