@@ -112,8 +112,9 @@ options = {
         "emphasis": {"label": {"show": True}, "itemStyle": {"areaColor": "#9ecae1"}},
         "itemStyle": {"areaColor": "#eef0f3", "borderColor": "#8a8f98", "borderWidth": 0.6},
         "regions": [{"name": t("map.sea_line"), "silent": True, "label": {"show": False},
-                     "itemStyle": {"areaColor": "rgba(0,0,0,0)", "borderColor": "#5f6670", "borderWidth": 0.8}},
-                    {"name": t("map.sea"), "label": {"show": False}}],
+                     "itemStyle": {"areaColor": "rgba(0,0,0,0)", "borderColor": "#3c4048", "borderWidth": 1}},
+                    {"name": t("map.sea"), "label": {"show": False},
+                     "itemStyle": {"areaColor": "#c9ced6", "borderColor": "#3c4048", "borderWidth": 0.6}}],
         "aspectScale": 0.8,
     }],
 }
