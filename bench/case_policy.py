@@ -2,7 +2,7 @@
 
 For each seed: synth (labels and look-alikes written *outside* the bundle, read only here for
 evaluation) → ingest into a fresh SQLite store → ``checks.run`` → ``detectors.run(prior=rules)`` → the
-complaints as ``TIP-001`` findings (:func:`carbonqa.cases.tip_findings`, as the pipeline does); the
+complaints as ``TIP-001`` findings (:data:`checks.TIPS`, as the pipeline does); the
 findings are cached (pickle) so the policy can be re-evaluated without re-screening (``--reuse``).
 Then, per enterprise-year, :func:`carbonqa.cases.opens_case` decides whether a case opens (the same
 function :func:`carbonqa.cases.update_cases` uses) and :func:`carbonqa.scoring.score_case` ranks the
@@ -85,9 +85,8 @@ def screen(seed: int, provinces: list[str] | None, work: Path, year: int, fraud_
 
     rules = list(checks.run(ctx))
     dets = list(detectors.run(ctx, prior=rules))
-    from carbonqa.cases import tip_findings
 
-    tips = tip_findings(ctx.tips(), year)  # complaints attach as TIP-001 findings, as in the pipeline
+    tips = checks.TIPS.run(ctx)  # complaints attach as TIP-001 findings, as in the pipeline
     annual = ctx.annual_reports((year - 1, year)).select("enterprise_id", "year", "reported_emissions_tco2")
     out = {
         "findings": rules + dets + tips,

@@ -6,8 +6,8 @@ and en, message templates with ``{placeholders}``, the ``source`` it rests on (g
 regulation article, published case, DOMAIN.md section) and ``stake``: how its ``tco2_at_stake`` is
 computed.
 
-Code ranges: rules (``checks/``) use 001–099 within their prefix, detectors (``detectors/``) 101–199,
-the pipeline (tips) ``TIP-``. Prefixes: ``ACC`` accounting, ``CMP`` completeness, ``LAB`` lab_forensics,
+Code ranges: rules (``checks/``, the complaints rule ``TIP-001`` included) use 001–099 within their
+prefix, detectors (``detectors/``) 101–199. Prefixes: ``ACC`` accounting, ``CMP`` completeness, ``LAB`` lab_forensics,
 ``VER`` verifier, ``CC`` carbon_content, ``CPY`` copied_values, ``TEL`` telemetry, ``TIP`` tip.
 
 The rules' entries are declared by the rules package, one per rule spec (``checks/<family>.py``), through
@@ -289,26 +289,6 @@ _DETECTORS: tuple[Rule, ...] = (
          "Σ over units of min(emissions × (reported efficiency ÷ peers' − 1), CEMS × peers' usual ratio − reported emissions)", "telemetry"),
 )
 
-# ---- pipeline (owner: carbonqa/cases.py) ----------------------------------------------------------
-_PIPELINE: tuple[Rule, ...] = (
-    Rule(
-        code="TIP-001",
-        family="tip",
-        severity="medium",
-        title_zh="投诉举报线索",
-        title_en="Complaint or tip-off attached",
-        description_zh="有投诉举报线索指向该重点排放单位，按条例应予核实。",
-        description_en="A complaint names the enterprise; the 2024 regulation requires following up leads.",
-        message_zh="{received_date} 收到{channel}线索（{category}）：{summary}",
-        message_en="Tip received {received_date} via {channel} ({category}): {summary}",
-        source="碳排放权交易管理暂行条例 (State Council Order 775, 2024) art. 20: 投诉举报线索; DOMAIN.md §4.8",
-        stake="none by itself (0 t); it raises the case's priority in scoring",
-        kind="pipeline",
-        table="tips",
-    ),
-)
-
-
 #: Entry-point group under which a distribution declares catalogue entries (``pyproject.toml``): each entry
 #: point loads a function returning :class:`Rule` objects (the rules package: its specs' entries).
 ENTRY_POINT_GROUP = "carbonqa.catalogue"
@@ -334,7 +314,7 @@ def _declared() -> list[Rule]:
 
 def _merge() -> dict[str, Rule]:
     out: dict[str, Rule] = {}
-    for r in (*_declared(), *_DETECTORS, *_PIPELINE):
+    for r in (*_declared(), *_DETECTORS):
         if r.code in out:
             raise ValueError(f"duplicate catalogue code {r.code}")
         out[r.code] = r

@@ -518,14 +518,14 @@ def screen_partition(
     * **rules** — ``screeners.rules.run(ctx)`` on the province's own partition (``ctx.provinces = (p,)``): the
       rules are partition-local, and give the same findings as a national run restricted to ``p``
       (tested). This is the work that fans out.
-    * **tips** — ``TIP-001`` for complaints naming the province's enterprises.
+    * **tips** — ``screeners.tips.run(ctx)``: ``TIP-001`` for complaints naming the province's enterprises.
 
     The detectors are not run here: their peer statistics are national, so they run once per year in
     :func:`detect_national` (non-verifier families) and :func:`screen_national` (verifier).
 
     Findings are routed by ``province_code``; one without a province is dropped (except tips).
     Idempotent per (run, year, province). ``screeners`` default: :meth:`Screeners.installed`; an
-    empty ``rules`` slot is recorded as ``missing: ["checks"]``, not an error.
+    empty ``rules`` or ``tips`` slot is recorded as ``missing: ["checks"]``, not an error.
 
     Returns:
         This stage's ``{"year", "province_code", "findings", "new", "by_family", "by_severity",
@@ -537,7 +537,7 @@ def screen_partition(
     Raises:
         Whatever the rules raise (the task fails and Airflow retries it).
     """
-    from carbonqa.cases import store_findings, tip_findings
+    from carbonqa.cases import store_findings
 
     sc = _screeners(screeners)
 
@@ -550,15 +550,14 @@ def screen_partition(
         grid_factor_tco2_per_mwh=nat.grid_factor_tco2_per_mwh, _national=nat,
     )
     phase["context"] = time.perf_counter() - t0
-    missing = sc.missing("rules")
+    missing = sc.missing("rules", "tips")
 
     t = time.perf_counter()
     rules = [f for f in (sc.rules.run(ctx) if sc.rules is not None else []) if f.province_code == prov]
     phase["rules"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    tips = tip_findings(ctx.tips(), int(year))
-    tips = [f for f in tips if f.province_code in (prov, None)]
+    tips = [f for f in (sc.tips.run(ctx) if sc.tips is not None else []) if f.province_code in (prov, None)]
     phase["tips"] = time.perf_counter() - t
 
     findings = [*rules, *tips]

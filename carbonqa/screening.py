@@ -238,7 +238,7 @@ class Screener(Protocol):
 
 
 #: Slot → package name recorded as ``missing`` when the slot is empty.
-_SLOT_PACKAGE = {"rules": "checks", "detectors": "detectors", "verifier": "detectors"}
+_SLOT_PACKAGE = {"rules": "checks", "detectors": "detectors", "verifier": "detectors", "tips": "checks"}
 
 
 @dataclass(frozen=True)
@@ -252,12 +252,14 @@ class Screeners:
             ``prior`` (``screen_national``).
         publish_validation: writes the night's validation report (GX Data Docs) for a national context
             into a folder and returns its index page; ``None`` = no report.
+        tips: the complaints rule (``TIP-001``), partition-local, run per (year, province) beside the rules.
     """
 
     rules: Screener | None = None
     detectors: Screener | None = None
     verifier: Screener | None = None
     publish_validation: Callable[[ScreenContext, Path], Path] | None = None
+    tips: Screener | None = None
 
     def warm(self) -> threading.Thread:
         """Start warming every screener of the set (:meth:`Screener.warm`) in one daemon thread; returns it.
@@ -266,7 +268,7 @@ class Screeners:
         """
 
         def go() -> None:
-            for s in (self.rules, self.detectors, self.verifier):
+            for s in (self.rules, self.detectors, self.verifier, self.tips):
                 if s is not None:
                     try:
                         s.warm()
@@ -278,7 +280,7 @@ class Screeners:
         return th
 
     def missing(self, *slots: str) -> list[str]:
-        """Packages missing for ``slots`` (``rules`` | ``detectors`` | ``verifier``), sorted, no repeats."""
+        """Packages missing for ``slots`` (``rules`` | ``detectors`` | ``verifier`` | ``tips``), sorted, no repeats."""
         return sorted({_SLOT_PACKAGE[s] for s in slots if getattr(self, s) is None})
 
     @classmethod

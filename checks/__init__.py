@@ -40,6 +40,7 @@ import polars as pl
 from carbonqa.findings import Finding
 from carbonqa.screening import ScreenContext
 from checks.registry import SPECS
+from checks.tips import TIPS
 
 __all__ = [
     "run",
@@ -57,6 +58,7 @@ __all__ = [
     "publish_validation",
     "RuleScreener",
     "SCREENER",
+    "TIPS",
 ]
 
 #: Key columns of each GX-validated table's rows (the contract key that "current" is taken over,

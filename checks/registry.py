@@ -10,13 +10,13 @@ what the distribution declares under the entry-point group ``carbonqa.catalogue`
 
 from __future__ import annotations
 
-from checks import accounting, carbon_content, completeness, lab_forensics, telemetry, verifier
+from checks import accounting, carbon_content, completeness, lab_forensics, telemetry, tips, verifier
 from checks.spec import RuleSpec
 
 __all__ = ["SPECS", "FAMILY_MODULES", "catalogue_entries", "gx_rules"]
 
 #: The family modules, each with its ``SPECS`` tuple.
-FAMILY_MODULES = (accounting, completeness, lab_forensics, verifier, carbon_content, telemetry)
+FAMILY_MODULES = (accounting, completeness, lab_forensics, verifier, carbon_content, telemetry, tips)
 
 
 def _collect() -> dict[str, RuleSpec]:

@@ -116,7 +116,7 @@ def _years(chunks: list[list[dict[str, Any]]]) -> list[int]:
 
 
 def _screeners() -> Any:
-    """The night's screeners, named here (the composition layer): the rules and both detector stages."""
+    """The night's screeners, named here (the composition layer): the rules, the tips and both detector stages."""
     import checks
     import detectors
     from carbonqa.screening import Screeners
@@ -126,6 +126,7 @@ def _screeners() -> Any:
         detectors=detectors.LOCAL,
         verifier=detectors.VERIFIER,
         publish_validation=checks.publish_validation,
+        tips=checks.TIPS,
     )
 
 

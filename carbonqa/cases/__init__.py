@@ -10,7 +10,6 @@ Package map (every name on the right is re-exported here, except the agency case
     carbonqa/cases/
     ├── storage.py   finding storage: case_id_for, store_findings (idempotent, immutable rows);
     │                row helpers _chunks, _insert_ignore, _jsonable
-    ├── tips.py      the TIP-001 rule: tip_findings (complaints → findings; a rule kept here for now)
     ├── policy.py    which findings open a case: CASE_POLICY, opening_reason, opens_case
     ├── summary.py   one sentence per case, zh/en phrasebook: case_summary, summary_zh, summary_en
     ├── update.py    the nightly update: update_cases (attach, open, rescore, re-rank), load_calibration,
@@ -23,7 +22,7 @@ Package map (every name on the right is re-exported here, except the agency case
                      ``carbonqa.cases.agency``
 
 Dependencies point one way: ``update`` uses ``storage``, ``policy`` and ``summary``; ``agency`` uses
-``update``; ``export`` uses ``storage``; ``storage``, ``tips``, ``policy``, ``summary`` and ``workflow``
+``update``; ``export`` uses ``storage``; ``storage``, ``policy``, ``summary`` and ``workflow``
 use no other module of the package, and none imports from this ``__init__``.
 
 Errors (:mod:`carbonqa.errors`: the whole tree, re-exported here)::
@@ -42,7 +41,6 @@ from carbonqa.cases.export import case_frame, export_cases, p_confirm_of, write_
 from carbonqa.cases.policy import CASE_POLICY, opening_reason, opens_case
 from carbonqa.cases.storage import case_id_for, store_findings
 from carbonqa.cases.summary import case_summary, summary_en, summary_zh
-from carbonqa.cases.tips import tip_findings
 from carbonqa.cases.update import load_calibration, run_provinces, update_cases, values_differ
 from carbonqa.cases.workflow import (
     OPEN_STATUSES,
@@ -81,7 +79,6 @@ __all__ = [
     "case_summary",
     "summary_zh",
     "summary_en",
-    "tip_findings",
     "allowed_transitions",
     "transition",
     "assign",

@@ -180,7 +180,9 @@ def test_tips_attach_to_the_enterprise_case_and_raise_priority(store):
     tips = pl.DataFrame({"tip_id": ["T1", "T2"], "enterprise_id": ["E2", None], "received_date": [dt.date(2025, 2, 1)] * 2,
                          "channel": ["hotline"] * 2, "category": ["煤样造假"] * 2, "summary": ["煤样掺假", "匿名"],
                          "province_code": ["15", None]})
-    tf = cases.tip_findings(tips, 2024)
+    from checks.tips import tip_findings
+
+    tf = tip_findings(tips, 2024)
     assert len(tf) == 1 and tf[0].rule_code == "TIP-001" and tf[0].enterprise_id == "E2"
     night(store, "r2", NIGHT1 + tf)
     with session_scope(store) as s:

@@ -98,7 +98,15 @@ class FakeScreener:
         pass
 
 
-FAKES = Screeners(rules=FakeScreener("checks", lambda ctx, prior: []), detectors=FakeScreener("detectors", fake_detectors))
+def real_tips(ctx, prior=()):  # noqa: ANN001, ANN201
+    """The real TIP-001 (the tips slot): complaints are findings whatever the fake rules and detectors."""
+    import checks
+
+    return checks.TIPS.run(ctx, prior)
+
+
+FAKES = Screeners(rules=FakeScreener("checks", lambda ctx, prior: []), detectors=FakeScreener("detectors", fake_detectors),
+                  tips=FakeScreener("checks", real_tips))
 
 
 @pytest.fixture
@@ -117,7 +125,8 @@ def test_installed_screeners_are_the_declared_ones():
 
     sc = Screeners.installed()
     assert sc.rules is checks.SCREENER and sc.detectors is detectors.LOCAL and sc.verifier is detectors.VERIFIER
-    assert sc.publish_validation is checks.publish_validation and sc.missing("rules", "detectors", "verifier") == []
+    assert sc.publish_validation is checks.publish_validation and sc.missing("rules", "detectors", "verifier", "tips") == []
+    assert sc.tips is checks.TIPS
     assert "verifier" not in sc.detectors.families and sc.verifier.families == ("verifier",)
     assert Screeners().missing("rules", "verifier") == ["checks", "detectors"]
     th = sc.warm()  # the night starts this before ingesting: imports overlap the ingest
@@ -395,7 +404,7 @@ def test_fanout_gives_the_whole_country_findings(tmp_path, monkeypatch):
     nat = ScreenContext(year=2024, url=url, grid_factor_tco2_per_mwh=pipeline.grid_factor(2024, url))
     rules = checks.run(nat)
     dets = detectors.run(nat, prior=rules)
-    tips = cases.tip_findings(nat.tips(), 2024)
+    tips = checks.TIPS.run(nat)
     ref = {_key(f.id, f.rule_code, f.unit_id, f.year) for f in [*rules, *dets, *tips] if f.province_code in provs}
     ref_prior = {_key(f.id, f.rule_code, f.unit_id, f.year) for f in [*rules, *(d for d in dets if d.family != "verifier")]
                  if f.province_code in provs}
