@@ -40,17 +40,27 @@ def _ncv_information(p: RegulationParams) -> pl.Expr:
 
 
 def _annual_vs_monthly(ctx: ScreenContext) -> pl.DataFrame:
-    """ACC-008 candidates: per enterprise-year of ``ctx``, the annual report (latest) and Σ of its monthly emissions.
+    """ACC-008 / ACC-010 candidates: per enterprise-year of ``ctx``, the annual report (latest) and Σ of its months.
 
     Returns:
-        ``enterprise_id, year, province_code, annual, monthly_sum, n_months, gap`` (|Σ monthly − annual|, t).
+        ``enterprise_id, year, province_code, annual, monthly_sum, n_months, gap`` (|Σ monthly − annual|
+        emissions, t) and the output the allocation rests on: ``annual_out_gj`` / ``monthly_out_gj``
+        (power supplied × 3.6 + heat supplied, GJ; the annual report's ``reported_*_supply`` against Σ
+        the monthly deposits' ``power_supply_mwh`` / ``heat_supply_gj``), ``out_gap_gj`` (annual −
+        monthly, signed) and ``t_per_gj_out`` (the enterprise's reported tCO₂ per GJ of output).
     """
     m = monthly_frame(ctx)
-    sums = m.group_by("enterprise_id").agg(pl.col("emissions_tco2").sum().alias("monthly_sum"), pl.len().alias("n_months"))
+    out_gj = pl.col("power_supply_mwh").fill_null(0.0) * 3.6 + pl.col("heat_supply_gj").fill_null(0.0)
+    sums = m.group_by("enterprise_id").agg(pl.col("emissions_tco2").sum().alias("monthly_sum"), pl.len().alias("n_months"),
+                                           out_gj.sum().alias("monthly_out_gj"))
     ann = (annual_frame(ctx).sort("submitted_at", nulls_last=False).unique(["enterprise_id"], keep="last")
-           .select("enterprise_id", "year", "province_code", pl.col("reported_emissions_tco2").alias("annual")))
+           .select("enterprise_id", "year", "province_code", pl.col("reported_emissions_tco2").alias("annual"),
+                   (pl.col("reported_power_supply_mwh").fill_null(0.0) * 3.6
+                    + pl.col("reported_heat_supply_gj").fill_null(0.0)).alias("annual_out_gj")))
     return ann.join(sums, on="enterprise_id", how="inner").with_columns(
-        (pl.col("monthly_sum") - pl.col("annual")).abs().alias("gap"))
+        (pl.col("monthly_sum") - pl.col("annual")).abs().alias("gap"),
+        (pl.col("annual_out_gj") - pl.col("monthly_out_gj")).alias("out_gap_gj"),
+        pl.when(pl.col("monthly_out_gj") > 0).then(pl.col("monthly_sum") / pl.col("monthly_out_gj")).alias("t_per_gj_out"))
 
 
 def _of_fraction(m: pl.DataFrame, p: RegulationParams) -> pl.DataFrame:
@@ -256,5 +266,35 @@ ACC_009 = RuleSpec(
     params=lambda p: _UP | {"of": rounded("of_fraction", 3), "default": pl.lit(p.oxidation_rate_default)},
 )
 
+ACC_010 = RuleSpec(
+    code="ACC-010",
+    family="accounting",
+    table="annual_reports",
+    severity="high",
+    title_zh="年报供电供热量与月度合计不一致",
+    title_en="Annual output differs from the monthly deposits",
+    description_zh="年度排放报告的供电量、供热量（配额分配的依据）与各机组月度存证的合计不一致：年报多报供电供热量即多得配额。",
+    description_en="The annual report's power and heat supplied — what allowances are allocated on — differ from the sum of the units' monthly deposits: output added in the annual report earns allowances it never produced.",
+    message_zh="{enterprise_id} {year}年：年报供电供热 {annual_out} GJ，月度合计 {monthly_out} GJ，差 {gap} GJ",
+    message_en="{enterprise_id} {year}: annual report output {annual_out} GJ vs monthly deposits {monthly_out} GJ, gap {gap} GJ",
+    source="national allowance allocation plan for the power sector (allocation on power and heat supplied); "
+    "EU MRR art. 63 (aggregate vs raw); DOMAIN.md §4.6 (monthly sums that do not match the annual report)",
+    stake_text="(annual − Σ monthly output, GJ) × the enterprise's reported tCO₂ per GJ of output − (annual − Σ monthly "
+    "emissions): the allowances the added output earns net of the emissions the annual report adds with it, signed "
+    "(months missing from the deposits but in the annual report add both: ≈ 0 t)",
+    frame=_annual_vs_monthly, keys="enterprise_year",
+    # the emissions' 1 % aggregate tolerance (rounding of twelve months) applies to the output too
+    violation=lambda p: (pl.col("annual_out_gj") > 0)
+    & (pl.col("out_gap_gj").abs() > pl.col("monthly_out_gj").abs() * p.annual_sum_rel_tolerance),
+    observed=pl.col("annual_out_gj"), expected=pl.col("monthly_out_gj"),
+    stake=pl.col("out_gap_gj") * pl.col("t_per_gj_out").fill_null(0.0) - (pl.col("annual") - pl.col("monthly_sum")),
+    # a material net gain (the Beijing pilot's 1,000 t, verifier_gap_abs_t) is a breach; otherwise a contradiction to correct
+    grade=lambda p: pl.when(pl.col("out_gap_gj") * pl.col("t_per_gj_out").fill_null(0.0) - (pl.col("annual") - pl.col("monthly_sum"))
+                            >= p.verifier_gap_abs_t).then(pl.lit("high")).otherwise(pl.lit("medium")),
+    params={"enterprise_id": pl.col("enterprise_id"), "year": pl.col("year"), "annual_out": rounded("annual_out_gj", 0),
+            "monthly_out": rounded("monthly_out_gj", 0), "gap": rounded("out_gap_gj", 0)},
+    evidence={"n_monthly_reports": pl.col("n_months"), "t_per_gj_out": rounded("t_per_gj_out", 5)},
+)
+
 #: The accounting rules, in code order.
-SPECS: tuple[RuleSpec, ...] = (ACC_001, ACC_002, ACC_003, ACC_004, ACC_005, ACC_006, ACC_007, ACC_008, ACC_009)
+SPECS: tuple[RuleSpec, ...] = (ACC_001, ACC_002, ACC_003, ACC_004, ACC_005, ACC_006, ACC_007, ACC_008, ACC_009, ACC_010)

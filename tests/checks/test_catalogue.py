@@ -24,6 +24,7 @@ EXAMPLE_PARAMS: dict[str, dict] = {
                     max_generation=453600, ratio=700.0),
     "ACC-008": dict(enterprise_id="E1", year=2024, monthly_sum=3.0e6, annual=2.4e6, gap=6.0e5),
     "ACC-009": dict(unit_id="U1", period="2024-05", of=0.93, default=0.99),
+    "ACC-010": dict(enterprise_id="E1", year=2024, annual_out=1.2e7, monthly_out=1.14e7, gap=6.0e5),
     "CMP-001": dict(unit_id="U1", period="2024-05"),
     "CMP-002": dict(unit_id="U1", period="2024-03", submitted_at="2024-05-20 09:00", days=50, deadline=40),
     "CMP-003": dict(unit_id="U1", period="2024-06", cc=0.02615, lab_report_id="—"),

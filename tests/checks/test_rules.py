@@ -113,6 +113,8 @@ CASES: dict[str, tuple[Callable[[dict], object], tuple[str, str | None]]] = {
     "ACC-009": (_set(lambda d: _m(d, "2024-05"), oxidation_rate=0.93), ("U1", "2024-05")),
     "ACC-008": (lambda d: d["annual_reports"][0].update(reported_emissions_tco2=d["annual_reports"][0]["reported_emissions_tco2"] * 0.8),
                 ("E1", None)),
+    "ACC-010": (lambda d: d["annual_reports"][0].update(reported_power_supply_mwh=d["annual_reports"][0]["reported_power_supply_mwh"] * 1.05),
+                ("E1", None)),
     "CMP-001": (_cmp_001, ("U1", "2024-05")),
     "CMP-002": (_set(lambda d: _m(d, "2024-03"), submitted_at=dt.datetime(2024, 5, 20, 9)), ("U1", "2024-03")),
     "CMP-003": (_cmp_003, ("U1", "2024-06")),
@@ -228,6 +230,9 @@ def test_honest_look_alikes_pass(data, screen):
     data["units"].append(data["units"][0] | {"unit_id": "Z1", "enterprise_id": "E3"})
     total = sum(r["emissions_tco2"] for r in data["monthly_reports"] if r["unit_id"] in ("U1", "U1b"))
     data["annual_reports"][0]["reported_emissions_tco2"] = round(total, 1)
+    # the annual report sums both units' output too (ACC-010)
+    data["annual_reports"][0]["reported_power_supply_mwh"] = sum(
+        r["power_supply_mwh"] for r in data["monthly_reports"] if r["unit_id"] in ("U1", "U1b"))
     data["verifications"][0].update(verified_emissions_tco2=round(total - 800, 1))  # 800 t < 1,000 t and < 10 %
     tel = telemetry_for(data).filter(pl.col("unit_id") != "D1")
     tel = tel.with_columns(pl.when(pl.col("generation_mwh") == 0).then(0.0).otherwise(pl.col("hours_with_load"))
