@@ -350,7 +350,7 @@ def build_brief(
     h2(("发现（{n} 项）" if zh else "Findings ({n})").format(n=d.findings.height))
     rows = [
         [r["rule_code"], labels.label(labels.SEVERITY_LABELS, r["severity"], lang), r["period"] or "",
-         r["message_zh"] if zh else (r["message_en"] or labels.original(r["message_zh"], lang)),
+         labels.generated(r["message_zh"] if zh else (r["message_en"] or r["message_zh"]), lang),
          f"{r['tco2_at_stake'] or 0:,.0f}"]
         for r in d.findings.iter_rows(named=True)
     ]

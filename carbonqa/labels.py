@@ -90,6 +90,33 @@ def original(text: Any, lang: str = "zh") -> str:
     return f"{ORIGINAL_MARK} {s}" if lang == "en" and has_cjk(s) else s
 
 
+def generated(text: Any, lang: str = "zh") -> str:
+    """A generated sentence (a finding's message, observed / expected value) as shown in ``lang``.
+
+    ``None``, ``""`` and JSON ``null`` → ``""``; a JSON-quoted string loses its quotes. In English, the
+    complaint categories it names are translated (:data:`TIP_CATEGORY_LABELS`) and submitted Chinese text it
+    quotes (a complaint's words) is marked with :data:`ORIGINAL_MARK` where it starts (after the last
+    ``": "`` before it, else right before it).
+    """
+    if text is None:
+        return ""
+    s = str(text).strip()
+    if s in ("", "null", "None"):
+        return ""
+    if len(s) >= 2 and s[0] == s[-1] == '"':
+        s = s[1:-1]
+    if lang != "en":
+        return s
+    for zh, (_, en) in TIP_CATEGORY_LABELS.items():
+        s = s.replace(zh, en)
+    m = _CJK.search(s)
+    if m is None:
+        return s
+    cut = s.rfind(": ", 0, m.start())
+    at = cut + 2 if cut >= 0 else m.start()
+    return f"{s[:at]}{ORIGINAL_MARK} {s[at:]}"
+
+
 _CITY_EN: tuple[dict[tuple[str, str], str], dict[str, str]] | None = None
 
 

@@ -524,6 +524,11 @@ def city(name: str | None, province_code: str | None = None) -> str:
     return labels.city(name, province_code, lang())
 
 
+def generated(text: Any) -> str:
+    """A finding's message or value in the session's language (:func:`carbonqa.labels.generated`)."""
+    return labels.generated(text, lang())
+
+
 def original(text: Any) -> str:
     """Submitted free text in the session's language: marked "Original (Chinese):" in English when it is
     Chinese (:func:`carbonqa.labels.original`; never machine-translated)."""

@@ -241,6 +241,11 @@ with tabs[1]:
             severity_label=i18n.each(d.findings["severity"], i18n.severity),
             message=pl.col("message_zh") if zh else pl.coalesce(pl.when(pl.col("message_en") != "")
                                                                  .then(pl.col("message_en")), pl.col("message_zh")),
+        )
+        fv = fv.with_columns(  # quoted complaint words marked, categories translated, JSON null as empty
+            message=i18n.each(fv["message"], i18n.generated),
+            observed=i18n.each(fv["observed"], i18n.generated).replace("", None),
+            expected=i18n.each(fv["expected"], i18n.generated).replace("", None),
         ).select("rule_code", "title", "family_label", "severity_label", "unit_id", "period", "message", "observed",
                  "expected", "tco2_at_stake", "score")
         st.dataframe(fv, hide_index=True, key="c_findings", placeholder="–", column_config={

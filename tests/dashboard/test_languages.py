@@ -33,7 +33,7 @@ CODES = sorted({*contract.CASE_STATUSES, *contract.FAMILIES, *contract.SEVERITIE
                 *contract.TIP_CHANNELS, *contract.CONCLUSIONS, "national", "provincial", "municipal", "auditor",
                 "None", "nan", "NaN", "null", "True", "False", "Select all"})
 RAW_ZH = re.compile(r"(?<![\w/.-])(?:" + "|".join(re.escape(c) for c in CODES) + r")(?![\w/.-])"
-                    r"|\b[a-z]+(?:_[a-z0-9]+)+\b|\b[a-z_]+=")
+                    r"|\b[a-z]+(?:_[a-z0-9]+)+\b|\b[a-z_]{2,}=")
 #: the rule catalogue's sources are citations (of DOMAIN.md, CONTRACT.md, checks/params.py and of regulations by
 #: their Chinese titles), quoted as written in either language
 CITATION = re.compile(r"DOMAIN\.md|CONTRACT\.md|checks/params\.py|\[verify\]")
@@ -135,6 +135,17 @@ def test_agency_queue_selects_the_english_summary(seeded_url):
     cases, _ = queries.agency_queue(Scope("nat", "national"), seeded_url)
     en = dict(zip(cases["case_id"], cases["summary_en"], strict=True))
     assert en["AQ-2024-verifier-V1"].startswith("2024: verifier V1") and en["AQ-2024-lab-L1"] is None
+
+
+def test_generated_text_marks_what_it_quotes():
+    from carbonqa.labels import generated
+
+    msg = "Tip received 2024-04-07 via referral (数据造假): 群众举报某电厂涉嫌多个月份使用同一份煤质检测数据"
+    assert generated(msg, "en") == ("Tip received 2024-04-07 via referral (data falsification): "
+                                    f"{ORIGINAL_MARK} 群众举报某电厂涉嫌多个月份使用同一份煤质检测数据")
+    assert generated(msg, "zh") == msg
+    assert generated("null", "zh") == generated(None, "en") == ""
+    assert generated('"数据造假"', "en") == "data falsification"
 
 
 def test_city_names_in_english():
