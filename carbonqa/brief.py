@@ -30,7 +30,7 @@ from typing import Any
 
 import polars as pl
 
-from carbonqa import contract, queries
+from carbonqa import contract, labels, queries
 from carbonqa.errors import CarbonqaError
 from carbonqa.jurisdiction import Scope
 from carbonqa.queries import CaseDetail, case_detail, province_label
@@ -237,7 +237,8 @@ def build_brief(
         scope: the reader (the read is scoped: outside the jurisdiction raises ``CaseNotFound`` as a missing id does).
         case_id: the case.
         url: case-store URL (default: settings).
-        lang: ``zh`` (default) or ``en`` for headings and chart labels; findings keep their zh-CN text.
+        lang: ``zh`` (default) or ``en``: headings, labels, chart axes, finding messages and the history;
+            submitted text (names, complaints, notes) is not translated and is marked "Original (Chinese):" in ``en``.
         detail: an already loaded evidence pack of the same case and reader (skips the read).
 
     Raises:
@@ -293,10 +294,10 @@ def build_brief(
                     r.cell(_txt(v))
 
     ent = d.enterprise or {}
-    place = f"{province_label(c['province_code'], 'zh' if zh else 'en')} {c.get('city_name') or ''}"
+    place = f"{province_label(c['province_code'], lang)} {labels.city(c.get('city_name'), c['province_code'], lang)}"
     h1(("现场检查简报 · " if zh else "Inspection brief · ") + case_id)
     pdf.set_font("cjk", size=8)
-    pdf.cell(0, 5, ("生成时间 " if zh else "Generated ") + f"{now_cst():%Y-%m-%d %H:%M} · {scope.username} ({scope.role})",
+    pdf.cell(0, 5, ("生成时间 " if zh else "Generated ") + f"{now_cst():%Y-%m-%d %H:%M} · {scope.username} ({labels.label(labels.ROLE_LABELS, scope.role, lang)})",
              new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     from carbonqa.scoring import FAMILY_LABELS
 
@@ -304,7 +305,7 @@ def build_brief(
     fams = ("、" if zh else ", ").join((FAMILY_LABELS[f][li][:1].upper() + FAMILY_LABELS[f][li][1:]) if f in FAMILY_LABELS
                                       else f for f in (c.get("families") or "").split("|") if f)
     facts = [
-        ("重点排放单位" if zh else "Enterprise", f"{ent.get('enterprise_name') or ''} ({c['enterprise_id']})"),
+        ("重点排放单位" if zh else "Enterprise", f"{labels.original(ent.get('enterprise_name'), lang)} ({c['enterprise_id']})"),
         ("所在地" if zh else "Location", place),
         ("机组 / 年度" if zh else "Unit / year", f"{c.get('unit_id') or '–'} / {c['year']}"),
         ("状态" if zh else "Status", queries.STATUS_LABELS.get(c["status"], (c["status"],) * 2)[li]),
@@ -319,7 +320,7 @@ def build_brief(
     ]
     h2("案件概况" if zh else "The case")
     table(["项目" if zh else "Item", "内容" if zh else "Value"], [list(f) for f in facts], (40, 140))
-    summary = c.get("summary") if zh else (c.get("summary_en") or c.get("summary"))
+    summary = c.get("summary") if zh else (c.get("summary_en") or labels.original(c.get("summary"), lang))
     if summary:
         pdf.ln(1)
         para(summary)
@@ -331,7 +332,9 @@ def build_brief(
         heads = {"unit_id": ("机组", "Unit"), "unit_name": ("名称", "Name"), "capacity_mw": ("装机 (MW)", "MW"),
                  "coal_type": ("煤种", "Coal"), "commissioning_year": ("投运年份", "Since"),
                  "registry_ref": ("登记号", "Registry ref")}
-        table([heads[k][0 if zh else 1] for k in cols], [[r[k] for k in cols] for r in d.units.iter_rows(named=True)],
+        shown = [[labels.label(labels.COAL_LABELS, r[k], lang) if k == "coal_type" else r[k] for k in cols]
+                 for r in d.units.iter_rows(named=True)]
+        table([heads[k][0 if zh else 1] for k in cols], shown,
               tuple([180 // len(cols)] * len(cols)))
 
     sched = [r for r in d.events.iter_rows(named=True)
@@ -340,13 +343,14 @@ def build_brief(
     if sched:
         last = sched[-1]
         para(("安排时间 " if zh else "Scheduled ") + f"{last['at']:%Y-%m-%d %H:%M} · {queries.actor_label(last['actor'], lang)}"
-             + (f" · {last['note']}" if last.get("note") else ""))
+             + (f" · {labels.original(last['note'], lang)}" if last.get("note") else ""))
     else:
         para("尚未安排现场检查。" if zh else "No inspection scheduled yet.")
 
     h2(("发现（{n} 项）" if zh else "Findings ({n})").format(n=d.findings.height))
     rows = [
-        [r["rule_code"], r["severity"], r["period"] or "", r["message_zh"] if zh else (r["message_en"] or r["message_zh"]),
+        [r["rule_code"], labels.label(labels.SEVERITY_LABELS, r["severity"], lang), r["period"] or "",
+         labels.generated(r["message_zh"] if zh else (r["message_en"] or r["message_zh"]), lang),
          f"{r['tco2_at_stake'] or 0:,.0f}"]
         for r in d.findings.iter_rows(named=True)
     ]
@@ -373,14 +377,17 @@ def build_brief(
         table(["年度" if zh else "Year", "核查机构" if zh else "Verifier", "结论" if zh else "Conclusion",
                "核查排放量 tCO₂" if zh else "Verified tCO₂", "报告排放量 tCO₂" if zh else "Reported tCO₂",
                "不符合项" if zh else "Findings"],
-              [[r["year"], r.get("agency_name") or r["verifier_agency_id"], r["conclusion"], r["verified_emissions_tco2"],
+              [[r["year"], r.get("agency_name") or r["verifier_agency_id"],
+                labels.label(labels.CONCLUSION_LABELS, r["conclusion"], lang), r["verified_emissions_tco2"],
                 r.get("reported_emissions_tco2"), r["findings_count"]] for r in d.verifications.iter_rows(named=True)],
               (14, 50, 22, 34, 34, 26))
 
     if d.tips.height:
         h2("投诉举报线索" if zh else "Complaints")
         for r in d.tips.iter_rows(named=True):
-            para(f"{r['received_date'] or ''} · {r['channel'] or ''} · {r['category'] or ''}：{r['summary'] or ''}")
+            para(f"{r['received_date'] or ''} · {labels.label(labels.TIP_CHANNEL_LABELS, r['channel'], lang)} · "
+                 f"{labels.label(labels.TIP_CATEGORY_LABELS, r['category'], lang)}{'：' if zh else ': '}"
+                 f"{labels.original(r['summary'], lang)}")
 
     h2("处理记录" if zh else "Case history")
     ev = d.events.tail(15)
@@ -388,7 +395,7 @@ def build_brief(
            "备注" if zh else "Note"],
           [[f"{r['at']:%Y-%m-%d %H:%M}" if r["at"] else "", queries.actor_label(r["actor"], lang),
             queries.ACTION_LABELS.get(r["action"], (r["action"], r["action"]))[0 if zh else 1],
-            r["change_zh" if zh else "change_en"] or "", r["note"] or ""]
+            r["change_zh" if zh else "change_en"] or "", labels.original(r["note"], lang)]
            for r in ev.iter_rows(named=True)], (30, 35, 20, 55, 40))
 
     families = [f for f in (c.get("families") or "").split("|") if f in contract.FAMILIES]

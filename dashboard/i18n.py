@@ -13,7 +13,14 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from carbonqa import contract, queries
+from carbonqa import contract, labels, queries
+from carbonqa.labels import (  # noqa: F401 - re-exported: one table per code list
+    COAL_LABELS,
+    CONCLUSION_LABELS,
+    SEVERITY_LABELS,
+    TIP_CATEGORY_LABELS,
+    TIP_CHANNEL_LABELS,
+)
 from carbonqa.scoring import FAMILY_LABELS
 
 LANGS = ("zh", "en")
@@ -390,13 +397,6 @@ STRINGS: dict[str, tuple[str, str]] = {
 }
 
 STATUS_LABELS: dict[str, tuple[str, str]] = queries.STATUS_LABELS  # one table, shared with the brief
-SEVERITY_LABELS: dict[str, tuple[str, str]] = {
-    "critical": ("严重", "Critical"),
-    "high": ("高", "High"),
-    "medium": ("中", "Medium"),
-    "low": ("低", "Low"),
-    "info": ("提示", "Info"),
-}
 RUN_STATUS_LABELS: dict[str, tuple[str, str]] = {
     "success": ("成功", "success"),
     "failed": ("失败", "failed"),
@@ -409,36 +409,6 @@ STAGE_LABELS: dict[str, tuple[str, str]] = {
     "national": ("全国比对", "national comparison"),
     "cases": ("案件生成", "cases"),
     "export": ("导出", "export"),
-}
-COAL_LABELS: dict[str, tuple[str, str]] = {
-    "bituminous": ("烟煤", "bituminous"),
-    "subbituminous": ("次烟煤", "subbituminous"),
-    "anthracite": ("无烟煤", "anthracite"),
-    "lignite": ("褐煤", "lignite"),
-    "waste_coal": ("煤矸石", "waste coal"),
-    "mixed": ("混煤", "mixed"),
-    "unknown": ("未知", "unknown"),
-    "none": ("无", "none"),
-}
-CONCLUSION_LABELS: dict[str, tuple[str, str]] = {
-    "accepted": ("通过", "accepted"),
-    "revised": ("修改后通过", "revised"),
-    "rejected": ("不通过", "rejected"),
-}
-TIP_CHANNEL_LABELS: dict[str, tuple[str, str]] = {
-    "hotline": ("热线", "hotline"),
-    "letter": ("来信", "letter"),
-    "online": ("网络", "online"),
-    "referral": ("移送", "referral"),
-}
-TIP_CATEGORY_LABELS: dict[str, tuple[str, str]] = {  # categories are recorded in Chinese
-    "数据错误": ("数据错误", "data error"),
-    "数据造假": ("数据造假", "data falsification"),
-    "煤样造假": ("煤样造假", "falsified coal samples"),
-    "检测报告篡改": ("检测报告篡改", "altered lab report"),
-    "虚报瞒报": ("虚报瞒报", "false or concealed reporting"),
-    "未按时报送": ("未按时报送", "late reporting"),
-    "核查机构弄虚作假": ("核查机构弄虚作假", "verifier fraud"),
 }
 MONTHLY_METRICS: dict[str, tuple[str, str, str]] = {
     # column: (zh, en, unit)
@@ -548,33 +518,21 @@ def tip_category(s: str | None) -> str:
     return _label(TIP_CATEGORY_LABELS, s)
 
 
-def _city_en_table() -> tuple[dict[tuple[str, str], str], dict[str, str]]:
-    from carbonqa.geo import PREFECTURE_ZH
-
-    by_pair = {(prov, zh): en for (prov, en), zh in PREFECTURE_ZH.items()}
-    names: dict[str, set[str]] = {}
-    for (_, zh), en in by_pair.items():
-        names.setdefault(zh, set()).add(en)
-    return by_pair, {zh: next(iter(en)) for zh, en in names.items() if len(en) == 1}
-
-
-_CITY_EN: tuple[dict[tuple[str, str], str], dict[str, str]] | None = None
-
-
 def city(name: str | None, province_code: str | None = None) -> str:
     """A city (地市) in the session's language: the Chinese name, or in English its GB/T 2260 division's
-    English name (``carbonqa.geo``), else the name in pinyin (:func:`dashboard.maps.pinyin_name`)."""
-    global _CITY_EN
-    if not name or lang() == "zh":
-        return name or ""
-    if _CITY_EN is None:
-        _CITY_EN = _city_en_table()
-    by_pair, by_name = _CITY_EN
-    if (province_code or "", name) in by_pair or name in by_name:
-        return by_pair.get((province_code or "", name)) or by_name[name]
-    from dashboard.maps import pinyin_name
+    English name, else pinyin (:func:`carbonqa.labels.city_en`)."""
+    return labels.city(name, province_code, lang())
 
-    return pinyin_name(name)
+
+def generated(text: Any) -> str:
+    """A finding's message or value in the session's language (:func:`carbonqa.labels.generated`)."""
+    return labels.generated(text, lang())
+
+
+def original(text: Any) -> str:
+    """Submitted free text in the session's language: marked "Original (Chinese):" in English when it is
+    Chinese (:func:`carbonqa.labels.original`; never machine-translated)."""
+    return labels.original(text, lang())
 
 
 def province(code: str | None) -> str:

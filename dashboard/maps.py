@@ -9,6 +9,8 @@ distance filter, then coordinates rounded to 3 decimals) to a few hundred kiloby
 standard maps of China, the South China Sea — the islands south of 17.5° N and the maritime boundary line
 — is drawn as an inset (南海诸岛) in the lower right of the national map and of Hainan's city map.
 
+English city names: :func:`carbonqa.labels.city_en` (GB/T 2260 table, else pinyin).
+
 Feature names (ECharts matches data items and reports clicks by them): the province's GB/T 2260 code
 (``"62"``) on the national map, the city's Chinese name (``"白银市"``) on a province's map — language
 independent; labels in the reader's language are the data items' ``label`` (see :func:`region_names`).
@@ -17,7 +19,6 @@ independent; labels in the reader's language are the data items' ``label`` (see 
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from functools import lru_cache
 from importlib import resources
@@ -186,42 +187,3 @@ def city_names(code: str) -> list[str]:
     """Names of the features of :func:`province` (``code``), inset excluded."""
     return [f["properties"]["name"] for f in province(code)["features"]
             if f["properties"]["name"] not in (INSET, INSET_LINE)]
-
-
-_SUFFIX_EN = (
-    ("自治州", " Autonomous Prefecture"),
-    ("自治县", " Autonomous County"),
-    ("地区", " Prefecture"),
-    ("盟", " League"),
-    ("市", ""),
-    ("县", " County"),
-)
-#: Ethnic names that precede 自治州 / 自治县 (dropped from the English name, as GB/T 2260's English list does).
-_ETHNIC = ("蒙古族", "蒙古", "回族", "藏族", "维吾尔", "哈萨克", "柯尔克孜", "布依族", "苗族", "侗族", "土家族",
-           "彝族", "傣族", "景颇族", "哈尼族", "傈僳族", "白族", "壮族", "朝鲜族", "羌族", "黎族", "瑶族", "土族",
-           "撒拉族", "东乡族", "保安族", "裕固族", "纳西族", "怒族", "独龙族", "普米族", "拉祜族", "佤族", "水族",
-           "仫佬族", "毛南族", "仡佬族", "畲族", "满族", "达斡尔族", "鄂温克族", "鄂伦春族", "锡伯族", "塔吉克")
-
-
-def pinyin_name(name: str) -> str:
-    """A Chinese place name in pinyin, title case, with its administrative suffix in English
-    (``"临夏回族自治州"`` → ``"Linxia Autonomous Prefecture"``, ``"白银市"`` → ``"Baiyin"``).
-    A name without Chinese characters is returned as is."""
-    if not re.search(r"[\u4e00-\u9fff]", name or ""):
-        return name or ""
-    from pypinyin import lazy_pinyin
-
-    core, suffix = name, ""
-    for zh, en in _SUFFIX_EN:
-        if core.endswith(zh) and len(core) > len(zh) + 1:
-            core, suffix = core[: -len(zh)], en
-            break
-    if suffix.startswith(" Autonomous"):
-        stripped = True
-        while stripped:
-            stripped = False
-            for e in _ETHNIC:
-                if core.endswith(e) and len(core) > len(e) + 1:
-                    core, stripped = core[: -len(e)], True
-                    break
-    return "".join(lazy_pinyin(core)).title() + suffix

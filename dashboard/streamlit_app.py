@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 _ROOT = Path(__file__).resolve().parents[1]
 if str(_ROOT) not in sys.path:  # `streamlit run dashboard/streamlit_app.py` puts only dashboard/ on the path
@@ -66,6 +67,21 @@ def _login() -> None:
 
 def _set_lang() -> None:
     st.session_state["lang"] = st.session_state["lang_radio"]
+    # Selectboxes and multiselects hand their state back as the *labels* the browser shows: after a switch the
+    # browser would send labels of the old language, which match no option any more. Pin every widget's value
+    # (the option, not its label) from Python so the next run draws it selected, relabelled.
+    for key in list(st.session_state.keys()):
+        if key in ("lang", "lang_radio"):
+            continue
+        value = st.session_state[key]
+        # options are strings, numbers or lists of them; buttons (bool), tables' selections and charts' events
+        # (dicts) are left alone: a button's state cannot be set
+        if isinstance(value, bool) or not isinstance(value, str | int | float | list | tuple):
+            continue
+        try:
+            st.session_state[key] = value
+        except StreamlitAPIException:
+            pass
 
 
 # ``lang`` is a plain session key; the radio has its own key, re-seeded on every run, because Streamlit

@@ -16,7 +16,7 @@ _AGENCY_SCHEMA: dict[str, pl.DataType] = {
     "case_id": pl.String(), "agency_id": pl.String(), "agency_name": pl.String(), "agency_role": pl.String(),
     "year": pl.Int64(), "province_code": pl.String(), "rank": pl.Int64(), "risk_score": pl.Float64(),
     "status": pl.String(), "rule_codes": pl.String(), "n_clients": pl.Int64(), "tco2_at_stake": pl.Float64(),
-    "summary": pl.String(), "updated_at": pl.Datetime("us"),
+    "summary": pl.String(), "summary_en": pl.String(), "updated_at": pl.Datetime("us"),
 }
 _AGENCY_CLIENT_SCHEMA: dict[str, pl.DataType] = {
     "case_id": pl.String(), "enterprise_id": pl.String(), "province_code": pl.String(), "city_name": pl.String(),

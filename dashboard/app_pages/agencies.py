@@ -54,6 +54,8 @@ table = view.with_columns(
     province=i18n.each(view["province_code"], i18n.province),
     status_label=i18n.each(view["status"], i18n.status),
     tco2_at_stake=pl.col("tco2_at_stake").round(0),
+    summary=(pl.coalesce(pl.col("summary_en"), i18n.each(view["summary"], i18n.original))
+             if i18n.lang() == "en" else pl.col("summary")),
 ).select(
     "rank", "agency_name", "agency_id", "role_label", "province", "risk_score", "n_clients", "n_clients_in_scope",
     "tco2_at_stake", "status_label", "rule_codes", "summary", "case_id",
@@ -93,7 +95,7 @@ pick = st.selectbox(t("ag.pick"), ids, key="ag_pick")
 
 row = view.filter(pl.col("case_id") == pick).row(0, named=True)
 st.subheader(f"{t('ag.clients')} · {md(row['agency_name'] or row['agency_id'])}")
-st.caption(md(row["summary"]))
+st.caption(md(row["summary_en"] or i18n.original(row["summary"]) if i18n.lang() == "en" else row["summary"]))
 mine = clients.filter(pl.col("case_id") == pick)
 if mine.is_empty():
     st.info(t("ag.no_clients"))

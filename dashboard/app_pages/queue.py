@@ -143,8 +143,9 @@ view = rows.with_columns(
     families_label=i18n.each(rows["families"], i18n.families),
     tco2_at_stake=pl.col("tco2_at_stake").round(0),
     # the summary in the reader's language (cases scored before summary_en existed fall back to zh-CN)
-    summary=(pl.coalesce(pl.col("summary_en"), pl.col("summary")) if i18n.lang() == "en" and "summary_en" in rows.columns
-             else pl.col("summary")),
+    # (marked as the original Chinese: a summary is never machine-translated)
+    summary=(pl.coalesce(pl.col("summary_en"), i18n.each(rows["summary"], i18n.original))
+             if i18n.lang() == "en" and "summary_en" in rows.columns else pl.col("summary")),
 ).select(
     # the deciding columns first, so rank, name, risk and tCO₂ fit a 1440-px screen without scrolling
     "rank", "year", "enterprise_name", "province", "city_name", "risk_score", "tco2_at_stake", "status_label",
@@ -216,7 +217,8 @@ if scope.role in ("national", "provincial"):
                 chosen = st.multiselect(t("q.bulk_cases"), ids, default=selected_ids, key=f"bulk_cases:{gen}",
                                         placeholder=t("q.bulk_pick"), select_all=i18n.lang() == "en")
                 names = users["username"].to_list()
-                labels = {r["username"]: f"{r['display_name']} ({r['username']}, {r['city_name'] or i18n.province(r['province_code'])})"
+                labels = {r["username"]: f"{r['display_name'] or r['username']} ({r['username']}, "
+                                             f"{i18n.city(r['city_name'], r['province_code']) if r['city_name'] else i18n.province(r['province_code']) or t('scope.national')})"
                           for r in users.iter_rows(named=True)}
                 to = st.selectbox(t("q.bulk_to"), names, index=None, key=f"bulk_to:{gen}",
                                   format_func=lambda u: labels.get(u, u), placeholder=t("a.pick_assignee"))

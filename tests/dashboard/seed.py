@@ -194,7 +194,7 @@ def seed_store(url: str, n_cases: int = 8, *, year: int = 2024, months: int = 12
                 family=fam, severity="high" if j == 0 else "medium", original_severity="high" if j == 0 else "medium",
                 enterprise_id=ent, unit_id=None if period is None else unit, year=year, period=period,
                 province_code=prov, message_zh=f"{FAMILY_LABELS[fam][0]}异常：第{j + 1}项发现（{ent}）",
-                message_en=f"{fam} anomaly #{j + 1} ({ent})", observed="0.0240", expected="0.0255–0.0290",
+                message_en=f"{FAMILY_LABELS[fam][1]} anomaly #{j + 1} ({ent})", observed="0.0240", expected="0.0255–0.0290",
                 score=0.9 - 0.1 * j, tco2_at_stake=stake, evidence='{"peer_median": 0.0262}', detail_key="",
                 source_table="monthly_reports", created_at=run_start[0]))
             links.append(dict(case_id=cid, finding_id=fid, attached_at=run_start[0], run_id=run_ids[0]))
@@ -204,6 +204,8 @@ def seed_store(url: str, n_cases: int = 8, *, year: int = 2024, months: int = 12
             status="new", risk_score=round(100.0 * (1.0 - i / max(n_cases, 1)), 2), rank=i + 1, families="|".join(fams),
             rule_codes="|".join(codes), tco2_at_stake=total,
             summary=f"{ent}：{len(fams)}类疑点，涉及约{total:,.0f} tCO₂", score_reasons=[],
+            # the last case predates summary_en: the English interface shows its Chinese summary, marked
+            summary_en=None if i == n_cases - 1 else f"{ent}: {len(fams)} families, about {total:,.0f} tCO₂",
             created_at=run_start[i % 3 if i else 0], updated_at=run_start[i % 3 if i else 0],
             last_run_id=run_ids[-1], lock_version=1))
         events.append(dict(case_id=cid, at=run_start[i % 3 if i else 0], actor=f"system:{run_ids[0]}",

@@ -24,6 +24,7 @@ def _seed_agency_cases(url: str) -> None:
                        year=2024, province_code="11", status="new", risk_score=62.5, rank=1,
                        rule_codes="VER-106|VER-108", clients="E0000|E0002", n_clients=2, tco2_at_stake=52_000.0,
                        summary="2024年度：核查机构 V1 核查放行异常报告，涉及 2 家客户企业。", score_reasons=[],
+                       summary_en="2024: verifier V1 passes anomalous reports, 2 client enterprise(s).",
                        created_at=now, updated_at=now, last_run_id="r1"),
             AgencyCase(case_id="AQ-2024-lab-L1", agency_id="L1", agency_role="lab", agency_name="某检测中心",
                        year=2024, province_code="32", status="triaged", risk_score=30.0, rank=2,
