@@ -3,8 +3,8 @@
 Usage: ``python scripts/screenshots.py --url http://127.0.0.1:8501 [--users $CARBONQA_HOME/demo_users.txt]
 [--out docs/screenshots]``. For each tier of the demo users (``carbonqa users demo``: national screener,
 provincial reviewer, municipal inspector) signs in and saves ``<tier>_<page>_<zh|en>.png`` for the case queue,
-the top case's evidence pack (``/case?case=<id>``, the first case of the reader's queue), the agency cases and
-the overview; the tier names are ``national``, ``prov<code>`` and ``city<code>`` unless ``--names`` gives
+the top case's evidence pack (``/case?case=<id>``, the first case of the reader's queue), the agency cases, the
+case map and the overview; the tier names are ``national``, ``prov<code>`` and ``city<code>`` unless ``--names`` gives
 them (e.g. ``--names national,gansu,baiyin``). Prints the time from navigation to each page's main element.
 The English pictures are taken after switching the language on the overview and following the sidebar's
 links (switching on a page keeps its widgets' values in the old language). Needs Debian's ``chromium``
@@ -24,8 +24,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 MARK = {"overview": ("最近一次筛查", "Latest screening run"), "queue": ("符合条件的案件", "Matching cases"),
         "case": ("月度数据（可疑月份标红）", "Monthly series (suspicious months in red)")}
 LINK = {"overview": "Overview", "queue": "Case queue", "agencies": "Agency cases",
-        "case": "Case detail / evidence pack"}
-TITLE = {"agencies": ("机构案件", "Agency cases")}
+        "case": "Case detail / evidence pack", "map": "Case map"}
+TITLE = {"agencies": ("机构案件", "Agency cases"), "map": ("案件地图", "Case map")}
 MAX_HEIGHT = 5000
 
 
@@ -93,14 +93,14 @@ def main() -> None:
             top = page.get_by_role("combobox", name="选择案件").input_value()  # the queue preselects its top case
             case_id = next(w for w in top.split() if w.startswith("CQ-"))
             urls = {"queue": a.url + "/queue", "case": f"{a.url}/case?case={case_id}",
-                    "agencies": a.url + "/agencies", "overview": a.url + "/"}
+                    "agencies": a.url + "/agencies", "map": a.url + "/map", "overview": a.url + "/"}
             timings = {}
             for name, url in urls.items():
                 timings[name] = visit(page, url, name)
                 shoot(page, a.out / f"{tier}_{name}_zh.png")
             page.get_by_test_id("stSidebar").get_by_text("English", exact=True).click()
             expect(marker(page, "overview", "en")).to_be_visible(timeout=90_000)
-            for name in ("queue", "case", "agencies", "overview"):
+            for name in ("queue", "case", "agencies", "map", "overview"):
                 page.get_by_role("link", name=LINK[name]).click()
                 expect(marker(page, name, "en")).to_be_visible(timeout=90_000)
                 shoot(page, a.out / f"{tier}_{name}_en.png")

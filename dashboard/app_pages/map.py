@@ -103,7 +103,7 @@ options = {
         "function (p) { return p.data && p.data.tip ? p.data.tip : p.name; }")},
     "visualMap": {
         "min": 0, "max": vmax, "calculable": True, "left": "left", "bottom": 10,
-        "text": [t("map.high"), t("map.low")], "inRange": {"color": ["#fde9c9", "#f4a259", "#d7301f", "#7f0000"]},
+        "text": [f"{t('map.high')} · kt CO₂", t("map.low")], "inRange": {"color": ["#fde9c9", "#f4a259", "#d7301f", "#7f0000"]},
     },
     "series": [{
         "type": "map", "map": map_name, "roam": True, "nameMap": label_of, "data": items,
@@ -152,13 +152,14 @@ else:
                                                   for cn in rows["city_name"]], dtype=pl.String))
     else:
         shown = rows.with_columns(area=pl.Series([_province_name(p) for p in rows["province_code"]], dtype=pl.String))
-    shown = shown.select("area", "open_cases", "tco2_at_stake", "cny_at_stake", "tco2_over_reported")
+    shown = shown.select("area", "open_cases", pl.col("tco2_at_stake").round(0), pl.col("cny_at_stake").round(0),
+                         pl.col("tco2_over_reported").round(0))
     st.dataframe(shown, hide_index=True, key="map_table", column_config={
         "area": t("q.city") if drill else t("q.province"),
         "open_cases": st.column_config.NumberColumn(t("map.open_cases"), format="%d"),
-        "tco2_at_stake": st.column_config.NumberColumn(t("map.stake") + " (tCO₂)", format="%.0f"),
-        "cny_at_stake": st.column_config.NumberColumn(t("map.cny") + f" ({t('map.yuan')})", format="%.0f"),
-        "tco2_over_reported": st.column_config.NumberColumn(t("map.over") + " (tCO₂)", format="%.0f"),
+        "tco2_at_stake": st.column_config.NumberColumn(t("map.stake") + " (tCO₂)", format="localized"),
+        "cny_at_stake": st.column_config.NumberColumn(t("map.cny") + f" ({t('map.yuan')})", format="localized"),
+        "tco2_over_reported": st.column_config.NumberColumn(t("map.over") + " (tCO₂)", format="localized"),
     })
     if drill:
         if st.button(t("map.to_queue"), key="map_to_queue", icon=":material/list_alt:"):
