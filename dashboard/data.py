@@ -133,11 +133,17 @@ def brief_pdf(scope: Scope, db: str, case_id: str, lang: str) -> bytes:
 
 
 def keep_valid(key: str, options: list[Any]) -> None:
-    """Drop a keyed widget's stored value when it is no longer among ``options`` (so it falls back to the
-    first option instead of keeping ``None`` or a stale choice: keyed widgets keep state across option
-    changes). Call before the widget is drawn."""
+    """Reset a keyed widget to the first of ``options`` when its stored value is no longer among them.
+
+    Keyed widgets keep state across option changes, and a selectbox's browser side keeps the old choice's
+    label: dropping the key would let that label come back as the value (a case outside the filtered queue
+    in the picker). Setting the first option from Python overrides it. Call before the widget is drawn.
+    """
     if key in st.session_state and st.session_state[key] not in options:
-        del st.session_state[key]
+        if options:
+            st.session_state[key] = options[0]
+        else:
+            del st.session_state[key]
 
 
 def after_write() -> None:

@@ -221,3 +221,41 @@ def test_hostile_enterprise_name_renders_as_text(server):
         assert not [u for u in requests if "evil.example" in u or "phish.example" in u]
         assert HOSTILE.split(" ")[0] in page.locator("h1").first.inner_text().replace("\u2060", "")
         browser.close()
+
+
+def test_map_click_drills_down_to_cities(server):
+    """The case map draws offline boundaries; a click on a coloured province shows its cities."""
+    import io
+
+    from PIL import Image
+    from playwright.sync_api import expect, sync_playwright
+
+    base, _ = server
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1400}, locale="zh-CN")
+        page.goto(base)
+        page.get_by_label("用户名").fill("nat")
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        expect(page.get_by_role("link", name="案件地图")).to_be_visible(timeout=30_000)
+        page.get_by_role("link", name="案件地图").click()
+        expect(page.get_by_role("heading", name="案件地图")).to_be_visible(timeout=30_000)
+        canvas = page.locator("canvas").first
+        expect(canvas).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(2500)  # the map's entry animation
+        box = canvas.bounding_box()
+        img = Image.open(io.BytesIO(canvas.screenshot())).convert("RGB")
+        scale = img.width / box["width"]
+        # a province with open cases is filled from the legend's warm range; the others are light grey
+        hit = next(((x, y) for y in range(0, img.height, 4) for x in range(img.width // 8, img.width, 4)
+                    if (lambda r, g, b: r > 150 and r - b > 60 and g < 200)(*img.getpixel((x, y)))), None)
+        assert hit is not None, "no province with open cases drawn"
+        page.mouse.click(box["x"] + hit[0] / scale, box["y"] + hit[1] / scale)
+        expect(page.get_by_role("button", name="返回全国")).to_be_visible(timeout=30_000)
+        picked = page.get_by_role("combobox", name="范围").input_value()
+        assert picked in ("内蒙古", "山东", "江苏"), picked
+        page.wait_for_timeout(2000)
+        page.screenshot(path=str(ARTIFACTS / "map_drilled.png"))
+        browser.close()
