@@ -16,8 +16,13 @@ De-duplication: several findings on one unit-month describe the *same* tonnes �
 outlier seen by a rule and by a detector, and equally a lab report found forged (lab forensics), missing
 (completeness) and too low (carbon content): each says the month's carbon content would fall back to
 the default — so only the largest counts (:func:`case_tonnes`). Summing families on one month
-inflated a paperwork case to a third of a plant's year (session-5 screenshots). Findings without a
-unit or period form their own (family, None, None) group and add.
+inflated a paperwork case to a third of a plant's year (session-5 screenshots). The same holds across
+levels: a unit-year finding (no period: a carbon content low all year, an efficiency above the peers')
+covers the unit's months, and an enterprise-year finding (no unit: the annual report against the
+deposits, two meters against the report) covers its units — so a unit counts the larger of its months'
+sum and its unit-year findings, and the case the larger of its units' sum and its enterprise-year
+findings, never their sum (a whole-year efficiency finding added to the same months' copied lab values
+doubled a case's tonnes, session-6 screenshots).
 
 Suppressed findings (effective severity ``info``, see :mod:`carbonqa.suppression`) count for nothing.
 
@@ -225,23 +230,41 @@ def stake_by_group(
 
 
 def case_tonnes(groups: Mapping[tuple[str, str | None, str | None], tuple[float, float]]) -> tuple[float, float]:
-    """A case's tonnes from :func:`stake_by_group`: each unit-month once, at its largest group.
+    """A case's tonnes from :func:`stake_by_group`: each unit-month once, at its largest suspicion.
+
+    Three levels, each bounded by the one above it rather than added to it: a unit-month counts its
+    largest group (the codes that saw one month's under-report describe the same tonnes); a unit counts
+    the larger of Σ its months and its largest unit-year group (period ``None``: a finding about the
+    whole year covers those months); the case counts the larger of Σ its units and its largest
+    enterprise-year group (unit ``None``). Tonnes and confidence-weighted tonnes are bounded separately.
 
     Returns:
-        ``(tonnes, confidence-weighted tonnes)`` in tCO₂: Σ over unit-months of the max over families
-        (one month's under-report is bounded by its largest suspicion, not the sum of the codes that
-        saw it), plus the groups without a unit or period.
+        ``(tonnes, confidence-weighted tonnes)`` in tCO₂, both ≥ 0.
     """
-    months: dict[tuple[str | None, str | None], tuple[float, float]] = {}
-    t_other = e_other = 0.0
+    months: dict[tuple[str, str], tuple[float, float]] = {}
+    unit_year: dict[str, tuple[float, float]] = {}
+    ent_t = ent_e = 0.0
     for (_fam, unit, period), (t, e) in groups.items():
-        if unit is None or period is None:
-            t_other += t
-            e_other += e
-            continue
-        old = months.get((unit, period), (0.0, 0.0))
-        months[(unit, period)] = (max(old[0], t), max(old[1], e))
-    return (sum(v[0] for v in months.values()) + t_other, sum(v[1] for v in months.values()) + e_other)
+        if unit is None:
+            ent_t, ent_e = max(ent_t, t), max(ent_e, e)
+        elif period is None:
+            old = unit_year.get(unit, (0.0, 0.0))
+            unit_year[unit] = (max(old[0], t), max(old[1], e))
+        else:
+            old = months.get((unit, period), (0.0, 0.0))
+            months[(unit, period)] = (max(old[0], t), max(old[1], e))
+    per_unit: dict[str, list[float]] = {}
+    for (unit, _period), (t, e) in months.items():
+        acc = per_unit.setdefault(unit, [0.0, 0.0])
+        acc[0] += t
+        acc[1] += e
+    units_t = units_e = 0.0
+    for unit in set(per_unit) | set(unit_year):
+        m_t, m_e = per_unit.get(unit, (0.0, 0.0))
+        y_t, y_e = unit_year.get(unit, (0.0, 0.0))
+        units_t += max(m_t, y_t)
+        units_e += max(m_e, y_e)
+    return max(units_t, ent_t), max(units_e, ent_e)
 
 
 def over_by_group(findings: Iterable[FindingLike]) -> float:

@@ -260,3 +260,21 @@ def test_one_regulation_table_for_the_mrv_defaults():
     assert mrv_defaults(2030) is MRV_DEFAULTS[-1] and all(r.source for r in MRV_DEFAULTS)
     assert [default_cc(y) for y in (2019, 2021, 2022, 2024)] == [mrv_defaults(y).default_cc_tc_per_gj for y in (2019, 2021, 2022, 2024)]
     assert DEFAULT_OXIDATION == mrv_defaults(2024).oxidation_rate_default and chinese_default_ccs() == (0.03085, 0.03356)
+
+
+def test_case_tonnes_bound_each_level_by_the_one_above():
+    """A unit-year finding covers the unit's months and an enterprise-year finding covers its units: the
+    case counts the larger of each level and the levels below it, never their sum."""
+    from carbonqa.scoring import case_tonnes
+
+    months = {("copied_values", "U1", f"2024-{m:02d}"): (1_000.0, 500.0) for m in range(1, 4)}
+    assert case_tonnes(months) == (3_000.0, 1_500.0)
+    # a whole-year efficiency finding on U1 larger than its months' sum replaces them, a smaller one does not
+    assert case_tonnes(months | {("accounting", "U1", None): (10_000.0, 1_000.0)}) == (10_000.0, 1_500.0)
+    assert case_tonnes(months | {("accounting", "U1", None): (2_000.0, 100.0)}) == (3_000.0, 1_500.0)
+    # another unit adds; an enterprise-year finding bounds the units' sum from below only
+    two = months | {("carbon_content", "U2", None): (4_000.0, 4_000.0)}
+    assert case_tonnes(two) == (7_000.0, 5_500.0)
+    assert case_tonnes(two | {("telemetry", None, None): (5_000.0, 6_000.0)}) == (7_000.0, 6_000.0)
+    assert case_tonnes(two | {("accounting", None, None): (9_000.0, 1.0)}) == (9_000.0, 5_500.0)
+    assert case_tonnes({}) == (0.0, 0.0)
