@@ -47,7 +47,8 @@ def _annual_vs_monthly(ctx: ScreenContext) -> pl.DataFrame:
         emissions, t) and the output the allocation rests on: ``annual_out_gj`` / ``monthly_out_gj``
         (power supplied × 3.6 + heat supplied, GJ; the annual report's ``reported_*_supply`` against Σ
         the monthly deposits' ``power_supply_mwh`` / ``heat_supply_gj``), ``out_gap_gj`` (annual −
-        monthly, signed) and ``t_per_gj_out`` (the enterprise's reported tCO₂ per GJ of output).
+        monthly, signed), ``t_per_gj_out`` (the enterprise's reported tCO₂ per GJ of output) and
+        ``out_net_gain_t`` (out_gap × t_per_gj_out − (annual − Σ monthly emissions), t, signed).
     """
     m = monthly_frame(ctx)
     out_gj = pl.col("power_supply_mwh").fill_null(0.0) * 3.6 + pl.col("heat_supply_gj").fill_null(0.0)
@@ -60,7 +61,11 @@ def _annual_vs_monthly(ctx: ScreenContext) -> pl.DataFrame:
     return ann.join(sums, on="enterprise_id", how="inner").with_columns(
         (pl.col("monthly_sum") - pl.col("annual")).abs().alias("gap"),
         (pl.col("annual_out_gj") - pl.col("monthly_out_gj")).alias("out_gap_gj"),
-        pl.when(pl.col("monthly_out_gj") > 0).then(pl.col("monthly_sum") / pl.col("monthly_out_gj")).alias("t_per_gj_out"))
+        pl.when(pl.col("monthly_out_gj") > 0).then(pl.col("monthly_sum") / pl.col("monthly_out_gj")).alias("t_per_gj_out"),
+    ).with_columns(
+        # ACC-010's signed stake: the allowances the added output earns, net of the emissions added with it
+        (pl.col("out_gap_gj") * pl.col("t_per_gj_out").fill_null(0.0) - (pl.col("annual") - pl.col("monthly_sum")))
+        .alias("out_net_gain_t"))
 
 
 def _of_fraction(m: pl.DataFrame, p: RegulationParams) -> pl.DataFrame:
@@ -287,10 +292,9 @@ ACC_010 = RuleSpec(
     violation=lambda p: (pl.col("annual_out_gj") > 0)
     & (pl.col("out_gap_gj").abs() > pl.col("monthly_out_gj").abs() * p.annual_sum_rel_tolerance),
     observed=pl.col("annual_out_gj"), expected=pl.col("monthly_out_gj"),
-    stake=pl.col("out_gap_gj") * pl.col("t_per_gj_out").fill_null(0.0) - (pl.col("annual") - pl.col("monthly_sum")),
+    stake=pl.col("out_net_gain_t"),
     # a material net gain (the Beijing pilot's 1,000 t, verifier_gap_abs_t) is a breach; otherwise a contradiction to correct
-    grade=lambda p: pl.when(pl.col("out_gap_gj") * pl.col("t_per_gj_out").fill_null(0.0) - (pl.col("annual") - pl.col("monthly_sum"))
-                            >= p.verifier_gap_abs_t).then(pl.lit("high")).otherwise(pl.lit("medium")),
+    grade=lambda p: pl.when(pl.col("out_net_gain_t") >= p.verifier_gap_abs_t).then(pl.lit("high")).otherwise(pl.lit("medium")),
     params={"enterprise_id": pl.col("enterprise_id"), "year": pl.col("year"), "annual_out": rounded("annual_out_gj", 0),
             "monthly_out": rounded("monthly_out_gj", 0), "gap": rounded("out_gap_gj", 0)},
     evidence={"n_monthly_reports": pl.col("n_months"), "t_per_gj_out": rounded("t_per_gj_out", 5)},

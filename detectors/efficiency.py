@@ -17,11 +17,10 @@ what the unit's peers reach, even when every meter the plant controls was moved 
 
 from __future__ import annotations
 
-import numpy as np
 import polars as pl
 
 from carbonqa.findings import Finding
-from detectors._common import emit, peer_robust_z, wrap
+from detectors._common import emit, peer_robust_z, score_from_z, wrap
 
 __all__ = ["EFFICIENCY_PEERS", "ETA_MAX", "EfficiencyAbovePeers", "efficiency_above_peers", "efficiency_levels", "run"]
 
@@ -34,21 +33,6 @@ ETA_MAX = 0.95
 #: Peer groupings of a unit's conversion efficiency, most specific first: its class, combustion
 #: technology and CHP status, then class and CHP status, then CHP status.
 EFFICIENCY_PEERS: tuple[tuple[str, ...], ...] = (("unit_class", "_tech", "_chp"), ("unit_class", "_chp"), ("_chp",))
-
-
-def _flag(col: str, df: pl.DataFrame) -> pl.Expr:
-    """A boolean column as ``True``/``False`` whatever the frame carries; missing → ``False``.
-
-    Accepts bool, 0/1, or text such as the real adapters' ``"true"``/``"Y"``.
-    """
-    if col not in df.columns:
-        return pl.lit(False)
-    dt = df.schema[col]
-    if dt == pl.Boolean:
-        return pl.col(col).fill_null(False)
-    if dt.is_numeric():
-        return (pl.col(col) != 0).fill_null(False)
-    return pl.col(col).cast(pl.String).str.strip_chars().str.to_lowercase().is_in(["true", "t", "1", "y", "yes", "是"]).fill_null(False)
 
 
 def efficiency_levels(um: pl.DataFrame, *, min_months: int = 6, min_peers: int = 15, floor: float = 0.02) -> pl.DataFrame:
@@ -66,15 +50,16 @@ def efficiency_levels(um: pl.DataFrame, *, min_months: int = 6, min_peers: int =
     Returns:
         One row per unit-year: ``unit_id, enterprise_id, province_code, year, unit_class, _tech, _chp,
         leff`` (ln η), ``n_eff`` (months), ``emis`` (reported tCO₂) and ``ze, ze_center, ze_scale, ze_n,
-        ze_peers`` (:func:`detectors._common.peer_robust_z`). Gas units and units with fewer months are
-        left out; an empty frame when none is left.
+        ze_peers`` (:func:`detectors._common.peer_robust_z`) and ``coal_gap_t`` (tCO₂ ≥ 0: reported emissions
+        × (η / η_peers − 1), the coal the report lacks at the peers' efficiency; 0 above :data:`ETA_MAX`).
+        Gas units and units with fewer months are left out; an empty frame when none is left.
     """
     out_gj = pl.col("gross_generation_mwh").fill_null(0.0) * 3.6
     if "heat_supply_gj" in um.columns:
         out_gj = out_gj + pl.col("heat_supply_gj").fill_null(0.0)
     heat_in = pl.col("fuel_consumed_t") * pl.col("ncv_gj_per_t")
     tech = pl.col("combustion_technology").cast(pl.String).fill_null("") if "combustion_technology" in um.columns else pl.lit("")
-    chp = _flag("is_chp", um)
+    chp = pl.col("is_chp").cast(pl.Boolean).fill_null(False) if "is_chp" in um.columns else pl.lit(False)
     m = um.filter(~pl.col("is_gas") & (out_gj > 0) & (heat_in > 0)).with_columns(
         out_gj.alias("_out"), heat_in.alias("_in"), tech.alias("_tech"), chp.alias("_chp"))
     units = m.group_by("unit_id", "enterprise_id", "province_code", "year", "unit_class", "_tech", "_chp").agg(
@@ -84,7 +69,11 @@ def efficiency_levels(um: pl.DataFrame, *, min_months: int = 6, min_peers: int =
     ).filter(pl.col("n_eff") >= min_months)
     if units.height == 0:
         return units
-    return peer_robust_z(units, "leff", EFFICIENCY_PEERS, min_peers=min_peers, floor=floor, out="ze")
+    z = peer_robust_z(units, "leff", EFFICIENCY_PEERS, min_peers=min_peers, floor=floor, out="ze")
+    # the coal the report lacks at the peers' efficiency; none above ETA_MAX (a data error in the output)
+    return z.with_columns(
+        pl.when(pl.col("leff").exp() <= ETA_MAX)
+        .then(pl.col("emis") * ((pl.col("leff") - pl.col("ze_center")).exp() - 1.0)).otherwise(0.0).clip(0.0).alias("coal_gap_t"))
 
 
 def efficiency_above_peers(um: pl.DataFrame, *, z_flag: float = 3.5, min_rel: float = 0.03) -> list[Finding]:
@@ -109,11 +98,10 @@ def efficiency_above_peers(um: pl.DataFrame, *, z_flag: float = 3.5, min_rel: fl
     if hit.height == 0:
         return []
     hit = hit.with_columns(
-        pl.Series("score", np.clip(0.5 + 0.5 * (hit["ze"].to_numpy() - z_flag) / z_flag, 0, 1)),
+        pl.Series("score", score_from_z(hit["ze"].to_numpy(), z_flag, 2 * z_flag)),
         pl.col("leff").exp().alias("efficiency"), pl.col("ze_center").exp().alias("peer_efficiency"),
         (pl.col("leff") - pl.col("ze_center")).exp().alias("efficiency_vs_peers"),
-        pl.when(pl.col("leff").exp() <= ETA_MAX)
-        .then(pl.col("emis") * ((pl.col("leff") - pl.col("ze_center")).exp() - 1.0)).otherwise(0.0).clip(0.0).alias("stake_t"),
+        pl.col("coal_gap_t").alias("stake_t"),
         pl.lit("low").alias("severity"),
     )
     return emit(

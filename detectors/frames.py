@@ -60,6 +60,10 @@ def unit_months(monthly: pl.DataFrame, lab: pl.DataFrame | None, units: pl.DataF
     u_cols = [c for c in ("unit_id", "enterprise_id", "province_code", "city_name", "coal_type", "unit_class", "combustion_technology", "is_chp")
               if c in units.columns]
     u = units.select(u_cols)
+    if "is_chp" in u.columns and u.schema["is_chp"] == pl.String():  # frames read as text (adapters, CSV)
+        from carbonqa.ingest.cast import parse_bool
+
+        u = u.with_columns(parse_bool(pl.col("is_chp")))
     floats = [c for c in MONTHLY_FLOATS if c in monthly.columns]
     monthly = monthly.with_columns([pl.col(c).cast(pl.Float64, strict=False) for c in floats])
     m = monthly.drop([c for c in ("enterprise_id", "province_code", "city_name") if c in monthly.columns and c in u_cols])

@@ -53,8 +53,8 @@ import polars as pl
 
 from carbonqa.contract import period_hours
 from carbonqa.findings import Finding
-from detectors._common import FrameDetector, diff_sigma, emit, peer_robust_z, step_se, wrap
-from detectors.efficiency import ETA_MAX, efficiency_levels
+from detectors._common import FrameDetector, diff_sigma, emit, peer_robust_z, score_from_z, step_se, wrap
+from detectors.efficiency import efficiency_levels
 
 __all__ = ["CorroboratedShortfall", "EfficiencyAndCems", "OutputWithoutLoad", "QUANTITIES", "corroborated_shortfall", "efficiency_and_cems", "TelemetryReconciliation", "output_without_load", "reconcile_frame", "run"]
 
@@ -447,7 +447,7 @@ def corroborated_shortfall(
     if hit.height == 0:
         return []
     hit = hit.with_columns(
-        pl.Series("score", np.clip(0.5 + 0.5 * (-hit["z"].to_numpy() - z_flag) / z_flag, 0, 1)),
+        pl.Series("score", score_from_z(-hit["z"].to_numpy(), z_flag, 2 * z_flag)),
         pl.col("dev_coal").exp().alias("coal_ratio_vs_peers"), pl.col("dev_co2").exp().alias("co2_ratio_vs_peers"),
     )
     return emit(
@@ -507,7 +507,7 @@ def efficiency_and_cems(
         (pl.col("m_u") - pl.col("zl_center")).alias("dev_co2"),
     ).with_columns(
         pl.min_horizontal(
-            pl.when(pl.col("leff").exp() <= ETA_MAX).then(pl.col("emis") * (pl.col("dev_eff").exp() - 1.0)).otherwise(0.0).clip(0.0),
+            pl.col("coal_gap_t"),
             (pl.col("telemetry") * pl.col("zl_center").exp() - pl.col("reported")).clip(0.0),
         ).fill_nan(0.0).alias("gap_t"))
     if both.height == 0:
@@ -525,7 +525,7 @@ def efficiency_and_cems(
         return []
     hit = hit.sort("enterprise_id", "year")
     hit = hit.with_columns(
-        pl.Series("score", np.clip(0.5 + 0.5 * (hit["z"].to_numpy() - z_flag) / z_flag, 0, 1)),
+        pl.Series("score", score_from_z(hit["z"].to_numpy(), z_flag, 2 * z_flag)),
         pl.col("dev_eff").exp().alias("efficiency_vs_peers"), pl.col("dev_co2").exp().alias("co2_ratio_vs_peers"),
     )
     return emit(

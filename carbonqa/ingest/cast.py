@@ -37,8 +37,8 @@ from carbonqa.ingest.safety import (
     store_width,
 )
 
-__all__ = ["cast_table", "CastResult", "parse_column", "parse_datetime_str", "CST_OFFSET", "ISSUES_PER_FILE",
-           "cap_issues"]
+__all__ = ["cast_table", "CastResult", "parse_bool", "parse_column", "parse_datetime_str", "CST_OFFSET",
+           "ISSUES_PER_FILE", "cap_issues"]
 
 #: Issue rows listed per file; past it one summary row "and N more" (issue 14: a bomb of bad rows must
 #: cost seconds and megabytes — every failing row is still kept in the quarantine folder).
@@ -52,6 +52,16 @@ _BOOL = {
     "y": True, "n": False, "t": True, "f": False, "是": True, "否": False, "有": True, "无": False,
     "√": True, "×": False,
 }
+
+
+def parse_bool(text: pl.Expr) -> pl.Expr:
+    """A text column read as the contract's booleans, case-insensitive; anything else → null.
+
+    Vocabulary :data:`_BOOL`: true/false, 1/0, yes/no, y/n, t/f, 是/否, 有/无, √/×.
+    """
+    return text.str.to_lowercase().replace_strict(_BOOL, default=None, return_dtype=pl.Boolean)
+
+
 #: Chinese labels of enum values as printed in CONTRACT.md.
 _ENUM_ZH = {
     "实测": "measured", "缺省值": "default", "缺省": "default",
@@ -162,7 +172,7 @@ def parse_column(col: Column, src: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
     if t == "bool":
         if src == pl.Boolean:
             return e, present
-        return s.str.to_lowercase().replace_strict(_BOOL, default=None, return_dtype=pl.Boolean), present
+        return parse_bool(s), present
     if t == "date":
         if src == pl.Date:
             return e, present
