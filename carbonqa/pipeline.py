@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -148,7 +147,6 @@ class NationalCounts(TypedDict):
 
 #: National contexts shared across partitions of one run in one process: (run_id, year, url) → ctx.
 _NATIONAL_CACHE: dict[tuple[str, int, str | None], ScreenContext] = {}
-_NATIONAL_LOCK = threading.Lock()
 #: National contexts kept per process, least recently used evicted first. An Airflow night runs its
 #: years' tasks in no fixed order (the US bundle alone adds ten one-plant years): with 2 contexts
 #: evicted in insertion order the 2024 context was rebuilt six times in one in-process night (≈ 5 s
@@ -420,16 +418,15 @@ def national_context(run_id: str, year: int, url: str | None = None) -> ScreenCo
     Its ``grid_factor_tco2_per_mwh`` is :func:`grid_factor` of the year.
     """
     key = (run_id, int(year), url)
-    with _NATIONAL_LOCK:
-        ctx = _NATIONAL_CACHE.pop(key, None)  # least recently used first: re-inserted at the end
-        if ctx is None:
-            return _new_national(key, run_id, year, url)
-        _NATIONAL_CACHE[key] = ctx
-        return ctx
+    ctx = _NATIONAL_CACHE.pop(key, None)  # least recently used first: re-inserted at the end
+    if ctx is None:
+        return _new_national(key, run_id, year, url)
+    _NATIONAL_CACHE[key] = ctx
+    return ctx
 
 
 def _new_national(key: tuple[str, int, str | None], run_id: str, year: int, url: str | None) -> ScreenContext:
-    """Create and cache the national context of ``key`` (caller holds :data:`_NATIONAL_LOCK`)."""
+    """Create and cache the national context of ``key``, evicting the least recently used beyond :data:`_CACHE_MAX`."""
     while len(_NATIONAL_CACHE) >= _CACHE_MAX:
         _NATIONAL_CACHE.pop(next(iter(_NATIONAL_CACHE)))
     ctx = ScreenContext(

@@ -64,8 +64,6 @@ class ScreenContext:
     grid_factor_tco2_per_mwh: float = contract.DEFAULT_GRID_FACTOR_TCO2_PER_MWH
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
     _national: ScreenContext | None = field(default=None, repr=False)
-    _locks: dict[str, threading.RLock] = field(default_factory=dict, repr=False)
-    _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # ---- scope ---------------------------------------------------------------------------------------
     def national(self) -> ScreenContext:
@@ -73,9 +71,7 @@ class ScreenContext:
         if self.provinces is None:
             return self
         if self._national is None:
-            self._national = replace(
-                self, provinces=None, _cache={}, _national=None, _locks={}, _guard=threading.Lock()
-            )
+            self._national = replace(self, provinces=None, _cache={}, _national=None)
         return self._national
 
     def memo(self, key: str, fn: Callable[[], Any]) -> Any:
@@ -83,17 +79,12 @@ class ScreenContext:
 
         The frames and statistics several screeners need (a joined monthly frame, one validation per
         table, the telemetry lake's unit-month statistics) are built once per night and shared this way;
-        stages never pass state through it (the findings store does that). Thread-safe: the night runs
-        the national detectors and the province rules concurrently on one national context, and a key
-        is computed once (a per-key lock; keys depend on each other acyclically, so no deadlock).
+        stages never pass state through it (the findings store does that). A night's stages run one
+        after the other in a process (``run_night``, ``airflow dags test``) or in processes of their own
+        (LocalExecutor, Celery), so a context is never shared between threads.
         """
-        if key in self._cache:
-            return self._cache[key]
-        with self._guard:
-            lock = self._locks.setdefault(key, threading.RLock())
-        with lock:
-            if key not in self._cache:
-                self._cache[key] = fn()
+        if key not in self._cache:
+            self._cache[key] = fn()
         return self._cache[key]
 
     def _in_scope(self, df: pl.DataFrame) -> pl.DataFrame:
