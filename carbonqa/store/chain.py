@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from typing import Any
 
+import polars as pl
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
@@ -58,8 +59,10 @@ __all__ = [
     "GENESIS",
     "chained_tables",
     "canonical",
+    "canonical_frame",
     "link_hash",
     "link_rows",
+    "link_frame",
     "record_heads",
     "run_head",
     "latest_head",
@@ -188,6 +191,61 @@ def canonical(table: sa.Table, row: Mapping[str, Any]) -> str:
     return "{" + ",".join(parts) + "}"
 
 
+#: Characters JSON escapes in a string (:func:`json.encoder.encode_basestring`: ``"``, ``\\`` and the C0
+#: controls); a string without any of them encodes as itself between quotes.
+_JSON_ESCAPED = r'["\\\x00-\x1f]'
+
+
+def _frame_value_texts(col: sa.Column, s: pl.Series) -> pl.Series:
+    """Canonical JSON text of every value of column ``col`` (as :func:`_encoder` writes it), nulls kept null.
+
+    Vectorised where polars writes the same text as Python: integers, booleans, plain strings,
+    naive dates and datetimes; floats go through ``float.__repr__`` (shortest round trip — polars'
+    own float formatting differs in exponent notation), strings needing JSON escapes through
+    :func:`json.encoder.encode_basestring`, anything else through the row-wise encoder.
+    """
+    t, dtype = col.type, s.dtype
+    frame = s.to_frame("v")
+    v = pl.col("v")
+    if isinstance(t, sa.Boolean) and dtype == pl.Boolean:
+        return frame.select(pl.when(v).then(pl.lit("true")).when(~v).then(pl.lit("false")).alias("o"))["o"]
+    if isinstance(t, sa.Integer) and dtype.is_integer():
+        return s.cast(pl.String)
+    if isinstance(t, sa.Float) and dtype.is_float() and s.is_finite().fill_null(True).all():
+        # finite: float.__repr__ of the value (``x + 0.0`` turns -0.0 into 0.0, like :func:`_float`)
+        return pl.Series([None if x is None else float.__repr__(x + 0.0) for x in s.cast(pl.Float64).to_list()],
+                         dtype=pl.String)
+    if isinstance(t, sa.DateTime) and isinstance(dtype, pl.Datetime) and dtype.time_zone is None:
+        return s.dt.strftime('"%Y-%m-%d %H:%M:%S%.6f"')
+    if isinstance(t, sa.Date) and dtype == pl.Date and (s.is_null() | s.dt.year().is_between(1000, 9999)).all():
+        return s.dt.strftime('"%Y-%m-%d"')
+    if not isinstance(t, sa.JSON | sa.Boolean | sa.Integer | sa.Float | sa.DateTime | sa.Date) and dtype == pl.String:
+        plain = frame.select(~v.str.contains(_JSON_ESCAPED).fill_null(True))["v"]
+        if plain.all():
+            return frame.select(pl.concat_str(pl.lit('"'), v, pl.lit('"')).alias("o"))["o"]
+    enc = _encoder(col)
+    return pl.Series([None if x is None else enc(x) for x in s.to_list()], dtype=pl.String)
+
+
+def canonical_frame(table: sa.Table, df: pl.DataFrame) -> list[str]:
+    """:func:`canonical` of every row of ``df``, computed column by column; length ``df.height``.
+
+    ``df`` holds a subset of ``table``'s columns with the polars dtypes of the contract; absent
+    columns count as NULL, like a missing key of :func:`canonical`. Same text, byte for byte, as
+    ``[canonical(table, r) for r in df.to_dicts()]`` (tested), at a fraction of its cost: a national
+    year's 60 k raw rows take ~0.3 s instead of ~2.6 s.
+    """
+    parts = []
+    for name, key, _enc in _encoders(table):
+        if name in df.columns:
+            texts = _frame_value_texts(table.c[name], df.get_column(name))
+            parts.append(pl.concat_str(pl.lit(key), pl.lit(texts)))  # null value → null part → left out
+    if not parts:
+        return ["{}"] * df.height
+    out = pl.select(pl.concat_str(pl.lit("{"), pl.concat_list(parts).list.drop_nulls().list.join(","), pl.lit("}")))
+    return out.to_series().to_list()
+
+
 def link_hash(prev_hash: str, canonical_text: str) -> str:
     """``SHA-256(prev_hash ‖ LF ‖ canonical_text)`` as 64 hex characters."""
     return hashlib.sha256(f"{prev_hash}\n{canonical_text}".encode()).hexdigest()
@@ -251,6 +309,28 @@ def link_rows(conn: Connection, table: sa.Table, rows: Sequence[MutableMapping[s
         r["prev_hash"] = prev
         r["row_hash"] = prev = link_hash(prev, canonical(table, r))
     return prev
+
+
+def link_frame(conn: Connection, table: sa.Table, df: pl.DataFrame) -> tuple[pl.DataFrame, str]:
+    """``df`` with ``prev_hash`` / ``row_hash`` columns linking its rows, in order, after the chain's head.
+
+    The frame form of :func:`link_rows` (same lock, same head, same hashes): Python-side column defaults
+    of ``table`` missing from ``df`` are added as columns first (they are hashed content), the canonical
+    texts come from :func:`canonical_frame`, and only the SHA-256 chaining itself is sequential. The
+    caller must insert the rows in this order in the same transaction. Returns ``(frame, new head)``.
+    """
+    _lock(conn, table.name)
+    _, prev, _ = _head(conn, table)
+    missing = [(c.name, _default(c)) for c in _content_columns(table) if c.default is not None and c.name not in df.columns]
+    if missing:
+        df = df.with_columns(pl.lit(v).alias(name) for name, v in missing if v is not None)
+    prevs, rows = [], []
+    for text in canonical_frame(table, df):
+        prevs.append(prev)
+        prev = hashlib.sha256(f"{prev}\n{text}".encode()).hexdigest()
+        rows.append(prev)
+    return df.with_columns(pl.Series("prev_hash", prevs, dtype=pl.String),
+                           pl.Series("row_hash", rows, dtype=pl.String)), prev
 
 
 @event.listens_for(Session, "before_flush")

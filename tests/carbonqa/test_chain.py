@@ -386,3 +386,48 @@ def test_fast_canonical_is_byte_identical_to_the_definition():
             assert chain.canonical(table, row) == _reference_canonical(table, row), (table.name, row)
             n += 1
     assert n >= 40 * 10
+
+
+def test_frame_canonical_is_byte_identical_to_the_row_encoder():
+    """canonical_frame (ingest's column-wise path) writes, row for row, what canonical() writes for to_dicts()."""
+    import datetime as _dt
+    import random
+
+    import polars as pl
+    import sqlalchemy as _sa
+
+    from carbonqa import contract
+    from carbonqa.store.models import RAW_TABLES
+
+    rnd = random.Random(11)
+    floats = [0.0, -0.0, 1e-05, 0.1, 1 / 3, 1e300, -2.5e-310, float("nan"), float("inf"), float("-inf"), 1e16, 3.0]
+    texts = ["", "煤", 'a"b\\c', "tab\tnew\nline", "\u202e bidi", "emoji 🔥", "\x00nul", "plain", "\x7f del"]
+    for name, table in RAW_TABLES.items():
+        schema = {**contract.polars_schema(name), "record_version": pl.Int64, "bundle_id": pl.String,
+                  "row_sha256": pl.String, "ingested_at": pl.Datetime("us")}
+        for plain_only in (False, True):  # all-plain strings take the vectorised branch, others the fallback
+            data = {}
+            for col, dtype in schema.items():
+                t = table.c[col].type
+                vals = []
+                for _ in range(60):
+                    if rnd.random() < 0.2:
+                        vals.append(None)
+                    elif isinstance(t, _sa.Float):
+                        vals.append(rnd.choice(floats))
+                    elif isinstance(t, _sa.Boolean):
+                        vals.append(rnd.choice([True, False]))
+                    elif isinstance(t, _sa.Integer):
+                        vals.append(rnd.choice([0, -1, 7, 2**40]))
+                    elif isinstance(t, _sa.DateTime):
+                        vals.append(rnd.choice([_dt.datetime(2024, 1, 31, 23, 59, 59, 999999), _dt.datetime(2024, 2, 1)]))
+                    elif isinstance(t, _sa.Date):
+                        vals.append(rnd.choice([_dt.date(2024, 5, 6), _dt.date(2023, 12, 31)]))
+                    elif dtype == pl.String:
+                        vals.append(rnd.choice(texts[-2:] if plain_only else texts))
+                    else:
+                        vals.append(None)
+                data[col] = pl.Series(col, vals, dtype=dtype)
+            df = pl.DataFrame(data)
+            assert chain.canonical_frame(table, df) == [chain.canonical(table, r) for r in df.to_dicts()], name
+    assert chain.canonical_frame(RAW_TABLES["units"], pl.DataFrame({"unit_id": []}, schema={"unit_id": pl.String})) == []
