@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from carbonqa.contract import CO2_PER_C, DEFAULT_GRID_FACTOR_TCO2_PER_MWH, PROVINCES
+from carbonqa.regulation import MRV_DEFAULTS
 
 __all__ = [
     "RegulationParams",
@@ -35,9 +36,9 @@ class RegulationParams:
 
     Attributes:
         year: first reporting year the row applies to.
-        default_cc_tc_per_gj: default carbon content of unmeasured coal, tC/GJ (DOMAIN §3; MRV 2022
-            revision 0.03085, 0.03356 before) **[verify]**.
-        oxidation_rate: carbon oxidation rate of coal (DOMAIN §3, MRV default 0.99) **[verify]**.
+        default_cc_tc_per_gj: default carbon content of unmeasured coal, tC/GJ
+            (:data:`carbonqa.regulation.MRV_DEFAULTS`, DOMAIN §3) **[verify]**.
+        oxidation_rate: carbon oxidation rate of coal (:data:`carbonqa.regulation.MRV_DEFAULTS`) **[verify]**.
         grid_factor_tco2_per_mwh: grid factor for purchased electricity (CONTRACT §3 v1 default 0.5703;
             DOMAIN §3 names 0.5366 for 2023 **[verify]** — the brief keeps 0.5703, stated in the manifest).
         monthly_deposit_days: days after month end within which the monthly deposit is due (model,
@@ -54,9 +55,12 @@ class RegulationParams:
     annual_deadline_month_day: tuple[int, int] = (3, 31)
 
 
-_REGULATION: tuple[RegulationParams, ...] = (
-    RegulationParams(2019, 0.03356, 0.99, DEFAULT_GRID_FACTOR_TCO2_PER_MWH),
-    RegulationParams(2022, 0.03085, 0.99, DEFAULT_GRID_FACTOR_TCO2_PER_MWH),
+#: The generator's rows: the MRV defaults of :data:`carbonqa.regulation.MRV_DEFAULTS` (the one table the
+#: rules, detectors and scoring read), from 2019 — the first year the generator writes.
+_REGULATION: tuple[RegulationParams, ...] = tuple(
+    RegulationParams(max(2019, r.year_from), r.default_cc_tc_per_gj, r.oxidation_rate_default,
+                     DEFAULT_GRID_FACTOR_TCO2_PER_MWH)
+    for r in MRV_DEFAULTS
 )
 
 
