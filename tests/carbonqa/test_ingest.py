@@ -521,3 +521,68 @@ def test_xlsx_date_cells_become_periods(db_url, tmp_path):
                                                       "monthly_reports": {"df": df, "fmt": "xlsx"}}), url=db_url)
     assert res.outcome == "landed", res.describe()
     assert sorted(set(rows(db_url, "monthly_reports")["period"])) == ["2024-06", "2024-07"]
+
+
+# --- telemetry staging: the typed fast path of the cast ---
+
+
+def _typed_telemetry(units: list[str], hours: int, unit_major: bool = True) -> pl.DataFrame:
+    """Hourly rows from 2024-01-31 18:00 over a month boundary, unit by unit (or hour by hour)."""
+    start = dt.datetime(2024, 1, 31, 18)
+    rows = [(u, start + dt.timedelta(hours=h), 100.0 + h, 40.0 + i, None if h % 3 else 90.0)
+            for i, u in enumerate(units) for h in range(hours)]
+    df = pl.DataFrame(rows, orient="row", schema={"unit_id": pl.String, "ts": pl.Datetime("us"),
+                                                  "gross_load_mw": pl.Float64, "coal_feed_t": pl.Float64,
+                                                  "cems_co2_t": pl.Float64})
+    return df if unit_major else df.sort("ts", "unit_id")
+
+
+def _idx() -> pl.Expr:
+    return pl.int_range(pl.len())
+
+
+_MUTATIONS = {
+    "clean": lambda d: d,
+    "interval_hours": lambda d: d.with_columns(pl.lit(1.0).alias("interval_hours")),
+    "interval_hours_zero": lambda d: d.with_columns(pl.lit(0.0).alias("interval_hours")),
+    "negative": lambda d: d.with_columns(pl.when(_idx() == 5).then(-1.0).otherwise("coal_feed_t").alias("coal_feed_t")),
+    "nan": lambda d: d.with_columns(pl.when(_idx() == 5).then(float("nan")).otherwise("gross_load_mw").alias("gross_load_mw")),
+    "too_large": lambda d: d.with_columns(pl.when(_idx() == 5).then(1e12).otherwise("cems_co2_t").alias("cems_co2_t")),
+    "unknown_unit": lambda d: d.with_columns(pl.when(_idx() == 5).then(pl.lit("GHOST")).otherwise("unit_id").alias("unit_id")),
+    "padded_unit": lambda d: d.with_columns(pl.when(_idx() < 4).then(pl.col("unit_id") + " ").otherwise("unit_id").alias("unit_id")),
+    "empty_unit": lambda d: d.with_columns(pl.when(_idx() == 5).then(pl.lit("")).otherwise("unit_id").alias("unit_id")),
+    "null_ts": lambda d: d.with_columns(pl.when(_idx() == 5).then(None).otherwise("ts").alias("ts")),
+    "ts_1800": lambda d: d.with_columns(pl.when(_idx() == 5).then(dt.datetime(1800, 1, 1)).otherwise("ts").alias("ts")),
+    "duplicate": lambda d: pl.concat([d, d.slice(3, 2)]),
+    "time_major": lambda d: d.sort("ts", "unit_id"),
+    "unit_twice": lambda d: pl.concat([d.head(3), d.slice(10), d.slice(3, 7)]),
+    "ms_ts": lambda d: d.with_columns(pl.col("ts").dt.cast_time_unit("ms")),
+    "utc_ts": lambda d: d.with_columns(pl.col("ts").dt.replace_time_zone("UTC")),
+    "text_ts": lambda d: d.with_columns(pl.col("ts").dt.strftime("%Y-%m-%d %H:%M:%S")),
+    "float32": lambda d: d.with_columns(pl.col("gross_load_mw").cast(pl.Float32)),
+    "no_cems": lambda d: d.drop("cems_co2_t"),
+}
+
+
+def test_typed_telemetry_fast_path_is_cast_table(monkeypatch):
+    """The shortcut of cast_table for clean typed telemetry returns exactly what the full cast returns."""
+    from carbonqa.ingest import cast
+    from carbonqa.ingest.read import conform
+
+    known = pl.Series(["U1", "U2", "U3"])
+    taken = []
+    for name, mutate in _MUTATIONS.items():
+        df, issues = conform(mutate(_typed_telemetry(["U2", "U1", "U3"], 20)), "telemetry/p.parquet", "telemetry",
+                             fmt="parquet")
+        assert df is not None and not issues, name
+        fast = cast.cast_table(df, "telemetry", known_refs={"units.unit_id": known}, sample_limit=20)
+        with monkeypatch.context() as m:
+            m.setattr(cast, "_telemetry_all_valid", lambda *a, **k: None)
+            full = cast.cast_table(df, "telemetry", known_refs={"units.unit_id": known}, sample_limit=20)
+        assert fast.valid.equals(full.valid) and fast.valid.schema == full.valid.schema, name
+        assert fast.bad_rows.equals(full.bad_rows) and fast.bad_rows.schema == full.bad_rows.schema, name
+        assert (fast.issues, fast.n_read, fast.reason_counts) == (full.issues, full.n_read, full.reason_counts), name
+        if cast._telemetry_all_valid(df, known) is not None:
+            taken.append(name)
+    assert taken == ["clean", "interval_hours", "no_cems"]
+
