@@ -523,7 +523,7 @@ def test_xlsx_date_cells_become_periods(db_url, tmp_path):
     assert sorted(set(rows(db_url, "monthly_reports")["period"])) == ["2024-06", "2024-07"]
 
 
-# --- telemetry staging: the typed fast path of the cast ---
+# --- telemetry staging: the typed fast path of the cast and the lake layout (sorted by unit_id, ts) ---
 
 
 def _typed_telemetry(units: list[str], hours: int, unit_major: bool = True) -> pl.DataFrame:
@@ -586,3 +586,42 @@ def test_typed_telemetry_fast_path_is_cast_table(monkeypatch):
             taken.append(name)
     assert taken == ["clean", "interval_hours", "no_cems"]
 
+
+def _stage(tmp_path: Path, df: pl.DataFrame, name: str, unit_province: pl.DataFrame):
+    from carbonqa.ingest.telemetry import ingest_telemetry_part
+
+    part = tmp_path / f"{name}.parquet"
+    df.write_parquet(part)
+    stage = tmp_path / f"stage-{name}"
+    res = ingest_telemetry_part(part, "telemetry/p.parquet", "ab" * 32, "b1", unit_province, tmp_path / "lake",
+                                dt.datetime(2025, 1, 1), tmp_path / f"bad-{name}", stage_dir=stage)
+    files = {str(f.relative_to(stage)): pl.read_parquet(f) for f in sorted(stage.rglob("*.parquet"))}
+    return res, files
+
+
+def test_lake_files_sorted_by_unit_and_time_whatever_the_export_order(tmp_path, monkeypatch):
+    """Each lake file holds its partition's rows sorted by (unit_id, ts), identical for any row order of the part."""
+    from carbonqa.ingest import telemetry
+
+    up = pl.DataFrame({"unit_id": ["U1", "U2", "U3", "U4"], "province_code": ["15", "37", "15", None]})
+    base = _typed_telemetry(["U3", "U1", "U4", "U2"], 30)
+    orders = {"unit_major": base, "time_major": base.sort("ts", "unit_id"),
+              "shuffled": base.sample(fraction=1.0, shuffle=True, seed=7), "reversed": base.reverse()}
+    staged = {k: _stage(tmp_path, df, k, up) for k, df in orders.items()}
+    ref_res, ref = staged["unit_major"]
+    assert sorted(ref) == [f"province_code={p}/period={m}/b1__{h}.parquet" for p, m, h in sorted(
+        (k.split("/")[0].split("=")[1], k.split("/")[1].split("=")[1], k.split("__")[1][:16]) for k in ref)]
+    assert {k.rsplit("/", 1)[0] for k in ref} == {f"province_code={p}/period={m}" for p in ("15", "37", "unknown")
+                                                  for m in ("2024-01", "2024-02")}
+    assert ref_res.rows_new == ref_res.rows_valid == base.height and ref_res.issues == []
+    for f in ref.values():
+        assert f.columns == list(telemetry.LAKE_COLUMNS)
+        assert f.select(pl.struct("unit_id", "ts").is_sorted()).item()
+        assert f["interval_hours"].to_list() == [1.0] * f.height
+    for k, (res, files) in staged.items():
+        assert res.rows_new == base.height and res.issues == [], k
+        assert files.keys() == ref.keys() and all(files[n].equals(ref[n]) for n in ref), k
+    # more units × months than a 64-bit key holds: the rows are sorted by their text instead, same files
+    monkeypatch.setattr(telemetry, "_OFFSET_BITS", 62)
+    _, files = _stage(tmp_path, orders["shuffled"], "text_sort", up)
+    assert files.keys() == ref.keys() and all(files[n].equals(ref[n]) for n in ref)
