@@ -324,11 +324,7 @@ def _telemetry_all_valid(df: pl.DataFrame, known_units: pl.Series) -> CastResult
         return None
     lo = dt.datetime.combine(dt.date.fromisoformat(contract.DATE_MIN), dt.time())
     hi = dt.datetime.combine(dt.date.fromisoformat(contract.DATE_MAX), dt.time.max)
-    rid = pl.col("unit_id").rle_id()
-    ok_rows = [
-        pl.col("ts").is_not_null().all() & (pl.col("ts").min() >= lo) & (pl.col("ts").max() <= hi),
-        ((rid != rid.shift(1)) | (pl.col("ts") > pl.col("ts").shift(1))).fill_null(True).all(),
-    ]
+    ok_rows = [pl.col("ts").is_not_null().all() & (pl.col("ts").min() >= lo) & (pl.col("ts").max() <= hi)]
     for c in quantities:
         q = pl.col(c.name)
         inside = q.is_finite()
@@ -339,9 +335,14 @@ def _telemetry_all_valid(df: pl.DataFrame, known_units: pl.Series) -> CastResult
         ok_rows.append((q.is_null() | inside).all())
     if not df.select(pl.all_horizontal(ok_rows)).item():
         return None
-    runs = df.select(pl.col("unit_id").rle().struct.field("value")).to_series()
+    runs = df.select(pl.col("unit_id").rle()).unnest("unit_id")  # len, value of each run of equal cells
+    lens = runs.get_column("len").cast(pl.Int64)
+    # rows where ts does not increase must all start a run (a new unit)
+    stalls = df.select((pl.col("ts") <= pl.col("ts").shift(1)).fill_null(False).arg_true().cast(pl.Int64)).to_series()
+    if not stalls.is_in((lens.cum_sum() - lens).implode()).all():
+        return None
     v = pl.col("value")
-    ok_runs = pl.DataFrame({"value": runs}).select(pl.all_horizontal(
+    ok_runs = runs.select(pl.all_horizontal(
         v.is_not_null().all(), (v != "").all(), (v.str.strip_chars() == v).all(),
         v.is_in(known_units.implode()).all(), v.is_unique().all()))
     if not ok_runs.item():

@@ -108,16 +108,19 @@ def _segments(valid: pl.DataFrame, unit_province: pl.DataFrame) -> tuple[pl.Data
     ts = valid.get_column("ts")
     months, mi = _months(ts)
     yms = months.dt.year().cast(pl.Int64) * 100 + months.dt.month()
-    rid, m = pl.col("__rid"), pl.col("__mi")
-    new_seg = ((rid != rid.shift(1)) | (m != m.shift(1))).fill_null(True)
-    lay = pl.DataFrame({"__rid": valid.get_column("unit_id").rle_id(), "__mi": mi, "ts": ts})
-    in_time = lay.select((new_seg | (pl.col("ts") > pl.col("ts").shift(1))).all()).item()
-    starts = lay.with_row_index("start").filter(new_seg)
-    segs = starts.select(
+    lens = valid.select(pl.col("unit_id").rle().struct.field("len").cast(pl.Int64)).to_series()
+    run_starts = lens.cum_sum() - lens
+    step = pl.DataFrame({"__mi": mi, "ts": ts}).select(
+        (pl.col("__mi") != pl.col("__mi").shift(1)).fill_null(False).arg_true().cast(pl.Int64).implode().alias("month"),
+        (pl.col("ts") <= pl.col("ts").shift(1)).fill_null(False).arg_true().cast(pl.Int64).implode().alias("stall"))
+    month_starts, stalls = step.get_column("month")[0], step.get_column("stall")[0]
+    in_time = stalls.is_in(run_starts.implode()).all()  # ts strictly increases inside each run of one unit
+    start = pl.concat([run_starts, month_starts]).unique().sort()
+    segs = pl.DataFrame({"start": start}).select(
         pl.col("start"),
         pl.col("start").shift(-1).fill_null(valid.height).sub(pl.col("start")).alias("len"),
-        valid.get_column("unit_id").gather(starts.get_column("start")).alias("unit_id"),
-        yms.gather(starts.get_column("__mi")).alias("__ym"),
+        valid.get_column("unit_id").gather(start).alias("unit_id"),
+        yms.gather(mi.gather(start)).alias("__ym"),
     )
     ordered = bool(in_time) and segs.height == segs.select("unit_id", "__ym").n_unique()
     prov = unit_province.select(pl.col("unit_id").cast(pl.String), pl.col("province_code").cast(pl.String)) \
