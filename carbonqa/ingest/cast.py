@@ -333,13 +333,16 @@ def _telemetry_all_valid(df: pl.DataFrame, known_units: pl.Series) -> CastResult
         if c.max is not None:
             inside &= q <= c.max
         ok_rows.append((q.is_null() | inside).all())
+    # more runs of equal unit_id cells than known units: a unit in two runs or an unknown one (a time-major
+    # export), no proof — found before the runs are listed
+    ok_rows.append(pl.col("unit_id").ne_missing(pl.col("unit_id").shift(1)).sum() <= known_units.len())
     if not df.select(pl.all_horizontal(ok_rows)).item():
         return None
     runs = df.select(pl.col("unit_id").rle()).unnest("unit_id")  # len, value of each run of equal cells
     lens = runs.get_column("len").cast(pl.Int64)
     # rows where ts does not increase must all start a run (a new unit)
     stalls = df.select((pl.col("ts") <= pl.col("ts").shift(1)).fill_null(False).arg_true().cast(pl.Int64)).to_series()
-    if not stalls.is_in((lens.cum_sum() - lens).implode()).all():
+    if stalls.len() >= runs.height or not stalls.is_in((lens.cum_sum() - lens).implode()).all():
         return None
     v = pl.col("value")
     ok_runs = runs.select(pl.all_horizontal(

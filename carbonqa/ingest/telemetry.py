@@ -91,43 +91,62 @@ def _months(ts: pl.Series) -> tuple[pl.Series, pl.Series]:
     return months, months.search_sorted(ts, side="right").cast(pl.Int64) - 1
 
 
-def _segments(valid: pl.DataFrame, unit_province: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
-    """Stretches of consecutive rows of one unit in one month, and whether they can be laid out as they are.
+def _segments(valid: pl.DataFrame, unit_province: pl.DataFrame, ordered: bool = False) -> pl.DataFrame | None:
+    """Stretches of consecutive rows of one unit in one month, or ``None`` when they cannot be laid out as they are.
 
     ``valid``: contract telemetry rows (``unit_id``, ``ts`` never null). Returns a frame with one row per
     stretch, in row order — ``start`` (row offset), ``len`` (rows), ``unit_id``, ``province_code`` (the
     unit's, :data:`UNKNOWN_PROVINCE` when its enterprise is not known; a unit repeated in
     ``unit_province`` takes its last row), ``__ym`` (month of ``ts`` as ``year × 100 + month``, a cheap
-    integer partition key whose ``YYYY-MM`` text is formatted once per month, not per row) — and
-    ``ordered``: ``ts`` strictly increases inside each stretch and no (unit, month) has two stretches, as
-    when a logger exports unit by unit in time order (a few thousand stretches for 2 M rows).
+    integer partition key whose ``YYYY-MM`` text is formatted once per month, not per row) — provided
+    ``ts`` strictly increases inside each stretch and no (unit, month) has two stretches, as when a logger
+    exports unit by unit (or month by month, unit by unit) in time order: a few thousand stretches for
+    2 M rows. Otherwise ``None``, found early where it is cheap: ``ts`` stalls inside a run of one unit, or
+    there are more stretches than ``unit_province``'s units × months (a time-major export).
+    ``ordered``: the caller already laid the rows out so (:func:`_unit_month_order`, or whole partitions
+    dropped from such rows); the checks are skipped.
     """
     schema = {"start": pl.UInt32, "len": pl.UInt32, "unit_id": pl.String, "province_code": pl.String, "__ym": pl.Int64}
     if valid.height == 0:
-        return pl.DataFrame(schema=schema), True
+        return pl.DataFrame(schema=schema)
     ts = valid.get_column("ts")
     months, mi = _months(ts)
-    yms = months.dt.year().cast(pl.Int64) * 100 + months.dt.month()
     lens = valid.select(pl.col("unit_id").rle().struct.field("len").cast(pl.Int64)).to_series()
+    if not ordered and lens.len() > unit_province.height * months.len():  # more runs than (unit, month) pairs
+        return None
     run_starts = lens.cum_sum() - lens
     step = pl.DataFrame({"__mi": mi, "ts": ts}).select(
         (pl.col("__mi") != pl.col("__mi").shift(1)).fill_null(False).arg_true().cast(pl.Int64).implode().alias("month"),
         (pl.col("ts") <= pl.col("ts").shift(1)).fill_null(False).arg_true().cast(pl.Int64).implode().alias("stall"))
     month_starts, stalls = step.get_column("month")[0], step.get_column("stall")[0]
-    in_time = stalls.is_in(run_starts.implode()).all()  # ts strictly increases inside each run of one unit
     start = pl.concat([run_starts, month_starts]).unique().sort()
+    if not ordered and (start.len() > unit_province.height * months.len() or stalls.len() >= run_starts.len()
+                        or not stalls.is_in(run_starts.implode()).all()):  # ts strictly increases in a unit's run
+        return None
+    yms = months.dt.year().cast(pl.Int64) * 100 + months.dt.month()
     segs = pl.DataFrame({"start": start}).select(
         pl.col("start"),
         pl.col("start").shift(-1).fill_null(valid.height).sub(pl.col("start")).alias("len"),
         valid.get_column("unit_id").gather(start).alias("unit_id"),
         yms.gather(mi.gather(start)).alias("__ym"),
     )
-    ordered = bool(in_time) and segs.height == segs.select("unit_id", "__ym").n_unique()
+    if not ordered and segs.height != segs.select("unit_id", "__ym").n_unique():
+        return None
     prov = unit_province.select(pl.col("unit_id").cast(pl.String), pl.col("province_code").cast(pl.String)) \
         .unique("unit_id", keep="last")
     segs = segs.join(prov, on="unit_id", how="left", maintain_order="left").with_columns(
         pl.col("province_code").fill_null(UNKNOWN_PROVINCE))
-    return segs.select(list(schema)).cast(schema), ordered  # type: ignore[arg-type]
+    return segs.select(list(schema)).cast(schema)  # type: ignore[arg-type]
+
+
+def _row_keys(valid: pl.DataFrame, unit_province: pl.DataFrame) -> pl.DataFrame:
+    """``province_code`` and ``__ym`` of each row of ``valid`` (see :func:`_segments`), in row order."""
+    months, mi = _months(valid.get_column("ts"))
+    prov = unit_province.select(pl.col("unit_id").cast(pl.String), pl.col("province_code").cast(pl.String)) \
+        .unique("unit_id", keep="last")
+    return valid.select("unit_id").join(prov, on="unit_id", how="left", maintain_order="left").select(
+        pl.col("province_code").fill_null(UNKNOWN_PROVINCE),
+        (months.dt.year().cast(pl.Int64) * 100 + months.dt.month()).gather(mi).alias("__ym"))
 
 
 def _unit_month_order(valid: pl.DataFrame) -> pl.DataFrame:
@@ -258,16 +277,21 @@ def ingest_telemetry_part(
             if res.n_bad:
                 bad_frames.append(res.bad_rows.select(pl.all().cast(pl.String)))
             valid = res.valid
-            segs, ordered = _segments(valid, unit_province)
+            lay, segs = valid, _segments(valid, unit_province)
+            if segs is None:  # not exported unit by unit in time order (keys are distinct after the cast)
+                lay = _unit_month_order(valid)
+                segs = _segments(lay, unit_province, ordered=True)
+            assert segs is not None
             period_of, bad = _partition_ok(segs.select("province_code", "__ym").unique(maintain_order=True).rows())
             if bad:
-                valid = valid.with_columns(segs.select(pl.col("province_code").repeat_by("len").explode(),
-                                                       pl.col("__ym").repeat_by("len").explode()))
-                bad_keys = pl.DataFrame(bad, schema={"province_code": pl.String, "__ym": pl.Int64}, orient="row")
-                ok = ~pl.struct("province_code", "__ym").is_in(
-                    bad_keys.select(pl.struct("province_code", "__ym")).to_series().implode())
-                bad_part = valid.filter(~ok)
-                valid = valid.filter(ok).drop("province_code", "__ym")
+                bad_keys = pl.DataFrame(bad, schema={"province_code": pl.String, "__ym": pl.Int64}, orient="row") \
+                    .select(pl.struct("province_code", "__ym")).to_series().implode()
+                refused = pl.struct("province_code", "__ym").is_in(bad_keys)
+                # the refused rows in the part's order; the others stay in the layout (whole partitions go)
+                bad_part = valid.select("unit_id", "ts").hstack(_row_keys(valid, unit_province)).filter(refused)
+                lay = lay.filter(~_row_keys(lay, unit_province).select(refused).to_series())
+                segs = _segments(lay, unit_province, ordered=True)
+                assert segs is not None
                 bad_part = bad_part.with_columns(pl.col("ts").dt.strftime("%Y-%m").alias("period"))
                 out.rows_quarantined += bad_part.height
                 for prov, period, n_bad in (bad_part.group_by("province_code", "period", maintain_order=True)
@@ -281,12 +305,8 @@ def ingest_telemetry_part(
                         "then re-deliver"))
                 bad_frames.append(bad_part.select(pl.col("unit_id"), pl.col("ts").cast(pl.String),
                                                   pl.col("province_code").cast(pl.String), pl.col("period")))
-                segs, ordered = _segments(valid, unit_province)
-            if not ordered:  # not exported unit by unit in time order (keys are distinct after the cast)
-                valid = _unit_month_order(valid)
-                segs, ordered = _segments(valid, unit_province)
-            parts = _lake_partitions(valid, segs, ingested_at)
-            out.rows_valid += valid.height
+            parts = _lake_partitions(lay, segs, ingested_at)
+            out.rows_valid += lay.height
             w, n = _write_partitions(parts, period_of, lake_dir, bundle_id, part_sha, b, stage_dir)
             out.files_written += w
             out.rows_new += n

@@ -606,6 +606,7 @@ def test_lake_files_sorted_by_unit_and_time_whatever_the_export_order(tmp_path, 
     up = pl.DataFrame({"unit_id": ["U1", "U2", "U3", "U4"], "province_code": ["15", "37", "15", None]})
     base = _typed_telemetry(["U3", "U1", "U4", "U2"], 30)
     orders = {"unit_major": base, "time_major": base.sort("ts", "unit_id"),
+              "month_major": base.sort(pl.col("ts").dt.month(), maintain_order=True),
               "shuffled": base.sample(fraction=1.0, shuffle=True, seed=7), "reversed": base.reverse()}
     staged = {k: _stage(tmp_path, df, k, up) for k, df in orders.items()}
     ref_res, ref = staged["unit_major"]
@@ -625,3 +626,20 @@ def test_lake_files_sorted_by_unit_and_time_whatever_the_export_order(tmp_path, 
     monkeypatch.setattr(telemetry, "_OFFSET_BITS", 62)
     _, files = _stage(tmp_path, orders["shuffled"], "text_sort", up)
     assert files.keys() == ref.keys() and all(files[n].equals(ref[n]) for n in ref)
+
+
+def test_refused_partition_quarantined_whatever_the_export_order(tmp_path):
+    """A unit whose enterprise has a province outside the vocabulary: its rows quarantined, the rest laid out."""
+    up = pl.DataFrame({"unit_id": ["U1", "U2", "U3"], "province_code": ["15", "9X", "37"]})
+    base = _typed_telemetry(["U3", "U2", "U1"], 30)
+    ref = None
+    for name, df in {"unit_major": base, "time_major": base.sort("ts", "unit_id")}.items():
+        res, files = _stage(tmp_path, df, name, up)
+        assert res.rows_quarantined == 30 and res.rows_valid == res.rows_new == 60, name
+        assert [(i.reason, i.column) for i in res.issues] == [("bad_partition", "province_code")] * 2, name
+        assert {k.split("/")[0] for k in files} == {"province_code=15", "province_code=37"}, name
+        assert all(f.select(pl.struct("unit_id", "ts").is_sorted()).item() for f in files.values())
+        bad = pl.read_parquet(next((tmp_path / f"bad-{name}").glob("*.parquet")))
+        assert bad["unit_id"].unique().to_list() == ["U2"] and bad.height == 30
+        ref = ref or files
+        assert files.keys() == ref.keys() and all(files[k].equals(ref[k]) for k in ref)
