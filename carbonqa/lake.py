@@ -2,7 +2,9 @@
 
 Layout: ``province_code=XX/period=YYYY-MM/<bundle_id>__<hash>.parquet``; each file has the columns
 ``unit_id, ts, gross_load_mw, coal_feed_t, cems_co2_t, interval_hours, ingested_at`` (``ts`` naive China
-Standard Time, start of the interval; ``interval_hours`` hours covered by the row, 1 for hourly data).
+Standard Time, start of the interval; ``interval_hours`` hours covered by the row, 1 for hourly data),
+its rows sorted by (``unit_id``, ``ts``) (files written before that change may be in delivery order; no
+read here depends on the order).
 """
 
 from __future__ import annotations

@@ -521,3 +521,125 @@ def test_xlsx_date_cells_become_periods(db_url, tmp_path):
                                                       "monthly_reports": {"df": df, "fmt": "xlsx"}}), url=db_url)
     assert res.outcome == "landed", res.describe()
     assert sorted(set(rows(db_url, "monthly_reports")["period"])) == ["2024-06", "2024-07"]
+
+
+# --- telemetry staging: the typed fast path of the cast and the lake layout (sorted by unit_id, ts) ---
+
+
+def _typed_telemetry(units: list[str], hours: int, unit_major: bool = True) -> pl.DataFrame:
+    """Hourly rows from 2024-01-31 18:00 over a month boundary, unit by unit (or hour by hour)."""
+    start = dt.datetime(2024, 1, 31, 18)
+    rows = [(u, start + dt.timedelta(hours=h), 100.0 + h, 40.0 + i, None if h % 3 else 90.0)
+            for i, u in enumerate(units) for h in range(hours)]
+    df = pl.DataFrame(rows, orient="row", schema={"unit_id": pl.String, "ts": pl.Datetime("us"),
+                                                  "gross_load_mw": pl.Float64, "coal_feed_t": pl.Float64,
+                                                  "cems_co2_t": pl.Float64})
+    return df if unit_major else df.sort("ts", "unit_id")
+
+
+def _idx() -> pl.Expr:
+    return pl.int_range(pl.len())
+
+
+_MUTATIONS = {
+    "clean": lambda d: d,
+    "interval_hours": lambda d: d.with_columns(pl.lit(1.0).alias("interval_hours")),
+    "interval_hours_zero": lambda d: d.with_columns(pl.lit(0.0).alias("interval_hours")),
+    "negative": lambda d: d.with_columns(pl.when(_idx() == 5).then(-1.0).otherwise("coal_feed_t").alias("coal_feed_t")),
+    "nan": lambda d: d.with_columns(pl.when(_idx() == 5).then(float("nan")).otherwise("gross_load_mw").alias("gross_load_mw")),
+    "too_large": lambda d: d.with_columns(pl.when(_idx() == 5).then(1e12).otherwise("cems_co2_t").alias("cems_co2_t")),
+    "unknown_unit": lambda d: d.with_columns(pl.when(_idx() == 5).then(pl.lit("GHOST")).otherwise("unit_id").alias("unit_id")),
+    "padded_unit": lambda d: d.with_columns(pl.when(_idx() < 4).then(pl.col("unit_id") + " ").otherwise("unit_id").alias("unit_id")),
+    "empty_unit": lambda d: d.with_columns(pl.when(_idx() == 5).then(pl.lit("")).otherwise("unit_id").alias("unit_id")),
+    "null_ts": lambda d: d.with_columns(pl.when(_idx() == 5).then(None).otherwise("ts").alias("ts")),
+    "ts_1800": lambda d: d.with_columns(pl.when(_idx() == 5).then(dt.datetime(1800, 1, 1)).otherwise("ts").alias("ts")),
+    "duplicate": lambda d: pl.concat([d, d.slice(3, 2)]),
+    "time_major": lambda d: d.sort("ts", "unit_id"),
+    "unit_twice": lambda d: pl.concat([d.head(3), d.slice(10), d.slice(3, 7)]),
+    "ms_ts": lambda d: d.with_columns(pl.col("ts").dt.cast_time_unit("ms")),
+    "utc_ts": lambda d: d.with_columns(pl.col("ts").dt.replace_time_zone("UTC")),
+    "text_ts": lambda d: d.with_columns(pl.col("ts").dt.strftime("%Y-%m-%d %H:%M:%S")),
+    "float32": lambda d: d.with_columns(pl.col("gross_load_mw").cast(pl.Float32)),
+    "no_cems": lambda d: d.drop("cems_co2_t"),
+}
+
+
+def test_typed_telemetry_fast_path_is_cast_table(monkeypatch):
+    """The shortcut of cast_table for clean typed telemetry returns exactly what the full cast returns."""
+    from carbonqa.ingest import cast
+    from carbonqa.ingest.read import conform
+
+    known = pl.Series(["U1", "U2", "U3"])
+    taken = []
+    for name, mutate in _MUTATIONS.items():
+        df, issues = conform(mutate(_typed_telemetry(["U2", "U1", "U3"], 20)), "telemetry/p.parquet", "telemetry",
+                             fmt="parquet")
+        assert df is not None and not issues, name
+        fast = cast.cast_table(df, "telemetry", known_refs={"units.unit_id": known}, sample_limit=20)
+        with monkeypatch.context() as m:
+            m.setattr(cast, "_telemetry_all_valid", lambda *a, **k: None)
+            full = cast.cast_table(df, "telemetry", known_refs={"units.unit_id": known}, sample_limit=20)
+        assert fast.valid.equals(full.valid) and fast.valid.schema == full.valid.schema, name
+        assert fast.bad_rows.equals(full.bad_rows) and fast.bad_rows.schema == full.bad_rows.schema, name
+        assert (fast.issues, fast.n_read, fast.reason_counts) == (full.issues, full.n_read, full.reason_counts), name
+        if cast._telemetry_all_valid(df, known) is not None:
+            taken.append(name)
+    assert taken == ["clean", "interval_hours", "no_cems"]
+
+
+def _stage(tmp_path: Path, df: pl.DataFrame, name: str, unit_province: pl.DataFrame):
+    from carbonqa.ingest.telemetry import ingest_telemetry_part
+
+    part = tmp_path / f"{name}.parquet"
+    df.write_parquet(part)
+    stage = tmp_path / f"stage-{name}"
+    res = ingest_telemetry_part(part, "telemetry/p.parquet", "ab" * 32, "b1", unit_province, tmp_path / "lake",
+                                dt.datetime(2025, 1, 1), tmp_path / f"bad-{name}", stage_dir=stage)
+    files = {str(f.relative_to(stage)): pl.read_parquet(f) for f in sorted(stage.rglob("*.parquet"))}
+    return res, files
+
+
+def test_lake_files_sorted_by_unit_and_time_whatever_the_export_order(tmp_path, monkeypatch):
+    """Each lake file holds its partition's rows sorted by (unit_id, ts), identical for any row order of the part."""
+    from carbonqa.ingest import telemetry
+
+    up = pl.DataFrame({"unit_id": ["U1", "U2", "U3", "U4"], "province_code": ["15", "37", "15", None]})
+    base = _typed_telemetry(["U3", "U1", "U4", "U2"], 30)
+    orders = {"unit_major": base, "time_major": base.sort("ts", "unit_id"),
+              "month_major": base.sort(pl.col("ts").dt.month(), maintain_order=True),
+              "shuffled": base.sample(fraction=1.0, shuffle=True, seed=7), "reversed": base.reverse()}
+    staged = {k: _stage(tmp_path, df, k, up) for k, df in orders.items()}
+    ref_res, ref = staged["unit_major"]
+    assert sorted(ref) == [f"province_code={p}/period={m}/b1__{h}.parquet" for p, m, h in sorted(
+        (k.split("/")[0].split("=")[1], k.split("/")[1].split("=")[1], k.split("__")[1][:16]) for k in ref)]
+    assert {k.rsplit("/", 1)[0] for k in ref} == {f"province_code={p}/period={m}" for p in ("15", "37", "unknown")
+                                                  for m in ("2024-01", "2024-02")}
+    assert ref_res.rows_new == ref_res.rows_valid == base.height and ref_res.issues == []
+    for f in ref.values():
+        assert f.columns == list(telemetry.LAKE_COLUMNS)
+        assert f.select(pl.struct("unit_id", "ts").is_sorted()).item()
+        assert f["interval_hours"].to_list() == [1.0] * f.height
+    for k, (res, files) in staged.items():
+        assert res.rows_new == base.height and res.issues == [], k
+        assert files.keys() == ref.keys() and all(files[n].equals(ref[n]) for n in ref), k
+    # more units × months than a 64-bit key holds: the rows are sorted by their text instead, same files
+    monkeypatch.setattr(telemetry, "_OFFSET_BITS", 62)
+    _, files = _stage(tmp_path, orders["shuffled"], "text_sort", up)
+    assert files.keys() == ref.keys() and all(files[n].equals(ref[n]) for n in ref)
+
+
+def test_refused_partition_quarantined_whatever_the_export_order(tmp_path):
+    """A unit whose enterprise has a province outside the vocabulary: its rows quarantined, the rest laid out."""
+    up = pl.DataFrame({"unit_id": ["U1", "U2", "U3"], "province_code": ["15", "9X", "37"]})
+    base = _typed_telemetry(["U3", "U2", "U1"], 30)
+    ref = None
+    for name, df in {"unit_major": base, "time_major": base.sort("ts", "unit_id")}.items():
+        res, files = _stage(tmp_path, df, name, up)
+        assert res.rows_quarantined == 30 and res.rows_valid == res.rows_new == 60, name
+        assert [(i.reason, i.column) for i in res.issues] == [("bad_partition", "province_code")] * 2, name
+        assert {k.split("/")[0] for k in files} == {"province_code=15", "province_code=37"}, name
+        assert all(f.select(pl.struct("unit_id", "ts").is_sorted()).item() for f in files.values())
+        bad = pl.read_parquet(next((tmp_path / f"bad-{name}").glob("*.parquet")))
+        assert bad["unit_id"].unique().to_list() == ["U2"] and bad.height == 30
+        ref = ref or files
+        assert files.keys() == ref.keys() and all(files[k].equals(ref[k]) for k in ref)
