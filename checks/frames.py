@@ -254,11 +254,12 @@ def qr_patterns(ctx: ScreenContext) -> pl.DataFrame:
     """Per (lab, enterprise, year) of the national lab table: :func:`qr_pattern_frame` (LAB-004).
 
     Computed over the national lab table (labs serve several provinces), with the parameters of
-    ``ctx.year``.
+    ``ctx.year``, once per night (cached on ``ctx.national()``: every province's lab frame joins it).
     """
-    p = params_for(ctx.year)
-    return qr_pattern_frame(ctx.national().lab_reports(), min_reports=p.lab_pattern_min_reports,
-                            max_fdr=p.qr_pattern_max_fdr)
+    nat = ctx.national()
+    p = params_for(nat.year)
+    return nat.memo("checks.qr_patterns", lambda: qr_pattern_frame(nat.lab_reports(), min_reports=p.lab_pattern_min_reports,
+                                                                   max_fdr=p.qr_pattern_max_fdr))
 
 
 def qr_pattern_frame(lab: pl.DataFrame, *, min_reports: int, max_fdr: float) -> pl.DataFrame:
