@@ -96,7 +96,7 @@ def monthly_frame(ctx: ScreenContext) -> pl.DataFrame:
 
 
 def _monthly_lookups(nat: ScreenContext) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The national lookups a monthly frame joins, built once per night on ``nat``: ``(units, labs)``.
+    """The national lookups a monthly frame joins, built once per national context ``nat`` (cached on it): ``(units, labs)``.
 
     ``units``: ``unit_id, unit_class, capacity_mw, coal_type, _tech, _chp``; ``labs``: one row per
     ``lab_report_id`` with ``lab_unit_id, lab_enterprise_id, lab_period, lab_cc, lab_found``.
@@ -267,7 +267,7 @@ def qr_patterns(ctx: ScreenContext) -> pl.DataFrame:
     """Per (lab, enterprise, year) of the national lab table: :func:`qr_pattern_frame` (LAB-004).
 
     Computed over the national lab table (labs serve several provinces), with the parameters of
-    ``ctx.year``, once per night (cached on ``ctx.national()``: every province's lab frame joins it).
+    ``ctx.year``, once per national context (cached on ``ctx.national()``: every province's lab frame joins it).
     """
     nat = ctx.national()
     p = params_for(nat.year)

@@ -98,7 +98,7 @@ def _serial_inversions(ctx: ScreenContext) -> pl.DataFrame:
     that are themselves out of step (serial rank displaced from date rank by two or more places, or at
     least as far as their inverted neighbour's), so the honest clients around another client's moved
     report — each displaced by one place only — stay low. Computed over the national lab table (labs
-    serve several provinces; once per night, :func:`_serial_flags`); only reports in ``ctx``'s scope are
+    serve several provinces; once per national context, :func:`_serial_flags`); only reports in ``ctx``'s scope are
     returned.
 
     Returns:
