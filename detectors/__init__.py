@@ -199,12 +199,7 @@ class DetectorScreener:
         return run(ctx, prior=prior, families=self.families)
 
     def warm(self) -> None:
-        """Import the detector modules and scikit-learn, SciPy and PyOD (seconds) ahead of the first run.
-
-        Then score a tiny matrix with ECOD, so that numba compiles PyOD's ECDF kernel here (≈ 1–2 CPU-s,
-        once per process) rather than inside the first detector run.
-        """
-        import numpy as np
+        """Import the detector modules and scikit-learn, SciPy and PyOD (seconds) ahead of the first run."""
         import pyod.models.copod  # noqa: F401
         import pyod.models.ecod  # noqa: F401
         import pyod.models.hbos  # noqa: F401
@@ -213,9 +208,6 @@ class DetectorScreener:
         import sklearn.linear_model  # noqa: F401
 
         from detectors import carbon_content, copied, efficiency, frames, lab, telemetry, verifier  # noqa: F401
-        from detectors._common import pyod_scores
-
-        pyod_scores(np.arange(20.0).reshape(10, 2), "ecod")
 
 
 #: Every family scored against national peers without other findings — run once per year.
