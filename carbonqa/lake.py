@@ -116,24 +116,29 @@ def monthly_telemetry(
     one measurement (an all-null row is a logger gap, not coverage); ``rows`` = rows.
     """
     lf = scan_telemetry(provinces, periods, lake_dir)
+    measured = pl.any_horizontal(pl.col("gross_load_mw").is_not_null(), pl.col("coal_feed_t").is_not_null(), pl.col("cems_co2_t").is_not_null())
 
     def _sum_or_null(c: str) -> pl.Expr:
         return pl.when(pl.col(c).count() > 0).then(pl.col(c).sum()).alias(c)
 
+    # the per-row terms as columns before the group-by (a filter inside each group's aggregation cost
+    # 1.5 CPU-s more on the 27.8 M rows of a national year)
     return (
-        lf.group_by("unit_id", "period")
-        .agg(
-            pl.col("province_code").first(),
-            (pl.col("gross_load_mw") * pl.col("interval_hours")).sum().alias("generation_mwh"),
-            _sum_or_null("coal_feed_t"),
-            _sum_or_null("cems_co2_t"),
-            pl.col("interval_hours").filter(pl.col("gross_load_mw") > 0).sum().alias("hours_with_load"),
+        lf.with_columns(
+            (pl.col("gross_load_mw") * pl.col("interval_hours")).alias("_mwh"),
+            pl.when(pl.col("gross_load_mw") > 0).then(pl.col("interval_hours")).alias("_loaded_h"),
             # an hour is covered when it carries a measurement: rows whose values are all null (a
             # logger gap exported as empty cells) cover nothing
-            pl.col("interval_hours")
-            .filter(pl.any_horizontal(pl.col("gross_load_mw").is_not_null(), pl.col("coal_feed_t").is_not_null(), pl.col("cems_co2_t").is_not_null()))
-            .sum()
-            .alias("hours_covered"),
+            pl.when(measured).then(pl.col("interval_hours")).alias("_covered_h"),
+        )
+        .group_by("unit_id", "period")
+        .agg(
+            pl.col("province_code").first(),
+            pl.col("_mwh").sum().alias("generation_mwh"),
+            _sum_or_null("coal_feed_t"),
+            _sum_or_null("cems_co2_t"),
+            pl.col("_loaded_h").sum().alias("hours_with_load"),
+            pl.col("_covered_h").sum().alias("hours_covered"),
             pl.len().alias("rows"),
         )
         .sort("unit_id", "period")

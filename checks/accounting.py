@@ -49,7 +49,12 @@ def _annual_vs_monthly(ctx: ScreenContext) -> pl.DataFrame:
         the monthly deposits' ``power_supply_mwh`` / ``heat_supply_gj``), ``out_gap_gj`` (annual −
         monthly, signed), ``t_per_gj_out`` (the enterprise's reported tCO₂ per GJ of output) and
         ``out_net_gain_t`` (out_gap × t_per_gj_out − (annual − Σ monthly emissions), t, signed).
+        Built once per context (``ctx.memo``): both rules read it.
     """
+    return ctx.memo("checks.annual_vs_monthly", lambda: _annual_vs_monthly_frame(ctx))
+
+
+def _annual_vs_monthly_frame(ctx: ScreenContext) -> pl.DataFrame:
     m = monthly_frame(ctx)
     out_gj = pl.col("power_supply_mwh").fill_null(0.0) * 3.6 + pl.col("heat_supply_gj").fill_null(0.0)
     sums = m.group_by("enterprise_id").agg(pl.col("emissions_tco2").sum().alias("monthly_sum"), pl.len().alias("n_months"),

@@ -95,20 +95,33 @@ def monthly_frame(ctx: ScreenContext) -> pl.DataFrame:
     return ctx.memo("checks.monthly_frame", lambda: _monthly_frame(ctx))
 
 
+def _monthly_lookups(nat: ScreenContext) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The national lookups a monthly frame joins, built once per national context ``nat`` (cached on it): ``(units, labs)``.
+
+    ``units``: ``unit_id, unit_class, capacity_mw, coal_type, _tech, _chp``; ``labs``: one row per
+    ``lab_report_id`` with ``lab_unit_id, lab_enterprise_id, lab_period, lab_cc, lab_found``.
+    """
+
+    def build() -> tuple[pl.DataFrame, pl.DataFrame]:
+        units = nat.units().select("unit_id", "unit_class", "capacity_mw", "coal_type",
+                                   pl.col("combustion_technology").cast(pl.String).fill_null("").alias("_tech"),
+                                   pl.col("is_chp").cast(pl.Boolean).fill_null(False).alias("_chp"))
+        labs = nat.lab_reports().select(
+            "lab_report_id",
+            pl.col("unit_id").alias("lab_unit_id"),
+            pl.col("enterprise_id").alias("lab_enterprise_id"),
+            pl.col("sample_period").alias("lab_period"),
+            (pl.col("carbon_ar_pct") / 100.0 / pl.col("ncv_ar_gj_per_t")).alias("lab_cc"),
+            pl.lit(True).alias("lab_found"),
+        ).unique("lab_report_id")
+        return units, labs
+
+    return nat.memo("checks.monthly_lookups", build)
+
+
 def _monthly_frame(ctx: ScreenContext) -> pl.DataFrame:
     p = params_for(ctx.year)
-    nat = ctx.national()
-    units = nat.units().select("unit_id", "unit_class", "capacity_mw", "coal_type",
-                               pl.col("combustion_technology").cast(pl.String).fill_null("").alias("_tech"),
-                               pl.col("is_chp").cast(pl.Boolean).fill_null(False).alias("_chp"))
-    labs = nat.lab_reports().select(
-        "lab_report_id",
-        pl.col("unit_id").alias("lab_unit_id"),
-        pl.col("enterprise_id").alias("lab_enterprise_id"),
-        pl.col("sample_period").alias("lab_period"),
-        (pl.col("carbon_ar_pct") / 100.0 / pl.col("ncv_ar_gj_per_t")).alias("lab_cc"),
-        pl.lit(True).alias("lab_found"),
-    ).unique("lab_report_id")
+    units, labs = _monthly_lookups(ctx.national())
     m = ctx.monthly_reports().join(units, on="unit_id", how="left").join(labs, on="lab_report_id", how="left")
     grid = ctx.grid_factor_tco2_per_mwh
     fuel, ncv, cc, of = (pl.col(c) for c in ("fuel_consumed_t", "ncv_gj_per_t", "carbon_content_tc_per_gj", "oxidation_rate"))
@@ -254,11 +267,12 @@ def qr_patterns(ctx: ScreenContext) -> pl.DataFrame:
     """Per (lab, enterprise, year) of the national lab table: :func:`qr_pattern_frame` (LAB-004).
 
     Computed over the national lab table (labs serve several provinces), with the parameters of
-    ``ctx.year``.
+    ``ctx.year``, once per national context (cached on ``ctx.national()``: every province's lab frame joins it).
     """
-    p = params_for(ctx.year)
-    return qr_pattern_frame(ctx.national().lab_reports(), min_reports=p.lab_pattern_min_reports,
-                            max_fdr=p.qr_pattern_max_fdr)
+    nat = ctx.national()
+    p = params_for(nat.year)
+    return nat.memo("checks.qr_patterns", lambda: qr_pattern_frame(nat.lab_reports(), min_reports=p.lab_pattern_min_reports,
+                                                                   max_fdr=p.qr_pattern_max_fdr))
 
 
 def qr_pattern_frame(lab: pl.DataFrame, *, min_reports: int, max_fdr: float) -> pl.DataFrame:

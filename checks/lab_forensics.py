@@ -98,49 +98,64 @@ def _serial_inversions(ctx: ScreenContext) -> pl.DataFrame:
     that are themselves out of step (serial rank displaced from date rank by two or more places, or at
     least as far as their inverted neighbour's), so the honest clients around another client's moved
     report — each displaced by one place only — stay low. Computed over the national lab table (labs
-    serve several provinces); only reports in ``ctx``'s scope are returned.
+    serve several provinces; once per national context, :func:`_serial_flags`); only reports in ``ctx``'s scope are
+    returned.
 
     Returns:
         :func:`checks.frames.lab_frame` + ``inverted``, ``neighbour_no``, ``neighbour_date``, ``out_of_step``,
         ``n_inverted`` (out-of-step inverted reports of the enterprise-year).
     """
-    nat = ctx.national().lab_reports().select("lab_report_id", "lab_agency_id", "report_no", "report_date")
-    s = (nat.with_columns(pl.col("report_no").str.extract(r"(\d+)\D*$", 1).cast(pl.Int64, strict=False).alias("serial"))
-         .filter(pl.col("serial").is_not_null() & pl.col("report_date").is_not_null() & pl.col("lab_agency_id").is_not_null())
-         .sort("lab_agency_id", "report_date", "serial"))
-    g = "lab_agency_id"
-    # displacement: how far a report's serial rank sits from its date rank within its lab. A report whose
-    # serial was edited (or a batch issued out of sequence) is displaced by many places; its honest
-    # neighbours only by one — so the displaced member of an inverted pair is the one out of step.
-    s = s.with_columns(
-        (pl.int_range(pl.len()).over(g) - (pl.col("serial").rank("ordinal").over(g) - 1)).abs().alias("displacement")
-    )
-    s = s.with_columns(
-        pl.col("serial").shift(1).over(g).alias("prev_serial"), pl.col("report_date").shift(1).over(g).alias("prev_date"),
-        pl.col("report_no").shift(1).over(g).alias("prev_no"), pl.col("displacement").shift(1).over(g).alias("prev_disp"),
-        pl.col("serial").shift(-1).over(g).alias("next_serial"), pl.col("report_date").shift(-1).over(g).alias("next_date"),
-        pl.col("report_no").shift(-1).over(g).alias("next_no"), pl.col("displacement").shift(-1).over(g).alias("next_disp"),
-    )
-    after_prev = (pl.col("report_date") > pl.col("prev_date")) & (pl.col("serial") < pl.col("prev_serial"))
-    before_next = (pl.col("report_date") < pl.col("next_date")) & (pl.col("serial") > pl.col("next_serial"))
-    ap, bn = after_prev.fill_null(False), before_next.fill_null(False)
-    neighbour_disp = pl.when(ap & bn).then(pl.max_horizontal("prev_disp", "next_disp")).when(ap).then(
-        pl.col("prev_disp")).otherwise(pl.col("next_disp"))
-    flags = s.with_columns(
-        (ap | bn).alias("inverted"),
-        pl.when(ap).then(pl.col("prev_no")).otherwise(pl.col("next_no")).alias("neighbour_no"),
-        pl.when(ap).then(pl.col("prev_date")).otherwise(pl.col("next_date")).alias("neighbour_date"),
-        ((pl.col("displacement") >= 2) | (pl.col("displacement") >= neighbour_disp.fill_null(0))).alias("out_of_step"),
-    ).select("lab_report_id", "inverted", "neighbour_no", "neighbour_date", "out_of_step")
+    flags, n_ent = _serial_flags(ctx.national())
     lab = lab_frame(ctx).join(flags, on="lab_report_id", how="left")
-    # a pattern (medium) is several reports of one enterprise-year that are themselves out of step — not
-    # the honest neighbours of another client's edited report at the same lab
-    n_ent = (ctx.national().lab_reports()
-             .join(flags.filter(pl.col("inverted") & pl.col("out_of_step")), on="lab_report_id", how="semi")
-             .group_by("enterprise_id", pl.col("sample_period").str.slice(0, 4).alias("_y"))
-             .agg(pl.len().alias("n_inverted")))
     return lab.with_columns(pl.col("sample_period").str.slice(0, 4).alias("_y")).join(
         n_ent, on=["enterprise_id", "_y"], how="left")
+
+
+def _serial_flags(nat: ScreenContext) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """LAB-005 over the national lab table, cached on ``nat``: ``(flags, n_ent)``.
+
+    ``flags``: ``lab_report_id, inverted, neighbour_no, neighbour_date, out_of_step`` per report with a
+    serial, a report date and a lab; ``n_ent``: ``enterprise_id, _y`` (sample year), ``n_inverted``.
+    """
+
+    def compute() -> tuple[pl.DataFrame, pl.DataFrame]:
+        s = (nat.lab_reports().select("lab_report_id", "lab_agency_id", "report_no", "report_date")
+             .with_columns(pl.col("report_no").str.extract(r"(\d+)\D*$", 1).cast(pl.Int64, strict=False).alias("serial"))
+             .filter(pl.col("serial").is_not_null() & pl.col("report_date").is_not_null() & pl.col("lab_agency_id").is_not_null())
+             .sort("lab_agency_id", "report_date", "serial"))
+        g = "lab_agency_id"
+        # displacement: how far a report's serial rank sits from its date rank within its lab. A report whose
+        # serial was edited (or a batch issued out of sequence) is displaced by many places; its honest
+        # neighbours only by one — so the displaced member of an inverted pair is the one out of step.
+        s = s.with_columns(
+            (pl.int_range(pl.len()).over(g) - (pl.col("serial").rank("ordinal").over(g) - 1)).abs().alias("displacement")
+        )
+        s = s.with_columns(
+            pl.col("serial").shift(1).over(g).alias("prev_serial"), pl.col("report_date").shift(1).over(g).alias("prev_date"),
+            pl.col("report_no").shift(1).over(g).alias("prev_no"), pl.col("displacement").shift(1).over(g).alias("prev_disp"),
+            pl.col("serial").shift(-1).over(g).alias("next_serial"), pl.col("report_date").shift(-1).over(g).alias("next_date"),
+            pl.col("report_no").shift(-1).over(g).alias("next_no"), pl.col("displacement").shift(-1).over(g).alias("next_disp"),
+        )
+        after_prev = (pl.col("report_date") > pl.col("prev_date")) & (pl.col("serial") < pl.col("prev_serial"))
+        before_next = (pl.col("report_date") < pl.col("next_date")) & (pl.col("serial") > pl.col("next_serial"))
+        ap, bn = after_prev.fill_null(False), before_next.fill_null(False)
+        neighbour_disp = pl.when(ap & bn).then(pl.max_horizontal("prev_disp", "next_disp")).when(ap).then(
+            pl.col("prev_disp")).otherwise(pl.col("next_disp"))
+        flags = s.with_columns(
+            (ap | bn).alias("inverted"),
+            pl.when(ap).then(pl.col("prev_no")).otherwise(pl.col("next_no")).alias("neighbour_no"),
+            pl.when(ap).then(pl.col("prev_date")).otherwise(pl.col("next_date")).alias("neighbour_date"),
+            ((pl.col("displacement") >= 2) | (pl.col("displacement") >= neighbour_disp.fill_null(0))).alias("out_of_step"),
+        ).select("lab_report_id", "inverted", "neighbour_no", "neighbour_date", "out_of_step")
+        # a pattern (medium) is several reports of one enterprise-year that are themselves out of step — not
+        # the honest neighbours of another client's edited report at the same lab
+        n_ent = (nat.lab_reports()
+                 .join(flags.filter(pl.col("inverted") & pl.col("out_of_step")), on="lab_report_id", how="semi")
+                 .group_by("enterprise_id", pl.col("sample_period").str.slice(0, 4).alias("_y"))
+                 .agg(pl.len().alias("n_inverted")))
+        return flags, n_ent
+
+    return nat.memo("checks.lab_serial_flags", compute)
 
 
 LAB_001 = RuleSpec(

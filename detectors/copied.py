@@ -508,8 +508,8 @@ def terminal_digits(um: pl.DataFrame, annual: pl.DataFrame | None = None, *, alp
             for j, c in enumerate(dcols):
                 full[:, int(c)] = mat[:, j]
             n = full.sum(axis=1)
-            with np.errstate(all="ignore"):
-                pv = np.array([chisquare(r).pvalue if r.sum() > 0 else 1.0 for r in full])
+            with np.errstate(all="ignore"):  # a row without digits has no test: p = 1
+                pv = np.where(n > 0, chisquare(full, axis=1).pvalue, 1.0)
             counts = counts.select(by).with_columns(pl.Series("n", n), pl.Series("p", pv), pl.Series("top_digit", full.argmax(axis=1)))
             if grp_key == who:
                 bad = counts.filter((pl.col("n") >= min_n) & (pl.col("p") < alpha))

@@ -217,23 +217,26 @@ class TelemetryReconciliation(FrameDetector):
         peer = f.group_by("quantity", "unit_id").agg(pl.col("sig_d").first()).group_by("quantity").agg((pl.col("sig_d").median() * 0.5).alias("sig_peer"))
         f = f.join(peer, on="quantity").with_columns(pl.max_horizontal("sig_d", "sig_peer", pl.lit(self.floor_month)).alias("sig"))
         keys = ["unit_id", "enterprise_id", "province_code", "year", "unit_class", "quantity", "direction"]
-        lazy = []  # one query per (months, segment), collected together: polars runs them in parallel
+        # one group-by per month count n, every candidate run's two medians as columns of it (a query per
+        # run re-hashed the seven keys fifty times), then one long row per (unit, quantity, run)
+        ids = f.select(keys).unique(maintain_order=True).with_row_index("_gid")
+        f = f.join(ids, on=keys, how="left")
+        cands = []
         for n in sorted(f["n_u"].unique().to_list()):
-            fn = f.filter(pl.col("n_u") == n).lazy()
-            for a, b in self._segments(int(n)):
+            segs = self._segments(int(n))
+            if not segs:
+                continue
+            aggs = [pl.col("sig").first(), pl.col("n_u").first()]
+            for k, (a, b) in enumerate(segs):
                 inside = (pl.col("i") >= a) & (pl.col("i") < b)
-                lazy.append(fn.group_by(keys).agg(
-                    pl.col("lr").filter(inside).median().alias("lvl_in"),
-                    pl.col("lr").filter(~inside).median().alias("lvl_out"),
-                    pl.col("sig").first(),
-                    pl.col("n_u").first(),
-                    pl.lit(a).alias("a"),
-                    pl.lit(b).alias("b"),
-                ))
-        cands = pl.collect_all(lazy)
+                aggs += [pl.col("lr").filter(inside).median().alias(f"_in{k}"), pl.col("lr").filter(~inside).median().alias(f"_out{k}")]
+            w = f.filter(pl.col("n_u") == n).group_by("_gid").agg(aggs)
+            cands += [w.select("_gid", pl.col(f"_in{k}").alias("lvl_in"), pl.col(f"_out{k}").alias("lvl_out"), "sig", "n_u",
+                               pl.lit(a).alias("a"), pl.lit(b).alias("b")) for k, (a, b) in enumerate(segs)]
         if not cands:
             return pl.DataFrame()
-        c = pl.concat(cands).with_columns(
+        f = f.drop("_gid")
+        c = pl.concat(cands).join(ids, on="_gid", maintain_order="left").select(*keys, "lvl_in", "lvl_out", "sig", "n_u", "a", "b").with_columns(
             ((pl.col("lvl_in") - pl.col("lvl_out"))
              / (pl.col("sig") * step_se(pl.col("b") - pl.col("a"), pl.col("n_u") - pl.col("b") + pl.col("a")))).alias("t"))
         best = c.sort(pl.col("t").abs(), descending=True).unique(subset=g, keep="first")

@@ -7,8 +7,6 @@ never deleted; :func:`history` returns them all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import polars as pl
 import sqlalchemy as sa
 
@@ -24,12 +22,17 @@ CURRENT_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _frame(rows: Sequence[sa.Row], name: str, with_meta: bool) -> pl.DataFrame:
+def _schema(name: str, with_meta: bool) -> dict[str, pl.DataType]:
     schema = dict(contract.polars_schema(name))
     if with_meta:
         schema |= {"record_version": pl.Int64(), "bundle_id": pl.String(), "ingested_at": pl.Datetime("us")}
-    data = {k: [r._mapping[k] for r in rows] for k in schema}
-    return pl.DataFrame(data, schema=schema)
+    return schema
+
+
+def _read(stmt: sa.Select, url: str | None, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Rows of ``stmt`` (selecting exactly ``schema``'s columns, SQLAlchemy's type processing applied) as a frame."""
+    with get_engine(url).connect() as conn:
+        return pl.read_database(stmt, conn, schema_overrides=schema).select(list(schema))
 
 
 def current(
@@ -61,18 +64,15 @@ def current(
     if where is not None:
         inner = inner.where(where)
     sub = inner.subquery()
-    stmt = sa.select(sub).where(sub.c._rn == 1)
-    with get_engine(url).connect() as conn:
-        rows = conn.execute(stmt).fetchall()
-    return _frame(rows, name, with_meta)
+    schema = _schema(name, with_meta)
+    return _read(sa.select(*(sub.c[c] for c in schema)).where(sub.c._rn == 1), url, schema)
 
 
 def history(name: str, url: str | None = None, where: sa.ColumnElement[bool] | None = None) -> pl.DataFrame:
     """Every stored version of raw table ``name`` (with ``record_version``, ``bundle_id``, ``ingested_at``)."""
     t = raw_table(name)
-    stmt = sa.select(t)
+    schema = _schema(name, True)
+    stmt = sa.select(*(t.c[c] for c in schema))
     if where is not None:
         stmt = stmt.where(where)
-    with get_engine(url).connect() as conn:
-        rows = conn.execute(stmt).fetchall()
-    return _frame(rows, name, True)
+    return _read(stmt, url, schema)
