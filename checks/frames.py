@@ -184,8 +184,8 @@ def _ncv_energy_balance(m: pl.DataFrame, p: RegulationParams) -> pl.DataFrame:
     months whose NCV lies within the band (≥ 3 of them), with tolerance max(``ncv_energy_rel_tol``, 3
     robust σ of those months' η). A unit that burns an off-band coal all year (a high-ash or low-rank
     plant, DOMAIN.md §4b) has no such months: its reference is then its **peers** — the in-band months
-    of units of the same class, combustion technology and CHP status (a CHP unit's heat supply raises
-    its η) in the frame (≥ 30 months), with tolerance
+    of units of the same province, class, combustion technology and CHP status (a CHP unit's heat supply
+    raises its η) in the frame (≥ 30 months), with tolerance
     max(``ncv_energy_rel_tol``, 3 robust σ of the peers' η) — physics (an efficiency the technology
     reaches) instead of the unit's own history. Null η (no output, no coal) is not consistent.
     """
@@ -194,7 +194,9 @@ def _ncv_energy_balance(m: pl.DataFrame, p: RegulationParams) -> pl.DataFrame:
     eff = pl.when((out_gj > 0) & (heat_in > 0)).then(out_gj / heat_in)
     in_band = (pl.col("ncv_range_excess") == 0).fill_null(False)
     keys = ["unit_id", "year"]
-    peers = ["unit_class", *(c for c in ("_tech", "_chp") if c in m.columns)]
+    # peers within the province: the rules are partition-local, so a run over several provinces gives each
+    # the findings of its own partition
+    peers = [*(c for c in ("province_code",) if c in m.columns), "unit_class", *(c for c in ("_tech", "_chp") if c in m.columns)]
     ref_ok = in_band & pl.col("_eff").is_not_null()
     m = m.with_columns(eff.alias("_eff")).with_columns(
         pl.col("_eff").filter(ref_ok).median().over(keys).alias("_eff_ref"),
