@@ -643,3 +643,41 @@ def test_refused_partition_quarantined_whatever_the_export_order(tmp_path):
         assert bad["unit_id"].unique().to_list() == ["U2"] and bad.height == 30
         ref = ref or files
         assert files.keys() == ref.keys() and all(files[k].equals(ref[k]) for k in ref)
+
+
+def test_large_bundles_stage_telemetry_in_processes_with_the_same_result(tmp_path, monkeypatch):
+    """Above LAKE_PROCESS_MIN_BYTES the parts go to spawned processes: same counts, issues, lake files and rows."""
+    import carbonqa.ingest.core as core
+    from carbonqa.settings import get_settings
+    from carbonqa.store import upgrade
+
+    spawned = []
+
+    class Spy(core.ProcessPoolExecutor):
+        def __init__(self, *a, **kw):
+            spawned.append(kw["mp_context"].get_start_method())
+            super().__init__(*a, **kw)
+
+    monkeypatch.setattr(core, "ProcessPoolExecutor", Spy)
+    tel = pl.concat([telemetry(("U1", "U3")), telemetry(("U404",), hours=30)])
+    seen = {}
+    for mode, threshold in (("threads", 2**62), ("processes", 0)):
+        root = tmp_path / mode
+        monkeypatch.setenv("CARBONQA_HOME", str(root / "var"))
+        monkeypatch.delenv("CARBONQA_DATABASE_URL", raising=False)
+        get_settings.cache_clear()
+        monkeypatch.setattr(core, "LAKE_PROCESS_MIN_BYTES", threshold)
+        b = make_bundle(root / "b", {"enterprises": enterprises(), "units": units()},
+                        telemetry_parts={"telemetry/part-0.parquet": tel, "telemetry/part-1.parquet": telemetry(("U3",))})
+        url = f"sqlite:///{root / 'c.db'}"
+        upgrade(url)
+        res = ingest_bundle(b, url=url)
+        lake = root / "var" / "data" / "lake" / "telemetry"
+        files = {p.relative_to(lake).as_posix(): pl.read_parquet(p).drop("ingested_at") for p in sorted(lake.rglob("*.parquet"))}
+        tc = res.tables["telemetry"]
+        seen[mode] = ((tc.read, tc.valid, tc.new, tc.quarantined), [(i.reason, i.row, i.column) for i in res.issues], files)
+    get_settings.cache_clear()
+    (c_t, i_t, f_t), (c_p, i_p, f_p) = seen["threads"], seen["processes"]
+    assert c_t == c_p and c_t[2] > 0 and i_t == i_p and i_t
+    assert f_t and list(f_t) == list(f_p) and all(f_t[k].equals(f_p[k]) for k in f_t)
+    assert spawned == ["spawn"]  # only the large bundle went to processes
