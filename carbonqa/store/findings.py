@@ -194,16 +194,7 @@ def stored_prior(run_id: str, year: int, provinces: Iterable[str], exclude_codes
 
 
 def _loads(v: str | None) -> Any:
-    if v is None:
-        return None
-    try:
-        return json.loads(v)
-    except ValueError:
-        return v
-
-
-
-def _loads(v: str | None) -> Any:
+    """A stored JSON text column → its value (a text that is not JSON is returned as it is; NULL → ``None``)."""
     if v is None:
         return None
     try:
