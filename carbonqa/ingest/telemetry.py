@@ -91,6 +91,17 @@ def _months(ts: pl.Series) -> tuple[pl.Series, pl.Series]:
     return months, months.search_sorted(ts, side="right").cast(pl.Int64) - 1
 
 
+def _ym_of(months: pl.Series) -> pl.Series:
+    """``year × 100 + month`` (Int64) of month starts: the integer partition key ``__ym``."""
+    return months.dt.year().cast(pl.Int64) * 100 + months.dt.month()
+
+
+def _province_per_unit(unit_province: pl.DataFrame) -> pl.DataFrame:
+    """``unit_id, province_code`` as text, one row per unit (a repeated unit takes its last row)."""
+    return unit_province.select(pl.col("unit_id").cast(pl.String), pl.col("province_code").cast(pl.String)) \
+        .unique("unit_id", keep="last")
+
+
 def _segments(valid: pl.DataFrame, unit_province: pl.DataFrame, ordered: bool = False) -> pl.DataFrame | None:
     """Stretches of consecutive rows of one unit in one month, or ``None`` when they cannot be laid out as they are.
 
@@ -123,7 +134,7 @@ def _segments(valid: pl.DataFrame, unit_province: pl.DataFrame, ordered: bool = 
     if not ordered and (start.len() > unit_province.height * months.len() or stalls.len() >= run_starts.len()
                         or not stalls.is_in(run_starts.implode()).all()):  # ts strictly increases in a unit's run
         return None
-    yms = months.dt.year().cast(pl.Int64) * 100 + months.dt.month()
+    yms = _ym_of(months)
     segs = pl.DataFrame({"start": start}).select(
         pl.col("start"),
         pl.col("start").shift(-1).fill_null(valid.height).sub(pl.col("start")).alias("len"),
@@ -132,9 +143,7 @@ def _segments(valid: pl.DataFrame, unit_province: pl.DataFrame, ordered: bool = 
     )
     if not ordered and segs.height != segs.select("unit_id", "__ym").n_unique():
         return None
-    prov = unit_province.select(pl.col("unit_id").cast(pl.String), pl.col("province_code").cast(pl.String)) \
-        .unique("unit_id", keep="last")
-    segs = segs.join(prov, on="unit_id", how="left", maintain_order="left").with_columns(
+    segs = segs.join(_province_per_unit(unit_province), on="unit_id", how="left", maintain_order="left").with_columns(
         pl.col("province_code").fill_null(UNKNOWN_PROVINCE))
     return segs.select(list(schema)).cast(schema)  # type: ignore[arg-type]
 
@@ -142,11 +151,9 @@ def _segments(valid: pl.DataFrame, unit_province: pl.DataFrame, ordered: bool = 
 def _row_keys(valid: pl.DataFrame, unit_province: pl.DataFrame) -> pl.DataFrame:
     """``province_code`` and ``__ym`` of each row of ``valid`` (see :func:`_segments`), in row order."""
     months, mi = _months(valid.get_column("ts"))
-    prov = unit_province.select(pl.col("unit_id").cast(pl.String), pl.col("province_code").cast(pl.String)) \
-        .unique("unit_id", keep="last")
-    return valid.select("unit_id").join(prov, on="unit_id", how="left", maintain_order="left").select(
-        pl.col("province_code").fill_null(UNKNOWN_PROVINCE),
-        (months.dt.year().cast(pl.Int64) * 100 + months.dt.month()).gather(mi).alias("__ym"))
+    return valid.select("unit_id").join(_province_per_unit(unit_province), on="unit_id", how="left",
+                                        maintain_order="left").select(
+        pl.col("province_code").fill_null(UNKNOWN_PROVINCE), _ym_of(months).gather(mi).alias("__ym"))
 
 
 def _unit_month_order(valid: pl.DataFrame) -> pl.DataFrame:
