@@ -147,10 +147,7 @@ def _monthly_frame(ctx: ScreenContext) -> pl.DataFrame:
         ((cc - pl.col("lab_cc")).abs() / pl.col("lab_cc")).alias("lab_cc_rel_gap"),
         (cc - p.default_cc_tc_per_gj).abs().alias("cc_default_abs_gap"),
         cc.round(6).alias("cc_r6"),
-        pl.col("coal_type").replace_strict({k: v[0] - p.ncv_range_margin_gj_per_t for k, v in p.ncv_range_gj_per_t.items()},
-                                           default=None, return_dtype=pl.Float64).alias("ncv_lo"),
-        pl.col("coal_type").replace_strict({k: v[1] + p.ncv_range_margin_gj_per_t for k, v in p.ncv_range_gj_per_t.items()},
-                                           default=None, return_dtype=pl.Float64).alias("ncv_hi"),
+        *_ncv_band(p),
     ).with_columns(
         (pl.col("emissions_tco2") - pl.col("e_recomputed_t")).abs().alias("identity_abs_gap_t"),
         pl.max_horizontal(pl.lit(p.identity_abs_tolerance_t), pl.col("e_recomputed_t") * p.identity_rel_tolerance)
@@ -165,58 +162,137 @@ def _monthly_frame(ctx: ScreenContext) -> pl.DataFrame:
     m = m.with_columns(
         (coal_fuel & (pl.col("carbon_content_basis") == "measured").fill_null(False)).alias("cc_measured"),
         (coal_fuel & (pl.col("carbon_content_basis") == "default").fill_null(False) & pl.col("is_cn")).alias("cc_default"),
-        # GJ/t of NCV outside the coal type's band (0 inside; null: no coal, a unit error or no band)
-        pl.when(coal_fuel & (ncv <= p.ncv_unit_error_above_gj_per_t) & pl.col("ncv_lo").is_not_null())
-        .then(pl.max_horizontal(pl.col("ncv_lo") - ncv, ncv - pl.col("ncv_hi"), pl.lit(0.0)))
-        .alias("ncv_range_excess"),
+        _ncv_range_excess(p),
     )
-    m = _ncv_energy_balance(m, p)
+    m = _ncv_energy_balance(m, p, _efficiency_peers(ctx.national()))
     return m.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
 
 
-def _ncv_energy_balance(m: pl.DataFrame, p: RegulationParams) -> pl.DataFrame:
+def _ncv_band(p: RegulationParams) -> tuple[pl.Expr, pl.Expr]:
+    """``ncv_lo``, ``ncv_hi``: the registered coal type's NCV band widened by ``ncv_range_margin_gj_per_t`` (GJ/t; null: no band)."""
+    band = p.ncv_range_gj_per_t
+    return (pl.col("coal_type").replace_strict({k: v[0] - p.ncv_range_margin_gj_per_t for k, v in band.items()},
+                                               default=None, return_dtype=pl.Float64).alias("ncv_lo"),
+            pl.col("coal_type").replace_strict({k: v[1] + p.ncv_range_margin_gj_per_t for k, v in band.items()},
+                                               default=None, return_dtype=pl.Float64).alias("ncv_hi"))
+
+
+def _ncv_range_excess(p: RegulationParams) -> pl.Expr:
+    """``ncv_range_excess``: GJ/t of NCV outside the coal type's band (0 inside; null: no coal, a unit error or no band).
+
+    Needs ``is_coal``, ``ncv_lo``, ``ncv_hi`` and ``fuel_consumed_t`` / ``ncv_gj_per_t`` of a monthly report.
+    """
+    ncv = pl.col("ncv_gj_per_t")
+    coal_fuel = pl.col("is_coal") & (pl.col("fuel_consumed_t").fill_null(0.0) > 0)
+    return (pl.when(coal_fuel & (ncv <= p.ncv_unit_error_above_gj_per_t) & pl.col("ncv_lo").is_not_null())
+            .then(pl.max_horizontal(pl.col("ncv_lo") - ncv, ncv - pl.col("ncv_hi"), pl.lit(0.0)))
+            .alias("ncv_range_excess"))
+
+
+#: ACC-004's peer groups: units of the same class, combustion technology and CHP status (a CHP unit's heat
+#: supply raises its η), across the whole country.
+EFFICIENCY_PEER_KEYS = ("unit_class", "_tech", "_chp")
+
+
+def _conversion_efficiency() -> pl.Expr:
+    """η = (gross generation × 3.6 + heat supplied) / (coal × NCV), GJ out per GJ in; null without output or coal."""
+    out_gj = pl.col("gross_generation_mwh").fill_null(0.0) * 3.6 + pl.col("heat_supply_gj").fill_null(0.0)
+    heat_in = pl.col("fuel_consumed_t") * pl.col("ncv_gj_per_t")
+    return pl.when((out_gj > 0) & (heat_in > 0)).then(out_gj / heat_in).alias("_eff")
+
+
+def _efficiency_peers(nat: ScreenContext) -> pl.DataFrame:
+    """ACC-004's national peer reference: per peer group, the whole-year η of its units burning in-band coal.
+
+    Args:
+        nat: the year's national context (``ctx.national()``; built once per night with ``nat.memo``).
+
+    Returns:
+        One row per :data:`EFFICIENCY_PEER_KEYS` group: ``_peer_ref`` (median over its units of the unit's
+        η over its in-band months, Σ output / Σ heat in, for units with ≥ 3 such months), ``_peer_n``
+        (those units), ``_peer_months`` (their in-band months) and ``_peer_sd`` (1.4826 × the median
+        absolute relative deviation of the units' η from ``_peer_ref``: a robust σ, Rousseeuw & Croux 1993).
+
+    National, not per province: a province has too few in-band units of a kind for a plant burning an
+    off-band coal all year (high-ash, low-rank: DOMAIN.md §4b) to be judged against, and every partition of
+    a night must judge such a plant against the same peers. Whole years, not months: a unit's level
+    differs from its peers' more than its months differ from each other, and a CHP unit's heating months
+    raise its η (heat supplied counts as output) — a month against the peers' months would read both as
+    a written-down NCV.
+    """
+
+    def build() -> pl.DataFrame:
+        p = params_for(nat.year)
+        units, _ = _monthly_lookups(nat)
+        keys = list(EFFICIENCY_PEER_KEYS)
+        m = (nat.monthly_reports().select("unit_id", "fuel_consumed_t", "ncv_gj_per_t", "gross_generation_mwh", "heat_supply_gj")
+             .join(units.select("unit_id", "unit_class", "coal_type", "_tech", "_chp"), on="unit_id", how="left")
+             .with_columns(pl.col("unit_class").fill_null("").str.starts_with("coal").alias("is_coal"), *_ncv_band(p))
+             .with_columns(_ncv_range_excess(p), _conversion_efficiency(), *_energy_terms())
+             .filter((pl.col("ncv_range_excess") == 0).fill_null(False) & pl.col("_eff").is_not_null()))
+        per_unit = (m.group_by("unit_id", *keys)
+                    .agg((pl.col("_out_gj").sum() / pl.col("_in_gj").sum()).alias("_eff_u"), pl.len().alias("_months"))
+                    .filter(pl.col("_months") >= 3))
+        ref = per_unit.group_by(keys).agg(pl.col("_eff_u").median().alias("_peer_ref"), pl.len().cast(pl.UInt32).alias("_peer_n"),
+                                          pl.col("_months").sum().cast(pl.UInt32).alias("_peer_months"))
+        sd = (per_unit.join(ref, on=keys, nulls_equal=True).group_by(keys)
+              .agg(((pl.col("_eff_u") / pl.col("_peer_ref") - 1.0).abs().median() * 1.4826).alias("_peer_sd")))
+        return ref.join(sd, on=keys, nulls_equal=True)
+
+    return nat.memo("checks.efficiency_peers", build)
+
+
+def _energy_terms() -> tuple[pl.Expr, pl.Expr]:
+    """``_out_gj`` (gross generation × 3.6 + heat supplied) and ``_in_gj`` (coal × NCV) where η is defined, else null."""
+    out_gj = pl.col("gross_generation_mwh").fill_null(0.0) * 3.6 + pl.col("heat_supply_gj").fill_null(0.0)
+    heat_in = pl.col("fuel_consumed_t") * pl.col("ncv_gj_per_t")
+    ok = (out_gj > 0) & (heat_in > 0)
+    return pl.when(ok).then(out_gj).alias("_out_gj"), pl.when(ok).then(heat_in).alias("_in_gj")
+
+
+def _ncv_energy_balance(m: pl.DataFrame, p: RegulationParams, peers: pl.DataFrame) -> pl.DataFrame:
     """Add ``ncv_eff_dev`` and ``ncv_energy_consistent`` (ACC-004 grading): does an off-band NCV keep the energy balance.
 
     A month's conversion efficiency η = (gross generation × 3.6 + heat supplied) / (coal × NCV), GJ out per
     GJ in, against a reference η: an honest coal outside the registered type's band is burnt in
     proportion — more tonnes of a leaner coal for the same output — so η holds; an NCV written down with
-    the tonnes unchanged raises η by the same factor. The reference is the median η of the unit-year's
-    months whose NCV lies within the band (≥ 3 of them), with tolerance max(``ncv_energy_rel_tol``, 3
-    robust σ of those months' η). A unit that burns an off-band coal all year (a high-ash or low-rank
-    plant, DOMAIN.md §4b) has no such months: its reference is then its **peers** — the in-band months
-    of units of the same province, class, combustion technology and CHP status (a CHP unit's heat supply
-    raises its η) in the frame (≥ 30 months), with tolerance
-    max(``ncv_energy_rel_tol``, 3 robust σ of the peers' η) — physics (an efficiency the technology
-    reaches) instead of the unit's own history. Null η (no output, no coal) is not consistent.
+    the tonnes unchanged **raises** η by the same factor (one-sided: a lower η — a partial or low-load
+    month — moves no emissions down). The reference is the median η of the unit-year's months whose NCV
+    lies within the band (≥ 3 of them): consistent while η / reference − 1 ≤ max(``ncv_energy_rel_tol``,
+    3 robust σ of those months' η). A unit that burns an off-band coal all year (a high-ash or low-rank
+    plant, DOMAIN.md §4b) has no such months: its whole-year η (Σ output / Σ heat in) is then judged
+    against its **national peers** (``peers``, :func:`_efficiency_peers`: units of the same class,
+    combustion technology and CHP status, ≥ 3 units with ≥ 30 in-band months), consistent while
+    η_year / peer median − 1 ≤ max(``ncv_energy_rel_tol``, 3 robust σ of the peers' η) — physics (an
+    efficiency the technology reaches) instead of the unit's own history. Null η (no output, no coal)
+    is not consistent.
+
+    Args:
+        m: monthly frame with ``unit_id, year, ncv_range_excess``, the η inputs and the peer keys.
+        p: the year's regulation parameters.
+        peers: :func:`_efficiency_peers` of the night's national context.
     """
-    out_gj = pl.col("gross_generation_mwh").fill_null(0.0) * 3.6 + pl.col("heat_supply_gj").fill_null(0.0)
-    heat_in = pl.col("fuel_consumed_t") * pl.col("ncv_gj_per_t")
-    eff = pl.when((out_gj > 0) & (heat_in > 0)).then(out_gj / heat_in)
     in_band = (pl.col("ncv_range_excess") == 0).fill_null(False)
     keys = ["unit_id", "year"]
-    # peers within the province: the rules are partition-local, so a run over several provinces gives each
-    # the findings of its own partition
-    peers = [*(c for c in ("province_code",) if c in m.columns), "unit_class", *(c for c in ("_tech", "_chp") if c in m.columns)]
     ref_ok = in_band & pl.col("_eff").is_not_null()
-    m = m.with_columns(eff.alias("_eff")).with_columns(
+    m = m.with_columns(_conversion_efficiency(), *_energy_terms()).with_columns(
         pl.col("_eff").filter(ref_ok).median().over(keys).alias("_eff_ref"),
         ref_ok.sum().over(keys).alias("_eff_n"),
-        pl.col("_eff").filter(ref_ok).median().over(peers).alias("_peer_ref"),
-        ref_ok.sum().over(peers).alias("_peer_n"),
+        (pl.col("_out_gj").sum().over(keys) / pl.col("_in_gj").sum().over(keys)).alias("_eff_year"),
     ).with_columns(
         ((pl.col("_eff") / pl.col("_eff_ref") - 1.0).abs().filter(ref_ok).median().over(keys) * 1.4826).alias("_eff_sd"),
-        ((pl.col("_eff") / pl.col("_peer_ref") - 1.0).abs().filter(ref_ok).median().over(peers) * 1.4826).alias("_peer_sd"),
-    )
+    ).join(peers, on=list(EFFICIENCY_PEER_KEYS), how="left", nulls_equal=True, maintain_order="left")
     own = pl.col("_eff_n") >= 3
-    peer = ~own & (pl.col("_peer_n") >= 30)
+    peer = ~own & (pl.col("_peer_n").fill_null(0) >= 3) & (pl.col("_peer_months").fill_null(0) >= 30)
     m = m.with_columns(
         pl.when(own).then(pl.col("_eff") / pl.col("_eff_ref") - 1.0)
-        .when(peer).then(pl.col("_eff") / pl.col("_peer_ref") - 1.0).alias("ncv_eff_dev"),
+        .when(peer & pl.col("_eff").is_not_null()).then(pl.col("_eff_year") / pl.col("_peer_ref") - 1.0).alias("ncv_eff_dev"),
         pl.when(own).then(pl.col("_eff_sd")).when(peer).then(pl.col("_peer_sd")).alias("_sd"),
     )
-    ok = (own | peer) & (pl.col("ncv_eff_dev").abs() <= pl.max_horizontal(pl.lit(p.ncv_energy_rel_tol), pl.col("_sd") * 3.0))
+    ok = (own | peer) & (pl.col("ncv_eff_dev") <= pl.max_horizontal(pl.lit(p.ncv_energy_rel_tol), pl.col("_sd") * 3.0))
     return m.with_columns(ok.fill_null(False).alias("ncv_energy_consistent")).drop(
-        "_eff", "_eff_ref", "_eff_n", "_eff_sd", "_peer_ref", "_peer_n", "_peer_sd", "_sd")
+        "_eff", "_out_gj", "_in_gj", "_eff_ref", "_eff_n", "_eff_year", "_eff_sd",
+        "_peer_ref", "_peer_n", "_peer_months", "_peer_sd", "_sd")
 
 
 def lab_frame(ctx: ScreenContext) -> pl.DataFrame:

@@ -195,7 +195,10 @@ class MoistureInflation(FrameDetector):
     varies with season and source) and against the unit's own months (seasonally adjusted residual
     minus the unit's lower quartile, over its month-to-month σ). A month is suspect when its own z ≥
     ``z_flag`` and it also sits above its peers (peer z ≥ ``z_peer``); a whole-year inflation shows
-    as a unit median far above peers (peer z ≥ ``z_flag`` + 1 on the unit median). A single suspect
+    as a unit median far above peers (peer z ≥ ``z_flag`` + 1 on the unit median) whose heat did not
+    fall with the water (``z_dilution_year`` ≥ ``z_dil``: the unit's median ln R against the median of
+    its coal type's units nationally, as a share of the rise a Mt fabricated from their median Mt would
+    cause — DOMAIN.md §4b, low-rank and blended coals). A single suspect
     month needs 1.5 more z than two or more. Score from the
     z. ``decision_scores_`` = max z per unit-year.
 
@@ -297,13 +300,24 @@ class MoistureInflation(FrameDetector):
             pl.col("zp").median().alias("z_unit"),
             pl.col("period").filter(month_hit).sort().alias("periods"),
             pl.col("total_moisture_pct").median().alias("mt_median"),
+            pl.col("ln_r").median().alias("_ln_r_unit"),
             pl.col("zp_center").median().alias("peer_resid_center"),
             pl.col("zp_peers").first().alias("peer_group"),
             tco2(pl.col("heat_gj"), pl.col("dcc").clip(0.0), pl.col("ox")).filter(month_hit).sum().alias("stake_month"),
             tco2(pl.col("heat_gj"), pl.col("dcc").clip(0.0), pl.col("ox")).sum().alias("stake_year"),
             pl.len().alias("months"),
         )
-        year_hit = pl.col("z_unit") >= self.z_flag + 1
+        # a whole year wetter than its peers is honest when the coal's heat fell with it (a lignite-like coal
+        # registered as another type, a wet seam): the unit's ln R against its coal type's units nationally,
+        # as a share of the rise a moisture fabricated from the peers' level would cause (same test as a month's)
+        u = u.with_columns(
+            pl.col("_ln_r_unit").median().over("coal_type").alias("_ln_r_peer"),
+            pl.col("mt_median").median().over("coal_type").alias("_mt_peer"),
+        ).with_columns(
+            ((pl.col("_ln_r_unit") - pl.col("_ln_r_peer"))
+             / ((100 - pl.col("_mt_peer")) / (100 - pl.col("mt_median"))).log().clip(1e-6)).alias("z_dilution_year"),
+        ).drop("_ln_r_unit", "_ln_r_peer", "_mt_peer")
+        year_hit = (pl.col("z_unit") >= self.z_flag + 1) & (pl.col("z_dilution_year") >= self.z_dil).fill_null(False)
         return u.with_columns(
             # one month alone needs 1.5 more z (12 chances per unit-year to be unlucky)
             pl.max_horizontal(
@@ -322,7 +336,7 @@ class MoistureInflation(FrameDetector):
             "LAB-104",
             f,
             params=["unit_id", "year", "mt_median", "score_raw", "peer_group"],
-            evidence=["periods", "mt_median", "z_month", "z_dilution", "z_unit", "peer_resid_center", "peer_group", "months"],
+            evidence=["periods", "mt_median", "z_month", "z_dilution", "z_unit", "z_dilution_year", "peer_resid_center", "peer_group", "months"],
             observed="mt_median",
         )
 

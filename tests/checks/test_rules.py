@@ -360,7 +360,9 @@ def test_range_rules_grade_by_the_direction_that_pays(data, screen):
     """Off-band values that raise the reported emissions (Cad or NCV above the band, Mt below) are a
     data-quality note (low, 0 t); the side that lowers them keeps medium and its stake."""
     _lab(data, "2024-01")["carbon_ad_pct"] = 79.0
-    _lab(data, "2024-02")["total_moisture_pct"] = 45.0
+    wet = _lab(data, "2024-02")  # moisture written up, the as-received carbon recomputed down with it
+    wet["carbon_ar_pct"] *= (100.0 - 45.0) / (100.0 - wet["total_moisture_pct"])
+    wet["total_moisture_pct"] = 45.0
     _lab(data, "2024-03")["total_moisture_pct"] = 2.0
     found = {f.period: f for f in checks.run_codes(screen(data), ["LAB-006"])}
     assert (found["2024-01"].severity, found["2024-01"].tco2_at_stake) == ("low", 0.0)
@@ -435,7 +437,7 @@ def test_lab_005_honest_neighbours_of_a_moved_report_stay_low(screen):
 
 def test_tel_001_months_without_telemetry_are_low_0t_unless_the_month_looks_efficient(data, screen):
     """A month without telemetry cannot contradict the report (DOMAIN.md §4b): low, 0 t, however many months
-    the link was down; medium with the coal it lacks only when that month burns less coal per MWh — and a
+    the link was down; medium with the coal it lacks only when that month burns less coal per GJ of output — and a
     month whose rows are all empty has no telemetry either."""
     tel = telemetry_for(data).filter(pl.col("period") != "2024-10")
     found = checks.run_codes(screen(data, telemetry=tel), ["TEL-001"])
@@ -452,6 +454,21 @@ def test_tel_001_months_without_telemetry_are_low_0t_unless_the_month_looks_effi
     found = checks.run_codes(screen(data, telemetry=tel), ["TEL-001"])
     assert sorted(f.period for f in found) == ["2024-03", "2024-04", "2024-10"]
     assert {f.severity for f in found} == {"low"} and {f.tco2_at_stake for f in found} == {0.0}
+
+
+def test_tel_001_a_chp_summer_month_without_telemetry_is_not_efficient(data, screen):
+    """A CHP unit supplies heat seven months a year (north-east heating season, Oct–Apr) and burns more coal
+    then; its summer month without telemetry burns less coal per MWh than its usual (winter) month, but
+    not per GJ of output (power × 3.6 + heat): low, 0 t (DOMAIN.md §4b, CHP seasons)."""
+    for r in data["monthly_reports"]:
+        if int(r["period"][5:]) in (1, 2, 3, 4, 10, 11, 12):
+            r["heat_supply_gj"] = 0.3 * r["gross_generation_mwh"] * 3.6
+            r["fuel_consumed_t"] *= 1.3
+            r["emissions_tco2"] *= 1.3
+    tel = telemetry_for(data).filter(pl.col("period") != "2024-07")
+    found = checks.run_codes(screen(data, telemetry=tel), ["TEL-001"])
+    assert [(f.period, f.severity, f.tco2_at_stake) for f in found] == [("2024-07", "low", 0.0)]
+    assert found[0].evidence["fuel_per_output_vs_usual"] == pytest.approx(0.0, abs=0.04)
 
 
 def test_cmp_003_graded_by_what_the_unsupported_value_hides(data, screen):
@@ -627,6 +644,26 @@ def test_acc_004_a_plant_burning_a_low_ncv_coal_all_year_is_judged_against_its_p
             r["fuel_consumed_t"] = 4_000.0 * month_end(r["period"]).day  # the usual tonnes: the NCV alone was written down
     found = [f for f in checks.run_codes(screen(data), ["ACC-004"]) if f.unit_id == "U1"]
     assert found and {f.severity for f in found} == {"medium"} and all(f.tco2_at_stake > 0 for f in found)
+
+
+def test_acc_004_peers_are_national_when_one_province_is_screened(data, screen):
+    """The high-ash plant's only in-band peers of its class and technology are in another province: a night
+    screening its province alone (one Airflow partition) still judges it against them — the same verdict
+    the in-process night over every province gives (checks.frames._efficiency_peers is national)."""
+    data["enterprises"].append(data["enterprises"][0] | {"enterprise_id": "E9", "enterprise_name": "丙电厂",
+                                                           "province_code": "37", "city_name": "济南市"})
+    for u in ("P1", "P2", "P3"):
+        data["units"].append(data["units"][0] | {"unit_id": u, "unit_name": u, "enterprise_id": "E9"})
+        for p in [f"2024-{m:02d}" for m in range(1, 13)]:
+            data["monthly_reports"].append(monthly_row(u, p, None, basis="default", fuel=4_000.0 * month_end(p).day)
+                                           | {"unit_id": u, "enterprise_id": "E9"})
+    for r in data["monthly_reports"]:
+        if r["unit_id"] == "U1":
+            r["fuel_consumed_t"] = 4_000.0 * month_end(r["period"]).day * 22.0 / 15.0  # more tonnes of a leaner coal
+            r["ncv_gj_per_t"] = 15.0
+    for provinces in (("15",), None):
+        found = [f for f in checks.run_codes(screen(data, provinces=provinces), ["ACC-004"]) if f.unit_id == "U1"]
+        assert len(found) == 12 and {(f.severity, f.tco2_at_stake) for f in found} == {("low", 0.0)}, provinces
 
 
 def test_cmp_001_telemetry_running_after_the_last_deposit_is_a_missing_month(data, screen):

@@ -430,6 +430,19 @@ def test_lab104_lookalike_honestly_wet_season(base):
     assert recall >= 0.9 and fp <= 2, (recall, fp)
 
 
+def test_lab104_lookalike_a_whole_year_of_honestly_wet_coal(base):
+    """A plant burning a wet low-rank coal all year (Mt + 15 points, its NCV as received diluted with it —
+    a lignite-like coal under another registered type, DOMAIN.md §4b) sits far above its peers in every
+    month: no LAB-104. The same year with Mt fabricated and the NCV left as measured is found."""
+    units = sf.coal_measured_units(base, K, seed=7)
+    f = lab.MoistureInflation().fit(_um(_wet(base, units, 15.0, honest=True))).findings()
+    assert not {x.unit_id for x in f} & set(units), [(x.unit_id, x.evidence) for x in f if x.unit_id in units]
+    f = lab.MoistureInflation().fit(_um(_wet(base, units, 15.0, honest=False))).findings()
+    recall, fp = _quality(f, "LAB-104", set(units))
+    assert recall >= 0.9 and fp <= 2, (recall, fp)
+    assert all(x.evidence["z_dilution_year"] >= 0.5 for x in f if x.unit_id in units)
+
+
 def test_lab105_whole_year_moisture_fabrication(base):
     """Mt inflated by 7 points in all twelve reports (the unit's own history is inflated too): the
     dry-basis heat-to-carbon ratio and the free moisture both rise — LAB-105 finds them."""
