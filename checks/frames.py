@@ -208,10 +208,9 @@ def _efficiency_peers(nat: ScreenContext) -> pl.DataFrame:
         nat: the year's national context (``ctx.national()``; built once per night with ``nat.memo``).
 
     Returns:
-        One row per :data:`EFFICIENCY_PEER_KEYS` group: ``_peer_ref`` (median over its units of the unit's
-        η over its in-band months, Σ output / Σ heat in, for units with ≥ 3 such months), ``_peer_n``
-        (those units), ``_peer_months`` (their in-band months) and ``_peer_sd`` (1.4826 × the median
-        absolute relative deviation of the units' η from ``_peer_ref``: a robust σ, Rousseeuw & Croux 1993).
+        One row per :data:`EFFICIENCY_PEER_KEYS` group: ``_peer_top`` (the highest over its units of the
+        unit's η over its in-band months, Σ output / Σ heat in, for units with ≥ 3 such months: what the
+        technology reaches), ``_peer_n`` (those units) and ``_peer_months`` (their in-band months).
 
     National, not per province: a province has too few in-band units of a kind for a plant burning an
     off-band coal all year (high-ash, low-rank: DOMAIN.md §4b) to be judged against, and every partition of
@@ -233,11 +232,9 @@ def _efficiency_peers(nat: ScreenContext) -> pl.DataFrame:
         per_unit = (m.group_by("unit_id", *keys)
                     .agg((pl.col("_out_gj").sum() / pl.col("_in_gj").sum()).alias("_eff_u"), pl.len().alias("_months"))
                     .filter(pl.col("_months") >= 3))
-        ref = per_unit.group_by(keys).agg(pl.col("_eff_u").median().alias("_peer_ref"), pl.len().cast(pl.UInt32).alias("_peer_n"),
-                                          pl.col("_months").sum().cast(pl.UInt32).alias("_peer_months"))
-        sd = (per_unit.join(ref, on=keys, nulls_equal=True).group_by(keys)
-              .agg(((pl.col("_eff_u") / pl.col("_peer_ref") - 1.0).abs().median() * 1.4826).alias("_peer_sd")))
-        return ref.join(sd, on=keys, nulls_equal=True)
+        return per_unit.group_by(keys).agg(
+            pl.col("_eff_u").max().alias("_peer_top"),
+            pl.len().cast(pl.UInt32).alias("_peer_n"), pl.col("_months").sum().cast(pl.UInt32).alias("_peer_months"))
 
     return nat.memo("checks.efficiency_peers", build)
 
@@ -263,9 +260,11 @@ def _ncv_energy_balance(m: pl.DataFrame, p: RegulationParams, peers: pl.DataFram
     plant, DOMAIN.md §4b) has no such months: its whole-year η (Σ output / Σ heat in) is then judged
     against its **national peers** (``peers``, :func:`_efficiency_peers`: units of the same class,
     combustion technology and CHP status, ≥ 3 units with ≥ 30 in-band months), consistent while
-    η_year / peer median − 1 ≤ max(``ncv_energy_rel_tol``, 3 robust σ of the peers' η) — physics (an
-    efficiency the technology reaches) instead of the unit's own history. Null η (no output, no coal)
-    is not consistent.
+    η_year / the best peer's η − 1 ≤ ``ncv_energy_rel_tol`` — physics (an efficiency the technology
+    reaches) instead of the unit's own history. Not against the peers' median or a percentile: an
+    efficient plant is no evidence by itself (ACC-101 grades exactly that ``low``), and an honest unit
+    lies above the best of n peers with probability 1/(n + 1); only an η beyond what every peer reaches
+    says the NCV was written down. Null η (no output, no coal) is not consistent.
 
     Args:
         m: monthly frame with ``unit_id, year, ncv_range_excess``, the η inputs and the peer keys.
@@ -286,13 +285,13 @@ def _ncv_energy_balance(m: pl.DataFrame, p: RegulationParams, peers: pl.DataFram
     peer = ~own & (pl.col("_peer_n").fill_null(0) >= 3) & (pl.col("_peer_months").fill_null(0) >= 30)
     m = m.with_columns(
         pl.when(own).then(pl.col("_eff") / pl.col("_eff_ref") - 1.0)
-        .when(peer & pl.col("_eff").is_not_null()).then(pl.col("_eff_year") / pl.col("_peer_ref") - 1.0).alias("ncv_eff_dev"),
-        pl.when(own).then(pl.col("_eff_sd")).when(peer).then(pl.col("_peer_sd")).alias("_sd"),
+        .when(peer & pl.col("_eff").is_not_null()).then(pl.col("_eff_year") / pl.col("_peer_top") - 1.0).alias("ncv_eff_dev"),
+        pl.when(own).then(pl.col("_eff_sd")).otherwise(0.0).alias("_sd"),
     )
     ok = (own | peer) & (pl.col("ncv_eff_dev") <= pl.max_horizontal(pl.lit(p.ncv_energy_rel_tol), pl.col("_sd") * 3.0))
     return m.with_columns(ok.fill_null(False).alias("ncv_energy_consistent")).drop(
         "_eff", "_out_gj", "_in_gj", "_eff_ref", "_eff_n", "_eff_year", "_eff_sd",
-        "_peer_ref", "_peer_n", "_peer_months", "_peer_sd", "_sd")
+        "_peer_top", "_peer_n", "_peer_months", "_sd")
 
 
 def lab_frame(ctx: ScreenContext) -> pl.DataFrame:

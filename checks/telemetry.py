@@ -16,8 +16,13 @@ from checks.spec import RuleSpec, rounded
 
 __all__ = ["TEL_001", "TEL_002", "SPECS"]
 
-#: TEL-001: the month burns ≥ 5 % less coal than the unit's other months say its output needs
-_EFFICIENT = pl.col("fuel_per_output_rel") <= -0.05
+#: TEL-001: the month burns ≥ 5 % less coal than the unit's other months say its output needs — and it
+#: is not alone: another such month without telemetry in the enterprise-year, or ≥ 15 % less. One month
+#: 5–15 % light is within an honest unit's month-to-month spread (supply coal consumption of one
+#: technology spans ≈ 7 %, DOMAIN.md §3; a month without telemetry is a data-link matter, §4b); two are a
+#: pattern (their likelihood ratios multiply) [design choice]
+_LIGHT = pl.col("fuel_per_output_rel") <= -0.05
+_EFFICIENT = _LIGHT & ((pl.col("light_months_without") >= 2) | (pl.col("fuel_per_output_rel") <= -0.15))
 
 
 def _months_without_telemetry(ctx: ScreenContext) -> pl.DataFrame:
@@ -27,7 +32,8 @@ def _months_without_telemetry(ctx: ScreenContext) -> pl.DataFrame:
     US data show partial CEMS coverage is honest). A month whose rows carry no measurement (all empty)
     has no telemetry. ``months_without``: the unit-year's months without telemetry. ``fuel_per_output_rel``:
     the month's coal against what the unit's other months say its output needs (−0.05 = 5 % less):
-    :func:`_usual_coal`. ``fuel_per_output_sigma``: the unit's own month-to-month spread of coal per MWh
+    :func:`_usual_coal`; ``light_months_without``: the enterprise-year's unit-months without telemetry
+    that burn ≥ 5 % less coal than that. ``fuel_per_output_sigma``: the unit's own month-to-month spread of coal per MWh
     (1.4826 · MAD of the log), evidence for the reviewer.
     """
     t = telemetry_in_scope(ctx)
@@ -41,7 +47,8 @@ def _months_without_telemetry(ctx: ScreenContext) -> pl.DataFrame:
             .join(connected, on="unit_id", how="semi")
             .join(have, on=["unit_id", "period"], how="left")
             .with_columns(pl.col("_tel").is_null().sum().over("unit_id", "year").alias("months_without")))
-    return _usual_coal(cand, m)
+    light = (pl.col("_tel").is_null() & _LIGHT).sum().over("enterprise_id", "year")
+    return _usual_coal(cand, m).with_columns(light.alias("light_months_without"))
 
 
 #: TEL-001: a CHP unit's power and heat are told apart only when its months' mix varies — the squared
@@ -116,9 +123,9 @@ TEL_001 = RuleSpec(
     title_zh="报告有发电但无运行数据",
     title_en="Output reported, no telemetry for the month",
     description_zh="月报有发电量，但该月没有任何机组运行数据（该机组其他月份有数据）。缺数据本身不构成矛盾（数据链路故障，低、0 吨）；"
-        "仅当该月耗煤明显低于本机组其他月份按发电量和供热量推算的耗煤（≥ 5%）时为中。",
+        "仅当该月耗煤明显低于本机组其他月份按发电量和供热量推算的耗煤（≥ 5%），且同一企业年内另有此类无数据月份或偏低 ≥ 15% 时为中。",
     description_en="The month reports output but the unit has no telemetry at all for it (while it has telemetry in other months). "
-        "Missing telemetry contradicts nothing (a data-link matter: low, 0 t); medium only when the month burns ≥ 5 % less coal than the unit's other months say its power and heat need.",
+        "Missing telemetry contradicts nothing (a data-link matter: low, 0 t); medium only when the month burns ≥ 5 % less coal than the unit's other months say its power and heat need, and another such month without telemetry exists in the enterprise-year or it is ≥ 15 % less.",
     message_zh="{unit_id} {period}：报告发电 {generation} MWh，当月无运行数据",
     message_en="{unit_id} {period}: reported generation {generation} MWh, no telemetry for the month",
     source="DOMAIN.md §4.5 ('months reported with output but no telemetry')",
@@ -131,7 +138,8 @@ TEL_001 = RuleSpec(
     stake=pl.when(_EFFICIENT).then(pl.col("emissions_tco2") * (1.0 / (1.0 + pl.col("fuel_per_output_rel")) - 1.0)).otherwise(0.0),
     params={"unit_id": pl.col("unit_id"), "period": pl.col("period"), "generation": rounded("gross_generation_mwh", 0)},
     evidence={"months_without_telemetry": pl.col("months_without"), "fuel_per_output_vs_usual": pl.col("fuel_per_output_rel").round(4),
-              "fuel_per_output_sigma": pl.col("fuel_per_output_sigma").round(4)},
+              "fuel_per_output_sigma": pl.col("fuel_per_output_sigma").round(4),
+              "light_months_without_telemetry": pl.col("light_months_without")},
     # months without telemetry are a data-link follow-up (low, however many: loggers and links fail
     # for months at a time); medium only when the month burns noticeably less coal than its output needs by the
     # unit's other months — the month that lacks the meter is the month that looks efficient

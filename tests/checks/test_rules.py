@@ -437,17 +437,27 @@ def test_lab_005_honest_neighbours_of_a_moved_report_stay_low(screen):
 
 def test_tel_001_months_without_telemetry_are_low_0t_unless_the_month_looks_efficient(data, screen):
     """A month without telemetry cannot contradict the report (DOMAIN.md §4b): low, 0 t, however many months
-    the link was down; medium with the coal it lacks only when that month burns less coal per GJ of output — and a
+    the link was down; medium with the coal it lacks only when that month burns less coal than its output needs and is not
+    alone (another such month, or ≥ 15 % less) — and a
     month whose rows are all empty has no telemetry either."""
     tel = telemetry_for(data).filter(pl.col("period") != "2024-10")
     found = checks.run_codes(screen(data, telemetry=tel), ["TEL-001"])
     assert [(f.period, f.severity, f.tco2_at_stake) for f in found] == [("2024-10", "low", 0.0)]
     m = next(r for r in data["monthly_reports"] if r["period"] == "2024-10")
-    m["fuel_consumed_t"] *= 0.9  # the month without a meter also burns 10 % less coal per MWh
+    m["fuel_consumed_t"] *= 0.9  # the month without a meter also burns 10 % less coal per MWh: one such month
+    found = checks.run_codes(screen(data, telemetry=tel), ["TEL-001"])  # is within an honest unit's spread
+    assert [(f.period, f.severity, f.tco2_at_stake) for f in found] == [("2024-10", "low", 0.0)]
+    m9 = next(r for r in data["monthly_reports"] if r["period"] == "2024-09")
+    m9["fuel_consumed_t"] *= 0.9  # two light months without telemetry are a pattern
+    found = checks.run_codes(screen(data, telemetry=tel.filter(pl.col("period") != "2024-09")), ["TEL-001"])
+    assert [(f.period, f.severity) for f in found] == [("2024-09", "medium"), ("2024-10", "medium")]
+    assert found[1].tco2_at_stake == pytest.approx(m["emissions_tco2"] * (1 / 0.9 - 1), rel=0.05)
+    assert found[1].evidence["light_months_without_telemetry"] == 2
+    m9["fuel_consumed_t"] /= 0.9
+    m["fuel_consumed_t"] *= 0.8 / 0.9  # one month 20 % light stands alone
     found = checks.run_codes(screen(data, telemetry=tel), ["TEL-001"])
     assert [(f.period, f.severity) for f in found] == [("2024-10", "medium")]
-    assert found[0].tco2_at_stake == pytest.approx(m["emissions_tco2"] * (1 / 0.9 - 1), rel=0.05)
-    m["fuel_consumed_t"] /= 0.9
+    m["fuel_consumed_t"] /= 0.8
     tel = tel.with_columns(
         pl.when(pl.col("period").is_in(["2024-03", "2024-04"])).then(0.0).otherwise(pl.col("hours_covered")).alias("hours_covered")
     )
