@@ -181,7 +181,20 @@ def evaluate(res: dict, policy, production: bool = True) -> dict:  # noqa: ANN00
         fam_rec[fam] = {"n": len(es), "recall": round(sum(e in has for e in es) / len(es), 3),
                         "recall_at_k": round(sum(e in in_k for e in es) / len(es), 3)}
     out["recall"] = fam_rec
+    # an intermediary's clients with no evidence of their own get no enterprise case (DOMAIN.md §4b) but are
+    # listed by its agency case: recall counting those listings too, and the clean clients they list
+    from carbonqa.cases.agency import agency_of, opening_agencies
+
+    listed: set[str] = set()
+    for y in sorted({int(f.year) for f in res["findings"] if f.year is not None}):
+        groups = opening_agencies(((f, agency_of(f)) for f in res["findings"]), y)
+        listed |= {f.enterprise_id for fs in groups.values() for f in fs}
+    surfaced = has | listed
+    out["recall_with_agency_listing"] = round(sum(e in surfaced for e in fams) / max(1, len(fams)), 3)
+    out["recall_with_agency_listing_by_family"] = {
+        fam: round(sum(e in surfaced for e, s in fams.items() if fam in s) / v["n"], 3) for fam, v in fam_rec.items()}
     clean_ids = set(clean["enterprise_id"].to_list())
+    out["clean_listed_by_agency_case_only"] = len((listed - has) & clean_ids)
     look = res.get("lookalikes")
     if look is not None and "kind" not in look.columns and "pattern" in look.columns:  # carbonqa.synth's columns
         look = look.rename({"pattern": "kind"})

@@ -116,6 +116,7 @@ __all__ = [
     "AgencyCode",
     "agency_case_id",
     "agency_of",
+    "opening_agencies",
     "agency_risk",
     "agency_summary",
     "update_agency_cases",
@@ -251,6 +252,33 @@ def agency_of(f: Any) -> tuple[str, str] | None:
     if agency is None or role not in AGENCY_ROLES:
         return None
     return str(agency), str(role)
+
+
+def opening_agencies(items: Iterable[tuple[Any, tuple[str, str] | None]], year: int) -> dict[tuple[str, str], list[Any]]:
+    """The agencies whose findings of ``year`` open an agency case, with those findings.
+
+    Args:
+        items: ``(finding, agency)`` pairs — any finding with ``rule_code``, ``severity`` (effective:
+            ``info`` when suppressed), ``year`` and ``enterprise_id``; ``agency`` is its
+            :func:`agency_of` (``None``: names no agency).
+        year: the reporting year of the agency cases.
+
+    Returns:
+        ``{(agency_id, role): [findings]}`` — the findings of an :data:`AGENCY_CODES` code of ``year`` at
+        its ``min_severity`` or above, for each agency with an *agency*-level finding or an
+        *engagement*-level code at ≥ 2 clients (a habit, not one client's problem). The clients an agency
+        case lists are those findings' enterprises.
+    """
+    by: dict[tuple[str, str], list[Any]] = {}
+    for f, agency in items:
+        spec = AGENCY_CODES.get(f.rule_code)
+        if spec is not None and agency is not None and f.year == year and _sev_ok(f.severity, spec.min_severity):
+            by.setdefault(agency, []).append(f)
+    return {
+        k: fs for k, fs in by.items()
+        if any(AGENCY_CODES[f.rule_code].level == "agency" for f in fs)
+        or len({f.enterprise_id for f in fs if AGENCY_CODES[f.rule_code].level == "engagement"}) >= _OPEN_ENGAGEMENT_CLIENTS
+    }
 
 
 def _p_sev(severity: str) -> float:
@@ -421,18 +449,12 @@ def _update_year(
                 )
             )
 
-        # the agency findings of the year that count, grouped by (agency, role); the rest is the clients' own
-        by_agency: dict[tuple[str, str], list[_F]] = {}
+        # the agency findings of the year that count, by (agency, role), for the agencies that open a case;
+        # the rest is the clients' own
+        by_agency = opening_agencies(((f, f.agency) for f in live), year)
         own_by_year: dict[str, dict[int | None, list[_F]]] = {}
         for f in live:
-            if f.rule_code in AGENCY_CODES:
-                if (
-                    f.year == year
-                    and f.agency is not None
-                    and _sev_ok(f.severity, AGENCY_CODES[f.rule_code].min_severity)
-                ):
-                    by_agency.setdefault(f.agency, []).append(f)
-            else:
+            if f.rule_code not in AGENCY_CODES:
                 own_by_year.setdefault(f.enterprise_id, {}).setdefault(f.year, []).append(f)
         own_stake: dict[str, float] = {}
         own_codes: dict[str, list[str]] = {}
@@ -451,13 +473,6 @@ def _update_year(
         derived: dict[str, dict[str, Any]] = {}
         for (agency_id, role), fs in by_agency.items():
             clients = sorted({f.enterprise_id for f in fs})
-            opens = (
-                any(AGENCY_CODES[f.rule_code].level == "agency" for f in fs)
-                or len({f.enterprise_id for f in fs if AGENCY_CODES[f.rule_code].level == "engagement"})
-                >= _OPEN_ENGAGEMENT_CLIENTS
-            )
-            if not opens:
-                continue
             facts: dict[str, float] = {}
             for f in fs:
                 q = _p_sev(AGENCY_SEVERITY.get(f.rule_code, f.severity)) * f.score
