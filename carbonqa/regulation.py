@@ -4,7 +4,8 @@ Two tables read by checks, detectors and scoring alike (so a value lives in one 
 
 * **MRV defaults** (:func:`mrv_defaults`) — the values the guideline imposes on an enterprise that does
   not measure: the default carbon content of coal and the default oxidation rate, plus the IPCC rank
-  defaults a "measured" value must not merely copy. The rule catalogue's finer thresholds live in
+  defaults a "measured" value must not merely copy, and the band an honest measured CC lies in
+  (:data:`MEASURED_CC_BAND_TC_PER_GJ`, with its reproducibility). The rule catalogue's finer thresholds live in
   ``checks.params`` (one table per regulation year), which takes these from here.
 * **Allowance prices** (:func:`allowance_price`) — the price that turns tonnes into money.
 
@@ -34,6 +35,8 @@ __all__ = [
     "MrvDefaults",
     "MRV_DEFAULTS",
     "IPCC_DEFAULT_CC",
+    "MEASURED_CC_BAND_TC_PER_GJ",
+    "CC_REPRODUCIBILITY_REL",
     "mrv_defaults",
     "chinese_default_ccs",
     "AllowancePrice",
@@ -71,6 +74,16 @@ MRV_DEFAULTS: tuple[MrvDefaults, ...] = (
 
 #: IPCC 2006 GL vol. 2 table 1.3 default carbon contents (tC/GJ) by coal rank (DOMAIN.md §3).
 IPCC_DEFAULT_CC: dict[str, float] = {"bituminous": 0.0258, "anthracite": 0.0268, "lignite": 0.0276}
+
+#: The carbon content per unit heat an honest measurement of coal can give, tC/GJ (DOMAIN.md §3: measured
+#: CC 0.0245–0.0290; IPCC 2006 GL vol. 2 table 1.3 lower/upper bounds of the coal ranks burnt in power
+#: plants). Read by the CC-003 rule (``checks.params``) and the CC-101 detector's grading.
+MEASURED_CC_BAND_TC_PER_GJ: tuple[float, float] = (0.0245, 0.0290)
+
+#: Combined between-laboratory reproducibility of CC = Car / NCV, relative: carbon 1.00 % absolute (GB/T
+#: 476-2008) at Cad ≈ 60 % ≈ 1.7 % and NCV 0.30 GJ/t (GB/T 213-2008) at ≈ 22 GJ/t ≈ 1.4 %, about 2 %. A CC
+#: within this of the band is indistinguishable from the band's edge.
+CC_REPRODUCIBILITY_REL: float = 0.02
 
 
 def mrv_defaults(year: int) -> MrvDefaults:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, fields
 
-from carbonqa.regulation import IPCC_DEFAULT_CC, chinese_default_ccs, mrv_defaults
+from carbonqa.regulation import CC_REPRODUCIBILITY_REL, IPCC_DEFAULT_CC, MEASURED_CC_BAND_TC_PER_GJ, chinese_default_ccs, mrv_defaults
 
 __all__ = ["RegulationParams", "PARAMS", "SOURCES", "params_for", "HOURS_PER_DAY", "KCAL_PER_KG_TO_GJ_PER_T"]
 
@@ -60,7 +60,7 @@ class RegulationParams:
         default_factory=lambda: {"lignite": (35.0, 75.0), "waste_coal": (20.0, 75.0), "subbituminous": (45.0, 75.0),
                                  "anthracite": (50.0, 85.0)}, hash=False)
     range_method_tolerance: dict[str, float] = field(
-        default_factory=lambda: {"Cad": 1.0, "Mad": 0.2, "Mt": 0.5, "NCV": 0.3, "CC_rel": 0.02}, hash=False)
+        default_factory=lambda: {"Cad": 1.0, "Mad": 0.2, "Mt": 0.5, "NCV": 0.3, "CC_rel": CC_REPRODUCIBILITY_REL}, hash=False)
     lab_pattern_min_reports: int = 3
     qr_pattern_max_fdr: float = 0.05
     undocumented_cc_drop_rel_min: float = 0.02
@@ -104,8 +104,8 @@ SOURCES: dict[str, str] = {
     "oxidation_rate_tolerance": "reporting-precision margin below the default oxidation rate before ACC-009 fires "
     "(0.005: half a percentage point; a 2026 draft differentiating OF by boiler type and altitude would get its "
     "own regulation-year row) [verify]; DOMAIN.md §3",
-    "cc_measured_min_tc_per_gj": "plausible measured CC 0.0245–0.0290 tC/GJ; DOMAIN.md §3",
-    "cc_measured_max_tc_per_gj": "plausible measured CC 0.0245–0.0290 tC/GJ; DOMAIN.md §3",
+    "cc_measured_min_tc_per_gj": "carbonqa.regulation.MEASURED_CC_BAND_TC_PER_GJ: plausible measured CC 0.0245–0.0290 tC/GJ; DOMAIN.md §3",
+    "cc_measured_max_tc_per_gj": "carbonqa.regulation.MEASURED_CC_BAND_TC_PER_GJ: plausible measured CC 0.0245–0.0290 tC/GJ; DOMAIN.md §3",
     "ipcc_default_cc_tc_per_gj": "carbonqa.regulation.IPCC_DEFAULT_CC: IPCC 2006 GL vol. 2 table 1.3 default carbon "
     "contents by coal rank; DOMAIN.md §3",
     "min_months_equal_ipcc_default": "a measured value (6 decimals) equals an IPCC default by chance about once "
@@ -223,8 +223,8 @@ def _table(year_from: int) -> RegulationParams:
         other_default_cc_tc_per_gj=tuple(v for v in chinese_default_ccs() if v != mrv.default_cc_tc_per_gj),
         oxidation_rate_default=mrv.oxidation_rate_default,
         ipcc_default_cc_tc_per_gj=tuple(IPCC_DEFAULT_CC.values()),
-        cc_measured_min_tc_per_gj=0.0245,
-        cc_measured_max_tc_per_gj=0.0290,
+        cc_measured_min_tc_per_gj=MEASURED_CC_BAND_TC_PER_GJ[0],
+        cc_measured_max_tc_per_gj=MEASURED_CC_BAND_TC_PER_GJ[1],
         cc_default_tolerance_tc_per_gj=0.000005,
         ncv_range_gj_per_t=_NCV_RANGES,
     )

@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from carbonqa.findings import Finding
-from carbonqa.regulation import chinese_default_ccs
+from carbonqa.regulation import CC_REPRODUCIBILITY_REL, MEASURED_CC_BAND_TC_PER_GJ, chinese_default_ccs
 from detectors._common import (
     IPCC_DEFAULT_CC,
     FrameDetector,
@@ -140,6 +140,12 @@ class PeerCarbonContent(FrameDetector):
         z_flag: robust z (one-sided, low) at which a unit is flagged (4.0: a little above the 3.5
             modified-z outlier cut-off of Iglewicz & Hoaglin 1993, for ~3,000 units tested at once).
         z_sure: z giving confidence 1.0.
+        z_evidence: below ``z_flag`` down to this z (5.0) a unit whose median CC an honest coal can have —
+            at or above the lower edge of :data:`carbonqa.regulation.MEASURED_CC_BAND_TC_PER_GJ` less its
+            reproducibility (:data:`~carbonqa.regulation.CC_REPRODUCIBILITY_REL`) — is graded ``low``: its
+            coal differs from its province's mix (DOMAIN.md §4b, coal quality spread), which on its own is
+            information; robust z's of 4–5 come up every night among ~3,000 honest units because CC's
+            tails are heavier than normal. Below z 5, or below the band, the detector's own grade.
         min_months: measured months a unit-year needs to be scored.
         min_peers: units a peer group needs before falling back to a broader one.
         floor_rel: scale floor as a share of the peer median CC (1 %: measured CC honestly spans
@@ -160,10 +166,11 @@ class PeerCarbonContent(FrameDetector):
 
     def __init__(
         self, z_flag: float = 4.0, z_sure: float = 8.0, min_months: int = 3, min_peers: int = 15, floor_rel: float = 0.01,
-        switch_rel: float = 0.03, switch_t: float = 5.0,
+        switch_rel: float = 0.03, switch_t: float = 5.0, z_evidence: float = 5.0,
     ) -> None:
         self.z_flag = z_flag
         self.z_sure = z_sure
+        self.z_evidence = z_evidence
         self.min_months = min_months
         self.min_peers = min_peers
         self.floor_rel = floor_rel
@@ -246,8 +253,14 @@ class PeerCarbonContent(FrameDetector):
         )
 
     def findings(self) -> list[Finding]:
-        """One CC-101 finding per flagged unit-year."""
+        """One CC-101 finding per flagged unit-year (``low`` when only moderately low inside the honest band)."""
+        honest_cc = MEASURED_CC_BAND_TC_PER_GJ[0] * (1.0 - CC_REPRODUCIBILITY_REL)
         f = self.flagged()
+        if f.height == 0:
+            return []
+        f = f.with_columns(
+            pl.when((pl.col("z") > -self.z_evidence) & (pl.col("cc_median") >= honest_cc))
+            .then(pl.lit("low")).otherwise(pl.lit(None, dtype=pl.String)).alias("severity"))
         return emit(
             "CC-101",
             f,
