@@ -194,10 +194,15 @@ def _ncv_range_excess(p: RegulationParams) -> pl.Expr:
 EFFICIENCY_PEER_KEYS = ("unit_class", "_tech", "_chp")
 
 
+def _energy_exprs() -> tuple[pl.Expr, pl.Expr]:
+    """Output (gross generation × 3.6 + heat supplied) and coal heat in (coal × NCV) of a monthly report, GJ."""
+    out_gj = pl.col("gross_generation_mwh").fill_null(0.0) * 3.6 + pl.col("heat_supply_gj").fill_null(0.0)
+    return out_gj, pl.col("fuel_consumed_t") * pl.col("ncv_gj_per_t")
+
+
 def _conversion_efficiency() -> pl.Expr:
     """η = (gross generation × 3.6 + heat supplied) / (coal × NCV), GJ out per GJ in; null without output or coal."""
-    out_gj = pl.col("gross_generation_mwh").fill_null(0.0) * 3.6 + pl.col("heat_supply_gj").fill_null(0.0)
-    heat_in = pl.col("fuel_consumed_t") * pl.col("ncv_gj_per_t")
+    out_gj, heat_in = _energy_exprs()
     return pl.when((out_gj > 0) & (heat_in > 0)).then(out_gj / heat_in).alias("_eff")
 
 
@@ -241,8 +246,7 @@ def _efficiency_peers(nat: ScreenContext) -> pl.DataFrame:
 
 def _energy_terms() -> tuple[pl.Expr, pl.Expr]:
     """``_out_gj`` (gross generation × 3.6 + heat supplied) and ``_in_gj`` (coal × NCV) where η is defined, else null."""
-    out_gj = pl.col("gross_generation_mwh").fill_null(0.0) * 3.6 + pl.col("heat_supply_gj").fill_null(0.0)
-    heat_in = pl.col("fuel_consumed_t") * pl.col("ncv_gj_per_t")
+    out_gj, heat_in = _energy_exprs()
     ok = (out_gj > 0) & (heat_in > 0)
     return pl.when(ok).then(out_gj).alias("_out_gj"), pl.when(ok).then(heat_in).alias("_in_gj")
 
