@@ -5,7 +5,6 @@ Entry point :func:`run` — ``run(ctx) -> list[Finding]``. Families and codes (c
 
 =================  =====================================================================================
 accounting         ACC-101 reported conversion efficiency far above peers (low: information alone)
-                   · ACC-102 above peers (low: only corroborates a complaint)
 carbon_content     CC-101 peer outlier (NCV-adjusted, one-sided) · CC-102 level shift · CC-103 measured =
                    default · CC-104 measured/default mixed
 copied_values      CPY-101 lab tuple repeats · CPY-102 across enterprises · CPY-103 adjacent-month

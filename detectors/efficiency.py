@@ -1,4 +1,4 @@
-"""Conversion efficiency against peers (family ``accounting``, codes ACC-101 / ACC-102; DOMAIN.md §4.5, §4b).
+"""Conversion efficiency against peers (family ``accounting``, code ACC-101; DOMAIN.md §4.5, §4b).
 
 A power unit turns coal heat into electricity and supplied heat; how well it can is set by its class,
 combustion technology and CHP status (a CHP unit's heat supply counts as output). The report carries
@@ -8,8 +8,7 @@ what the unit's peers reach, even when every meter the plant controls was moved 
 
 * :func:`efficiency_levels` — each unit-year's whole-year η, robust-z'd against its peers (shared with
   TEL-106, :func:`detectors.telemetry.efficiency_and_cems`).
-* :func:`efficiency_above_peers` — ACC-101: a unit-year far above its peers (ACC-102: above them, the
-  level that only corroborates a complaint). **Graded ``low``**: honest
+* :func:`efficiency_above_peers` — ACC-101: a unit-year far above its peers. **Graded ``low``**: honest
   plants differ by a few percent (age, cooling, load; DOMAIN.md §4b), so an efficient plant alone is
   information, never a case. It is evidence where another source points the same way: TEL-106 (the
   CEMS still sees the coal) and a complaint alleging hidden coal (the case policy lets it corroborate
@@ -77,17 +76,14 @@ def efficiency_levels(um: pl.DataFrame, *, min_months: int = 6, min_peers: int =
         .then(pl.col("emis") * ((pl.col("leff") - pl.col("ze_center")).exp() - 1.0)).otherwise(0.0).clip(0.0).alias("coal_gap_t"))
 
 
-def efficiency_above_peers(um: pl.DataFrame, *, z_flag: float = 3.5, z_corroborate: float = 2.5, min_rel: float = 0.03) -> list[Finding]:
-    """ACC-101 / ACC-102: a unit-year whose reported efficiency sits above its peers' (always ``low``).
+def efficiency_above_peers(um: pl.DataFrame, *, z_flag: float = 3.5, min_rel: float = 0.03) -> list[Finding]:
+    """ACC-101: a unit-year whose reported efficiency sits far above its peers' (always ``low``).
 
-    ACC-101 when the robust z of ln η against its peers is ≥ ``z_flag`` (3.5, Iglewicz & Hoaglin's
-    modified-z cut): far above, score 0.5 at ``z_flag``, 1.0 at 2×. ACC-102 when ``z_corroborate`` (2.5)
-    ≤ z < ``z_flag``: above, the level that only corroborates a complaint (a lead already names the
-    plant, so a weaker trace suffices — :mod:`carbonqa.cases.policy` ``tip_corroborating_codes``; the
-    night's firing rate still bounds it, :mod:`carbonqa.evidence`), score 0.25. Both need η above the
-    peers' by ≥ ``min_rel`` (3 %). Stake (tCO₂, ≥ 0): reported emissions × (η / η_peers − 1) — the coal
-    the report would lack at the peers' efficiency; 0 when η exceeds :data:`ETA_MAX` (physically
-    impossible: a data error in the output, not hidden coal).
+    Flagged when the robust z of ln η against its peers is ≥ ``z_flag`` (3.5, Iglewicz & Hoaglin's
+    modified-z cut) and η exceeds the peers' by ≥ ``min_rel`` (3 %). Score 0.5 at ``z_flag``, 1.0 at
+    2×. Stake (tCO₂, ≥ 0): reported emissions × (η / η_peers − 1) — the coal the report would lack
+    at the peers' efficiency; 0 when η exceeds :data:`ETA_MAX` (physically impossible: a data error in
+    the output, not hidden coal).
 
     Args:
         um: :func:`detectors.frames.unit_months`.
@@ -98,7 +94,7 @@ def efficiency_above_peers(um: pl.DataFrame, *, z_flag: float = 3.5, z_corrobora
     eff = efficiency_levels(um)
     if eff.height == 0:
         return []
-    hit = eff.filter((pl.col("ze") >= z_corroborate) & ((pl.col("leff") - pl.col("ze_center")) >= min_rel)).sort("unit_id", "year")
+    hit = eff.filter((pl.col("ze") >= z_flag) & ((pl.col("leff") - pl.col("ze_center")) >= min_rel)).sort("unit_id", "year")
     if hit.height == 0:
         return []
     hit = hit.with_columns(
@@ -108,13 +104,15 @@ def efficiency_above_peers(um: pl.DataFrame, *, z_flag: float = 3.5, z_corrobora
         pl.col("coal_gap_t").alias("stake_t"),
         pl.lit("low").alias("severity"),
     )
-    spec = dict(params=["unit_id", "year", "efficiency", "peer_efficiency", "efficiency_vs_peers"],
-                evidence=["efficiency", "peer_efficiency", "efficiency_vs_peers", "ze", "ze_n", "ze_peers", "n_eff"],
-                observed="efficiency", expected="peer_efficiency",
-                peers="units of the same class, combustion technology and CHP status (whole-year efficiency)")
-    far = hit.filter(pl.col("ze") >= z_flag)
-    near = hit.filter(pl.col("ze") < z_flag).with_columns(pl.lit(0.25).alias("score"))
-    return [*emit("ACC-101", far, **spec), *emit("ACC-102", near, **spec)]
+    return emit(
+        "ACC-101",
+        hit,
+        params=["unit_id", "year", "efficiency", "peer_efficiency", "efficiency_vs_peers"],
+        evidence=["efficiency", "peer_efficiency", "efficiency_vs_peers", "ze", "ze_n", "ze_peers", "n_eff"],
+        observed="efficiency",
+        expected="peer_efficiency",
+        peers="units of the same class, combustion technology and CHP status (whole-year efficiency)",
+    )
 
 
 #: PyOD-contract estimator around the function-style detector (ARCHITECTURE.md convention 5).

@@ -12,7 +12,7 @@ a case opens when its *live* findings (effective severity, i.e. after approved s
 3. a complaint (``TIP-001``) naming the enterprise together with another finding of severity ``medium``
    or above, material or not: the complaint is corroborated by a suspicion in the data (Order 775 makes
    complaints leads to follow up) — or with a ``low`` finding of a ``tip_corroborating_codes`` code
-   (ACC-101 / ACC-102, an efficiency above what the unit's peers reach: the trace hidden coal leaves in the
+   (ACC-101, an efficiency above what the unit's peers reach: the trace hidden coal leaves in the
    report's own energy balance) while that code is reliable on the night.
 
 Before these tests, a finding counts one severity step lower when its code fires on too many of the
@@ -77,12 +77,11 @@ CASE_POLICY: dict[str, dict[str, Any]] = {
         "only through evidence in their own data — these codes attach to an enterprise case, never open one",
     },
     "tip_corroborating_codes": {
-        "value": ("ACC-101", "ACC-102"),
+        "value": ("ACC-101",),
         "source": "DOMAIN.md §4.5 and §4b: an efficiency above what a unit's peers reach is information alone (efficient "
         "plants exist) but it is the trace hidden coal leaves in the report's own energy balance, so it corroborates a "
-        "complaint (Order 775 lead) although graded low — far above (ACC-101, z ≥ 3.5) or above (ACC-102, z ≥ 2.5: a "
-        "lead already names the plant) — while its code is reliable on the night (carbonqa.evidence demote_below) "
-        "[design choice]",
+        "complaint (Order 775 lead) although graded low — while its code is reliable on the night (carbonqa.evidence "
+        "demote_below) [design choice]",
     },
     "tip_opens_with": {
         "value": ("critical", "high", "medium"),

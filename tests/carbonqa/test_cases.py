@@ -219,9 +219,6 @@ def test_opening_reason_policy_table():
     assert cases.opening_reason([eff]) is None
     assert cases.opening_reason([tip, eff]) == "tip"
     assert cases.opening_reason([tip, eff], reliability={("ACC-101", "low"): 0.2}) is None
-    near = F("E1", code="ACC-102", family="accounting", sev="low", t=9_000, period=None)  # above peers, z 2.5–3.5
-    assert cases.opening_reason([near]) is None and cases.opening_reason([tip, near]) == "tip"
-    assert cases.opening_reason([tip, near], reliability={("ACC-102", "low"): 0.2}) is None
     assert cases.opens_case([hi]) and not cases.opens_case([])
 
 

@@ -406,28 +406,6 @@ def test_lab103_lab_throughput(base):
     assert not lab.lab_throughput(_um(base))
 
 
-def test_acc102_a_moderate_efficiency_excess_only_corroborates(base):
-    """Coal reported 7 % low all year at 10 units: their efficiency sits above their peers' but mostly short
-    of ACC-101's z 3.5 — ACC-102 (low), the trace that corroborates a complaint of hidden coal; an honest
-    fleet (3 % spread) gives few of either, every one of them ``low``."""
-    from detectors import efficiency
-
-    units = sf.coal_measured_units(base, K, seed=9)
-    rng = np.random.default_rng(9)
-    spread = pl.DataFrame({"unit_id": base["units"]["unit_id"], "_eff": rng.normal(1.0, 0.03, base["units"].height)})
-    honest = base["monthly"].join(spread, on="unit_id").with_columns(
-        *[(pl.col(c) * pl.col("_eff")).alias(c) for c in ("fuel_consumed_t", "emissions_tco2")]).drop("_eff")
-    light = honest.with_columns(*[(pl.col(c) * pl.when(pl.col("unit_id").is_in(units)).then(0.93).otherwise(1.0)).alias(c)
-                                  for c in ("fuel_consumed_t", "emissions_tco2")])
-    f = efficiency.run(_um({**base, "monthly": light}))
-    hit = {x.unit_id for x in f if x.unit_id in units}
-    assert len(hit) >= 0.5 * K and {x.rule_code for x in f if x.unit_id in units} >= {"ACC-102"}, sorted(hit)
-    assert all(x.severity == "low" and x.tco2_at_stake >= 0 for x in f)
-    near = [x for x in f if x.rule_code == "ACC-102"]
-    assert all(2.5 <= x.evidence["ze"] < 3.5 for x in near)
-    assert len({x.unit_id for x in efficiency.run(_um({**base, "monthly": honest}))}) <= 0.05 * base["units"].height
-
-
 def test_lab104_total_moisture_inflation(base):
     units = sf.coal_measured_units(base, K, seed=5)
     ids = _lab_of(base, units)
@@ -631,9 +609,8 @@ def test_acc101_efficiency_above_peers_is_information_and_bounded(base):
          for c in ("fuel_consumed_t", "emissions_tco2")],
         (pl.col("gross_generation_mwh") * pl.when(pl.col("unit_id").is_in(slip)).then(1000.0).otherwise(1.0)).alias("gross_generation_mwh"),
     ).drop("_eff")
-    found = efficiency.run(_um({**base, "monthly": mon}))
-    assert {x.severity for x in found} == {"low"} and {x.rule_code for x in found} <= {"ACC-101", "ACC-102"}
-    f = [x for x in found if x.rule_code == "ACC-101"]
+    f = efficiency.run(_um({**base, "monthly": mon}))
+    assert f and {x.rule_code for x in f} == {"ACC-101"} and {x.severity for x in f} == {"low"}
     flagged = {x.unit_id for x in f}
     # 1/0.88 is about 4σ of the honest spread: most, not all, hidden-coal units stand out; no honest one does
     assert len(flagged & set(hidden)) >= 0.5 * K and not flagged - set(hidden) - set(slip), sorted(flagged)
