@@ -24,7 +24,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, fields
 
-from carbonqa.regulation import CC_REPRODUCIBILITY_REL, IPCC_DEFAULT_CC, MEASURED_CC_BAND_TC_PER_GJ, chinese_default_ccs, mrv_defaults
+from carbonqa.regulation import (
+    CC_REPRODUCIBILITY_REL,
+    IPCC_DEFAULT_CC,
+    MEASURED_CC_BAND_TC_PER_GJ,
+    chinese_default_ccs,
+    mrv_defaults,
+)
 
 __all__ = ["RegulationParams", "PARAMS", "SOURCES", "params_for", "HOURS_PER_DAY", "KCAL_PER_KG_TO_GJ_PER_T"]
 
