@@ -194,11 +194,11 @@ def _lake_partitions(
     perm = order.select(pl.int_ranges("start", pl.col("start") + pl.col("len"), dtype=pl.UInt32).explode()).to_series()
     rows = valid[perm].with_columns(
         pl.col("interval_hours").fill_null(1.0), pl.lit(ingested_at, dtype=pl.Datetime("us")).alias("ingested_at"))
-    # each row's stretch index, increasing: flagged sorted, the group-by takes each group as a slice of
-    # rows instead of hashing the key (0.24 → 0.05 CPU-s per 6.3 M rows)
+    # each row's stretch index, increasing (flagged sorted); polars' in-memory engine: the default
+    # (streaming) one took 0.080 CPU-s per 2 M rows for this group-by of data already in memory, it 0.020
     stretch = pl.Series("_stretch", np.repeat(np.arange(order.height, dtype=np.uint32), order["len"].to_numpy()))
     stats = order.select("unit_id").hstack(
-        aggregate_monthly(rows.hstack([stretch.set_sorted()]).lazy(), ["_stretch"]).collect()
+        aggregate_monthly(rows.hstack([stretch.set_sorted()]).lazy(), ["_stretch"]).collect(engine="in-memory")
         .sort("_stretch").drop("_stretch"))
     stats = stats.select(list(SIDECAR_COLUMNS)).cast(SIDECAR_COLUMNS)  # type: ignore[arg-type]
     sizes = order.group_by("province_code", "__ym", maintain_order=True).agg(pl.col("len").sum(), pl.len().alias("units"))
