@@ -10,9 +10,7 @@ so the province lookup and the partitioning touch stretches, not rows, and the r
 into partition order; rows in any other order are first grouped by one integer sort
 (:func:`_unit_month_order`). ``hash`` is
 derived from the part's SHA-256, the slice and the partition only, so re-ingesting the same content —
-even under another bundle id — writes nothing new. Beside each file goes its unit × month statistics
-sidecar (:func:`carbonqa.lake.sidecar_path`), computed from the rows in memory so that
-:func:`carbonqa.lake.monthly_telemetry` need not read them back. Files are written into a *staging* folder outside
+even under another bundle id — writes nothing new. Files are written into a *staging* folder outside
 the lake (``stage_dir``), which :func:`carbonqa.ingest.ingest_bundle` moves into the lake only after
 the database commit: a killed ingest leaves nothing that screening reads (issue 14 item 3).
 
@@ -31,7 +29,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from carbonqa import contract
@@ -39,7 +36,6 @@ from carbonqa.ingest.cast import cast_table
 from carbonqa.ingest.read import read_table_file, scan_parquet_batches
 from carbonqa.ingest.report import Issue
 from carbonqa.ingest.safety import resolve_inside, safe_dir_name
-from carbonqa.lake import SIDECAR_COLUMNS, aggregate_monthly, sidecar_path
 
 __all__ = ["BATCH_ROWS", "LAKE_COLUMNS", "TelemetryCounts", "ingest_telemetry_part", "safe_name"]
 
@@ -180,33 +176,23 @@ def _unit_month_order(valid: pl.DataFrame) -> pl.DataFrame:
 
 def _lake_partitions(
     valid: pl.DataFrame, segs: pl.DataFrame, ingested_at: dt.datetime
-) -> dict[tuple[str, int], tuple[pl.DataFrame, pl.DataFrame]]:
-    """Lake frames per (province_code, ``__ym``) with their monthly statistics: ``(rows, stats)``.
+) -> dict[tuple[str, int], pl.DataFrame]:
+    """Lake frames (columns :data:`LAKE_COLUMNS`) per (province_code, ``__ym``), each sorted by (unit_id, ts).
 
-    ``rows``: columns :data:`LAKE_COLUMNS`, sorted by (unit_id, ts). ``stats``: one row per unit, columns
-    :data:`carbonqa.lake.SIDECAR_COLUMNS` (:func:`carbonqa.lake.aggregate_monthly` of the unit's rows), the
-    file's sidecar. ``segs``: :func:`_segments` of ``valid`` with ``ordered`` true. Its stretches are sorted
-    by (province, month, unit_id) and the rows gathered once in that order; each partition is then a slice
-    (no copy), and each stretch one unit-month, aggregated by its index in one group-by per slice.
+    ``segs``: :func:`_segments` of ``valid`` with ``ordered`` true. Its stretches are sorted by (province,
+    month, unit_id) and the rows gathered once in that order; each partition is then a slice (no copy).
     ``interval_hours`` missing → 1 h (the contract's default); ``ingested_at`` the same for every row.
     """
     order = segs.sort("province_code", "__ym", "unit_id")
     perm = order.select(pl.int_ranges("start", pl.col("start") + pl.col("len"), dtype=pl.UInt32).explode()).to_series()
     rows = valid[perm].with_columns(
         pl.col("interval_hours").fill_null(1.0), pl.lit(ingested_at, dtype=pl.Datetime("us")).alias("ingested_at"))
-    # each row's stretch index, increasing (flagged sorted); polars' in-memory engine: the default
-    # (streaming) one took 0.080 CPU-s per 2 M rows for this group-by of data already in memory, it 0.020
-    stretch = pl.Series("_stretch", np.repeat(np.arange(order.height, dtype=np.uint32), order["len"].to_numpy()))
-    stats = order.select("unit_id").hstack(
-        aggregate_monthly(rows.hstack([stretch.set_sorted()]).lazy(), ["_stretch"]).collect(engine="in-memory")
-        .sort("_stretch").drop("_stretch"))
-    stats = stats.select(list(SIDECAR_COLUMNS)).cast(SIDECAR_COLUMNS)  # type: ignore[arg-type]
-    sizes = order.group_by("province_code", "__ym", maintain_order=True).agg(pl.col("len").sum(), pl.len().alias("units"))
-    out: dict[tuple[str, int], tuple[pl.DataFrame, pl.DataFrame]] = {}
-    offset = first = 0
-    for prov, ym, n, units in sizes.iter_rows():
-        out[(prov, ym)] = rows.slice(offset, n).select(LAKE_COLUMNS), stats.slice(first, units)
-        offset, first = offset + n, first + units
+    sizes = order.group_by("province_code", "__ym", maintain_order=True).agg(pl.col("len").sum())
+    out: dict[tuple[str, int], pl.DataFrame] = {}
+    offset = 0
+    for prov, ym, n in sizes.iter_rows():
+        out[(prov, ym)] = rows.slice(offset, n).select(LAKE_COLUMNS)
+        offset += n
     return out
 
 
@@ -225,16 +211,11 @@ def _partition_ok(keys: list[tuple[str, int]]) -> tuple[dict[int, str], list[tup
 
 
 def _write_partitions(
-    parts: dict[tuple[str, int], tuple[pl.DataFrame, pl.DataFrame]], period_of: dict[int, str], lake_dir: Path, bundle_id: str,
+    parts: dict[tuple[str, int], pl.DataFrame], period_of: dict[int, str], lake_dir: Path, bundle_id: str,
     part_sha: str, batch: int, stage_dir: Path | None = None,
 ) -> tuple[int, int]:
-    """Write each partition's lake file and its statistics sidecar (:func:`carbonqa.lake.sidecar_path`).
-
-    Returns ``(files written, rows written)``; a partition whose file (same content hash) is already in the
-    lake is skipped. Each file is written under a temporary name and renamed, the sidecar after its file.
-    """
     written = rows = 0
-    for (prov, ym), (g, stats) in parts.items():
+    for (prov, ym), g in parts.items():
         period = period_of[ym]
         h = hashlib.sha256(f"{part_sha}|{batch}|{BATCH_ROWS}|{prov}|{period}".encode()).hexdigest()[:16]
         rel = f"province_code={prov}/period={period}"
@@ -249,9 +230,6 @@ def _write_partitions(
         tmp = target.with_suffix(".parquet.tmp")
         g.write_parquet(tmp, compression=LAKE_COMPRESSION, statistics=LAKE_STATISTICS)
         os.replace(tmp, target)
-        car = sidecar_path(target)
-        stats.write_ipc(car.with_name(car.name + ".tmp"))
-        os.replace(car.with_name(car.name + ".tmp"), car)
         written += 1
         rows += g.height
     return written, rows

@@ -433,24 +433,6 @@ def test_telemetry_lake_partitioning_unknown_units_and_idempotency(db_url, tmp_p
     assert (tmp_path / "var" / "data" / "quarantine" / "b1" / "rows" / "telemetry").is_dir()
 
 
-def test_telemetry_lake_files_have_statistics_sidecars(db_url, tmp_path):
-    """Ingest writes each lake file's unit × month statistics beside it; they match a scan of the rows."""
-    from polars.testing import assert_frame_equal
-
-    from carbonqa.lake import _partition_files, _scan, aggregate_monthly, monthly_telemetry, sidecar_path
-
-    tel = pl.concat([telemetry(("U1", "U3")), telemetry(("U404",), hours=30)])
-    b = make_bundle(tmp_path / "t", {"enterprises": enterprises(), "units": units()},
-                    telemetry_parts={"telemetry/part-0.parquet": tel})
-    assert ingest_bundle(b, url=db_url).outcome == "partial"
-    lake = tmp_path / "var" / "data" / "lake" / "telemetry"
-    files = sorted(lake.rglob("*.parquet"))
-    assert files and all(sidecar_path(f).is_file() for f in files)
-    scanned = aggregate_monthly(_scan(_partition_files(lake, None, None)), ["unit_id", "period"], "province_code") \
-        .collect().sort("unit_id", "period")
-    assert_frame_equal(monthly_telemetry(), scanned, check_dtypes=False)
-
-
 def test_telemetry_checksum_mismatch_quarantines_one_part(db_url, tmp_path):
     b = full_bundle(tmp_path / "b")
     telemetry(("U3",), hours=5).write_parquet(b / "telemetry/province_code=37/part-0.parquet")
