@@ -24,6 +24,8 @@ import polars as pl
 __all__ = [
     "CONTRACT_VERSION",
     "DEFAULT_GRID_FACTOR_TCO2_PER_MWH",
+    "GJ_PER_MWH",
+    "gross_output_gj",
     "FAMILIES",
     "PROVINCES",
     "SEVERITIES",
@@ -61,6 +63,18 @@ DEFAULT_GRID_FACTOR_TCO2_PER_MWH = 0.5703
 
 #: Molar-mass ratio CO2/C = 44/12 (IPCC 2006 GL vol. 2 eq. 2.1; MRV guideline for power generation).
 CO2_PER_C = 44.0 / 12.0
+
+#: GJ per MWh (1 MWh = 3.6 GJ, SI).
+GJ_PER_MWH = 3.6
+
+
+def gross_output_gj() -> pl.Expr:
+    """A monthly report's energy output, GJ: ``gross_generation_mwh`` × 3.6 + ``heat_supply_gj`` (empty = 0).
+
+    The numerator of a unit's conversion efficiency (output per GJ of coal heat), read by the rules
+    (ACC-004's energy balance, TEL-001) and the detectors (ACC-101, TEL-106) alike.
+    """
+    return pl.col("gross_generation_mwh").fill_null(0.0) * GJ_PER_MWH + pl.col("heat_supply_gj").fill_null(0.0)
 
 # ---- bounds of what one row can hold (issue 14: a value the store can hold and physics allows) --------
 # Every extensive quantity of one unit-month (or enterprise-year) is bounded by the energy the largest

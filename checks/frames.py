@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from carbonqa.contract import CO2_PER_C, PROVINCES
+from carbonqa.contract import CO2_PER_C, PROVINCES, gross_output_gj
 from carbonqa.screening import ScreenContext
 from checks.params import HOURS_PER_DAY, KCAL_PER_KG_TO_GJ_PER_T, RegulationParams, params_for
 
@@ -194,18 +194,6 @@ def _ncv_range_excess(p: RegulationParams) -> pl.Expr:
 EFFICIENCY_PEER_KEYS = ("unit_class", "_tech", "_chp")
 
 
-def _energy_exprs() -> tuple[pl.Expr, pl.Expr]:
-    """Output (gross generation × 3.6 + heat supplied) and coal heat in (coal × NCV) of a monthly report, GJ."""
-    out_gj = pl.col("gross_generation_mwh").fill_null(0.0) * 3.6 + pl.col("heat_supply_gj").fill_null(0.0)
-    return out_gj, pl.col("fuel_consumed_t") * pl.col("ncv_gj_per_t")
-
-
-def _conversion_efficiency() -> pl.Expr:
-    """η = (gross generation × 3.6 + heat supplied) / (coal × NCV), GJ out per GJ in; null without output or coal."""
-    out_gj, heat_in = _energy_exprs()
-    return pl.when((out_gj > 0) & (heat_in > 0)).then(out_gj / heat_in).alias("_eff")
-
-
 def _efficiency_peers(nat: ScreenContext) -> pl.DataFrame:
     """ACC-004's national peer reference: per peer group, the whole-year η of its units burning in-band coal.
 
@@ -232,7 +220,7 @@ def _efficiency_peers(nat: ScreenContext) -> pl.DataFrame:
         m = (nat.monthly_reports().select("unit_id", "fuel_consumed_t", "ncv_gj_per_t", "gross_generation_mwh", "heat_supply_gj")
              .join(units.select("unit_id", "unit_class", "coal_type", "_tech", "_chp"), on="unit_id", how="left")
              .with_columns(pl.col("unit_class").fill_null("").str.starts_with("coal").alias("is_coal"), *_ncv_band(p))
-             .with_columns(_ncv_range_excess(p), _conversion_efficiency(), *_energy_terms())
+             .with_columns(_ncv_range_excess(p), *_energy_terms())
              .filter((pl.col("ncv_range_excess") == 0).fill_null(False) & pl.col("_eff").is_not_null()))
         per_unit = (m.group_by("unit_id", *keys)
                     .agg((pl.col("_out_gj").sum() / pl.col("_in_gj").sum()).alias("_eff_u"), pl.len().alias("_months"))
@@ -244,11 +232,16 @@ def _efficiency_peers(nat: ScreenContext) -> pl.DataFrame:
     return nat.memo("checks.efficiency_peers", build)
 
 
-def _energy_terms() -> tuple[pl.Expr, pl.Expr]:
-    """``_out_gj`` (gross generation × 3.6 + heat supplied) and ``_in_gj`` (coal × NCV) where η is defined, else null."""
-    out_gj, heat_in = _energy_exprs()
+def _energy_terms() -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """``_out_gj``, ``_in_gj`` and ``_eff`` of a monthly report where it has both output and coal, else null.
+
+    ``_out_gj``: :func:`carbonqa.contract.gross_output_gj`; ``_in_gj``: coal × NCV (GJ); ``_eff``: η, their
+    ratio (GJ out per GJ in).
+    """
+    out_gj, heat_in = gross_output_gj(), pl.col("fuel_consumed_t") * pl.col("ncv_gj_per_t")
     ok = (out_gj > 0) & (heat_in > 0)
-    return pl.when(ok).then(out_gj).alias("_out_gj"), pl.when(ok).then(heat_in).alias("_in_gj")
+    return (pl.when(ok).then(out_gj).alias("_out_gj"), pl.when(ok).then(heat_in).alias("_in_gj"),
+            pl.when(ok).then(out_gj / heat_in).alias("_eff"))
 
 
 def _ncv_energy_balance(m: pl.DataFrame, p: RegulationParams, peers: pl.DataFrame) -> pl.DataFrame:
@@ -278,7 +271,7 @@ def _ncv_energy_balance(m: pl.DataFrame, p: RegulationParams, peers: pl.DataFram
     in_band = (pl.col("ncv_range_excess") == 0).fill_null(False)
     keys = ["unit_id", "year"]
     ref_ok = in_band & pl.col("_eff").is_not_null()
-    m = m.with_columns(_conversion_efficiency(), *_energy_terms()).with_columns(
+    m = m.with_columns(*_energy_terms()).with_columns(
         pl.col("_eff").filter(ref_ok).median().over(keys).alias("_eff_ref"),
         ref_ok.sum().over(keys).alias("_eff_n"),
         (pl.col("_out_gj").sum().over(keys) / pl.col("_in_gj").sum().over(keys)).alias("_eff_year"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from carbonqa.contract import gross_output_gj
 from carbonqa.screening import ScreenContext
 from checks.frames import monthly_frame, telemetry_in_scope
 from checks.params import params_for
@@ -71,7 +72,7 @@ def _usual_coal(cand: pl.DataFrame, m: pl.DataFrame) -> pl.DataFrame:
     ok = (gen > 0) & (fuel > 0)
     keys = ["unit_id", "year"]
     lr = (fuel / gen).log()
-    per_gj = fuel / (gen * 3.6 + heat)
+    per_gj = fuel / gross_output_gj()
     usual = m.filter(ok).group_by(keys).agg(
         (fuel / gen).median().alias("_per_mwh"), per_gj.median().alias("_per_gj"),
         (1.4826 * (lr - lr.median()).abs().median()).alias("_sigma"),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from carbonqa.contract import GJ_PER_MWH, gross_output_gj
 from carbonqa.findings import Finding
 from detectors._common import emit, peer_robust_z, score_from_z, wrap
 
@@ -54,9 +55,7 @@ def efficiency_levels(um: pl.DataFrame, *, min_months: int = 6, min_peers: int =
         × (η / η_peers − 1), the coal the report lacks at the peers' efficiency; 0 above :data:`ETA_MAX`).
         Gas units and units with fewer months are left out; an empty frame when none is left.
     """
-    out_gj = pl.col("gross_generation_mwh").fill_null(0.0) * 3.6
-    if "heat_supply_gj" in um.columns:
-        out_gj = out_gj + pl.col("heat_supply_gj").fill_null(0.0)
+    out_gj = gross_output_gj() if "heat_supply_gj" in um.columns else pl.col("gross_generation_mwh").fill_null(0.0) * GJ_PER_MWH
     heat_in = pl.col("fuel_consumed_t") * pl.col("ncv_gj_per_t")
     tech = pl.col("combustion_technology").cast(pl.String).fill_null("") if "combustion_technology" in um.columns else pl.lit("")
     chp = pl.col("is_chp").cast(pl.Boolean).fill_null(False) if "is_chp" in um.columns else pl.lit(False)
