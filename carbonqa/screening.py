@@ -39,6 +39,9 @@ __all__ = ["ScreenContext", "Screener", "Screeners", "ENTRY_POINT_GROUP"]
 
 log = logging.getLogger(__name__)
 
+#: Guards the creation of :meth:`ScreenContext.memo`'s per-key locks and of a national context.
+_MEMO_GUARD = threading.Lock()
+
 #: Entry-point group under which a distribution declares its screeners (``pyproject.toml``).
 ENTRY_POINT_GROUP = "carbonqa.screeners"
 
@@ -64,6 +67,7 @@ class ScreenContext:
     grid_factor_tco2_per_mwh: float = contract.DEFAULT_GRID_FACTOR_TCO2_PER_MWH
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
     _national: ScreenContext | None = field(default=None, repr=False)
+    _locks: dict[str, threading.Lock] = field(default_factory=dict, repr=False)
 
     # ---- scope ---------------------------------------------------------------------------------------
     def national(self) -> ScreenContext:
@@ -71,7 +75,9 @@ class ScreenContext:
         if self.provinces is None:
             return self
         if self._national is None:
-            self._national = replace(self, provinces=None, _cache={}, _national=None)
+            with _MEMO_GUARD:
+                if self._national is None:
+                    self._national = replace(self, provinces=None, _cache={}, _national=None, _locks={})
         return self._national
 
     def memo(self, key: str, fn: Callable[[], Any]) -> Any:
@@ -81,10 +87,18 @@ class ScreenContext:
         table, the telemetry lake's unit-month statistics) are built once per night and shared this way;
         stages never pass state through it (the findings store does that). A night's stages run one
         after the other in a process (``run_night``, ``airflow dags test``) or in processes of their own
-        (LocalExecutor, Celery), so a context is never shared between threads.
+        (LocalExecutor, Celery). Inside a stage a screener may compute one entry in a second thread while
+        it reads others (the detectors scan the telemetry lake beside their table loads), so ``memo`` is
+        thread-safe: each key has its own lock, and a second caller of a key being computed waits for it
+        instead of computing it again (an ``fn`` may ``memo`` other keys, never its own).
         """
-        if key not in self._cache:
-            self._cache[key] = fn()
+        if key in self._cache:
+            return self._cache[key]
+        with _MEMO_GUARD:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._cache:
+                self._cache[key] = fn()
         return self._cache[key]
 
     def _in_scope(self, df: pl.DataFrame) -> pl.DataFrame:
@@ -175,12 +189,8 @@ class ScreenContext:
         from carbonqa import lake
 
         periods = [f"{self.year}-{m:02d}" for m in range(1, 13)]
-        key = "telemetry_monthly"
-        if key not in self._cache:
-            self._cache[key] = lake.monthly_telemetry(
-                provinces=list(self.provinces) if self.provinces else None, periods=periods, lake_dir=self.lake_dir
-            )
-        return self._cache[key]
+        return self.memo("telemetry_monthly", lambda: lake.monthly_telemetry(
+            provinces=list(self.provinces) if self.provinces else None, periods=periods, lake_dir=self.lake_dir))
 
     # ---- helpers -------------------------------------------------------------------------------------
     def _enrich_by_unit(self, df: pl.DataFrame) -> pl.DataFrame:

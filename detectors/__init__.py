@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
@@ -51,7 +52,7 @@ def run_frames(
     lab: pl.DataFrame | None = None,
     annual: pl.DataFrame | None = None,
     verifications: pl.DataFrame | None = None,
-    telemetry_monthly: pl.DataFrame | None = None,
+    telemetry_monthly: pl.DataFrame | Future[pl.DataFrame | None] | None = None,
     prior: Sequence[Finding] = (),
     families: Sequence[str] | None = None,
 ) -> list[Finding]:
@@ -60,7 +61,8 @@ def run_frames(
     Args:
         monthly, units, lab, annual, verifications: current contract tables (``units`` enriched with
             ``province_code``; periodic frames may be enriched too).
-        telemetry_monthly: :func:`carbonqa.lake.monthly_telemetry` output, or ``None``.
+        telemetry_monthly: :func:`carbonqa.lake.monthly_telemetry` output, or ``None``, or a future of
+            either (still being computed in another thread; awaited just before the telemetry family).
         prior: findings of the same run from elsewhere (rules, or other families' detector findings
             when ``families`` runs only the verifier detectors) for verifier scoring.
         families: subset of :data:`FAMILIES_RUN` to run (``None`` = all).
@@ -89,7 +91,7 @@ def _run_frames(
     lab: pl.DataFrame | None,
     annual: pl.DataFrame | None,
     verifications: pl.DataFrame | None,
-    telemetry_monthly: pl.DataFrame | None,
+    telemetry_monthly: pl.DataFrame | Future[pl.DataFrame | None] | None,
     prior: Sequence[Finding],
     fam: tuple[str, ...],
 ) -> list[Finding]:
@@ -108,6 +110,8 @@ def _run_frames(
         out += copied.run(um, annual)
     if "lab_forensics" in fam:
         out += lab_mod.run(um)
+    if isinstance(telemetry_monthly, Future):
+        telemetry_monthly = telemetry_monthly.result()
     if "telemetry" in fam:
         out += telemetry.run(um, telemetry_monthly)
     if "verifier" in fam and verifications is not None and verifications.height:
@@ -162,17 +166,22 @@ def run(ctx, prior: Sequence[Finding] = (), families: Sequence[str] | None = Non
     nat = ctx.national()
 
     def compute() -> list[Finding]:
-        # verification of year Y happens in Y+1: a screening of Y sees the conclusions of Y−1 and Y
-        return run_frames(
-            monthly=nat.monthly_reports(),
-            units=nat.units(),
-            lab=nat.lab_reports(),
-            annual=nat.annual_reports(),
-            verifications=nat.verifications(),
-            telemetry_monthly=_telemetry(nat) if "telemetry" in fam else None,
-            prior=prior,
-            families=fam,
-        )
+        # The lake scan (polars; it releases the GIL) runs in a second thread while this one loads the
+        # tables and runs the other families: after the ingest the second core is otherwise idle here
+        # (bench/README "speed"). ScreenContext.memo is thread-safe per key.
+        with ThreadPoolExecutor(1, thread_name_prefix="carbonqa-lake-scan") as scan:
+            tel = scan.submit(_telemetry, nat) if "telemetry" in fam else None
+            # verification of year Y happens in Y+1: a screening of Y sees the conclusions of Y−1 and Y
+            return run_frames(
+                monthly=nat.monthly_reports(),
+                units=nat.units(),
+                lab=nat.lab_reports(),
+                annual=nat.annual_reports(),
+                verifications=nat.verifications(),
+                telemetry_monthly=tel,
+                prior=prior,
+                families=fam,
+            )
 
     cacheable = not prior and fam == FAMILIES_RUN
     found = nat.memo("detectors.findings", compute) if cacheable else compute()

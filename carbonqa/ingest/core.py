@@ -24,7 +24,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +50,7 @@ from carbonqa.store.models import Bundle, QuarantineItem, now_cst
 __all__ = ["ingest_bundle", "ingest_lock", "advisory_lock", "IngestResult", "TableCounts", "Outcome",
            "INGEST_LOCK_KEY"]
 
-#: Telemetry parts staged at once during an ingest (see ``telemetry_parts`` in :func:`ingest_bundle`).
+#: Telemetry parts staged at once during an ingest (:class:`_LakeStaging`).
 LAKE_PART_WORKERS = 2
 #: Telemetry files of a bundle (bytes, together) from which its parts are staged in worker *processes*
 #: instead of threads. A national year (27.8 M rows, ~220 MB of Parquet) staged in two spawned processes
@@ -335,7 +335,8 @@ def ingest_bundle(path: Path, url: str | None = None) -> IngestResult:
                 stage.mkdir(parents=True)
                 (stage / "bundle.json").write_text(
                     json.dumps({"bundle_id": bundle_id, "manifest_sha256": man.sha256}), encoding="utf-8")
-                result = _ingest_locked(conn, path, man, bundle_id, stage, settings, t0)
+                with _LakeStaging(path, man) as lake:
+                    result = _ingest_locked(conn, path, man, bundle_id, stage, settings, t0, lake)
             # committed: make the lake files, quarantine copies and report visible (still under the file
             # lock). Should this fail (disk full), the staging folder stays for the next ingest to publish.
             committed, stage = stage, None
@@ -350,9 +351,14 @@ def ingest_bundle(path: Path, url: str | None = None) -> IngestResult:
 
 
 def _ingest_locked(
-    conn: sa.Connection, path: Path, man: Manifest, bundle_id: str, stage: Path, settings: Settings, t0: float
+    conn: sa.Connection, path: Path, man: Manifest, bundle_id: str, stage: Path, settings: Settings, t0: float,
+    lake: _LakeStaging,
 ) -> IngestResult:
-    """Steps (3)–(7) of :func:`ingest_bundle` inside its lock and transaction; files go to ``stage``."""
+    """Steps (3)–(7) of :func:`ingest_bundle` inside its lock and transaction; files go to ``stage``.
+
+    ``lake``: the bundle's telemetry staging (step 5), entered by the caller so that its workers start
+    before the checksums; its parts are submitted here once the registry tables are cast.
+    """
     registry = current_registry(conn)
     ingested_at = now_cst()  # taken under the lock: received_at orders deliveries like record_version
     qdir_final = settings.quarantine_dir / safe_dir_name(bundle_id)
@@ -469,7 +475,19 @@ def _ingest_locked(
     }
     unit_ent = registry["units"]
     ent_prov = registry["enterprises"]
+    def start_lake() -> None:
+        unit_province = unit_ent.join(ent_prov, on="enterprise_id", how="left").select("unit_id", "province_code")
+        parts = []
+        for rel, sha in ok_parts.get("telemetry") or []:
+            fpath, _ = resolve_inside(path, rel)
+            assert fpath is not None  # checked in (3)
+            parts.append((rel, sha, fpath))
+        lake.submit(parts, bundle_id, unit_province, settings.lake_dir, ingested_at, qdir / "rows" / "telemetry",
+                    lake_stage)
+
     for name in contract.TABLES:
+        if not lake.started and name not in _LAKE_NEEDS:  # the registry the lake's province lookup needs is cast
+            start_lake()
         if name not in ok_parts or name == "telemetry":
             continue
         tc = counts[name]
@@ -520,39 +538,16 @@ def _ingest_locked(
         elif name == "agencies":
             known["agencies.agency_id"] = pl.concat([known["agencies.agency_id"], res.valid["agency_id"]])
 
-    # (5) telemetry → staged lake files, in a second thread while (6) appends the tables' rows: the lake
-    # work is polars (it releases the GIL), the append is Python (hash chain, inserts), and neither reads
-    # what the other writes. Its issues are merged after the join, in the order they always had.
-    def telemetry_parts() -> list[tuple[str, TelemetryCounts]]:
-        unit_province = unit_ent.join(ent_prov, on="enterprise_id", how="left").select("unit_id", "province_code")
-
-        # two parts at a time: a part's slices are read, cast and written in steps that each use one core
-        # (Parquet writes of its partitions, the per-part Python between polars calls), so two parts keep
-        # both cores busy — the staging of a national year's 27.8 M rows took 10.4 s one part at a time and
-        # 7.6 s two at a time. Parts write to distinct files (their names hash the part); order is kept.
-        # A large bundle's parts go to spawned processes (LAKE_PROCESS_MIN_BYTES; spawn, not fork: polars'
-        # thread pool does not survive a fork); each runs the same function on the same resolved paths.
-        files = []
-        for rel, sha in ok_parts.get("telemetry") or []:
-            fpath, _ = resolve_inside(path, rel)
-            assert fpath is not None  # checked in (3)
-            files.append((rel, sha, fpath))
-        big = sum(f.stat().st_size for _, _, f in files) >= LAKE_PROCESS_MIN_BYTES
-        with (ProcessPoolExecutor(LAKE_PART_WORKERS, mp_context=multiprocessing.get_context("spawn")) if big
-              else ThreadPoolExecutor(LAKE_PART_WORKERS, thread_name_prefix="carbonqa-lake-part")) as workers:
-            futures = [workers.submit(ingest_telemetry_part, f, rel, sha, bundle_id, unit_province, settings.lake_dir,
-                                      ingested_at, qdir / "rows" / "telemetry", stage_dir=lake_stage)
-                       for rel, sha, f in files]
-            return [(rel, fut.result()) for (rel, _, _), fut in zip(files, futures, strict=True)]
-
-    with ThreadPoolExecutor(1, thread_name_prefix="carbonqa-lake") as pool:
-        lake = pool.submit(telemetry_parts)
-        # (6a) raw rows of the tables — in the caller's transaction. Independent of the outcome: a bundle is
-        # rejected only when nothing is valid, and then every frame here is empty.
-        for name, df in valid_frames.items():
-            new, unchanged = append_versioned(conn, name, df, bundle_id, ingested_at)
-            counts[name].new, counts[name].unchanged = new, unchanged
-        parts = lake.result()
+    if not lake.started:
+        start_lake()
+    # (6a) raw rows of the tables — in the caller's transaction, while (5) stages the lake in its workers: the
+    # lake work is polars (in worker processes or, for a small bundle, threads that release the GIL), the
+    # append is Python (hash chain, inserts), and neither reads what the other writes. Independent of the
+    # outcome: a bundle is rejected only when nothing is valid, and then every frame here is empty.
+    for name, df in valid_frames.items():
+        new, unchanged = append_versioned(conn, name, df, bundle_id, ingested_at)
+        counts[name].new, counts[name].unchanged = new, unchanged
+    parts = lake.results()  # issues merged after the join, in the order they always had
     for rel, r in parts:
         tc = counts["telemetry"]
         issues.extend(r.issues)
@@ -626,6 +621,66 @@ def _ingest_locked(
     write_report(qdir, bundle_id, [_printable_issue(i) for i in issues], summary)
     result.seconds = time.perf_counter() - t0
     return result
+
+
+#: Tables the lake's staging needs cast first: a unit's province is its enterprise's ``province_code``.
+_LAKE_NEEDS = ("enterprises", "units")
+
+
+class _LakeStaging:
+    """Step (5) of :func:`ingest_bundle`: the bundle's telemetry parts staged into lake files by workers.
+
+    Two parts at a time (:data:`LAKE_PART_WORKERS`): a part's slices are read, cast and written in steps that
+    each use one core (Parquet writes of its partitions, the per-part Python between polars calls), so two
+    parts keep both cores busy — a national year's 27.8 M rows took 10.4 s one part at a time and 7.6 s two
+    at a time. Parts write to distinct files (their names hash the part); results keep the parts' order.
+    A large bundle's parts (:data:`LAKE_PROCESS_MIN_BYTES`, from the sizes of the listed files inside the
+    bundle) go to spawned processes (spawn, not fork: polars' thread pool does not survive a fork), which are
+    started on entering the context — their ≈ 1 s interpreter and import start-up then overlaps the
+    checksums and the tables' reading instead of following them (bench/README "speed"). Each worker runs
+    :func:`carbonqa.ingest.telemetry.ingest_telemetry_part` on paths already resolved inside the bundle.
+
+    Leaving the context waits for every submitted part (cancelling those not started), so nothing is written
+    into the staging folder after the ingest returns or fails.
+    """
+
+    def __init__(self, path: Path, man: Manifest) -> None:
+        size = 0
+        entry = man.tables.get("telemetry")
+        for p in entry.parts if entry is not None else ():
+            f, _ = resolve_inside(path, p.file)
+            if f is not None and f.is_file():
+                size += f.stat().st_size
+        self._big = size >= LAKE_PROCESS_MIN_BYTES
+        self._pool: ProcessPoolExecutor | ThreadPoolExecutor | None = None
+        self._futures: list[tuple[str, Future[TelemetryCounts]]] = []
+        self.started = False
+
+    def __enter__(self) -> _LakeStaging:
+        if self._big:
+            self._pool = ProcessPoolExecutor(LAKE_PART_WORKERS, mp_context=multiprocessing.get_context("spawn"))
+            for _ in range(LAKE_PART_WORKERS):  # spawn both workers now (one process per pending task)
+                self._pool.submit(os.getpid)
+        else:
+            self._pool = ThreadPoolExecutor(LAKE_PART_WORKERS, thread_name_prefix="carbonqa-lake-part")
+        return self
+
+    def submit(self, parts: list[tuple[str, str, Path]], bundle_id: str, unit_province: pl.DataFrame,
+               lake_dir: Path, ingested_at: dt.datetime, bad_rows_dir: Path, stage_dir: Path) -> None:
+        """Start staging ``parts`` (``(rel, sha256, resolved path)`` each); once per ingest."""
+        assert self._pool is not None and not self.started
+        self.started = True
+        self._futures = [(rel, self._pool.submit(ingest_telemetry_part, f, rel, sha, bundle_id, unit_province,
+                                                 lake_dir, ingested_at, bad_rows_dir, stage_dir=stage_dir))
+                         for rel, sha, f in parts]
+
+    def results(self) -> list[tuple[str, TelemetryCounts]]:
+        """``(rel, counts)`` of every submitted part, in submission order (waits; re-raises a worker's error)."""
+        return [(rel, fut.result()) for rel, fut in self._futures]
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 #: Issues listed per bundle (each file lists at most 1,000 already; a bundle of 100,000 small files must

@@ -39,3 +39,33 @@ def test_current_takes_highest_version(db_url):
     p15 = ScreenContext(year=2024, url=db_url, provinces=("15",))
     assert p15.monthly_reports()["unit_id"].unique().to_list() == ["U1"]
     assert p15.province_codes() == ["15", "37"]
+
+
+def test_memo_computes_a_key_once_across_threads():
+    """A screener may compute one memo entry in a second thread (the detectors' lake scan): a key being
+    computed is waited for, not computed again; other keys proceed meanwhile; a national context is made once."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    ctx = ScreenContext(year=2024, provinces=("13",))
+    calls: list[str] = []
+    started = threading.Event()
+
+    def slow() -> int:
+        calls.append("slow")
+        started.set()
+        time.sleep(0.2)
+        return 1
+
+    nat = ctx.national()
+    with ThreadPoolExecutor(4) as ex:
+        futs = [ex.submit(nat.memo, "k", slow) for _ in range(3)]
+        assert started.wait(5)
+        assert nat.memo("other", lambda: 2) == 2  # not blocked by "k"
+        assert [f.result() for f in futs] == [1, 1, 1]
+    assert calls == ["slow"]
+    scoped = ScreenContext(year=2024, provinces=("13",))
+    with ThreadPoolExecutor(4) as ex:
+        nats = list(ex.map(lambda _: scoped.national(), range(8)))
+    assert len({id(n) for n in nats}) == 1 and nats[0].provinces is None

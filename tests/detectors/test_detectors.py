@@ -682,6 +682,21 @@ def test_run_frames_on_honest_data_is_quiet(base):
         assert 0 <= x.score <= 1 and x.tco2_at_stake >= 0 and x.province_code
 
 
+def test_run_frames_takes_the_telemetry_statistics_as_a_future(base):
+    """The lake scan may still run in another thread (detectors.run): same findings as with the frame."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import detectors
+
+    args = (base["monthly"], base["units"], base["lab"], base["annual"], base["verifications"])
+    planted = _scale_cc(base, [base["units"]["unit_id"][0]], 0.85)
+    direct = detectors.run_frames(planted["monthly"], *args[1:], base["telemetry_monthly"])
+    with ThreadPoolExecutor(1) as ex:
+        fut = ex.submit(lambda: base["telemetry_monthly"])
+        later = detectors.run_frames(planted["monthly"], *args[1:], fut)
+    assert direct and sorted(f.id for f in later) == sorted(f.id for f in direct)
+
+
 def test_estimator_contract(base):
     det = cc_mod.PeerCarbonContent(z_flag=3.0)
     assert det.get_params()["z_flag"] == 3.0
