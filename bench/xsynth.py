@@ -457,8 +457,16 @@ class Gen:
         return us
 
     def lab_mask(self, us: np.ndarray, months: np.ndarray) -> list[tuple[int, int]]:
-        """Unit-months among ``us`` × ``months`` that carry a lab report."""
-        return [(u, m) for u in us for m in months if self.r["has_lab"][u, m]]
+        """Unit-months among ``us`` × ``months`` that carry a lab report of their own.
+
+        A shared-sample plant files one report per month under its first unit, which every unit's monthly
+        report cites: its other units carry no report of their own, and a lab pattern drawn on them would
+        change values that are never written — a label without a trace in the bundle (session 9: 2 of the
+        missed lab_forensics enterprises of seed 25). Their cells are left out, so the pattern lands on the
+        report the plant files.
+        """
+        return [(u, m) for u in us for m in months
+                if self.r["has_lab"][u, m] and (not self.e_shared[self.u_ent[u]] or u == self.ent_units[self.u_ent[u]][0])]
 
     def add(self, e: int, fam: str, pat: str, cells: list[tuple[int, int]] | None = None) -> None:
         """Record truth rows for enterprise ``e``: one per unit-month cell or one enterprise-level row."""

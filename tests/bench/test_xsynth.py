@@ -238,3 +238,16 @@ def test_units_that_did_not_exist_have_no_telemetry(small):
         assert df.height > 0
         com, ret = df.filter(pl.col("kind") == "commissioned_in_year"), df.filter(pl.col("kind") == "retired_in_year")
         assert (com["m"] >= com["m0"]).all() and (ret["m"] <= ret["m0"]).all()
+
+
+def test_lab_forensics_labels_point_at_filed_reports(small):
+    """A lab pattern lands on a report the bundle contains: a shared-sample plant files its one report under
+    its first unit, so a label cell on another of its units would be a fraud with no trace (session 9)."""
+    root, _ = small
+    lab = pl.read_csv(root / "labels.csv", infer_schema=False).filter(
+        (pl.col("family") == "lab_forensics") & pl.col("unit_id").is_not_null())
+    assert lab.height
+    filed = pl.read_csv(root / "bundle" / "lab_reports.csv", infer_schema=False).select(
+        "unit_id", pl.col("sample_period").alias("period")).unique()
+    ghosts = lab.join(filed, on=["unit_id", "period"], how="anti")
+    assert ghosts.height == 0, ghosts
