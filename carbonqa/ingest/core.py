@@ -623,6 +623,14 @@ def _ingest_locked(
     return result
 
 
+def _file_size(f: Path) -> int:
+    """Bytes of regular file ``f``; 0 when it is not one or cannot be read (the part's reader reports why)."""
+    try:
+        return f.stat().st_size if f.is_file() else 0
+    except OSError:
+        return 0
+
+
 #: Tables the lake's staging needs cast first: a unit's province is its enterprise's ``province_code``.
 _LAKE_NEEDS = ("enterprises", "units")
 
@@ -649,8 +657,8 @@ class _LakeStaging:
         entry = man.tables.get("telemetry")
         for p in entry.parts if entry is not None else ():
             f, _ = resolve_inside(path, p.file)
-            if f is not None and f.is_file():
-                size += f.stat().st_size
+            if f is not None:
+                size += _file_size(f)
         self._big = size >= LAKE_PROCESS_MIN_BYTES
         self._pool: ProcessPoolExecutor | ThreadPoolExecutor | None = None
         self._futures: list[tuple[str, Future[TelemetryCounts]]] = []
@@ -667,12 +675,19 @@ class _LakeStaging:
 
     def submit(self, parts: list[tuple[str, str, Path]], bundle_id: str, unit_province: pl.DataFrame,
                lake_dir: Path, ingested_at: dt.datetime, bad_rows_dir: Path, stage_dir: Path) -> None:
-        """Start staging ``parts`` (``(rel, sha256, resolved path)`` each); once per ingest."""
+        """Start staging ``parts`` (``(rel, sha256, resolved path)`` each); once per ingest.
+
+        Largest files first (longest-processing-time order), so that the two workers finish together rather
+        than one of them idling while the other stages a large province submitted last; :meth:`results`
+        keeps the given order.
+        """
         assert self._pool is not None and not self.started
         self.started = True
-        self._futures = [(rel, self._pool.submit(ingest_telemetry_part, f, rel, sha, bundle_id, unit_province,
-                                                 lake_dir, ingested_at, bad_rows_dir, stage_dir=stage_dir))
-                         for rel, sha, f in parts]
+        by_size = sorted(range(len(parts)), key=lambda i: -_file_size(parts[i][2]))
+        futures = {i: self._pool.submit(ingest_telemetry_part, parts[i][2], parts[i][0], parts[i][1], bundle_id,
+                                        unit_province, lake_dir, ingested_at, bad_rows_dir, stage_dir=stage_dir)
+                   for i in by_size}
+        self._futures = [(rel, futures[i]) for i, (rel, _, _) in enumerate(parts)]
 
     def results(self) -> list[tuple[str, TelemetryCounts]]:
         """``(rel, counts)`` of every submitted part, in submission order (waits; re-raises a worker's error)."""
