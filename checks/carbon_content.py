@@ -52,11 +52,16 @@ def _ipcc_default_months(ctx: ScreenContext) -> pl.DataFrame:
     the unit's other measured months' median μ and robust σ (1.4826 × MAD, floored at the reporting
     resolution), a month lands on the default ``d`` with probability ``p ≈ res × φ((d − μ)/σ)/σ`` (``res``:
     the finest decimal the unit's values use); ``chance_p`` = ``P(X ≥ n | N, p)``, 0 when fewer than 3
-    other months exist to show variation.
+    other months exist to show variation. The test is made for every measured unit of the country each
+    night, so a tail that is rare for one unit is not rare for the fleet: ``chance_fleet`` =
+    ``min(1, chance_p × units_tested)`` (Bonferroni over ``units_tested``, the units with a measured CC in
+    the national monthly reports of the year — the same count whichever province is screened) is the
+    expected number of such coincidences in the national year, which the rule bounds as well as the unit's
+    own tail (a small fleet does not loosen the per-unit test).
 
     Returns:
         ``unit_id, enterprise_id, province_code, year, n_months, value`` (the most frequent default hit),
-        ``periods``, ``stake`` (Σ default-gap stakes, t), ``chance_p``.
+        ``periods``, ``stake`` (Σ default-gap stakes, t), ``chance_p``, ``units_tested``, ``chance_fleet``.
     """
     from scipy.stats import binom, norm
 
@@ -68,7 +73,11 @@ def _ipcc_default_months(ctx: ScreenContext) -> pl.DataFrame:
         pl.len().alias("n_months"), pl.col("cc_r6").mode().sort().first().alias("value"),
         pl.col("period").sort().alias("periods"), pl.col("stake_default_t").sum().alias("stake"))
     if agg.height == 0:
-        return agg.with_columns(pl.lit(None, pl.Float64).alias("chance_p"))
+        return agg.with_columns(pl.lit(None, pl.Float64).alias("chance_p"), pl.lit(None, pl.Int64).alias("units_tested"),
+                                pl.lit(None, pl.Float64).alias("chance_fleet"))
+    nat = ctx.national().memo("checks.cc005_units_tested", lambda: int(
+        ctx.national().monthly_reports().filter(pl.col("carbon_content_basis") == "measured")
+        .select(pl.col("unit_id").n_unique()).item()))
     others = (meas.join(agg.select("unit_id", "year", "value", "n_months"), on=["unit_id", "year"])
               .group_by("unit_id", "year").agg(
                   pl.len().alias("n_all"), pl.col("value").first(), pl.col("n_months").first(),
@@ -85,7 +94,9 @@ def _ipcc_default_months(ctx: ScreenContext) -> pl.DataFrame:
         chance = min(1.0, res * float(norm.pdf((value - mu) / sd)) / sd)
         tails.append((uid, yr, float(binom.sf(n_months - 1, n_all, chance))))
     tail = pl.DataFrame(tails, schema={"unit_id": pl.String, "year": pl.Int32, "chance_p": pl.Float64}, orient="row")
-    return agg.join(tail.with_columns(pl.col("year").cast(agg.schema["year"])), on=["unit_id", "year"], how="left")
+    return agg.join(tail.with_columns(pl.col("year").cast(agg.schema["year"])), on=["unit_id", "year"], how="left") \
+        .with_columns(pl.lit(max(nat, 1), pl.Int64).alias("units_tested")) \
+        .with_columns(pl.min_horizontal(pl.lit(1.0), pl.col("chance_p") * pl.col("units_tested")).alias("chance_fleet"))
 
 
 CC_001 = RuleSpec(
@@ -191,10 +202,12 @@ CC_005 = RuleSpec(
     stake_text="Σ over those months (default CC − reported CC)⁺ × FC × NCV × OF × 44/12 (t)",
     frame=_ipcc_default_months, keys="unit_year",
     violation=lambda p: (pl.col("n_months") >= p.min_months_equal_ipcc_default)
-    & (pl.col("chance_p").fill_null(0.0) < p.ipcc_default_chance_max_p),
+    & (pl.col("chance_p").fill_null(0.0) < p.ipcc_default_chance_max_p)
+    & (pl.col("chance_fleet").fill_null(0.0) < p.ipcc_default_fleet_alpha),
     observed=pl.col("value"), expected=pl.lit("measured values that vary"), stake=pl.col("stake"),
     params={"unit_id": pl.col("unit_id"), "year": pl.col("year"), "n_months": pl.col("n_months"), "value": pl.col("value")},
-    evidence={"periods": pl.col("periods").list.join(","), "chance_p": pl.col("chance_p")},
+    evidence={"periods": pl.col("periods").list.join(","), "chance_p": pl.col("chance_p"),
+              "units_tested": pl.col("units_tested"), "chance_fleet": pl.col("chance_fleet")},
 )
 
 #: The carbon_content rules, in code order.

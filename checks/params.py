@@ -59,6 +59,7 @@ class RegulationParams:
     ipcc_default_cc_tc_per_gj: tuple[float, ...] = ()  # carbonqa.regulation.IPCC_DEFAULT_CC
     min_months_equal_ipcc_default: int = 3
     ipcc_default_chance_max_p: float = 0.001
+    ipcc_default_fleet_alpha: float = 0.05
     ncv_range_margin_gj_per_t: float = 1.5
     # --- lab report ranges (%) ----------------------------------------------------------------
     cad_range_pct: tuple[float, float] = (50.0, 75.0)
@@ -119,8 +120,14 @@ SOURCES: dict[str, str] = {
     "months of one unit-year is a copied default, DOMAIN.md §4.1",
     "ipcc_default_chance_max_p": "CC-005: a unit whose own CC centres on an IPCC default lands on it now and then "
     "(about 3 % of months at 5 decimals and σ 0.00015); the months on the default must be improbable under the "
-    "unit's own distribution — binomial tail below 0.1 %, about one chance hit in a national year of ~1,000 "
-    "measured units near a default [design choice]",
+    "unit's own distribution — binomial tail below 0.1 % [design choice]; with the fleet bound below, the "
+    "stricter of the two applies",
+    "ipcc_default_fleet_alpha": "CC-005: a unit whose own CC centres on an IPCC default lands on it now and then "
+    "(about 1–3 % of months at 5 decimals and σ 0.00015); the months on the default must be improbable under the "
+    "unit's own distribution *for the whole fleet tested that night* — binomial tail × units tested (Bonferroni) "
+    "below 0.05, i.e. at most one chance finding in 20 national years. A per-unit tail of 0.1 % let one honest "
+    "unit with 3 months on 0.0258 (tail 7·10⁻⁴ among ~2,500 measured units) open a case on a held-out "
+    "clean-room night (session 9); copied defaults have tails below 10⁻³⁰ [design choice]",
     "cc_default_tolerance_tc_per_gj": "rounding tolerance of a reported default (half a unit in the 5th decimal)",
     "ncv_range_gj_per_t": "NCV as received by coal type: all coal 12–29, bituminous 19–25, anthracite 21–27, "
     "lignite 11–16 (DOMAIN.md §3); sub-bituminous 15–24 and waste coal/gangue 6–20 from GB/T 5751-2009 "

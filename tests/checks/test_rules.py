@@ -550,7 +550,29 @@ def test_cc_005_a_unit_centred_on_the_default_may_land_on_it(data, screen):
     data = honest()
     _cc_005(data)
     (f,) = checks.run_codes(screen(data), ["CC-005"])
-    assert f.evidence["chance_p"] < 0.001
+    assert f.evidence["chance_p"] < 0.001 and f.evidence["chance_fleet"] < 0.05 and f.evidence["units_tested"] >= 1
+    assert f.evidence["chance_fleet"] >= f.evidence["chance_p"]
+
+
+def test_cc_005_a_rare_coincidence_is_not_rare_in_a_fleet(data, screen):
+    """The per-unit tail is multiplied by the units tested nationally (Bonferroni): a unit near the default
+    with 3 of 12 months on it (tail ≈ 5·10⁻⁴, as on an honest held-out plant, session 9) fires in a fleet of
+    one unit but not among 2,500 measured units; a copied default fires in either."""
+    near = [0.00005, 0.00017, -0.00008, 0.0, 0.00021, 0.00026, 0.0, 0.00013, 0.00035, 0.0, 0.00011, 0.00029]
+    for r, d in zip(sorted(data["monthly_reports"], key=lambda r: r["period"]), near, strict=True):
+        r["carbon_content_tc_per_gj"] = round(0.0258 + d, 5)
+    ctx = screen(data)
+    (f,) = checks.run_codes(ctx, ["CC-005"])
+    assert 1e-4 < f.evidence["chance_p"] < 1e-3 and f.evidence["units_tested"] == 1
+    fleet = screen(data)
+    fleet.national().memo("checks.cc005_units_tested", lambda: 2500)  # as many measured units as a national year
+    assert checks.run_codes(fleet, ["CC-005"]) == []
+    data = honest()
+    _cc_005(data)
+    copied = screen(data)
+    copied.national().memo("checks.cc005_units_tested", lambda: 2500)
+    (f,) = checks.run_codes(copied, ["CC-005"])
+    assert f.evidence["units_tested"] == 2500 and f.evidence["chance_fleet"] < 0.05
 
 
 def test_cc_003_within_reproducibility_of_the_bound_is_low(data, screen):
