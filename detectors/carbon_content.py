@@ -272,6 +272,15 @@ class PeerCarbonContent(FrameDetector):
         )
 
 
+#: √2: the standard deviation of the difference of two independent draws, in units of one draw's.
+SQRT2 = float(np.sqrt(2.0))
+#: CC-102: a unit whose post-step level is above this peer z stays inside the bulk of its peers (one robust
+#: standard deviation below their centre) [design choice: what "still an ordinary coal" means].
+CC102_INSIDE_PEERS_Z = -1.0
+#: CC-102: units of a coal type needed for its own peer spread (else all coal units nationally).
+CC102_PEER_MIN = 15
+
+
 class CarbonLevelShift(FrameDetector):
     """CC-102: a downward step in a unit's own NCV-adjusted CC within the year.
 
@@ -287,6 +296,15 @@ class CarbonLevelShift(FrameDetector):
             (DOMAIN.md §4.1 look-alike: NCV and CC move together), capped at ``low`` even when the lab
             changed with the supplier (the fraud pattern lowers carbon, not heat). Units of one
             enterprise stepping at the same split share the verdict (one plant, one coal).
+
+    A coal-source switch need not move NCV: two coals of one rank and heat value differ in carbon per
+    GJ as two of the rank's plants do (DOMAIN.md §4b, "coal-source and laboratory switches move the level
+    honestly"). The difference of two coals drawn from the peers has standard deviation √2 × the peers'
+    robust spread of unit-level (NCV-adjusted) CC, ``peer_scale`` (coal type nationally, the night's own
+    units: learnt, not set). A step within that (``|step| < √2 × peer_scale``) that leaves the unit inside
+    its peers (``z_after`` > :data:`CC102_INSIDE_PEERS_Z`) with the same laboratory is what a switch does:
+    capped ``low``, information for the reviewer. A step that takes the unit below its peers, or comes with
+    a change of laboratory, keeps its grade.
 
     ``keys_``: one row per unit-year with ``split_period``, ``step`` (tC/GJ, negative = down), ``t``,
     ``lab_changed``, ``ncv_step_rel``, ``stake_t``; ``decision_scores_`` = −t.
@@ -338,6 +356,8 @@ class CarbonLevelShift(FrameDetector):
                 pl.col("sig_ncv").first().alias("sig_ncv"),
                 pl.col("lncv_r").filter(after).median().sub(pl.col("lncv_r").filter(before).median()).alias("ncv_step_log"),
                 pl.col("n").first().alias("months"),
+                pl.col("r2").filter(after).median().alias("r2_after"),
+                pl.col("coal_type").first().alias("coal_type"),
             ).with_columns((pl.col("lab_before") != pl.col("lab_after")).fill_null(False).alias("lab_changed"))
             se_k = step_se(k, pl.col("months") - k)
             s = s.with_columns(
@@ -347,6 +367,12 @@ class CarbonLevelShift(FrameDetector):
             best = s if best is None else pl.concat([best, s]).sort("t").unique(subset=keys, keep="first")
         if best is None or best.height == 0:
             return pl.DataFrame(schema={"unit_id": pl.String, "score_raw": pl.Float64})
+        # the peers' spread of unit-level CC (NCV-adjusted residual r2), per coal type nationally (then all coal)
+        lvl = m.group_by(keys + ["coal_type"]).agg(pl.col("r2").median().alias("_u"))
+        peer = peer_robust_z(lvl, "_u", [["coal_type"], []], min_peers=CC102_PEER_MIN, floor=0.001 * cc_med, out="pz") \
+            .group_by("coal_type").agg(pl.col("pz_center").first().alias("peer_center"), pl.col("pz_scale").first().alias("peer_scale"))
+        best = best.join(peer, on="coal_type", how="left", nulls_equal=True, maintain_order="left").with_columns(
+            ((pl.col("r2_after") - pl.col("peer_center")) / pl.col("peer_scale")).alias("z_after"))
         down = -best["t"].to_numpy()
         big = (best["step"].to_numpy() <= -self.min_rel * best["cc_median"].to_numpy())
         raw = np.where(big, down, np.minimum(down, self.t_flag - 1e-6))
@@ -356,7 +382,12 @@ class CarbonLevelShift(FrameDetector):
         plant = best.with_columns(
             ((pl.col("ncv_step_rel").abs() >= self.ncv_switch_rel) | (pl.col("t_ncv").abs().fill_nan(0.0).fill_null(0.0) >= self.t_flag)).alias("_sw")
         ).with_columns(pl.col("_sw").any().over("enterprise_id", "year", "split_period").alias("_sw"))
-        switch = plant["_sw"].to_numpy()
+        # or, unit by unit (a small step on one unit does not excuse a large one on its sibling), a step with
+        # the same lab within what two of the peers' coals differ by, that leaves the unit inside its peers
+        like_switch = best.select(
+            ((~pl.col("lab_changed")) & (pl.col("step").abs() < SQRT2 * pl.col("peer_scale"))
+             & (pl.col("z_after") > CC102_INSIDE_PEERS_Z)).fill_null(False)).to_series().to_numpy()
+        switch = plant["_sw"].to_numpy() | like_switch
         score = score_from_z(raw, self.t_flag, self.t_sure) + np.where(best["lab_changed"].fill_null(False).to_numpy(), 0.15, 0.0)
         return best.with_columns(
             pl.Series("score_raw", raw),
@@ -371,7 +402,8 @@ class CarbonLevelShift(FrameDetector):
             "CC-102",
             self.flagged(),
             params=["unit_id", "split_period", "step", "lab_before", "lab_after"],
-            evidence=["split_period", "step", "t", "sig_u", "lab_changed", "lab_before", "lab_after", "ncv_step_rel", "t_ncv", "heat_after_gj", "months"],
+            evidence=["split_period", "step", "t", "sig_u", "lab_changed", "lab_before", "lab_after", "ncv_step_rel", "t_ncv", "heat_after_gj", "months",
+                      "z_after", "peer_scale"],
             observed="step",
             peers="the unit's own months before the split",
         )

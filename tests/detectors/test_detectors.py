@@ -184,6 +184,31 @@ def test_cc102_coal_switch_with_new_lab_is_low(base):
     assert recall >= 0.9, recall
 
 
+def test_cc102_same_lab_step_within_the_peers_spread_is_a_source_switch(base):
+    """DOMAIN.md §4b: a new coal of the same rank and heat moves CC per GJ as far as two of the rank's plants
+    differ. A same-lab step of 0.0005 tC/GJ (1.9 %; the bituminous peers' unit-level spread here is ≈ 0.0004,
+    so √2 × spread ≈ 0.00057) that leaves the unit inside its peers is capped low; the same step taking a
+    unit already at the low end below its peers, and a 6 % step, stay flagged."""
+    m = cc_mod.measured_residuals(_um(base))
+    lvl = m.filter(pl.col("coal_type") == "bituminous").group_by("unit_id").agg(pl.col("r2").median().alias("u"), pl.len().alias("n")) \
+        .filter(pl.col("n") == 12).sort("unit_id")
+    high = lvl.filter(pl.col("u") > 0.0002)["unit_id"].to_list()[:K]
+    low = lvl.filter(pl.col("u") < -0.0002)["unit_id"].to_list()[:K]
+    big = [u for u in lvl.filter(pl.col("u").abs() < 0.0002)["unit_id"].to_list()][:K]
+    assert len(high) == len(low) == len(big) == K
+    sel = lambda us: pl.col("unit_id").is_in(us) & (pl.col("period") >= "2024-07")  # noqa: E731
+    cc = pl.col("carbon_content_tc_per_gj")
+    mon = base["monthly"].with_columns(
+        pl.when(sel(high + low)).then((cc - 0.0005).round(5)).when(sel(big)).then((cc * 0.94).round(5)).otherwise(cc).alias("carbon_content_tc_per_gj"))
+    f = {x.unit_id: x for x in cc_mod.CarbonLevelShift().fit(_um({**base, "monthly": mon})).findings()}
+    switched = [f[u] for u in high if u in f]
+    assert len(switched) >= 3, "the step must be seen (where the unit's month-to-month noise lets it), only graded low"
+    assert all(x.severity == "low" and x.evidence["z_after"] > -1 and not x.evidence["lab_changed"] for x in switched)
+    below = [f[u] for u in low if u in f]  # the same step, seen as often, from the low end of the peers
+    assert len(below) >= 3 and all(x.severity in SERIOUS and x.evidence["z_after"] <= -1 for x in below)
+    assert sum(u in f and f[u].severity in SERIOUS for u in big) >= K - 1
+
+
 # ---- copied values ---------------------------------------------------------------------------------------
 def _copy_month1(d, units):
     lb = d["lab"].join(d["monthly"].select("lab_report_id", "unit_id", "period"), on="lab_report_id", how="left", suffix="_m")
