@@ -52,6 +52,13 @@ __all__ = ["DefaultAsMeasured", "MixedBasis", "PeerCarbonContent", "CarbonLevelS
 MONTH_PEERS = (["coal_type", "province_code", "month"], ["coal_type", "month"], ["coal_type"], [])
 #: Peer groupings for unit-level levels.
 UNIT_PEERS = (["coal_type", "province_code"], ["coal_type"], [])
+#: CC-101's second comparison: the coal type's units of the whole country (then all coal).
+NATIONAL_PEERS = (["coal_type"], [])
+#: CC-101: a unit-year whose NCV-adjusted CC is no lower than this robust z against its coal type's units
+#: nationally burns a coal the country's plants of that rank burn every year: low against its province's
+#: peers, it is information (its coal comes from elsewhere; coal is traded across provinces, DOMAIN.md §4b
+#: "coal quality spread"), graded ``low`` [design choice: −2, a one-sided 2.3 % normal tail].
+CC101_NATIONAL_ORDINARY_Z = -2.0
 
 
 def measured_coal(um: pl.DataFrame) -> pl.DataFrame:
@@ -147,6 +154,10 @@ class PeerCarbonContent(FrameDetector):
             information; robust z's of 4–5 come up every night among ~3,000 honest units because CC's
             tails are heavier than normal. Below z 5, or below the band, the detector's own grade.
         min_months: measured months a unit-year needs to be scored.
+
+    A unit low only against its province's peers — ordinary against its coal type's units nationally
+    (``z_nat`` > :data:`CC101_NATIONAL_ORDINARY_Z`) — is graded ``low`` whatever its provincial z: a plant
+    buying its coal from another province sits apart from its neighbours honestly.
         min_peers: units a peer group needs before falling back to a broader one.
         floor_rel: scale floor as a share of the peer median CC (1 %: measured CC honestly spans
             0.0245–0.0290 tC/GJ, DOMAIN.md §3, so peers tighter than ±1 % are an artefact of few peers).
@@ -214,6 +225,7 @@ class PeerCarbonContent(FrameDetector):
         keys = ["unit_id", "enterprise_id", "province_code", "year", "coal_type"]
         u = m.group_by(keys).agg(
             pl.col("r2").median().alias("u"),
+            pl.col("resid").median().alias("u_nat"),
             pl.col("r2").std().alias("r_sd"),
             pl.col("carbon_content_tc_per_gj").median().alias("cc_median"),
             pl.col("ncv_gj_per_t").median().alias("ncv_median"),
@@ -224,6 +236,8 @@ class PeerCarbonContent(FrameDetector):
             pl.len().alias("months"),
         ).filter(pl.col("months") >= self.min_months)
         u = peer_robust_z(u, "u", UNIT_PEERS, min_peers=self.min_peers, floor=self.floor_rel * cc_med, out="z")
+        # the same unit against its coal type's units of the whole country (coal is traded nationally)
+        u = peer_robust_z(u, "u_nat", NATIONAL_PEERS, min_peers=self.min_peers, floor=self.floor_rel * cc_med, out="z_nat")
         # a coal-source switch: scored by the less extreme of the two coals (both must look low)
         u = u.join(self._switches(m, ["unit_id", "year"]), on=["unit_id", "year"], how="left").with_columns(
             ((pl.col("u_before") - pl.col("z_center")) / pl.col("z_scale")).alias("z_before"),
@@ -259,14 +273,15 @@ class PeerCarbonContent(FrameDetector):
         if f.height == 0:
             return []
         f = f.with_columns(
-            pl.when((pl.col("z") > -self.z_evidence) & (pl.col("cc_median") >= honest_cc))
+            pl.when(((pl.col("z") > -self.z_evidence) & (pl.col("cc_median") >= honest_cc))
+                    | (pl.col("z_nat") > CC101_NATIONAL_ORDINARY_Z).fill_null(False))
             .then(pl.lit("low")).otherwise(pl.lit(None, dtype=pl.String)).alias("severity"))
         return emit(
             "CC-101",
             f,
             params=["unit_id", "year", "cc_median", "z_center", "z", "peer_group"],
             evidence=["cc_median", "ncv_median", "u", "z", "z_center", "z_scale", "z_n", "peer_group", "gap", "heat_gj", "ecod_pct", "months",
-                      "switch_period", "z_before", "z_after"],
+                      "switch_period", "z_before", "z_after", "z_nat"],
             observed="cc_median",
             expected="z_center",
         )

@@ -91,6 +91,26 @@ def test_cc101_moderately_low_inside_the_honest_band_is_information(base):
     assert any(x.severity in SERIOUS for x in f)
 
 
+def test_cc101_low_only_against_the_province_is_information(base):
+    """Coal is traded across provinces: in a province whose plants burn a coal 12 % richer in carbon per GJ
+    than the country's, a plant buying the country's ordinary coal is far below its provincial peers (z ≤ −4)
+    but ordinary nationally (z_nat > −2) — CC-101 ``low``. A plant of that province 20 % below its
+    neighbours (10 % below the country) stays evidence."""
+    measured = set(base["monthly"].filter(pl.col("carbon_content_basis") == "measured")["unit_id"].to_list())
+    prov = base["units"].filter((pl.col("province_code") == "13") & (pl.col("coal_type") == "bituminous")
+                                & pl.col("unit_id").is_in(sorted(measured)))["unit_id"].sort().to_list()
+    assert len(prov) >= 20
+    imports, frauds, rich = prov[:3], prov[3:6], prov[6:]
+    d = _scale_cc(base, rich + frauds, 1.12)
+    d = _scale_cc(d, frauds, 0.80)
+    f = {x.unit_id: x for x in cc_mod.PeerCarbonContent().fit(_um(d)).findings()}
+    seen = [f[u] for u in imports if u in f]
+    assert seen and all(x.evidence["z"] <= -4 and x.evidence["z_nat"] > -2 and x.severity == "low" for x in seen), \
+        [(x.evidence["z"], x.evidence["z_nat"], x.severity) for x in seen]
+    assert all(u in f and f[u].severity in SERIOUS and f[u].evidence["z_nat"] <= -2 for u in frauds), \
+        [(u, f[u].evidence["z_nat"], f[u].severity) if u in f else u for u in frauds]
+
+
 def _switch_coal(d, units: list[str], ncv_f: float, cc_f: float, first_month: int = 3) -> dict[str, pl.DataFrame]:
     """From ``first_month`` on, the units burn another coal: NCV × ``ncv_f`` and CC × ``cc_f`` (lab untouched)."""
     sel = pl.col("unit_id").is_in(units) & (pl.col("period") >= f"2024-{first_month:02d}")
