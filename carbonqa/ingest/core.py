@@ -475,6 +475,7 @@ def _ingest_locked(
     }
     unit_ent = registry["units"]
     ent_prov = registry["enterprises"]
+
     def start_lake() -> None:
         unit_province = unit_ent.join(ent_prov, on="enterprise_id", how="left").select("unit_id", "province_code")
         parts = []
