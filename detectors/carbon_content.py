@@ -292,7 +292,9 @@ SQRT2 = float(np.sqrt(2.0))
 #: CC-102: a unit whose post-step level is above this peer z stays inside the bulk of its peers (one robust
 #: standard deviation below their centre) [design choice: what "still an ordinary coal" means].
 CC102_INSIDE_PEERS_Z = -1.0
-#: CC-102: units of a coal type needed for its own peer spread (else all coal units nationally).
+#: CC-102: units of a coal type needed for its own peer spread (else all coal units nationally) — the same
+#: 15 as CC-101's unit peer groups (``PeerCarbonContent.min_peers``), where a robust scale (1.4826 × MAD)
+#: of fewer units is dominated by which units happen to be there.
 CC102_PEER_MIN = 15
 
 
