@@ -585,6 +585,22 @@ def test_cc_003_within_reproducibility_of_the_bound_is_low(data, screen):
     assert found["2024-04"].severity == "high" and found["2024-04"].tco2_at_stake > 0
 
 
+def test_cc_003_a_lone_month_just_beyond_reproducibility_is_low(data, screen):
+    """A unit at the band's edge has 12 monthly chances a year: its only month at 0.0240 (2.0 % under 0.0245,
+    just beyond the ≈ 2 % reproducibility, within 1.6 × it) is low, 0 t; two such months, or one at 0.0235
+    (4.1 % under), are evidence."""
+    _m(data, "2024-05")["carbon_content_tc_per_gj"] = 0.0240
+    found = {f.period: f for f in checks.run_codes(screen(data), ["CC-003"])}
+    assert (found["2024-05"].severity, found["2024-05"].tco2_at_stake) == ("low", 0.0)
+    _m(data, "2024-09")["carbon_content_tc_per_gj"] = 0.0240
+    found = {f.period: f for f in checks.run_codes(screen(data), ["CC-003"])}
+    assert {found[p].severity for p in ("2024-05", "2024-09")} == {"high"}
+    _m(data, "2024-09")["carbon_content_tc_per_gj"] = 0.0262
+    _m(data, "2024-05")["carbon_content_tc_per_gj"] = 0.0235
+    found = {f.period: f for f in checks.run_codes(screen(data), ["CC-003"])}
+    assert found["2024-05"].severity == "high" and found["2024-05"].tco2_at_stake > 0
+
+
 def test_lab_004_national_tails_are_fdr_adjusted():
     """1 500 honest (lab, enterprise) tails at a 5 % omission rate: at a fixed 1 % level several honest
     clients' three or four missing codes look like a pattern by chance; after Benjamini–Hochberg none
