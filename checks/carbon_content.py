@@ -29,26 +29,19 @@ def _cc_within(p: RegulationParams) -> pl.Expr:
     return (_CC >= p.cc_measured_min_tc_per_gj * (1 - tol)) & (_CC <= p.cc_measured_max_tc_per_gj * (1 + tol))
 
 
-#: CC-003: one month of a unit-year below the band by up to this many times the method's reproducibility is
-#: what the largest of 12 honest monthly results does at the band's edge — the 95 % point of the largest of
-#: 12 normal deviations over that of one, Φ⁻¹(0.95^(1/12)) / Φ⁻¹(0.95) = 2.63 / 1.645 ≈ 1.6.
-CC003_LONE_MONTH_FACTOR = 1.6
-
-
 def _cc_edge_noise(p: RegulationParams) -> pl.Expr:
     """CC-003 failing rows indistinguishable from the band's edge (graded low, 0 t).
 
     Within the combined reproducibility of Car and NCV (:func:`_cc_within`), or the unit-year's only month
-    beyond it and within :data:`CC003_LONE_MONTH_FACTOR` × that reproducibility — 12 monthly results give a
-    unit at the edge 12 chances; two such months, or one farther out, are evidence. Evaluated on the failing
+    beyond it and within ``p.lone_month_tolerance_factor`` × that reproducibility — 12 monthly results give
+    a unit at the edge 12 chances; two such months, or one farther out, are evidence. Evaluated on the failing
     rows (a unit's rows are all in its province's partition, so the count is the same however the night is
     partitioned).
     """
-    tol = p.range_method_tolerance["CC_rel"]
-    beyond = ~_cc_within(p)
-    lone = beyond.cast(pl.Int32).sum().over("unit_id", "year") == 1
-    near = _CC >= p.cc_measured_min_tc_per_gj * (1 - CC003_LONE_MONTH_FACTOR * tol)
-    return _cc_within(p) | (lone & near)
+    within = _cc_within(p)
+    lone = (~within).cast(pl.Int32).sum().over("unit_id", "year") == 1
+    near = _CC >= p.cc_measured_min_tc_per_gj * (1 - p.lone_month_tolerance_factor * p.range_method_tolerance["CC_rel"])
+    return within | (lone & near)
 
 
 def _bases_per_unit(ctx: ScreenContext) -> pl.DataFrame:
@@ -97,9 +90,9 @@ def _ipcc_default_months(ctx: ScreenContext) -> pl.DataFrame:
     if agg.height == 0:
         return agg.with_columns(pl.lit(None, pl.Float64).alias("chance_p"), pl.lit(None, pl.Int64).alias("units_tested"),
                                 pl.lit(None, pl.Float64).alias("chance_fleet"))
-    nat = ctx.national().memo("checks.cc005_units_tested", lambda: int(
-        ctx.national().monthly_reports().filter(pl.col("carbon_content_basis") == "measured")
-        .select(pl.col("unit_id").n_unique()).item()))
+    nat = ctx.national()
+    units_tested = nat.memo("checks.cc005_units_tested", lambda: int(
+        nat.monthly_reports().filter(pl.col("carbon_content_basis") == "measured").select(pl.col("unit_id").n_unique()).item()))
     others = (meas.join(agg.select("unit_id", "year", "value", "n_months"), on=["unit_id", "year"])
               .group_by("unit_id", "year").agg(
                   pl.len().alias("n_all"), pl.col("value").first(), pl.col("n_months").first(),
@@ -117,7 +110,7 @@ def _ipcc_default_months(ctx: ScreenContext) -> pl.DataFrame:
         tails.append((uid, yr, float(binom.sf(n_months - 1, n_all, chance))))
     tail = pl.DataFrame(tails, schema={"unit_id": pl.String, "year": pl.Int32, "chance_p": pl.Float64}, orient="row")
     return agg.join(tail.with_columns(pl.col("year").cast(agg.schema["year"])), on=["unit_id", "year"], how="left") \
-        .with_columns(pl.lit(max(nat, 1), pl.Int64).alias("units_tested")) \
+        .with_columns(pl.lit(max(units_tested, 1), pl.Int64).alias("units_tested")) \
         .with_columns(pl.min_horizontal(pl.lit(1.0), pl.col("chance_p") * pl.col("units_tested")).alias("chance_fleet"))
 
 

@@ -68,6 +68,7 @@ class RegulationParams:
                                  "anthracite": (50.0, 85.0)}, hash=False)
     range_method_tolerance: dict[str, float] = field(
         default_factory=lambda: {"Cad": 1.0, "Mad": 0.2, "Mt": 0.5, "NCV": 0.3, "CC_rel": CC_REPRODUCIBILITY_REL}, hash=False)
+    lone_month_tolerance_factor: float = 1.6
     lab_pattern_min_reports: int = 3
     qr_pattern_max_fdr: float = 0.05
     undocumented_cc_drop_rel_min: float = 0.02
@@ -145,6 +146,10 @@ SOURCES: dict[str, str] = {
     "but the class also covers slurry and middlings blends with ordinary carbon [verify: GB/T 5751-2009 classes, "
     "published proximate/ultimate analyses]. These bands only widen the generic band downwards; the upper bound "
     "stays the generic 75 % (no honest coal is above it). Other coal types use cad_range_pct",
+    "lone_month_tolerance_factor": "CC-003: the unit-year's only month beyond range_method_tolerance['CC_rel'] but "
+    "within this many times it is graded low, 0 t — what the largest of 12 honest monthly results does at the band's "
+    "edge: the 95 % point of the largest of 12 normal deviations over that of one, Φ⁻¹(0.95^(1/12)) / Φ⁻¹(0.95) = "
+    "2.63 / 1.645 ≈ 1.6; two such months, or one farther out, are evidence",
     "range_method_tolerance": "LAB-006 / ACC-004: a value beyond its band edge by no more than the test method's "
     "precision cannot be told from a value on the edge — graded low with 0 t. Band edges are population values "
     "(other labs, literature), so the between-lab reproducibility limit applies where the standard gives one: "

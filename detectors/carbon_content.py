@@ -52,13 +52,9 @@ __all__ = ["DefaultAsMeasured", "MixedBasis", "PeerCarbonContent", "CarbonLevelS
 MONTH_PEERS = (["coal_type", "province_code", "month"], ["coal_type", "month"], ["coal_type"], [])
 #: Peer groupings for unit-level levels.
 UNIT_PEERS = (["coal_type", "province_code"], ["coal_type"], [])
-#: CC-101's second comparison: the coal type's units of the whole country (then all coal).
+#: Peers across the whole country: the coal type's units (then all coal) — CC-101's second comparison and
+#: CC-102's spread of unit-level CC.
 NATIONAL_PEERS = (["coal_type"], [])
-#: CC-101: a unit-year whose NCV-adjusted CC is no lower than this robust z against its coal type's units
-#: nationally burns a coal the country's plants of that rank burn every year: low against its province's
-#: peers, it is information (its coal comes from elsewhere; coal is traded across provinces, DOMAIN.md §4b
-#: "coal quality spread"), graded ``low`` [design choice: −2, a one-sided 2.3 % normal tail].
-CC101_NATIONAL_ORDINARY_Z = -2.0
 
 
 def measured_coal(um: pl.DataFrame) -> pl.DataFrame:
@@ -156,8 +152,8 @@ class PeerCarbonContent(FrameDetector):
         min_months: measured months a unit-year needs to be scored.
 
     A unit low only against its province's peers — ordinary against its coal type's units nationally
-    (``z_nat`` > :data:`CC101_NATIONAL_ORDINARY_Z`) — is graded ``low`` whatever its provincial z: a plant
-    buying its coal from another province sits apart from its neighbours honestly.
+    (``z_nat`` > ``z_nat_ordinary``) — is graded ``low`` whatever its provincial z: a plant buying its coal
+    from another province sits apart from its neighbours honestly.
         min_peers: units a peer group needs before falling back to a broader one.
         floor_rel: scale floor as a share of the peer median CC (1 %: measured CC honestly spans
             0.0245–0.0290 tC/GJ, DOMAIN.md §3, so peers tighter than ±1 % are an artefact of few peers).
@@ -168,6 +164,10 @@ class PeerCarbonContent(FrameDetector):
             and CC-on-NCV line describe at most one of them (a jump of 10 % in NCV leaves the peers'
             NCV range): the unit-year is scored by the *less* extreme of its two coals' z's, so it is
             flagged only when both look low (DOMAIN.md §4.1 look-alike: honest coal-source switch).
+        z_nat_ordinary: a unit-year whose NCV-adjusted CC is no lower than this robust z against its coal
+            type's units nationally burns a coal the country's plants of that rank burn every year; low
+            against its province's peers, it is information (coal is traded across provinces, DOMAIN.md
+            §4b "coal quality spread"), graded ``low`` [design choice: −2, a one-sided 2.3 % normal tail].
 
     ``fit(frame)`` takes :func:`detectors.frames.unit_months` output. ``keys_``: one row per unit-year
     with ``u`` (median residual, tC/GJ), ``z``, ``gap`` (tC/GJ below the peer level), ``ecod_pct``,
@@ -177,9 +177,10 @@ class PeerCarbonContent(FrameDetector):
 
     def __init__(
         self, z_flag: float = 4.0, z_sure: float = 8.0, min_months: int = 3, min_peers: int = 15, floor_rel: float = 0.01,
-        switch_rel: float = 0.03, switch_t: float = 5.0, z_evidence: float = 5.0,
+        switch_rel: float = 0.03, switch_t: float = 5.0, z_evidence: float = 5.0, z_nat_ordinary: float = -2.0,
     ) -> None:
         self.z_flag = z_flag
+        self.z_nat_ordinary = z_nat_ordinary
         self.z_sure = z_sure
         self.z_evidence = z_evidence
         self.min_months = min_months
@@ -274,7 +275,7 @@ class PeerCarbonContent(FrameDetector):
             return []
         f = f.with_columns(
             pl.when(((pl.col("z") > -self.z_evidence) & (pl.col("cc_median") >= honest_cc))
-                    | (pl.col("z_nat") > CC101_NATIONAL_ORDINARY_Z).fill_null(False))
+                    | (pl.col("z_nat") > self.z_nat_ordinary).fill_null(False))
             .then(pl.lit("low")).otherwise(pl.lit(None, dtype=pl.String)).alias("severity"))
         return emit(
             "CC-101",
@@ -285,17 +286,6 @@ class PeerCarbonContent(FrameDetector):
             observed="cc_median",
             expected="z_center",
         )
-
-
-#: √2: the standard deviation of the difference of two independent draws, in units of one draw's.
-SQRT2 = float(np.sqrt(2.0))
-#: CC-102: a unit whose post-step level is above this peer z stays inside the bulk of its peers (one robust
-#: standard deviation below their centre) [design choice: what "still an ordinary coal" means].
-CC102_INSIDE_PEERS_Z = -1.0
-#: CC-102: units of a coal type needed for its own peer spread (else all coal units nationally) — the same
-#: 15 as CC-101's unit peer groups (``PeerCarbonContent.min_peers``), where a robust scale (1.4826 × MAD)
-#: of fewer units is dominated by which units happen to be there.
-CC102_PEER_MIN = 15
 
 
 class CarbonLevelShift(FrameDetector):
@@ -313,13 +303,19 @@ class CarbonLevelShift(FrameDetector):
             (DOMAIN.md §4.1 look-alike: NCV and CC move together), capped at ``low`` even when the lab
             changed with the supplier (the fraud pattern lowers carbon, not heat). Units of one
             enterprise stepping at the same split share the verdict (one plant, one coal).
+        inside_peers_z: a unit whose post-step level is above this robust z against its coal type's units
+            nationally stays inside the bulk of its peers (one robust standard deviation below their
+            centre) [design choice: what "still an ordinary coal" means].
+        min_peers: units a coal type needs for its own spread of unit-level CC (else all coal units) —
+            15, as CC-101's peer groups: a robust scale (1.4826 × MAD) of fewer units is dominated by
+            which units happen to be there.
 
     A coal-source switch need not move NCV: two coals of one rank and heat value differ in carbon per
     GJ as two of the rank's plants do (DOMAIN.md §4b, "coal-source and laboratory switches move the level
     honestly"). The difference of two coals drawn from the peers has standard deviation √2 × the peers'
     robust spread of unit-level (NCV-adjusted) CC, ``peer_scale`` (coal type nationally, the night's own
     units: learnt, not set). A step within that (``|step| < √2 × peer_scale``) that leaves the unit inside
-    its peers (``z_after`` > :data:`CC102_INSIDE_PEERS_Z`) with the same laboratory is what a switch does:
+    its peers (``z_after`` > ``inside_peers_z``) with the same laboratory is what a switch does:
     capped ``low``, information for the reviewer. A step that takes the unit below its peers, or comes with
     a change of laboratory, keeps its grade.
 
@@ -328,9 +324,12 @@ class CarbonLevelShift(FrameDetector):
     """
 
     def __init__(
-        self, t_flag: float = 5.0, t_sure: float = 10.0, min_rel: float = 0.015, min_months: int = 6, ncv_switch_rel: float = 0.03
+        self, t_flag: float = 5.0, t_sure: float = 10.0, min_rel: float = 0.015, min_months: int = 6, ncv_switch_rel: float = 0.03,
+        inside_peers_z: float = -1.0, min_peers: int = 15,
     ) -> None:
         self.t_flag = t_flag
+        self.inside_peers_z = inside_peers_z
+        self.min_peers = min_peers
         self.t_sure = t_sure
         self.min_rel = min_rel
         self.min_months = min_months
@@ -386,7 +385,7 @@ class CarbonLevelShift(FrameDetector):
             return pl.DataFrame(schema={"unit_id": pl.String, "score_raw": pl.Float64})
         # the peers' spread of unit-level CC (NCV-adjusted residual r2), per coal type nationally (then all coal)
         lvl = m.group_by(keys + ["coal_type"]).agg(pl.col("r2").median().alias("_u"))
-        peer = peer_robust_z(lvl, "_u", [["coal_type"], []], min_peers=CC102_PEER_MIN, floor=0.001 * cc_med, out="pz") \
+        peer = peer_robust_z(lvl, "_u", NATIONAL_PEERS, min_peers=self.min_peers, floor=0.001 * cc_med, out="pz") \
             .group_by("coal_type").agg(pl.col("pz_center").first().alias("peer_center"), pl.col("pz_scale").first().alias("peer_scale"))
         best = best.join(peer, on="coal_type", how="left", nulls_equal=True, maintain_order="left").with_columns(
             ((pl.col("r2_after") - pl.col("peer_center")) / pl.col("peer_scale")).alias("z_after"))
@@ -400,10 +399,11 @@ class CarbonLevelShift(FrameDetector):
             ((pl.col("ncv_step_rel").abs() >= self.ncv_switch_rel) | (pl.col("t_ncv").abs().fill_nan(0.0).fill_null(0.0) >= self.t_flag)).alias("_sw")
         ).with_columns(pl.col("_sw").any().over("enterprise_id", "year", "split_period").alias("_sw"))
         # or, unit by unit (a small step on one unit does not excuse a large one on its sibling), a step with
-        # the same lab within what two of the peers' coals differ by, that leaves the unit inside its peers
+        # the same lab within what two of the peers' coals differ by (the difference of two independent draws
+        # has √2 × one draw's standard deviation), that leaves the unit inside its peers
         like_switch = best.select(
-            ((~pl.col("lab_changed")) & (pl.col("step").abs() < SQRT2 * pl.col("peer_scale"))
-             & (pl.col("z_after") > CC102_INSIDE_PEERS_Z)).fill_null(False)).to_series().to_numpy()
+            ((~pl.col("lab_changed")) & (pl.col("step").abs() < np.sqrt(2.0) * pl.col("peer_scale"))
+             & (pl.col("z_after") > self.inside_peers_z)).fill_null(False)).to_series().to_numpy()
         switch = plant["_sw"].to_numpy() | like_switch
         score = score_from_z(raw, self.t_flag, self.t_sure) + np.where(best["lab_changed"].fill_null(False).to_numpy(), 0.15, 0.0)
         return best.with_columns(
